@@ -1,0 +1,255 @@
+"""Graph -> per-node figures: input and output shape, params, buffers, MACs, output elements and
+receptive field; totals over the leaves. Nothing here depends on batch size or dtype: those only
+scale memory, and the report applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cnncalc.dims import Fit, ceil_div, is_int, joined, numel, same_dim
+from cnncalc.errors import SpecError
+from cnncalc.graph import Node, child_path
+from cnncalc.kinds import IDENTITY, KINDS, BatchNormArgs, ConvArgs, Window
+from cnncalc.spec import Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Receptive field of an output position, per spatial axis, in input pixels (Araujo, Norris
+    & Sim, "Computing receptive fields of convolutional neural networks", Distill 2019):
+    size r, jump j (effective stride) and start u (left edge of output 0's field; negative
+    values lie in the padding)."""
+
+    size: tuple
+    jump: tuple
+    start: tuple
+    aligned: bool = True   # False where branches of a concat/add see differently aligned fields
+
+    def through(self, window: Window) -> "Field":
+        return Field(tuple(r + (k - 1) * j for r, k, j in zip(self.size, window.kernel, self.jump)),
+                     tuple(j * s for j, s in zip(self.jump, window.stride)),
+                     tuple(u - p * j for u, p, j in zip(self.start, window.pad_before, self.jump)),
+                     self.aligned)
+
+
+@dataclass(slots=True)
+class Row:
+    node: Node
+    depth: int
+    input_shape: tuple
+    output_shape: tuple
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    activations: int = 0         # output elements of the leaves at or below this node
+    field: Field | None = None
+
+
+@dataclass(slots=True)
+class Analysis:
+    spec: Spec
+    root: Node
+    input_shape: tuple           # channels first
+    output_shape: tuple
+    rows: list[Row]              # every node but the root, in execution order
+    shortcuts: dict = field(default_factory=dict)    # residual path -> resolved shortcut nodes
+    constraints: list = field(default_factory=list)  # symbolic inputs only
+
+    @property
+    def leaves(self) -> list[Row]:
+        return [row for row in self.rows if row.node.leaf]
+
+    def total(self, figure: str):
+        return sum(getattr(row, figure) for row in self.leaves)
+
+    @property
+    def symbolic(self) -> bool:
+        return not all(is_int(d) for d in self.input_shape)
+
+
+def input_shape_of(spec: Spec, override: list | None = None) -> tuple:
+    """The spec's input (or an override), channels first, with names turned into symbols."""
+    dims = list(override if override is not None else spec.input)
+    if spec.layout == "hwc" and len(dims) > 1:
+        dims = [dims[-1], *dims[:-1]]
+    if any(isinstance(d, str) for d in dims):
+        from cnncalc.symbolic import to_symbols
+
+        dims = to_symbols(dims)
+    return tuple(dims)
+
+
+def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysis:
+    shape = input_shape if input_shape is not None else input_shape_of(spec)
+    walker = _Walker(spec.layout)
+    rank = len(shape) - 1
+    start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank >= 1 else None
+    out, _ = walker.children(root.children, shape, start, 0)
+    return Analysis(spec, root, shape, out, walker.rows, walker.shortcuts, walker.constraints)
+
+
+class _Walker:
+    def __init__(self, layout: str):
+        self.layout = layout
+        self.rows: list[Row] = []
+        self.shortcuts: dict[str, list[Node]] = {}
+        self.constraints: list = []
+
+    def children(self, nodes: list[Node], shape, rf, depth):
+        for node in nodes:
+            shape, rf = self.node(node, shape, rf, depth)
+        return shape, rf
+
+    def node(self, node: Node, shape, rf, depth):
+        row = Row(node, depth, shape, shape)
+        self.rows.append(row)
+        first = len(self.rows)
+        try:
+            if node.leaf:
+                out, rf = self.leaf(node, row, shape, rf)
+            elif node.kind in ("concat", "add"):
+                out, rf = self.branches(node, shape, rf, depth)
+            elif node.kind == "residual":
+                out, rf = self.residual(node, shape, rf, depth)
+            else:
+                out, rf = self.children(node.children, shape, rf, depth + 1)
+        except SpecError as exc:
+            raise _locate(exc, node, in_layout(shape, self.layout)) from None
+        row.output_shape = out
+        row.field = rf
+        if not node.leaf:
+            for below in self.rows[first:]:
+                if below.node.leaf:
+                    row.params += below.params
+                    row.buffers += below.buffers
+                    row.macs += below.macs
+                    row.activations += below.activations
+        return out, rf
+
+    def leaf(self, node: Node, row: Row, shape, rf):
+        kind = KINDS[node.kind]
+        args = node.args
+        out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
+        _check_positive(out)
+        row.params = kind.params(args, shape)
+        row.buffers = kind.buffers(args, shape)
+        row.macs = kind.macs(args, shape, out)
+        row.activations = numel(out)
+        if rf is not None and len(out) == len(shape):
+            window = kind.window(args, shape)
+            rf = None if window is None else rf if window == IDENTITY else rf.through(window)
+        else:
+            rf = None
+        return out, rf
+
+    def branches(self, node: Node, shape, rf, depth):
+        outs, fields = [], []
+        for branch in node.children:
+            out, branch_rf = self.node(branch, shape, rf, depth + 1)
+            outs.append(out)
+            fields.append(branch_rf)
+        return combine(node.kind, outs), union(fields)
+
+    def residual(self, node: Node, shape, rf, depth):
+        main, short = node.children
+        main_out, main_rf = self.node(main, shape, rf, depth + 1)
+        mode = node.shortcut
+        if mode == "auto":
+            mode = "identity" if _same_shape(main_out, shape) else "projection"
+        if mode == "projection":
+            short = self.projection(node, short, shape, main_out, rf, main_rf)
+        short_out, short_rf = self.node(short, shape, rf, depth + 1)
+        return combine("add", [main_out, short_out], residual=True), union([main_rf, short_rf])
+
+    def projection(self, node: Node, short: Node, shape, main_out, rf, main_rf) -> Node:
+        """The 1×1 convolution (no bias) and batchnorm that map the input to the main branch's
+        channels and size, with the main branch's overall stride (as torchvision's
+        downsample)."""
+        if len(shape) < 2 or len(main_out) != len(shape):
+            raise SpecError("a projection shortcut needs spatial input and output of the same rank",
+                            hints=["write the shortcut's layers explicitly"])
+        if rf is not None and main_rf is not None:
+            stride = [jo // ji for jo, ji in zip(main_rf.jump, rf.jump)]
+        else:
+            stride = [ceil_div(w, o) if is_int(w) and is_int(o) else 1
+                      for w, o in zip(shape[1:], main_out[1:])]
+        if not all(is_int(s) and s >= 1 for s in stride):
+            raise SpecError("can't derive the projection's stride from the layers",
+                            hints=["write the shortcut's layers explicitly"])
+        path = short.path
+        conv = Node(child_path(path, 0), "conv", short.pos, node.rounding,
+                    args=ConvArgs(out=main_out[0], kernel=1,
+                                  stride=stride[0] if len(set(stride)) == 1 else stride,
+                                  bias=False), leaf=True, block=node.block)
+        norm = Node(child_path(path, 1), "batchnorm", short.pos, node.rounding,
+                    args=BatchNormArgs(), leaf=True, block=node.block)
+        resolved = Node(path, "sequential", short.pos, node.rounding, children=[conv, norm],
+                        block=node.block)
+        self.shortcuts[node.path] = resolved.children
+        return resolved
+
+
+def combine(kind: str, outs: list, residual: bool = False) -> tuple:
+    """Output of concat (channels joined) or add (shapes must match exactly)."""
+    first = outs[0]
+    if kind == "add":
+        for b, out in enumerate(outs[1:], 1):
+            if not _same_shape(out, first):
+                what = ("the layers and the shortcut" if residual else f"branch 0 and branch {b}")
+                hints = (["use `shortcut: projection` (or `auto`) to match channels and size"]
+                         if residual else ["add a 1×1 conv to one branch to match the shapes"])
+                raise SpecError(f"`{'residual' if residual else 'add'}` needs equal shapes, but "
+                                f"{what} give {_show(first if residual else first)} and "
+                                f"{_show(out)}", hints=hints)
+        return tuple(first)
+    for b, out in enumerate(outs[1:], 1):
+        if len(out) != len(first) or not _same_shape(out[1:], first[1:]):
+            raise SpecError(f"`concat` needs branches of the same spatial size, but branch 0 "
+                            f"gives {_show(first)} and branch {b} gives {_show(out)}",
+                            hints=["pad or pool one branch so the sizes match"])
+    return (sum(out[0] for out in outs), *first[1:])
+
+
+def union(fields: list) -> Field | None:
+    """The largest receptive field over branches: the union of their regions."""
+    if any(f is None for f in fields) or len({len(f.size) for f in fields}) != 1:
+        return None
+    first = fields[0]
+    if all(f == first for f in fields):
+        return first
+    starts = tuple(min(f.start[a] for f in fields) for a in range(len(first.size)))
+    ends = tuple(max(f.start[a] + f.size[a] for f in fields) for a in range(len(first.size)))
+    jumps = tuple(max(f.jump[a] for f in fields) for a in range(len(first.size)))
+    aligned = all(f.jump == first.jump and f.start == first.start and f.aligned for f in fields)
+    return Field(tuple(e - s for e, s in zip(ends, starts)), jumps, starts, aligned)
+
+
+def in_layout(shape, layout: str) -> tuple:
+    """A channels-first shape as the spec writes it (`hwc`: channels last)."""
+    if layout == "hwc" and len(shape) > 1:
+        return (*shape[1:], shape[0])
+    return tuple(shape)
+
+
+def _same_shape(a, b) -> bool:
+    return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b))
+
+
+def _show(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _check_positive(shape) -> None:
+    for d in shape:
+        if is_int(d) and d < 1:
+            raise SpecError(f"the output would have size {d}: every size must be at least 1")
+
+
+def _locate(exc: SpecError, node: Node, shape) -> SpecError:
+    """Give an error from a rule the layer's position and name, once (the innermost node)."""
+    if exc.pos is None:
+        exc.pos = node.pos
+        label = f"layer {node.path} ({node.kind}{', ' + repr(node.name) if node.name else ''})"
+        exc.message = f"{label}: {exc.message}"
+        exc.notes.insert(0, f"its input is {joined(shape)}")
+    return exc

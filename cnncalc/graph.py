@@ -1,0 +1,51 @@
+"""The expanded network: blocks, repeats and composites resolved into a tree of nodes, each with
+a stable dotted path (`7.0.layers.3`) that every report and the PyTorch cross-check use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from cnncalc.errors import Pos
+
+if TYPE_CHECKING:
+    from cnncalc.kinds import Args
+    from cnncalc.spec import LayerExpect
+
+
+@dataclass(slots=True)
+class Node:
+    """One entry of the network.
+
+    kind: a leaf kind (`conv`), a composite kind (`sequential`, `repeat`, `concat`, `add`,
+    `residual`) or a block's name. Leaves have `args`; composites have `children`: the layers of
+    a sequential, repeat iteration or block use, the branches of concat/add (each a
+    `sequential`), or `[layers, shortcut]` of a residual.
+    """
+
+    path: str
+    kind: str
+    pos: Pos | None
+    rounding: str
+    args: "Args | None" = None
+    children: list["Node"] = field(default_factory=list)
+    name: str | None = None
+    expect: "LayerExpect | None" = None
+    shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
+    block: str | None = None        # the block this node was written in, for messages
+    leaf: bool = False
+
+    def renamed(self, old_prefix: str, new_prefix: str) -> "Node":
+        """A copy whose path (and its children's) starts with new_prefix instead of old_prefix."""
+        return replace(self, path=new_prefix + self.path[len(old_prefix):],
+                       children=[c.renamed(old_prefix, new_prefix) for c in self.children])
+
+    def walk(self):
+        """This node and every node below it, depth first, in execution order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def child_path(parent: str, part) -> str:
+    return f"{parent}.{part}" if parent else str(part)

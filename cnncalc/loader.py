@@ -1,0 +1,205 @@
+"""YAML text -> plain data (`Map`, `Seq`, scalars) that remembers where every node was written.
+
+Specs are untrusted: only YAML's safe core types are built, and the work is bounded by the
+limits below whatever the input (file size, nesting, alias expansion, string length).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from cnncalc.errors import Pos, SpecError
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64            # nested mappings/lists in the YAML text
+MAX_VALUES = 200_000      # values after aliases are expanded ("billion laughs" stops here)
+MAX_STRING = 10_000
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Parser = getattr(yaml, "CParser", None)
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+}
+_constructor = yaml.constructor.SafeConstructor()
+
+
+class Map(dict):
+    """A YAML mapping; `pos` is where it starts, `key_pos[k]`/`val_pos[k]` where its parts are."""
+
+    __slots__ = ("pos", "key_pos", "val_pos")
+
+    def __init__(self, items=(), pos: Pos | None = None):
+        super().__init__(items)
+        self.pos = pos
+        self.key_pos: dict = {}
+        self.val_pos: dict = {}
+
+    def at(self, key) -> Pos | None:
+        return self.val_pos.get(key, self.pos)
+
+
+class Seq(list):
+    """A YAML sequence; `pos` is where it starts, `item_pos[i]` where item i is."""
+
+    __slots__ = ("pos", "item_pos")
+
+    def __init__(self, items=(), pos: Pos | None = None, item_pos=None):
+        super().__init__(items)
+        self.pos = pos
+        self.item_pos: list = list(item_pos or [])
+
+    def at(self, index: int) -> Pos | None:
+        return self.item_pos[index] if index < len(self.item_pos) else self.pos
+
+
+def _pos(node) -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def read_source(source: str) -> tuple[str, str]:
+    """The text of a spec and the name to show for it: a file path, `-` for standard input,
+    or the name of a bundled spec (`vgg16`)."""
+    if source == "-":
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        name = "<stdin>"
+    else:
+        path = Path(source)
+        if not path.exists():
+            bundled = bundled_spec(source)
+            if bundled is None:
+                raise SpecError(f"no such file: {source}", hints=_missing_file_hints(source),
+                                file=source)
+            path = bundled
+        if path.is_dir():
+            raise SpecError(f"{source} is a folder, not a spec file", file=source)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SpecError("the file isn't UTF-8 text", file=source) from None
+        name = source
+    if len(text) > MAX_FILE_BYTES:
+        raise SpecError(f"the spec is larger than {MAX_FILE_BYTES // 2**20} MiB", file=name)
+    return text, name
+
+
+BUNDLED_DIR = Path(__file__).parent / "specs"
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
+
+
+def bundled_spec(name: str) -> Path | None:
+    """The bundled spec called `name` (`vgg16` or `vgg16.yaml`), if there is one."""
+    stem = name[:-5] if name.endswith(".yaml") else name
+    if "/" in stem or "\\" in stem or not stem:
+        return None
+    path = BUNDLED_DIR / f"{stem}.yaml"
+    return path if path.is_file() else None
+
+
+def _missing_file_hints(source: str) -> list[str]:
+    from difflib import get_close_matches
+
+    close = get_close_matches(Path(source).stem, bundled_names(), n=3, cutoff=0.6)
+    if close:
+        return [f"did you mean the bundled spec {' or '.join(repr(c) for c in close)}?"]
+    return ["`cnncalc zoo` lists the bundled specs"]
+
+
+def parse_yaml(text: str, file: str):
+    """Parse YAML text into Map/Seq/scalars with positions. Raises SpecError."""
+    _check_nesting(text, file)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"invalid YAML: {problem}", pos, file=file) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", file=file) from None
+    if root is None:
+        raise SpecError("the spec is empty", Pos(1, 1), hints=["start from `cnncalc zoo` specs"],
+                        file=file)
+    budget = [MAX_VALUES]
+    try:
+        return _convert(root, budget, 0)
+    except SpecError as exc:
+        raise exc.located(file) from None
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Reject deep nesting before composing (the composer recurses once per level)."""
+    if _Parser is None:
+        events = yaml.parse(text, Loader=yaml.SafeLoader)
+    else:
+        events = iter(_Parser(text).get_event, None)
+    depth = 0
+    try:
+        for event in events:
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    pos = Pos(event.start_mark.line + 1, event.start_mark.column + 1)
+                    raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", pos,
+                                    file=file)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.StreamEndEvent):
+                break
+    except yaml.YAMLError:
+        return  # compose reports syntax errors with their position
+
+
+def _convert(node, budget: list[int], depth: int):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SpecError(f"the spec expands to more than {MAX_VALUES:,} values "
+                        "(YAML aliases multiply what they repeat)", _pos(node))
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag not in _SCALAR_TAGS:
+            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node),
+                            hints=["write plain numbers, strings, lists and mappings"])
+        if len(node.value) > MAX_STRING:
+            raise SpecError(f"a value is longer than {MAX_STRING:,} characters", _pos(node))
+        try:
+            return _constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            raise SpecError(f"can't read the value {node.value!r}", _pos(node)) from None
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != "tag:yaml.org,2002:seq":
+            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node))
+        seq = Seq(pos=_pos(node))
+        for item in node.value:
+            seq.append(_convert(item, budget, depth + 1))
+            seq.item_pos.append(_pos(item))
+        return seq
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != "tag:yaml.org,2002:map":
+            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node))
+        mapping = Map(pos=_pos(node))
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SpecError("YAML merge keys (`<<`) aren't supported", _pos(key_node),
+                                hints=["use a block with parameters to share layers"])
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError("a key must be a plain name", _pos(key_node))
+            key = _convert(key_node, budget, depth + 1)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise SpecError(f"a key must be a name, not {key!r}", _pos(key_node))
+            key = str(key)
+            if key in mapping:
+                raise SpecError(f"duplicate key {key!r}", _pos(key_node),
+                                notes=[f"first written at line {mapping.key_pos[key].line}"])
+            mapping[key] = _convert(value_node, budget, depth + 1)
+            mapping.key_pos[key] = _pos(key_node)
+            mapping.val_pos[key] = _pos(value_node)
+        return mapping
+    raise SpecError("unsupported YAML node", _pos(node))  # pragma: no cover

@@ -1,0 +1,47 @@
+"""Source -> loaded spec -> graph -> analysis: the static path every command shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnncalc.analyze import Analysis, analyze, input_shape_of
+from cnncalc.errors import SpecError
+from cnncalc.expand import expand
+from cnncalc.graph import Node
+from cnncalc.loader import Map, parse_yaml, read_source
+from cnncalc.spec import Spec, validate_top
+
+
+@dataclass(slots=True)
+class Loaded:
+    file: str          # as shown in messages
+    name: str          # the network's name: `name:` or the file's stem
+    spec: Spec
+    raw: Map           # the top-level mapping, for positions
+    root: Node
+
+
+def load(source: str) -> Loaded:
+    """Read, parse, validate and expand a spec (a path, `-`, or a bundled name)."""
+    text, file = read_source(source)
+    return load_text(text, file)
+
+
+def load_text(text: str, file: str = "<spec>") -> Loaded:
+    try:
+        data = parse_yaml(text, file)
+        spec, raw = validate_top(data)
+        root = expand(spec)
+    except SpecError as exc:
+        raise exc.located(file) from None
+    stem = Path(file).stem if file not in ("<stdin>", "<spec>") else "spec"
+    return Loaded(file, spec.name or stem, spec, raw, root)
+
+
+def analyze_loaded(loaded: Loaded, input_override: list | None = None) -> Analysis:
+    try:
+        shape = input_shape_of(loaded.spec, input_override)
+        return analyze(loaded.spec, loaded.root, shape)
+    except SpecError as exc:
+        raise exc.located(loaded.file) from None

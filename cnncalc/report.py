@@ -1,0 +1,96 @@
+"""Analysis -> the report: plain data in the spec's layout, with batch and dtype applied.
+
+This dict is the `--format json` contract; the table, markdown and CSV renderers read it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc.analyze import Analysis, Field, Row, in_layout
+from cnncalc.dims import is_int, numel
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    batch: int = 1
+    dtype: str = "float32"
+
+    @property
+    def bytes_per_element(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+
+def plain(value):
+    """A figure for JSON: ints stay ints, symbolic expressions become strings."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value if is_int(value) or value is None or isinstance(value, (str, bool, float)) else str(value)
+
+
+def activation_bytes(elements, options: Options):
+    return elements * options.batch * options.bytes_per_element
+
+
+def build(analysis: Analysis, name: str, options: Options) -> dict:
+    layout = analysis.spec.layout
+    per = options.bytes_per_element
+    params = analysis.total("params")
+    report = {
+        "name": name,
+        "layout": layout,
+        "batch": options.batch,
+        "dtype": options.dtype,
+        "input_shape": plain(in_layout(analysis.input_shape, layout)),
+        "output_shape": plain(in_layout(analysis.output_shape, layout)),
+        "layers": [layer_row(row, layout, options) for row in analysis.rows],
+        "totals": {
+            "params": plain(params),
+            "trainable_params": plain(params),
+            "buffers": plain(analysis.total("buffers")),
+            "macs": plain(analysis.total("macs")),
+            "flops": plain(2 * analysis.total("macs")),
+            "activation_bytes": plain(activation_bytes(analysis.total("activations"), options)),
+            "param_bytes": plain(params * per),
+            "input_bytes": plain(activation_bytes(numel(analysis.input_shape), options)),
+        },
+    }
+    return report
+
+
+def layer_row(row: Row, layout: str, options: Options) -> dict:
+    node = row.node
+    data = {
+        "path": node.path,
+        "kind": node.kind,
+        "name": node.name,
+        "depth": row.depth,
+        "leaf": node.leaf,
+        "input_shape": plain(in_layout(row.input_shape, layout)),
+        "output_shape": plain(in_layout(row.output_shape, layout)),
+        "params": plain(row.params),
+        "buffers": plain(row.buffers),
+        "macs": plain(row.macs),
+        "flops": plain(2 * row.macs),
+        "activation_bytes": plain(activation_bytes(row.activations, options)),
+    }
+    if node.leaf:
+        data["args"] = plain_args(node.args)
+        data["receptive_field"] = field_dict(row.field)
+    return data
+
+
+def plain_args(args) -> dict:
+    """The arguments as written or defaulted, for machines."""
+    return args.model_dump()
+
+
+def field_dict(field: Field | None) -> dict | None:
+    if field is None:
+        return None
+    data = {"size": plain(field.size), "jump": plain(field.jump), "start": plain(field.start)}
+    if not field.aligned:
+        data["aligned"] = False
+    return data

@@ -1,0 +1,202 @@
+"""The spec's top level as pydantic models, and the mapping of validation errors back to the
+file positions the loader kept (`path:line:col`)."""
+
+from __future__ import annotations
+
+import re
+from difflib import get_close_matches
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from cnncalc.errors import Pos, SpecError
+from cnncalc.loader import Map, Seq
+from cnncalc.units import parse_bytes, parse_count
+
+MAX_INPUT_DIM = 2**31 - 1
+SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _symbol(value):
+    if isinstance(value, str) and not SYMBOL.match(value):
+        raise ValueError(f"{value!r} isn't a size: write a positive whole number or a name such as H")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(parse_count)]
+Bytes = Annotated[int, BeforeValidator(parse_bytes)]
+Dim = Union[Annotated[int, Field(ge=1, le=MAX_INPUT_DIM)], Annotated[str, BeforeValidator(_symbol)]]
+Shape = Annotated[list[Dim], Field(min_length=1, max_length=4)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class LayerExpect(Model):
+    """What one layer must have (`expect:` inside a layer's arguments)."""
+
+    shape: Shape | None = None
+    params: Count | None = None
+    macs: Count | None = None
+    flops: Count | None = None
+
+
+class Expect(Model):
+    """What the whole network must have."""
+
+    output: Shape | None = None
+    params: Count | None = None
+    macs: Count | None = None
+    flops: Count | None = None
+
+
+class Budget(Model):
+    """Upper bounds for the whole network."""
+
+    params: Count | None = None
+    macs: Count | None = None
+    flops: Count | None = None
+    activation_memory: Bytes | None = None
+    param_memory: Bytes | None = None
+
+
+class BlockDef(Model):
+    params: dict[str, Any] = {}
+    layers: list[Any]
+
+
+class Spec(Model):
+    """A whole spec file. `layers` and `blocks[*].layers` stay raw (Map/Seq with positions) and
+    are checked entry by entry when expanded."""
+
+    name: str | None = None
+    input: Shape
+    layout: Literal["chw", "hwc"] = "chw"
+    rounding: Literal["strict", "floor"] = "strict"
+    blocks: dict[str, BlockDef] = {}
+    layers: Annotated[list[Any], Field(min_length=1)]
+    expect: Expect | None = None
+    budget: Budget | None = None
+
+
+def validate_top(data) -> tuple[Spec, Map]:
+    """Validate the top level; return the model and the raw mapping (for positions)."""
+    if not isinstance(data, Map):
+        raise SpecError("a spec is a mapping with at least `input:` and `layers:`",
+                        getattr(data, "pos", None) or Pos(1, 1),
+                        hints=["see the README for a complete example"])
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise error_from_pydantic(exc, data, "the spec", list(Spec.model_fields)) from None
+    # pydantic copies lists; keep the loader's own (they carry positions).
+    blocks = {name: block.model_copy(update={"layers": data["blocks"][name]["layers"]})
+              for name, block in spec.blocks.items()}
+    return spec.model_copy(update={"layers": data["layers"], "blocks": blocks}), data
+
+
+# ---------------------------------------------------------------------------------------------
+# pydantic errors in the user's terms
+
+def position_of(data, loc) -> tuple[Pos | None, list]:
+    """Follow a pydantic error location through Map/Seq; return the deepest position found and
+    the path in the user's data (without pydantic's union and validator tags)."""
+    pos = getattr(data, "pos", None)
+    node, path = data, []
+    for part in loc:
+        if isinstance(node, Map) and isinstance(part, str) and part in node:
+            pos = node.at(part)
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
+            pos = node.at(part)
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, Map) and isinstance(part, str) and not _is_tag(part):
+            path.append(part)   # a missing or unknown key: point at its mapping
+            break
+    return pos, path
+
+
+def _is_tag(part: str) -> bool:
+    return any(c in part for c in "[]()") or part in {"int", "str", "list", "float", "bool",
+                                                      "literal", "none", "constrained-int"}
+
+
+def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str] | None = None,
+                        ) -> SpecError:
+    """The most useful of pydantic's errors as a SpecError at the right position."""
+    errors = exc.errors(include_url=False)
+    error = _pick(errors)
+    pos, path = position_of(data, error["loc"])
+    field = dotted(path) or what
+    kind = error["type"]
+    value = error.get("input")
+    context = error.get("ctx") or {}
+    hints: list[str] = []
+    if kind == "missing":
+        message = f"{what} needs `{field}`"
+    elif kind == "extra_forbidden":
+        name = str(path[-1]) if path else field
+        message = f"{what} has no `{field}`"
+        allowed = fields if len(path) <= 1 and fields else []
+        close = get_close_matches(name, allowed, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"did you mean `{close[0]}`?")
+        if allowed:
+            hints.append(f"allowed: {', '.join(allowed)}")
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, Map) and name in parent.key_pos:
+            pos = parent.key_pos[name]
+    elif kind in ("greater_than_equal", "greater_than"):
+        bound = context.get("ge", context.get("gt"))
+        word = "at least" if kind == "greater_than_equal" else "more than"
+        message = f"`{field}` must be {word} {bound}, not {value!r}"
+    elif kind in ("less_than_equal", "less_than"):
+        bound = context.get("le", context.get("lt"))
+        word = "at most" if kind == "less_than_equal" else "less than"
+        message = f"`{field}` must be {word} {bound}, not {value!r}"
+    elif kind in ("too_short", "too_long"):
+        message = f"`{field}` {error['msg'].lower().replace('list should have', 'needs')}"
+    elif kind == "value_error":
+        message = f"`{field}`: {error['msg'].removeprefix('Value error, ')}"
+    else:
+        same_field = [e for e in errors if _field_path(e["loc"]) == _field_path(error["loc"])]
+        message = f"`{field}` can't be {value!r}: {_expected(same_field)}"
+    return SpecError(message, pos, hints=hints)
+
+
+def dotted(path) -> str:
+    """['input', 1] -> 'input[1]'; ['budget', 'params'] -> 'budget.params'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _pick(errors: list[dict]) -> dict:
+    """With unions pydantic reports one error per alternative: an unknown key first, then a
+    broken constraint (`must be at least 1`) over a type mismatch, then the deepest."""
+    def rank(e):
+        depth = len(_field_path(e["loc"]))
+        return (e["type"] == "extra_forbidden", not e["type"].endswith("_type"), depth)
+    return max(errors, key=rank)
+
+
+def _field_path(loc) -> tuple:
+    return tuple(p for p in loc if isinstance(p, int) or not _is_tag(str(p)))
+
+
+def _expected(errors) -> str:
+    messages = []
+    for e in errors:
+        msg = e["msg"].removeprefix("Value error, ")
+        msg = msg.replace("Input should be", "expected").replace("a valid integer", "a whole number")
+        msg = msg.replace("a valid boolean", "true or false").replace("a valid list", "a list")
+        msg = msg.replace("a valid string", "a name").replace("Input should be", "expected")
+        if msg not in messages:
+            messages.append(msg)
+    return "; or ".join(messages)
