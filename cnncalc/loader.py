@@ -6,6 +6,7 @@ limits below whatever the input (file size, nesting, alias expansion, string len
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
 }
 _constructor = yaml.constructor.SafeConstructor()
+_FLOAT_1_2 = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
 class Map(dict):
@@ -169,6 +171,8 @@ def _convert(node, budget: list[int], depth: int):
                             hints=["write plain numbers, strings, lists and mappings"])
         if len(node.value) > MAX_STRING:
             raise SpecError(f"a value is longer than {MAX_STRING:,} characters", _pos(node))
+        if node.tag == "tag:yaml.org,2002:str" and not node.style and _FLOAT_1_2.match(node.value):
+            return float(node.value)   # YAML 1.1 reads a plain `1e-5` as text; YAML 1.2 as a number
         try:
             return _constructor.construct_object(node)
         except (yaml.YAMLError, ValueError, OverflowError):

@@ -1,0 +1,433 @@
+"""Hypothesis strategies for random networks in the spec language, for differential tests.
+
+    networks(...)            -> spec dicts {"input", "rounding", "layers"[, "blocks"]}
+    leaf_entry(kind, shape)  -> one layer entry of `kind` for a channels-first sample shape
+    to_yaml(spec)            -> YAML text;  load_dict(spec) -> pipeline.Loaded
+    symbolic_input(spec)     -> (spec with names for its spatial sizes, {name: size})
+
+The generator tracks shapes with the plain floor rule so that most networks it draws are valid;
+it is not an oracle (PyTorch is): a drawn network may still be rejected, and tests treat "both
+reject" as agreement. Sizes stay small so that running the networks in PyTorch is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import strategies as st
+
+from cnncalc.kinds import KINDS
+
+ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "elu",
+               "leaky_relu", "prelu", "softmax", "log_softmax", "identity", "dropout")
+MAX_SIZE = {1: 48, 2: 20, 3: 10}     # per spatial axis, by number of spatial axes
+MAX_CHANNELS = 8
+
+
+def _spatial(shape):
+    return shape[1:]
+
+
+def _per_axis(draw, n: int, values: st.SearchStrategy):
+    """An int, or (sometimes, with more than one axis) one value per axis."""
+    if n > 1 and draw(st.booleans()):
+        return draw(st.lists(values, min_size=n, max_size=n))
+    return draw(values)
+
+
+def _axes(value, n: int) -> list:
+    return list(value) if isinstance(value, list) else [value] * n
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _entry(kind: str, args: dict, shorthand: str | None = None):
+    """`kind` bare, as a scalar shorthand, or with a mapping of arguments."""
+    if not args:
+        return kind
+    if shorthand is not None and list(args) == [shorthand]:
+        return {kind: args[shorthand]}
+    return {kind: args}
+
+
+# -- leaves ---------------------------------------------------------------------------------------
+
+@st.composite
+def _conv(draw, shape):
+    c, sizes = shape[0], _spatial(shape)
+    n = len(sizes)
+    groups = draw(st.sampled_from(_divisors(c)))
+    out = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
+    args = {"out": out}
+    dilation = _per_axis(draw, n, st.integers(1, 2))
+    padding = draw(st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, 2)))
+    kmax = []
+    for w, d in zip(sizes, _axes(dilation, n)):
+        room = w if padding in ("same",) else w + 2 * (0 if padding == "valid" else padding)
+        kmax.append(max(1, min(5, (room - 1) // d + 1)))
+    if n > 1 and draw(st.booleans()):
+        args["kernel"] = [draw(st.integers(1, k)) for k in kmax]
+    else:
+        args["kernel"] = draw(st.integers(1, min(kmax)))
+    if draw(st.booleans()):
+        args["stride"] = _per_axis(draw, n, st.integers(1, 3))
+    if padding != 0 or draw(st.booleans()):
+        args["padding"] = padding
+    if dilation != 1:
+        args["dilation"] = dilation
+    if groups != 1:
+        args["groups"] = groups
+    if draw(st.booleans()):
+        args["bias"] = draw(st.booleans())
+    return _entry("conv", args)
+
+
+@st.composite
+def _conv_transpose(draw, shape):
+    c, n = shape[0], len(shape) - 1
+    groups = draw(st.sampled_from(_divisors(c)))
+    out = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
+    kernel = draw(st.integers(1, 4))
+    stride = draw(st.integers(1, 3))
+    dilation = draw(st.integers(1, 2))
+    args = {"out": out, "kernel": kernel, "stride": stride}
+    padding = draw(st.integers(0, dilation * (kernel - 1) // 2))
+    if padding:
+        args["padding"] = padding
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    if output_padding:
+        args["output_padding"] = output_padding
+    if dilation != 1:
+        args["dilation"] = dilation
+    if groups != 1:
+        args["groups"] = groups
+    if draw(st.booleans()):
+        args["bias"] = draw(st.booleans())
+    return _entry("conv_transpose", args)
+
+
+@st.composite
+def _pool(draw, shape, kind):
+    n = len(shape) - 1
+    smallest = min(_spatial(shape))
+    dilation = draw(st.integers(1, 2)) if kind == "maxpool" else 1
+    kernel = draw(st.integers(1, max(1, min(4, (smallest - 1) // dilation + 1))))
+    args = {"kernel": kernel}
+    if draw(st.booleans()):
+        args["stride"] = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, (dilation * (kernel - 1) + 1) // 2 if kind == "maxpool"
+                               else kernel // 2))
+    if padding:
+        args["padding"] = padding
+    if dilation != 1:
+        args["dilation"] = dilation
+    if draw(st.booleans()):
+        args["ceil_mode"] = draw(st.booleans())
+    if kind == "avgpool" and draw(st.booleans()):
+        args["count_include_pad"] = draw(st.booleans())
+    del n
+    return _entry(kind, args, "kernel")
+
+
+@st.composite
+def _adaptive(draw, shape, kind):
+    sizes = _spatial(shape)
+    if len(sizes) > 1 and draw(st.booleans()):
+        output = [draw(st.integers(1, w)) for w in sizes]
+    else:
+        output = draw(st.integers(1, min(sizes)))
+    return _entry(kind, {"output": output}, "output")
+
+
+@st.composite
+def _upsample(draw, shape):
+    n = len(shape) - 1
+    modes = {1: ["nearest", "linear"], 2: ["nearest", "bilinear", "bicubic"],
+             3: ["nearest", "trilinear"]}[n]
+    mode = draw(st.sampled_from(modes))
+    scale = _per_axis(draw, n, st.sampled_from([1, 2, 3, 1.5, 0.5]))
+    args = {"scale": scale}
+    if mode != "nearest":
+        args["mode"] = mode
+    return _entry("upsample", args, "scale")
+
+
+@st.composite
+def _simple(draw, shape, kind):
+    c = shape[0]
+    if kind == "linear":
+        args = {"out": draw(st.integers(1, 16))}
+        if draw(st.booleans()):
+            args["bias"] = draw(st.booleans())
+        return _entry(kind, args, "out")
+    if kind == "batchnorm":
+        args = {}
+        if draw(st.booleans()):
+            args["affine"] = draw(st.booleans())
+        if draw(st.booleans()):
+            args["eps"] = draw(st.sampled_from([1e-5, 1e-3]))
+        if draw(st.booleans()):
+            args["momentum"] = draw(st.sampled_from([0.1, 0.01]))
+        return _entry(kind, args)
+    if kind == "groupnorm":
+        args = {"groups": draw(st.sampled_from(_divisors(c)))}
+        if draw(st.booleans()):
+            args["affine"] = draw(st.booleans())
+        return _entry(kind, args, "groups")
+    if kind in ("instancenorm", "layernorm"):
+        return _entry(kind, {"affine": draw(st.booleans())} if draw(st.booleans()) else {})
+    if kind == "lrn":
+        return _entry(kind, {"size": draw(st.integers(1, 5))}, "size")
+    if kind == "leaky_relu":
+        return _entry(kind, {"slope": 0.2} if draw(st.booleans()) else {})
+    if kind == "elu":
+        return _entry(kind, {"alpha": 0.5} if draw(st.booleans()) else {})
+    if kind == "prelu":
+        return _entry(kind, {"channels": draw(st.sampled_from([1, "all"]))}
+                      if draw(st.booleans()) else {})
+    if kind in ("dropout", "dropout2d"):
+        return _entry(kind, {"p": draw(st.sampled_from([0.5, 0.1]))}
+                      if draw(st.booleans()) else {}, "p")
+    if kind == "zeropad":
+        return _entry(kind, {"padding": _per_axis(draw, len(shape) - 1, st.integers(0, 2))},
+                      "padding")
+    return _entry(kind, {})
+
+
+SPATIAL_ONLY = {"conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool",
+                "adaptive_maxpool", "global_avgpool", "instancenorm", "lrn", "zeropad", "upsample"}
+
+
+def applicable(kind: str, shape) -> bool:
+    """Whether the generator knows how to draw `kind` for this channels-first shape."""
+    rank = len(shape)
+    if kind in SPATIAL_ONLY:
+        return rank >= 2
+    if kind == "dropout2d":
+        return rank == 3
+    return True
+
+
+def leaf_entry(kind: str, shape) -> st.SearchStrategy:
+    """One entry of the leaf `kind` for a sample of channels-first `shape`."""
+    shape = tuple(shape)
+    if kind == "conv":
+        return _conv(shape)
+    if kind == "conv_transpose":
+        return _conv_transpose(shape)
+    if kind in ("maxpool", "avgpool"):
+        return _pool(shape, kind)
+    if kind in ("adaptive_avgpool", "adaptive_maxpool"):
+        return _adaptive(shape, kind)
+    if kind == "upsample":
+        return _upsample(shape)
+    if kind not in KINDS:
+        raise KeyError(kind)
+    return _simple(shape, kind)
+
+
+# -- shape tracking (the floor rule; only to keep drawn networks mostly valid) --------------------
+
+def _args_of(entry) -> tuple[str, dict]:
+    if isinstance(entry, str):
+        return entry, {}
+    kind, value = next(iter(entry.items()))
+    if isinstance(value, dict):
+        return kind, value
+    first = next(iter(KINDS[kind].args.model_fields))
+    return kind, {first: value}
+
+
+def next_shape(entry, shape):
+    """The shape after a leaf entry by the plain floor rule, or None if it clearly can't apply."""
+    kind, a = _args_of(entry)
+    c, sizes, n = shape[0], list(_spatial(shape)), len(shape) - 1
+    if kind == "conv":
+        k, s, d = _axes(a["kernel"], n), _axes(a.get("stride", 1), n), _axes(a.get("dilation", 1), n)
+        p = a.get("padding", 0)
+        out = []
+        for w, ki, si, di in zip(sizes, k, s, d):
+            keff = di * (ki - 1) + 1
+            if p == "same":
+                out.append(-(-w // si))
+                continue
+            pad = 0 if p == "valid" else p
+            if w + 2 * pad < keff:
+                return None
+            out.append((w + 2 * pad - keff) // si + 1)
+        return (a["out"], *out)
+    if kind == "conv_transpose":
+        k, s, d = a["kernel"], a["stride"], a.get("dilation", 1)
+        out = [(w - 1) * s - 2 * a.get("padding", 0) + d * (k - 1) + a.get("output_padding", 0) + 1
+               for w in sizes]
+        return (a["out"], *out) if min(out) >= 1 else None
+    if kind in ("maxpool", "avgpool"):
+        k, d, p = a["kernel"], a.get("dilation", 1), a.get("padding", 0)
+        s = a.get("stride") or k
+        keff = d * (k - 1) + 1
+        out = []
+        for w in sizes:
+            if w + 2 * p < keff:
+                return None
+            span = w + 2 * p - keff
+            o = (-(-span // s) if a.get("ceil_mode") else span // s) + 1
+            if a.get("ceil_mode") and (o - 1) * s >= w + p:
+                o -= 1
+            out.append(o)
+        return (c, *out)
+    if kind in ("adaptive_avgpool", "adaptive_maxpool"):
+        return (c, *_axes(a["output"], n))
+    if kind == "global_avgpool":
+        return (c, *[1] * n)
+    if kind == "linear":
+        return (*shape[:-1], a["out"])
+    if kind == "flatten":
+        total = 1
+        for d in shape:
+            total *= d
+        return (total,)
+    if kind == "zeropad":
+        return (c, *[w + 2 * p for w, p in zip(sizes, _axes(a["padding"], n))])
+    if kind == "upsample":
+        return (c, *[int(w * f // 1) for w, f in zip(sizes, _axes(a["scale"], n))])
+    return tuple(shape)
+
+
+def _fits(shape) -> bool:
+    if len(shape) == 1:
+        return 1 <= shape[0] <= 4096
+    return (1 <= shape[0] <= 64 and all(1 <= w <= MAX_SIZE[len(shape) - 1] * 2 for w in shape[1:])
+            and _numel(shape) <= 20_000)
+
+
+def _numel(shape) -> int:
+    total = 1
+    for d in shape:
+        total *= d
+    return total
+
+
+@st.composite
+def _leaf_after(draw, shape, kinds):
+    options = [k for k in kinds if applicable(k, shape)]
+    kind = draw(st.sampled_from(options))
+    entry = draw(leaf_entry(kind, shape))
+    return entry, next_shape(entry, shape)
+
+
+@st.composite
+def _shape_keeping(draw, shape):
+    """A short list of entries that keeps the shape exactly (for add/residual branches)."""
+    c, n = shape[0], len(shape) - 1
+    entries = []
+    for _ in range(draw(st.integers(0, 2))):
+        choice = draw(st.sampled_from(["conv", "act", "norm"] if n else ["act", "linear"]))
+        if choice == "conv":
+            k = draw(st.sampled_from([1, 3]))
+            entries.append({"conv": {"out": c, "kernel": k, "padding": k // 2,
+                                     "bias": draw(st.booleans())}})
+        elif choice == "linear":
+            entries.append({"linear": c})
+        elif choice == "norm":
+            entries.append("batchnorm")
+        else:
+            entries.append(draw(st.sampled_from(["relu", "tanh", "identity"])))
+    return entries
+
+
+@st.composite
+def _composite(draw, shape, depth, kinds, blocks):
+    """A concat, add or residual entry for `shape`, and its output shape."""
+    c, n = shape[0], len(shape) - 1
+    choice = draw(st.sampled_from(["concat", "add", "residual"] + (["block"] if blocks else [])))
+    if choice == "block" and n >= 1:
+        width = draw(st.integers(1, MAX_CHANNELS))
+        entry = {"unit": {"width": width}} if draw(st.booleans()) else {"unit": width}
+        return entry, (width, *shape[1:])
+    if choice == "concat" and n >= 1:
+        branches, channels = [], 0
+        for _ in range(draw(st.integers(2, 3))):
+            if draw(st.booleans()):
+                branches.append([])
+                channels += c
+            else:
+                out = draw(st.integers(1, MAX_CHANNELS))
+                k = draw(st.sampled_from([1, 3]))
+                branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
+                branch += draw(_shape_keeping((out, *shape[1:])))
+                branches.append(branch)
+                channels += out
+        return {"concat": branches}, (channels, *shape[1:])
+    if choice == "residual" and n >= 1 and draw(st.booleans()):
+        # a main branch that may change channels and stride; the shortcut adapts
+        out = draw(st.integers(1, MAX_CHANNELS))
+        stride = draw(st.sampled_from([1, 2]))
+        main = [{"conv": {"out": out, "kernel": 3, "stride": stride, "padding": 1,
+                          "bias": False}}, "batchnorm", "relu"]
+        shortcut = draw(st.sampled_from(["auto", "projection"]))
+        if (out, stride) == (c, 1) and shortcut == "auto":
+            shortcut = "identity"
+        result = (out, *[(w - 1) // stride + 1 for w in shape[1:]])
+        return {"residual": {"layers": main, "shortcut": shortcut}}, result
+    if choice == "residual":
+        main = draw(_shape_keeping(shape))
+        short = draw(st.one_of(st.just("identity"), _shape_keeping(shape)))
+        return {"residual": {"layers": main, "shortcut": short}}, shape
+    branches = [draw(_shape_keeping(shape)) for _ in range(draw(st.integers(2, 3)))]
+    return {"add": branches}, shape
+
+
+BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},
+                   "layers": [{"conv": {"out": "$width", "kernel": "$kernel",
+                                        "padding": "${kernel // 2}"}},
+                              "relu"]}}
+
+
+@st.composite
+def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites: bool = True,
+             blocks: bool = True, rounding: str = "floor"):
+    """A random network: input of 1, 2 or 3 spatial axes (`ranks`), up to `max_layers` top-level
+    entries drawn from `kinds` (default: every leaf kind), with concat/add/residual and block
+    uses when `composites`/`blocks`."""
+    kinds = tuple(kinds or KINDS)
+    n = draw(st.sampled_from(ranks))
+    shape = (draw(st.integers(1, 4)),
+             *[draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)])
+    spec = {"input": list(shape), "rounding": rounding, "layers": []}
+    uses_block = False
+    for _ in range(draw(st.integers(1, max_layers))):
+        if composites and len(shape) > 1 and draw(st.integers(0, 3)) == 0:
+            entry, new = draw(_composite(shape, 1, kinds, blocks))
+            uses_block |= isinstance(entry, dict) and "unit" in entry
+        else:
+            entry, new = draw(_leaf_after(shape, kinds))
+        if new is None or not _fits(new):
+            continue
+        spec["layers"].append(entry)
+        shape = new
+    if not spec["layers"]:
+        spec["layers"].append("identity")
+    if uses_block:
+        spec["blocks"] = json.loads(json.dumps(BLOCKS))
+    return spec
+
+
+def symbolic_input(spec: dict) -> tuple[dict, dict]:
+    """The spec with its spatial sizes written as names (L; H, W; D, H, W), and their values."""
+    sizes = spec["input"][1:]
+    names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[len(sizes)]
+    symbolic = dict(spec, input=[spec["input"][0], *names])
+    return symbolic, dict(zip(names, sizes))
+
+
+def to_yaml(spec: dict) -> str:
+    """YAML text of a spec dict (JSON is YAML, and keeps every value's type)."""
+    return json.dumps(spec, indent=1)
+
+
+def load_dict(spec: dict, file: str = "<generated>"):
+    from cnncalc.pipeline import load_text
+
+    return load_text(to_yaml(spec), file)
