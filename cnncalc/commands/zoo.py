@@ -1,0 +1,131 @@
+"""`cnncalc zoo`: the bundled specs (LeNet to DenseNet), each analysed, with params and MACs.
+
+The markdown form is the README's "Model zoo" table (a test keeps it current)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from cnncalc.cli import command
+
+EXAMPLES = """
+
+Examples:
+
+  cnncalc zoo                      # a table of every bundled spec
+
+  cnncalc zoo --format json        # the same, for machines
+
+  cnncalc summary resnet50         # one of them, layer by layer
+"""
+
+
+class ZooFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+SCHEMA_COMMENT = "# yaml-language-server:"
+
+
+def description(text: str) -> str | None:
+    """The first line of a spec's header comment (after the schema line), or None."""
+    for line in text.splitlines():
+        if line.startswith(SCHEMA_COMMENT):
+            continue
+        if not line.startswith("#"):
+            return None
+        line = line.lstrip("#").strip()
+        if line:
+            return line
+    return None
+
+
+def natural(name: str) -> list:
+    """Sort key putting resnet18 before resnet101."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def entries() -> list[dict]:
+    """Every bundled spec, analysed: name, description, input, output and totals."""
+    from cnncalc.analyze import in_layout
+    from cnncalc.loader import bundled_names, read_source
+    from cnncalc.pipeline import analyze_loaded, load_text
+    from cnncalc.report import plain
+
+    rows = []
+    for stem in sorted(bundled_names(), key=natural):
+        text, file = read_source(stem)
+        loaded = load_text(text, file)
+        analysis = analyze_loaded(loaded)
+        layout = loaded.spec.layout
+        macs = analysis.total("macs")
+        rows.append({
+            "name": loaded.name,
+            "spec": stem,
+            "description": description(text) or loaded.name,
+            "layout": layout,
+            "input_shape": plain(in_layout(analysis.input_shape, layout)),
+            "output_shape": plain(in_layout(analysis.output_shape, layout)),
+            "params": plain(analysis.total("params")),
+            "buffers": plain(analysis.total("buffers")),
+            "macs": plain(macs),
+            "flops": plain(2 * macs),
+        })
+    return rows
+
+
+def input_text(row: dict) -> str:
+    from cnncalc.render import shape_text
+
+    return shape_text(row["input_shape"]) + (f" ({row['layout']})" if row["layout"] != "chw" else "")
+
+
+def render_markdown(rows: list[dict]) -> str:
+    from cnncalc.units import grouped, human_count
+
+    lines = ["| spec | input | params | MACs | what it is |", "|---|---|---:|---:|---|"]
+    for row in rows:
+        what = row["description"].replace("|", "\\|")
+        lines.append(f"| `{row['spec']}` | {input_text(row)} | {grouped(row['params'])} | "
+                     f"{human_count(row['macs'])} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_table(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from cnncalc.units import grouped, human_count
+
+    table = Table(title="Bundled specs (cnncalc summary NAME)", title_justify="left",
+                  show_edge=False)
+    table.add_column("Spec", no_wrap=True)
+    table.add_column("Input", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    table.add_column("What it is", overflow="fold")
+    for row in rows:
+        table.add_row(row["spec"], input_text(row), grouped(row["params"]),
+                      human_count(row["macs"]), row["description"])
+    Console().print(table)
+
+
+@command("zoo", help="List the bundled specs with their input, params and MACs." + EXAMPLES)
+def zoo(format: Annotated[ZooFormat, typer.Option("--format", "-f", help="Output format.")]
+        = ZooFormat.table) -> int:
+    rows = entries()
+    if format is ZooFormat.table:
+        render_table(rows)
+    elif format is ZooFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_markdown(rows))
+    return 0
