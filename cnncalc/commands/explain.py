@@ -1,0 +1,83 @@
+"""`cnncalc explain SPEC`: every layer's working, with the spec's numbers in the formulas."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from cnncalc.cli import command
+
+EXAMPLES = """
+Examples:
+
+  cnncalc explain cs231n_conv               # a bundled spec
+
+  cnncalc explain net.yaml --depth 1        # top-level entries only
+
+  cat net.yaml | cnncalc explain -          # a spec pasted on standard input
+"""
+
+
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@command("explain", help="Show the working for every layer: output size, params and MACs with "
+         "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
+         "Exit status 1 when an expectation is wrong." + EXAMPLES)
+def explain(
+    spec: Annotated[str, typer.Argument(help="Spec file, `-` for standard input, or a bundled name.")],
+    format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "
+                      "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,
+) -> int:
+    from cnncalc.pipeline import analyze_loaded, load
+
+    loaded = load(spec)
+    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth)
+
+
+def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
+         checks: bool = True) -> int:
+    """Print the explanation (text or JSON) of an analysis; the exit status of its checks."""
+    from cnncalc.checks import run_checks
+    from cnncalc.explain import explanations, render_text
+    from cnncalc.render import render_json
+    from cnncalc.report import Options, build
+
+    options = Options()
+    report = build(analysis, name, options)
+    found = run_checks(analysis, options, raw) if checks else []
+    if format == "json":
+        for layer, text in zip(report["layers"], explanations(analysis)):
+            layer["explanation"] = text
+        sys.stdout.write(render_json(report, found) + "\n")
+    else:
+        sys.stdout.write(render_text(analysis, report, depth, found))
+        print_totals(report, found)
+    return 1 if any(not c.ok for c in found) else 0
+
+
+def print_totals(report: dict, checks: list) -> None:
+    """The totals, FLOPs = 2 × MACs with its arithmetic, and the expectations table."""
+    from rich.console import Console
+
+    from cnncalc.explain import n, number
+    from cnncalc.render import render_checks
+
+    totals = report["totals"]
+    print()
+    print(f"Total: {number(totals['params'])} params, {number(totals['macs'])} MACs, "
+          f"FLOPs = 2 × MACs = {number(totals['flops'])}; output "
+          f"{'×'.join(str(d) if isinstance(d, int) else n(d) for d in report['output_shape'])}")
+    print("MACs count conv and linear multiply-accumulates without bias; receptive fields are in "
+          "input pixels (size r, jump j between neighbouring outputs, start u of output 0's "
+          "field; negative starts lie in the padding).")
+    if checks:
+        print()
+        sys.stdout.flush()
+        render_checks(checks, Console())

@@ -1,0 +1,337 @@
+"""Learning mode: `explain`, `summary --explain`, the one-line questions and `expect` verdicts.
+
+- Every kind (and composite, and a block's use) has an explanation rule.
+- For random networks, every step of working is arithmetic that evaluates (exactly, with
+  fractions) to the figure the analysis reports: the explanation can't show a wrong sum.
+- Golden outputs of the lecture examples (tests/golden/*.txt). After a deliberate change of
+  wording, regenerate them with `CNNCALC_REGEN_GOLDEN=1 python3 -m pytest tests/test_explain.py`
+  and read the diff.
+- VGG-16 as in the CS231n notes: every conv and pool row's shape and weights.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, run_cli
+from netgen import load_dict, networks
+
+from cnncalc.analyze import in_layout
+from cnncalc.errors import SpecError
+from cnncalc.explain import RULES, context_of, explain_row, lines, render_text, shape_text
+from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+from cnncalc.pipeline import analyze_loaded
+from cnncalc.report import Options, build
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("CNNCALC_REGEN_GOLDEN") == "1"
+
+
+def test_every_kind_and_composite_has_an_explanation_rule():
+    assert set(RULES) == set(KINDS) | set(COMPOSITE_KINDS) | {"block"}
+
+
+# -- the arithmetic shown is the arithmetic done ---------------------------------------------
+
+_FUNCTIONS = {"floor": math.floor, "ceil": math.ceil, "max": max}
+
+
+def evaluate(text: str) -> Fraction:
+    """Exact value of a step's arithmetic: numbers, + − · /, ⌊ ⌋, ⌈ ⌉ and max(…) only."""
+    expr = (text.replace("−", "-").replace("·", "*").replace("⌊", "floor(").replace("⌋", ")")
+            .replace("⌈", "ceil(").replace("⌉", ")"))
+
+    def value(node) -> Fraction:
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return Fraction(str(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        if isinstance(node, ast.BinOp):
+            a, b = value(node.left), value(node.right)
+            ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                   ast.Div: lambda: a / b}
+            return ops[type(node.op)]()
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in _FUNCTIONS):
+            return Fraction(_FUNCTIONS[node.func.id](*(value(a) for a in node.args)))
+        raise AssertionError(f"unexpected {ast.dump(node)} in {text!r}")
+
+    return value(ast.parse(expr, mode="eval"))
+
+
+def check_working(spec: dict) -> int:
+    """Every step of every row evaluates to its result; returns the number of steps checked."""
+    try:
+        analysis = analyze_loaded(load_dict(spec))
+    except SpecError:
+        return 0        # the generator drew a network cnncalc rejects: nothing to explain
+    context = context_of(analysis)
+    checked = 0
+    for row in analysis.rows:
+        steps = explain_row(row, context)
+        if row.node.leaf:
+            assert steps, f"no explanation for {row.node.kind}"
+        for step in steps:
+            if step.arithmetic and isinstance(step.result, int):
+                assert evaluate(step.arithmetic) == step.result, (row.node.kind, step.text())
+                checked += 1
+            if step.then and "→" not in step.then and step.label.startswith(("out", "values")):
+                assert step.then == shape_text(row.output_shape, analysis.spec.layout)
+        assert all("\n" not in line for line in lines(steps))
+    report = build(analysis, "net", Options())
+    render_text(analysis, report)     # the whole text renders
+    return checked
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(max_layers=6))
+def test_every_step_of_working_evaluates_to_the_reported_figure(spec):
+    check_working(spec)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(ranks=(2,), kinds=("conv", "maxpool", "avgpool", "zeropad", "relu"),
+                composites=False, blocks=False), st.sampled_from(["strict", "floor"]),
+       st.sampled_from(["chw", "hwc"]))
+def test_working_of_sliding_windows_in_both_layouts_and_roundings(spec, rounding, layout):
+    spec = dict(spec, rounding=rounding)
+    if layout == "hwc":
+        spec["input"] = [*spec["input"][1:], spec["input"][0]]
+        spec["layout"] = "hwc"
+    check_working(spec)
+
+
+def test_evaluator_rejects_what_it_does_not_know():
+    assert evaluate("(32 − 5 + 2·2)/1 + 1") == 32
+    assert evaluate("⌊(7 − 3 + 2·0)/3⌋ + 1") == 2
+    assert evaluate("max((112 − 1)·2 + 5 − 224, 0)") == 3
+    with pytest.raises(AssertionError):
+        evaluate("__import__('os')")
+
+
+# -- golden outputs of the lecture examples --------------------------------------------------
+
+GOLDEN_CASES = {
+    "conv_32x32x3": ["conv", "32x32x3", "--filters", "10", "--kernel", "5", "--stride", "1",
+                     "--padding", "2"],
+    "pool_55x55x96": ["pool", "55x55x96", "--kernel", "3", "--stride", "2"],
+    "conv_7x7_stride1": ["conv", "7x7x1", "--filters", "1", "--kernel", "3", "--stride", "1"],
+    "conv_7x7_stride2": ["conv", "7x7x1", "--filters", "1", "--kernel", "3", "--stride", "2"],
+    "conv_7x7_stride3": ["conv", "7x7x1", "--filters", "1", "--kernel", "3", "--stride", "3"],
+    "conv_dilated_grouped_chw": ["conv", "96x27x27", "--layout", "chw", "--filters", "256",
+                                 "--kernel", "5", "--padding", "4", "--dilation", "2",
+                                 "--groups", "2"],
+    "vgg16_cs231n": ["explain", "tests/golden/vgg16_cs231n.yaml"],
+    "wrong_expectation": ["explain", "tests/golden/wrong_expectation.yaml"],
+}
+
+
+def transcript(args: list[str]) -> str:
+    result = run_cli(*args)
+    return (f"$ cnncalc {' '.join(args)}\n{result.stdout}"
+            + (f"--- standard error\n{result.stderr}" if result.stderr else "")
+            + f"--- exit status {result.returncode}\n")
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden(name):
+    path = GOLDEN / f"{name}.txt"
+    actual = transcript(GOLDEN_CASES[name])
+    if REGEN:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no golden output: run with CNNCALC_REGEN_GOLDEN=1 to create {path}"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+def test_golden_lecture_figures():
+    """What the goldens must say, independently of their exact wording."""
+    text = {name: (GOLDEN / f"{name}.txt").read_text(encoding="utf-8") for name in GOLDEN_CASES}
+    conv = text["conv_32x32x3"]
+    assert "out = (W − F + 2P)/S + 1 = (32 − 5 + 2·2)/1 + 1 = 32  →  32×32×10" in conv
+    assert "params = (F·F·C + 1)·K = (5·5·3 + 1)·10 = 760" in conv
+    assert "32·32·10 · (5·5·3) = 768,000" in conv
+    assert "(55 − 3 + 2·0)/2 + 1 = 27  →  27×27×96" in text["pool_55x55x96"]
+    assert "= 5  →  5×5×1" in text["conv_7x7_stride1"]
+    assert "= 3  →  3×3×1" in text["conv_7x7_stride2"]
+    rejected = text["conv_7x7_stride3"]
+    assert "(7 − 3 + 2·0)/3 + 1 = 2.33" in rejected and "exit status 2" in rejected
+    assert "floor 2.33 to 2" in rejected and "2 (→ 3)" in rejected
+    assert "padding 1 (→ 3)" in rejected and "--rounding floor" in rejected
+    dilated = text["conv_dilated_grouped_chw"]
+    assert "F_eff = D·(F − 1) + 1 = 2·(5 − 1) + 1 = 9" in dilated
+    assert "C/G = 96/2 = 48" in dilated
+    wrong = text["wrong_expectation"]
+    assert "✗" in wrong and "exit status 1" in wrong
+
+
+# -- VGG-16 as in the CS231n notes -------------------------------------------------------------
+
+# CS231n "Convolutional Neural Networks", the VGGNet case study: output shape and weights
+# (without biases) of every CONV, POOL and FC row.
+CS231N_VGG16 = [
+    ([224, 224, 64], 1_728), ([224, 224, 64], 36_864), ([112, 112, 64], 0),
+    ([112, 112, 128], 73_728), ([112, 112, 128], 147_456), ([56, 56, 128], 0),
+    ([56, 56, 256], 294_912), ([56, 56, 256], 589_824), ([56, 56, 256], 589_824),
+    ([28, 28, 256], 0),
+    ([28, 28, 512], 1_179_648), ([28, 28, 512], 2_359_296), ([28, 28, 512], 2_359_296),
+    ([14, 14, 512], 0),
+    ([14, 14, 512], 2_359_296), ([14, 14, 512], 2_359_296), ([14, 14, 512], 2_359_296),
+    ([7, 7, 512], 0),
+    ([4096], 102_760_448), ([4096], 16_777_216), ([1000], 4_096_000),
+]
+
+
+def test_vgg16_matches_the_cs231n_table():
+    result = run_cli("summary", "tests/golden/vgg16_cs231n.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = [layer for layer in report["layers"]
+            if layer["kind"] in ("conv", "maxpool", "linear")]
+    assert len(rows) == len(CS231N_VGG16)
+    for layer, (shape, weights) in zip(rows, CS231N_VGG16):
+        assert layer["output_shape"] == shape
+        biases = layer["args"]["out"] if layer["kind"] != "maxpool" else 0
+        assert layer["params"] - biases == weights, layer["path"]
+    assert report["totals"]["params"] == 138_357_544          # "138M parameters"
+    # the memory column (224*224*64 = 3.2M values), in float32 bytes
+    for layer, (shape, _) in zip(rows, CS231N_VGG16):
+        assert layer["activation_bytes"] == 4 * math.prod(shape)
+
+
+# -- expectations: summary, explain and check all give the verdict ------------------------------
+
+WRONG = """\
+input: [32, 32, 3]
+layout: hwc
+layers:
+  - conv: {out: 10, kernel: 5, padding: 2, expect: {shape: [32, 32, 10], params: 750}}
+expect: {output: [32, 32, 10], macs: 768000}
+"""
+
+
+@pytest.mark.parametrize("command", [["summary", "-"], ["explain", "-"],
+                                     ["summary", "-", "--explain"]])
+def test_a_wrong_expectation_fails_with_expected_and_actual(command):
+    result = run_cli(*command, input=WRONG)
+    assert result.returncode == 1, result.stderr
+    line = next(l for l in result.stdout.splitlines() if "params" in l and "750" in l)
+    assert "760" in line and "✗" in line
+    assert any("768,000" in l and "✓" in l for l in result.stdout.splitlines())
+
+
+def test_check_fails_on_a_wrong_expectation():
+    result = run_cli("check", "-", input=WRONG)
+    assert result.returncode == 1
+    assert "750" in result.stdout + result.stderr and "760" in result.stdout + result.stderr
+
+
+def test_right_expectations_pass():
+    right = WRONG.replace("params: 750", "params: 760")
+    for command in (["summary", "-"], ["explain", "-"]):
+        result = run_cli(*command, input=right)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "✗" not in result.stdout
+
+
+# -- one-line questions reuse the spec path --------------------------------------------------
+
+def test_one_liner_equals_the_same_spec_through_summary():
+    one = run_cli("conv", "3x32x32", "--layout", "chw", "--filters", "10", "--kernel", "5",
+                  "--padding", "2", "--stride", "1", "--json")
+    assert one.returncode == 0, one.stderr
+    spec = "input: [3, 32, 32]\nlayers:\n  - conv: {out: 10, kernel: 5, padding: 2}\n"
+    two = run_cli("summary", "-", "--format", "json", "--explain", input=spec)
+    a, b = json.loads(one.stdout), json.loads(two.stdout)
+    assert a["layers"] == b["layers"] and a["totals"] == b["totals"]
+    assert a["layers"][0]["explanation"][1].startswith("out = (W − F + 2P)/S + 1 = (32 − 5")
+
+
+def test_one_liner_pool_types_and_layouts_agree():
+    hwc = json.loads(run_cli("pool", "55x55x96", "--kernel", "3", "--stride", "2", "--type",
+                             "avg", "--json").stdout)
+    chw = json.loads(run_cli("pool", "96x55x55", "--layout", "chw", "--kernel", "3", "--stride",
+                             "2", "--type", "avg", "--json").stdout)
+    assert hwc["output_shape"] == [27, 27, 96] and chw["output_shape"] == [96, 27, 27]
+    assert hwc["layers"][0]["kind"] == "avgpool"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["conv", "32", "--filters", "1", "--kernel", "3"], "channels"),
+    (["conv", "32x32x3x", "--filters", "1", "--kernel", "3"], "32x32x3"),
+    (["conv", "32x32x3", "--filters", "1", "--kernel", "0"], "positive whole numbers"),
+    (["conv", "32x32x3", "--filters", "4", "--kernel", "3", "--groups", "2"], "groups"),
+    (["pool", "8x8x1", "--kernel", "2", "--type", "avg", "--dilation", "2"], "no dilation"),
+    (["pool", "7x7x1", "--kernel", "2"], "(7 − 2 + 2·0)/2 + 1 = 3.5"),
+    (["pool", "7x7x1", "--kernel", "2"], "pass `--ceil-mode`"),
+    (["conv", "7x7x1", "--filters", "1", "--kernel", "9"], "larger than the padded input"),
+])
+def test_one_liner_errors_exit_2_in_plain_words(args, words):
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stdout
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"cnncalc {args[0]}") or "Usage" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["explain", "cs231n_conv"], ["summary", "vgg16", "--explain"],
+                                  ["conv", "32x32x3", "--filters", "10", "--kernel", "5"],
+                                  ["pool", "55x55x96", "--kernel", "3", "--stride", "2"]])
+def test_learning_mode_stays_on_the_static_path(args):
+    """No torch, sympy or numpy for numeric input (the static path's promise)."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    code = ("import sys\nfrom cnncalc.cli import main\nsys.argv = ['cnncalc', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "heavy = sorted({'torch', 'sympy', 'numpy'} & set(sys.modules))\n"
+            "print('HEAVY', heavy, status, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            env=cli_env(), cwd=ROOT, timeout=120)
+    assert "HEAVY [] 0" in result.stderr, result.stderr[-2000:]
+
+
+@settings(deadline=None, max_examples=20, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(ranks=(1, 2), max_layers=4, rounding="floor"))
+def test_working_renders_for_symbolic_sizes(spec):
+    """With names for the spatial sizes (`[3, H, W]`) the working is shown in symbols, and
+    substituting the sizes gives the numeric working's figures."""
+    from netgen import symbolic_input
+
+    symbolic, values = symbolic_input(spec)
+    try:
+        numeric = analyze_loaded(load_dict(spec))
+        analysis = analyze_loaded(load_dict(symbolic))
+    except SpecError:
+        return
+    render_text(analysis, build(analysis, "net", Options()))
+    context, numeric_context = context_of(analysis), context_of(numeric)
+    for row, plain in zip(analysis.rows, numeric.rows):
+        # the k-th step labelled `jump` in one is the k-th in the other (labels name axes only
+        # where sizes differ, so a square numeric input may have fewer steps)
+        figures: dict[str, list] = {}
+        for step in explain_row(plain, numeric_context):
+            if step.result is not None:
+                figures.setdefault(step.label, []).append(step.result)
+        seen: dict[str, int] = {}
+        for step in explain_row(row, context):
+            if step.result is None:
+                continue
+            k = seen[step.label] = seen.get(step.label, -1) + 1
+            if k >= len(figures.get(step.label, [])):
+                continue
+            value = step.result
+            if hasattr(value, "free_symbols"):
+                value = value.subs({s: values[s.name] for s in value.free_symbols})
+            assert value == figures[step.label][k], (row.node.kind, step.text())

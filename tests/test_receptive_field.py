@@ -1,0 +1,227 @@
+"""Receptive fields (size, jump, start per axis; Araujo, Norris & Sim, Distill 2019) against
+PyTorch, by gradients.
+
+For a random network (kinds with a defined window, and concat/add/residual/blocks), the test
+runs it in PyTorch with all-ones weights and no bias (so nothing cancels), every pooling
+replaced by a window *sum* of the same geometry (max pooling would pass gradient to one input
+only), and every position-wise layer by the identity; the input is ones with requires_grad.
+The input positions with a non-zero gradient of the centre output must lie in the predicted
+field clipped to the input (positions in the padding don't exist), reach its ends where they
+are inside the input, and fill it wherever the field has no holes (dilation, or a stride larger
+than the field so far, leaves gaps between the taps). Published figures too: VGG-16's 212 and
+AlexNet's 195 pixels (Distill 2019, table of architectures).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+from conftest import ROOT  # noqa: E402
+from netgen import load_dict, networks  # noqa: E402
+
+from cnncalc.errors import SpecError  # noqa: E402
+from cnncalc.kinds import IDENTITY, KINDS, Window, conv_geometry, per_axis, pool_geometry  # noqa: E402
+from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
+
+WINDOW_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
+                "global_avgpool", "zeropad", "linear", "relu", "batchnorm", "identity")
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_ADAPTIVE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
+_MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+
+
+def _pad(x, pads):
+    """F.pad wants (before, after) pairs from the last axis backwards."""
+    flat = []
+    for before, after in reversed(pads):
+        flat += [before, after]
+    return F.pad(x, flat)
+
+
+def _window_sum(x, kernel, stride, dilation, pads, out_sizes):
+    channels, dims = x.shape[1], x.dim() - 2
+    weight = torch.ones(channels, 1, *kernel, dtype=x.dtype)
+    y = _CONV[dims](_pad(x, pads), weight, stride=stride, dilation=dilation, groups=channels)
+    return y[(slice(None), slice(None), *(slice(0, o) for o in out_sizes))]
+
+
+def run_leaf(node, x):
+    args, shape = node.args, tuple(x.shape[1:])
+    dims = len(shape) - 1
+    if node.kind == "conv":
+        kernel, stride, dilation, _, pads = conv_geometry(args, shape)
+        weight = torch.ones(args.out, shape[0] // args.groups, *kernel, dtype=x.dtype)
+        return _CONV[dims](_pad(x, pads), weight, stride=stride, dilation=dilation,
+                           groups=args.groups)
+    if node.kind in ("maxpool", "avgpool"):
+        kernel, stride, padding, dilation = pool_geometry(args, shape)
+        # PyTorch's own pooling decides the output size (ceil_mode and all) ...
+        real = _MAXPOOL[dims](x.detach(), kernel, stride, padding, dilation, ceil_mode=args.ceil_mode)
+        outs = real.shape[2:]
+        # ... and a window sum of the same geometry measures what each output depends on:
+        # extra zeros on the right where ceil_mode lets the last window run past the input.
+        pads = []
+        for w, k, s, p, d, o in zip(shape[1:], kernel, stride, padding, dilation, outs):
+            extra = max(0, (o - 1) * s + d * (k - 1) + 1 - (w + 2 * p))
+            pads.append((p, p + extra))
+        return _window_sum(x, kernel, stride, dilation, pads, outs)
+    if node.kind in ("adaptive_avgpool", "adaptive_maxpool"):
+        return _ADAPTIVE[dims](x, per_axis(args.output, dims, "output"))
+    if node.kind == "global_avgpool":
+        return _ADAPTIVE[dims](x, 1)
+    if node.kind == "linear":
+        return F.linear(x, torch.ones(args.out, shape[-1], dtype=x.dtype))
+    if node.kind == "zeropad":
+        return _pad(x, [(p, p) for p in per_axis(args.padding, dims, "padding")])
+    assert KINDS[node.kind].window(args, shape) == IDENTITY, node.kind
+    return x        # position-wise: the field doesn't change
+
+
+def run(node, x, analysis):
+    if node.leaf:
+        return run_leaf(node, x)
+    if node.kind == "concat":
+        return torch.cat([run(b, x, analysis) for b in node.children], dim=1)
+    if node.kind == "add":
+        return sum(run(b, x, analysis) for b in node.children)
+    if node.kind == "residual":
+        main, short = node.children
+        y = run(main, x, analysis)
+        for resolved in analysis.shortcuts.get(node.path, [short]):
+            x = run(resolved, x, analysis)
+        return y + x
+    for child in node.children:
+        x = run(child, x, analysis)
+    return x
+
+
+def hole_free(analysis) -> bool:
+    """Whether every field is contiguous: each window's taps, d·j apart in input pixels, are
+    no further apart than the field r each of them sees."""
+    for row in analysis.rows:
+        if row.field is not None and not row.field.aligned:
+            return False
+        if not row.node.leaf or row.input_field is None:
+            continue
+        window = KINDS[row.node.kind].window(row.node.args, row.input_shape)
+        if not isinstance(window, Window):
+            continue
+        dims = len(row.input_shape) - 1
+        dilation = per_axis(getattr(row.node.args, "dilation", 1), dims, "dilation")
+        for k, d, r, j in zip(window.kernel, dilation, row.input_field.size, row.input_field.jump):
+            if k > 1 and r < d * j:
+                return False
+    return True
+
+
+def measured_and_predicted(spec):
+    try:
+        analysis = analyze_loaded(load_dict(spec))
+    except SpecError:
+        return None
+    field = [row for row in analysis.rows if row.depth == 0][-1].field
+    if field is None:
+        return None
+    x = torch.ones(1, *analysis.input_shape, dtype=torch.float64, requires_grad=True)
+    y = run(analysis.root, x, analysis)
+    assert tuple(y.shape[1:]) == tuple(analysis.output_shape)
+    centre = tuple(o // 2 for o in analysis.output_shape[1:])
+    # every channel at the centre: the field of a concat is the largest over its branches
+    (grad,) = torch.autograd.grad(y[(0, slice(None), *centre)].sum(), x, retain_graph=True)
+    (grad_all,) = torch.autograd.grad(y.sum(), x)
+    mask = (grad[0] != 0).any(dim=0)            # spatial positions the centre output depends on
+    read = (grad_all[0] != 0).any(dim=0)        # ... and that any output depends on
+    return analysis, field, centre, mask, read
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.filter_too_much])
+@given(networks(kinds=WINDOW_KINDS, max_layers=6))
+def test_receptive_field_equals_the_gradient_region(spec):
+    result = measured_and_predicted(spec)
+    assume(result is not None)
+    analysis, field, centre, mask, read = result
+    sizes = analysis.input_shape[1:]
+    axes = []
+    for axis, (w, r, j, u, c) in enumerate(zip(sizes, field.size, field.jump, field.start, centre)):
+        others = tuple(a for a in range(len(sizes)) if a != axis)
+        hit = mask.any(dim=others) if others else mask
+        # The input ends at w − 1, and the layers may read less: floor rounding (and `same`
+        # padding with a large stride) leave the last rows unread.
+        read_axis = read.any(dim=others) if others else read
+        last = max((i for i in range(w) if read_axis[i]), default=-1)
+        lo, hi = u + c * j, u + c * j + r - 1          # the field of output `c`, in input pixels
+        axes.append(([i for i in range(w) if hit[i]], lo, hi, last))
+    # Inside: the field lies in what the layers read. Then no tap of any layer on the way
+    # falls in padding (its field would start before 0 or end after `last`), so the gradient
+    # reaches every tap; where the field also has no holes, it fills the field.
+    inside = all(0 <= lo and hi <= last for _, lo, hi, last in axes)
+    exact = inside and hole_free(analysis)
+    event("inside, hole-free" if exact else "inside, with holes" if inside else "crosses the edge")
+    if not mask.any():
+        # Along some axis every tap lies in padding (dilation can skip the whole input).
+        assert not inside
+        return
+    for axis, (seen, lo, hi, last) in enumerate(axes):
+        assert lo <= seen[0] and seen[-1] <= hi, (axis, seen, lo, hi)
+        if 0 <= lo:                 # the leftmost tap of every layer is a real position
+            assert seen[0] == lo, (axis, seen, lo)
+        if hi <= last:
+            assert seen[-1] == hi, (axis, seen, hi)
+        if exact:
+            assert seen == list(range(lo, hi + 1)), (axis, seen, lo, hi)
+    # a box: the region is the product of its extents along each axis
+    box = set(itertools.product(*(seen for seen, *_ in axes)))
+    found = {tuple(int(i) for i in p) for p in mask.nonzero().tolist()}
+    assert found == box
+
+
+def _field_after(text: str, path: str):
+    analysis = analyze_loaded(load_text(text, "<test>"))
+    return next(row.field for row in analysis.rows if row.node.path == path)
+
+
+def test_vgg16_receptive_fields_as_published():
+    analysis = analyze_loaded(load(str(ROOT / "tests" / "golden" / "vgg16_cs231n.yaml")))
+    rows = {row.node.path: row.field for row in analysis.rows}
+    assert rows["16"].size == (196, 196) and rows["16"].jump == (16, 16)    # conv5_3
+    assert rows["17"].size == (212, 212) and rows["17"].jump == (32, 32)    # pool5
+    assert rows["17"].start == (-2, -2) or rows["17"].start[0] < 0
+
+
+ALEXNET = """\
+input: [3, 227, 227]
+layers:
+  - conv: {out: 96, kernel: 11, stride: 4}
+  - maxpool: {kernel: 3, stride: 2}
+  - conv: {out: 256, kernel: 5, padding: 2, groups: 2}
+  - maxpool: {kernel: 3, stride: 2}
+  - conv: {out: 384, kernel: 3, padding: 1}
+  - conv: {out: 384, kernel: 3, padding: 1, groups: 2}
+  - conv: {out: 256, kernel: 3, padding: 1, groups: 2}
+  - maxpool: {kernel: 3, stride: 2}
+"""
+
+
+def test_alexnet_receptive_field_as_published():
+    field = _field_after(ALEXNET, "7")
+    assert field.size == (195, 195) and field.jump == (32, 32)
+
+
+def test_branches_that_disagree_are_marked_unaligned():
+    text = """\
+input: [1, 9, 9]
+layers:
+  - concat: [[conv: {out: 1, kernel: 3}], [conv: {out: 1, kernel: 2, padding: same}, conv: {out: 1, kernel: 3}]]
+"""
+    field = _field_after(text, "0")
+    assert not field.aligned and field.size == (4, 4) and field.start == (0, 0)
+    nested = _field_after("input: [1, 9, 9]\nlayers:\n  - concat: [[conv: {out: 1, kernel: 1}], "
+                          "[conv: {out: 1, kernel: 3, padding: 1}], []]\n", "0")
+    assert nested.aligned and nested.size == (3, 3) and nested.start == (-1, -1)
