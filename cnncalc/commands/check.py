@@ -1,0 +1,202 @@
+"""`cnncalc check FILE...`: every spec valid, and within its `expect` and `budget`, for CI and
+pre-commit. Every file is checked and every problem reported before the exit status:
+0 all good, 1 a check failed, 2 a file is invalid (2 wins over 1)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from cnncalc.cli import command
+from cnncalc.report import DTYPE_BYTES
+from cnncalc.units import parse_bytes, parse_count
+
+EXAMPLES = """
+Examples:
+
+  cnncalc check specs/*.yaml                        # every spec, every problem
+
+  cnncalc check net.yaml --max-params 5M --max-macs 2G
+
+  cnncalc check specs/*.yaml --format github        # annotations in a GitHub workflow
+"""
+
+
+class CheckFormat(str, Enum):
+    human = "human"     # path:line:col: message
+    json = "json"       # a list with one object per file
+    github = "github"   # ::error file=…,line=…,col=…::message
+
+
+# CLI option -> (budget figure, parser)
+BUDGET_OPTIONS = {
+    "--max-params": ("params", parse_count),
+    "--max-macs": ("macs", parse_count),
+    "--max-flops": ("flops", parse_count),
+    "--max-activation-memory": ("activation_memory", parse_bytes),
+    "--max-param-memory": ("param_memory", parse_bytes),
+}
+
+
+@dataclass(slots=True)
+class Problem:
+    message: str
+    line: int | None = None
+    col: int | None = None
+    details: list[str] = field(default_factory=list)    # notes and hints of an error
+
+
+@dataclass(slots=True)
+class FileResult:
+    file: str
+    status: str = "ok"          # ok | failed | invalid
+    problems: list[Problem] = field(default_factory=list)
+    checks: list = field(default_factory=list)
+
+
+def _bound(option: str):
+    figure, parser = BUDGET_OPTIONS[option]
+    example = "5M, 2G" if parser is parse_count else "200MB, 1.5GiB"
+    return typer.Option(option, metavar="COUNT" if parser is parse_count else "SIZE",
+                        help=f"Upper bound on the network's {figure.replace('_', ' ')} "
+                        f"({example}); replaces the spec's budget for it.", show_default=False)
+
+
+@command("check", help="Check spec files for CI and pre-commit: each must be valid and meet its "
+         "`expect` and `budget` (and the bounds given here). Reports every problem in every "
+         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid." + EXAMPLES)
+def check(
+    files: Annotated[list[str], typer.Argument(help="Spec files (or bundled names, or `-`).")],
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.human,
+    max_params: Annotated[Optional[str], _bound("--max-params")] = None,
+    max_macs: Annotated[Optional[str], _bound("--max-macs")] = None,
+    max_flops: Annotated[Optional[str], _bound("--max-flops")] = None,
+    max_activation_memory: Annotated[Optional[str], _bound("--max-activation-memory")] = None,
+    max_param_memory: Annotated[Optional[str], _bound("--max-param-memory")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
+    dtype: Annotated[str, typer.Option("--dtype", help=f"Element type for memory figures: {', '.join(DTYPE_BYTES)}.")] = "float32",
+) -> int:
+    from cnncalc.report import Options
+
+    if dtype not in DTYPE_BYTES:
+        print(f"error: --dtype must be one of {', '.join(DTYPE_BYTES)}, not {dtype!r}", file=sys.stderr)
+        return 2
+    given = dict(zip(BUDGET_OPTIONS, (max_params, max_macs, max_flops, max_activation_memory,
+                                      max_param_memory)))
+    extra = {}
+    for option, text in given.items():
+        if text is None:
+            continue
+        figure, parser = BUDGET_OPTIONS[option]
+        try:
+            extra[figure] = parser(text)
+        except ValueError as exc:
+            print(f"error: {option}: {exc}", file=sys.stderr)
+            return 2
+    options = Options(batch=batch, dtype=dtype)
+    results = [check_file(name, options, extra) for name in files]
+    sys.stdout.write(RENDERERS[format](results))
+    statuses = {r.status for r in results}
+    return 2 if "invalid" in statuses else 1 if "failed" in statuses else 0
+
+
+def check_file(name: str, options, extra_budget: dict) -> FileResult:
+    """Load, analyse and check one spec; a SpecError makes the file invalid."""
+    from cnncalc.checks import run_checks
+    from cnncalc.errors import SpecError
+    from cnncalc.pipeline import analyze_loaded, load
+
+    result = FileResult(name)
+    try:
+        loaded = load(name)
+        analysis = analyze_loaded(loaded)
+    except SpecError as exc:
+        result.status = "invalid"
+        result.problems.append(Problem(exc.message, *_line_col(exc.pos),
+                                       [f"note: {n}" for n in exc.notes]
+                                       + [f"hint: {h}" for h in exc.hints]))
+        return result
+    result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
+    for failed in (c for c in result.checks if not c.ok):
+        result.status = "failed"
+        result.problems.append(Problem(describe_failure(failed, extra_budget),
+                                       *_line_col(failed.pos)))
+    return result
+
+
+def describe_failure(check, extra_budget: dict) -> str:
+    from cnncalc.checks import show
+    from cnncalc.dims import is_int
+
+    actual, expected = show(check.actual, check.figure), show(check.expected, check.figure)
+    figure = check.figure.replace("_", " ")
+    if check.bound:
+        source = (f" (--max-{check.figure.replace('_', '-')})" if check.figure in extra_budget
+                  else "")
+        if not is_int(check.actual):
+            return (f"budget{source}: {check.where} {figure} is {actual}, which depends on "
+                    f"the input's sizes: it can't be checked against ≤ {expected}")
+        return f"budget{source}: {check.where} {figure} is {actual}, over the bound {expected}"
+    return f"expect: {check.where} {figure} is {actual}, but the spec expects {expected}"
+
+
+def _line_col(pos) -> tuple:
+    return (pos.line, pos.col) if pos is not None else (None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output formats: every member of CheckFormat has a renderer (a test walks them)
+
+def render_human(results: list[FileResult]) -> str:
+    lines = []
+    for result in results:
+        for p in result.problems:
+            where = f"{result.file}:{p.line}:{p.col}" if p.line is not None else result.file
+            lines.append(f"{where}: error: {p.message}")
+            lines += [f"  {d}" for d in p.details]
+    bad = [r for r in results if r.status != "ok"]
+    counts = {s: sum(r.status == s for r in results) for s in ("failed", "invalid")}
+    checked = f"{len(results)} file{'s' * (len(results) != 1)} checked"
+    lines.append(f"{checked}: {counts['failed']} failed a check, {counts['invalid']} invalid"
+                 if bad else f"{checked}: all good")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_json(results: list[FileResult]) -> str:
+    from cnncalc.render import check_dict
+
+    data = [{"file": r.file, "status": r.status,
+             "problems": [{"message": p.message, "line": p.line, "col": p.col,
+                           "details": p.details} for p in r.problems],
+             "checks": [check_dict(c) for c in r.checks]} for r in results]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_github(results: list[FileResult]) -> str:
+    """GitHub Actions workflow commands; a problem without a position annotates the file."""
+    lines = []
+    for result in results:
+        for p in result.problems:
+            props = f"file={_escape_property(result.file)}"
+            if p.line is not None:
+                props += f",line={p.line},col={p.col}"
+            message = "\n".join([p.message, *p.details])
+            lines.append(f"::error {props},title=cnncalc check::{_escape_data(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+RENDERERS = {CheckFormat.human: render_human, CheckFormat.json: render_json,
+             CheckFormat.github: render_github}

@@ -1,0 +1,430 @@
+"""Model-vs-spec drift: does the team's PyTorch code still build the network its spec describes?
+
+    cnncalc validate specs/net.yaml --against mypkg.model:build_net
+
+imports `mypkg.model` (the current directory first on `sys.path`, as `python -m` does), calls
+`build_net()`, runs the model once on the spec's input and measures its leaf modules in
+execution order (`measure.py`); then walks the spec's leaves and the model's leaf calls side by
+side, comparing output shape, params and FLOPs, and names the first pair that parts ways.
+
+Code often does in `forward` what a spec writes as a layer (`torch.flatten`, `F.relu`,
+`F.adaptive_avg_pool2d`), or has a module the spec leaves out (`nn.Dropout`). So a leaf with no
+params and no FLOPs, on either side, may go unpaired; every leaf with params or FLOPs must pair
+with one that agrees. A difference in an unpaired leaf still shows: in the next paired leaf's
+shape or FLOPs, or in the totals (params, FLOPs and output shape of the whole model), which
+are compared too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+from cnncalc.errors import SpecError
+from cnncalc.kinds import KINDS
+
+FIGURES = ("output_shape", "params", "flops")
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One leaf on either side, with the figures compared."""
+
+    label: str            # spec: "path (kind)"; model: "qualified.name (Class)"
+    output_shape: tuple   # one sample, channels first
+    params: int
+    flops: int            # for the whole batch
+    line: int | None = None
+    col: int | None = None
+    family: str = ""      # "conv", "relu", ...: two free leaves pair only within a family
+    input_shape: tuple = ()   # the spec's leaves only
+
+    @property
+    def free(self) -> bool:
+        """No params and no FLOPs: code may do it in `forward` (or the spec may omit it)."""
+        return self.params == 0 and self.flops == 0
+
+    def figures(self) -> dict:
+        return {"output_shape": list(self.output_shape), "params": self.params,
+                "flops": self.flops}
+
+
+# ---------------------------------------------------------------------------------------------
+# The user's factory
+
+def load_factory(target: str):
+    """`package.module:factory` (or `module:Class.method`) -> the callable; SpecError if not."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise SpecError(f"--against {target!r}: write it as package.module:factory",
+                        hints=["e.g. --against mypkg.models:resnet18 (a function or class that "
+                               "builds the nn.Module)"], file="--against")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)     # as `python -m` does: the current directory first
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as exc:
+        raise SpecError(f"can't import `{module_name}`: {type(exc).__name__}: {exc}",
+                        hints=["run from the directory that holds the package, or install it"],
+                        file="--against") from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            names = sorted(n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n)))
+            from difflib import get_close_matches
+
+            close = get_close_matches(part, names, n=1, cutoff=0.6)
+            raise SpecError(f"`{module_name}` has no `{attribute}`",
+                            hints=[f"did you mean `{close[0]}`?"] if close else [],
+                            file="--against")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError(f"`{target}` isn't callable: it must build the model",
+                        file="--against")
+    return obj
+
+
+def build_model(target: str, device: str):
+    """Call the factory with the default device set to `device` (meta: no memory)."""
+    import torch
+    from torch import nn
+
+    factory = load_factory(target)
+    try:
+        with torch.device(device):
+            model = factory()
+    except Exception as exc:
+        raise SpecError(f"`{target}()` raised {type(exc).__name__}: {exc}",
+                        file="--against") from None
+    if not isinstance(model, nn.Module):
+        raise SpecError(f"`{target}()` returned a {type(model).__name__}, not a "
+                        "torch.nn.Module", file="--against")
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing the leaves
+
+def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
+    """The spec's leaves in the analysis' order, and each leaf node's index (by id)."""
+    leaves, index = [], {}
+    for row in analysis.leaves:
+        node = row.node
+        index[id(node)] = len(leaves)
+        leaves.append(Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
+                           + ")", tuple(row.output_shape), row.params, 2 * row.macs * batch,
+                           node.pos.line if node.pos else None, node.pos.col if node.pos else None,
+                           _family(KINDS[node.kind].torch), tuple(row.input_shape)))
+    return leaves, index
+
+
+def model_leaves(measurement) -> list[Leaf]:
+    return [Leaf(f"{m.name or '(the model)'} ({m.type})",
+                 tuple(m.output_shape[1:]) if m.output_shape is not None else (),
+                 m.params, m.flops, family=_family(m.type))
+            for m in measurement.leaves()]
+
+
+def _family(torch_name: str) -> str:
+    """`Conv2d` and the kind table's `Conv1d/2d/3d` -> `conv`; `Softmax(dim=1)` -> `softmax`."""
+    return re.sub(r"[123]d$", "", torch_name.split("(")[0].split("/")[0]).lower()
+
+
+MAX_ORDERS_OF = 5   # branches tried in every order up to this many; beyond, as written and reversed
+MAX_WORK = 500_000  # leaf-state steps; past it (nested many-branch concats) branches keep their order
+
+
+class _TooMuchWork(Exception):
+    pass
+
+
+class _Pairer:
+    """Pairs the spec's leaves with the model's leaf calls in execution order.
+
+    The spec is walked as a tree so that the branches of a `residual`, `concat` or `add` may
+    run in any order (code often computes the shortcut first). The state after each step is
+    the set of model positions j reachable so far, each with the most pairs found getting there
+    (a linked list of (spec index, model index)) and the free spec leaves left unpaired since
+    the last pair. Free leaves may go unpaired (see the module's docstring); a leaf with params
+    or FLOPs that can't pair records a failure, and the failure with the most pairs before it
+    is where code and spec part ways."""
+
+    def __init__(self, analysis, spec: list[Leaf], index: dict[int, int], model: list[Leaf],
+                 any_order: bool = True):
+        self.analysis, self.spec, self.index, self.model = analysis, spec, index, model
+        self.any_order, self.work = any_order, 0
+        # (pairs so far, linked pairs, free spec leaves since the last pair, the leaf that
+        # couldn't pair or None at the spec's end)
+        self.failures: list[tuple] = []
+
+    def run(self):
+        states = self.node(self.analysis.root, {0: (0, None, ())})
+        done = [state for j, state in states.items() if all(t.free for t in self.model[j:])]
+        if done:
+            return _unlink(max(done, key=lambda state: state[0])[1]), None
+        for count, pairs, skipped in states.values():
+            self.failures.append((count, pairs, skipped, None))
+        best = None
+        for count, pairs, skipped, k in self.failures:
+            culprit = self.culprit(pairs, skipped, k)
+            score = (count, -_distance(*(side[i] if i is not None else None
+                                         for side, i in zip((self.spec, self.model), culprit))))
+            if best is None or score > best[0]:
+                best = (score, pairs, culprit)
+        return _unlink(best[1]), best[2]
+
+    def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:
+        """Which spec leaf and model leaf to name for a failure after `pairs`: the leaf that
+        couldn't pair and the model's next leaf with params or FLOPs, when both got inputs of
+        the same size; otherwise a free leaf in between changed the shape differently (a pool's
+        stride), and the closest pair of those is named."""
+        m = len(self.model)
+        last = pairs[0][1] if pairs else -1
+        t = last + 1
+        while t < m and self.model[t].free:
+            t += 1
+        free_model = list(range(last + 1, t))
+        t = t if t < m else None
+        spec_input = (self.spec[k].input_shape if k is not None
+                      else tuple(self.analysis.output_shape))
+        model_input = (self.model[t - 1].output_shape if t is not None and t > 0
+                       else tuple(self.analysis.input_shape) if t is not None
+                       else self.model[-1].output_shape if self.model else ())
+        # sizes, not shapes: code reshapes between modules (`torch.flatten`) as it likes
+        if math.prod(spec_input) == math.prod(model_input) or not (skipped or free_model):
+            return k, t
+        pairs_between = [(a, b) for a in (*skipped, k) for b in (*free_model, t)
+                         if (a, b) != (k, t)]
+        return min(pairs_between, key=lambda ab: _distance(
+            self.spec[ab[0]] if ab[0] is not None else None,
+            self.model[ab[1]] if ab[1] is not None else None))
+
+    def node(self, node, states: dict) -> dict:
+        if node.leaf:
+            return self.leaf(self.index[id(node)], states)
+        if node.kind == "residual":
+            main, short = node.children
+            resolved = self.analysis.shortcuts.get(node.path)
+            branches = [main.children, resolved if resolved is not None else short.children]
+        elif node.kind in ("concat", "add"):
+            branches = [branch.children for branch in node.children]
+        else:
+            return self.sequence(node.children, states)
+        if not self.any_order:
+            orders = [branches]
+        elif len(branches) <= MAX_ORDERS_OF:
+            orders = itertools.permutations(branches)
+        else:
+            orders = [branches, branches[::-1]]
+        merged: dict = {}
+        for order in orders:
+            after = states
+            for branch in order:
+                after = self.sequence(branch, after)
+            for j, state in after.items():
+                _merge(merged, j, state)
+        return merged
+
+    def sequence(self, nodes, states: dict) -> dict:
+        for node in nodes:
+            states = self.node(node, states)
+        return states
+
+    def leaf(self, k: int, states: dict) -> dict:
+        spec, model = self.spec[k], self.model
+        self.work += len(states)
+        if self.any_order and self.work > MAX_WORK:
+            raise _TooMuchWork
+        out: dict = {}
+        for j, (count, pairs, skipped) in states.items():
+            paired = False
+            for p in range(j, len(model)):     # the next model leaf, past free ones
+                if spec.figures() == model[p].figures() and (
+                        spec.family == model[p].family or not (spec.free and model[p].free)):
+                    _merge(out, p + 1, (count + 1, ((k, p), pairs), ()))
+                    paired = True
+                if not model[p].free:
+                    break
+            if spec.free:
+                _merge(out, j, (count, pairs, skipped + (k,)))
+            elif not paired:
+                self.failures.append((count, pairs, skipped, k))
+        return out
+
+
+def _distance(s: Leaf | None, t: Leaf | None) -> float:
+    """How unlike two leaves are: 0 when they agree (log-scale differences of the figures)."""
+    if s is None or t is None:
+        return math.inf
+    size = math.prod(s.output_shape), math.prod(t.output_shape)
+    return (sum(abs(math.log1p(a) - math.log1p(b))
+                for a, b in ((s.params, t.params), (s.flops, t.flops), size))
+            + (len(s.output_shape) != len(t.output_shape))
+            + sum(a != b for a, b in zip(s.output_shape, t.output_shape)))
+
+
+def _merge(states: dict, j: int, state: tuple) -> None:
+    if j not in states or states[j][0] < state[0]:
+        states[j] = state
+
+
+def _unlink(pairs) -> list[tuple[int, int]]:
+    out = []
+    while pairs is not None:
+        out.append(pairs[0])
+        pairs = pairs[1]
+    return out[::-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole comparison
+
+def compare(analysis, measurement, spec_file: str, target: str) -> dict:
+    """The `validate --against --format json` contract:
+
+        {"ok", "file", "against", "batch", "device", "paired", "spec_leaves", "model_leaves",
+         "unpaired_spec": [labels], "unpaired_model": [labels],
+         "divergence": null | {"spec": leaf | null, "model": leaf | null, "differs": [figure]},
+         "totals": {"spec": figures, "model": figures, "agree"}}
+    """
+    batch = measurement.batch
+    (ours, index), theirs = spec_leaves(analysis, batch), model_leaves(measurement)
+    try:
+        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
+    except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
+        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+    paired_spec = {i for i, _ in pairs}
+    paired_model = {j for _, j in pairs}
+    divergence = None
+    if stop is not None:
+        s = ours[stop[0]] if stop[0] is not None else None
+        t = theirs[stop[1]] if stop[1] is not None else None
+        differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
+                   if s is not None and t is not None else [])
+        divergence = {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
+    out = measurement.output_shape
+    totals = {
+        "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
+                 "flops": 2 * analysis.total("macs") * batch},
+        "model": {"output_shape": list(out[1:]) if out is not None else None,
+                  "params": measurement.params, "flops": measurement.flops},
+    }
+    totals["agree"] = totals["spec"] == totals["model"]
+    return {"ok": divergence is None and totals["agree"], "file": spec_file, "against": target,
+            "batch": batch, "device": measurement.device, "paired": len(pairs),
+            "spec_leaves": len(ours), "model_leaves": len(theirs),
+            "unpaired_spec": [leaf.label for i, leaf in enumerate(ours) if i not in paired_spec],
+            "unpaired_model": [leaf.label for j, leaf in enumerate(theirs) if j not in paired_model],
+            "divergence": divergence, "totals": totals}
+
+
+def _leaf_dict(leaf: Leaf | None) -> dict | None:
+    if leaf is None:
+        return None
+    return {"label": leaf.label, **leaf.figures(), "line": leaf.line, "col": leaf.col}
+
+
+def describe(result: dict) -> list[str]:
+    """`file:line:col: message` lines for people (empty when code and spec agree)."""
+    lines = []
+    d = result["divergence"]
+    if d is not None:
+        s, t = d["spec"], d["model"]
+        where = result["file"] + (f":{s['line']}:{s['col']}" if s and s["line"] else "")
+        if s is None:
+            lines.append(f"{where}: error: the spec ends, but the model goes on with "
+                         f"{t['label']} ({_figures_text(t)})")
+        elif t is None:
+            lines.append(f"{where}: error: spec layer {s['label']} has no counterpart: the "
+                         "model's leaf modules end before it")
+        else:
+            lines.append(f"{where}: error: code and spec part ways at spec layer {s['label']} "
+                         f"vs model module {t['label']}")
+            for figure in d["differs"]:
+                lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
+                             f"{_show(t[figure])} (model)")
+        lines.append(f"  note: the {result['paired']} leaf layers before it agree")
+    elif not result["totals"]["agree"]:
+        totals = result["totals"]
+        lines.append(f"{result['file']}: error: every leaf layer agrees, but the whole model "
+                     "doesn't (params or FLOPs outside leaf modules, or a different output)")
+        for figure in FIGURES:
+            if totals["spec"][figure] != totals["model"][figure]:
+                lines.append(f"  {figure.replace('_', ' ')}: {_show(totals['spec'][figure])} "
+                             f"(spec) vs {_show(totals['model'][figure])} (model)")
+    return lines
+
+
+def _figures_text(leaf: dict) -> str:
+    return ", ".join(f"{f.replace('_', ' ')} {_show(leaf[f])}" for f in FIGURES)
+
+
+def _show(value) -> str:
+    if isinstance(value, list):
+        return "×".join(map(str, value)) or "scalar"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def check(source: str, target: str, batch: int, device: str) -> dict:
+    """Load and analyse the spec, build and run the model on its input, compare."""
+    import torch
+
+    from cnncalc.crosscheck.measure import measure
+    from cnncalc.pipeline import analyze_loaded, load
+
+    loaded = load(source)
+    analysis = analyze_loaded(loaded)
+    if analysis.symbolic:
+        raise SpecError("`--against` runs the model, so it needs numbers for every input size, "
+                        f"not {list(loaded.spec.input)}", file=loaded.file)
+    model = build_model(target, device)
+    x = torch.zeros((batch, *analysis.input_shape), device=device)
+    try:
+        measurement = measure(model, x)
+    except Exception as exc:
+        # The code can't run on what the spec says its input is: that is drift, not bad input.
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        return {"ok": False, "file": loaded.file, "against": target, "batch": batch,
+                "device": device, "error": f"{type(exc).__name__}: {message}",
+                "divergence": None, "totals": None}
+    return compare(analysis, measurement, loaded.file, target)
+
+
+def validate_against(specs: list[str], target: str, batch: int, device: str, fmt: str) -> int:
+    """`cnncalc validate SPEC... --against MODULE:FACTORY`: exit 0 agree, 1 drift, 2 bad input."""
+    import json
+
+    results, status = [], 0
+    for source in specs:
+        try:
+            result = check(source, target, batch, device)
+        except SpecError as exc:
+            print(exc.format(), file=sys.stderr)
+            status = 2
+            continue
+        results.append(result)
+        status = max(status, 0 if result["ok"] else 1)
+    if fmt == "json":
+        print(json.dumps(results[0] if len(specs) == 1 and results else results, indent=2))
+    for result in results:
+        if result.get("error"):
+            print(f"{result['file']}: error: the model fails on the spec's input: "
+                  f"{result['error']}", file=sys.stderr)
+            continue
+        lines = describe(result)
+        if fmt != "json":
+            print("\n".join(lines) if lines else _agreement(result))
+    return status
+
+
+def _agreement(result: dict) -> str:
+    free = (f"; left unpaired, without params or FLOPs: {len(result['unpaired_spec'])} spec "
+            f"layers, {len(result['unpaired_model'])} modules"
+            if result["unpaired_spec"] or result["unpaired_model"] else "")
+    return (f"{result['file']}: agrees with {result['against']}: {result['paired']} leaf layers "
+            f"paired on output shape, params and FLOPs, and the totals{free}")

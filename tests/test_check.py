@@ -1,0 +1,186 @@
+"""`cnncalc check FILE...`: every problem in every file, exit 0/1/2, three output formats, and
+no torch, sympy or numpy on the way."""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from cnncalc.commands.check import RENDERERS, CheckFormat, check_file
+from cnncalc.report import Options
+from conftest import ROOT, SPECS, cli_env, run_cli
+from netgen import networks, to_yaml
+
+GOOD = """\
+input: [3, 32, 32]
+layers:
+  - conv: {out: 10, kernel: 5, padding: 2}
+  - relu
+  - maxpool: 2
+  - flatten
+  - linear: 10
+expect: {params: 26_370}
+budget: {params: 1M, activation_memory: 1MB}
+"""
+
+# Over two budgets and off one expectation: three problems, each at its own key.
+FAILING = """\
+input: [3, 32, 32]
+layers:
+  - conv: {out: 10, kernel: 5, padding: 2, expect: {shape: [10, 32, 32], params: 700}}
+  - flatten
+  - linear: 10
+budget:
+  params: 100K
+  macs: 500K
+"""
+
+INVALID = """\
+input: [3, 7, 7]
+layers:
+  - conv: {out: 4, kernel: 3, stride: 3}
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    paths = {}
+    for name, text in (("good", GOOD), ("failing", FAILING), ("invalid", INVALID)):
+        paths[name] = tmp_path / f"{name}.yaml"
+        paths[name].write_text(text)
+    return paths
+
+
+def test_the_zoo_passes():
+    specs = sorted(SPECS.glob("*.yaml"))
+    assert len(specs) >= 10
+    result = run_cli("check", *specs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(specs)} files checked: all good" in result.stdout
+
+
+def test_every_problem_in_every_file_and_invalid_wins(files):
+    result = run_cli("check", files["good"], files["failing"], files["invalid"])
+    assert result.returncode == 2
+    out = result.stdout
+    failing, invalid = str(files["failing"]), str(files["invalid"])
+    # the layer's expectation (params 760, not 700), then both budgets, each at its key
+    assert f"{failing}:3:5: error: expect: layer 0 (conv) params is 760, but the spec expects 700" in out
+    assert f"{failing}:7:11: error: budget: network params is 103,170, over the bound 100,000" in out
+    assert f"{failing}:8:9: error: budget: network macs is 870,400, over the bound 500,000" in out
+    assert f"{invalid}:3:5: error: layer 0 (conv)" in out and "doesn't fit" in out
+    assert "hint:" in out
+    assert str(files["good"]) not in out.replace("3 files checked", "")
+    assert "3 files checked: 1 failed a check, 1 invalid" in out
+
+
+def test_failed_checks_alone_exit_1(files):
+    result = run_cli("check", files["failing"], files["good"])
+    assert result.returncode == 1
+    assert result.stdout.count("error:") == 3
+
+
+def test_command_line_bounds_override_the_spec(files):
+    good = files["good"]
+    over = run_cli("check", good, "--max-params", "20K", "--max-activation-memory", "10KiB",
+                   "--max-flops", "1G")
+    assert over.returncode == 1
+    assert f"{good}: error: budget (--max-params): network params is 26,370, over the bound 20,000" in over.stdout
+    assert "budget (--max-activation-memory): network activation memory is 100 KiB (102,440 bytes)" in over.stdout
+    assert "--max-flops" not in over.stdout            # 2 × 793,600 FLOPs is within 1G
+    # the spec's own budget is 1M params; a looser bound on the command line replaces it
+    assert run_cli("check", good, "--max-params", "5M").returncode == 0
+    # memory scales with batch and dtype: 25,610 output elements × 4 bytes × 16 > 1MB
+    batch = run_cli("check", good, "--batch", "16")
+    assert batch.returncode == 1 and "activation memory is 1.56 MiB (1,639,040 bytes)" in batch.stdout
+    assert run_cli("check", good, "--batch", "16", "--dtype", "int8").returncode == 0
+
+
+@pytest.mark.parametrize("option, value", [("--max-params", "5X"), ("--max-activation-memory", "5M"),
+                                           ("--max-macs", "-3")])
+def test_bad_bounds_are_bad_input(files, option, value):
+    result = run_cli("check", files["good"], option, value)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {option}: ") and "Traceback" not in result.stderr
+
+
+def test_github_annotations(files):
+    result = run_cli("check", files["failing"], files["invalid"], "--max-params", "1K",
+                     "--format", "github")
+    assert result.returncode == 2
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("::error file=") for line in lines)
+    failing = str(files["failing"]).replace(":", "%3A").replace(",", "%2C")
+    assert (f"::error file={failing},title=cnncalc check::budget (--max-params): network params "
+            "is 103,170, over the bound 1,000") in lines
+    assert any(line.startswith(f"::error file={failing},line=3,col=5,title=cnncalc check::expect:")
+               for line in lines)
+    invalid = [line for line in lines if "invalid.yaml,line=3,col=5" in line]
+    assert len(invalid) == 1 and "%0Ahint: " in invalid[0]     # one annotation, lines escaped
+
+
+def test_json_is_a_list_per_file(files):
+    result = run_cli("check", files["good"], files["failing"], files["invalid"], "-f", "json")
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert [d["status"] for d in data] == ["ok", "failed", "invalid"]
+    assert [d["file"] for d in data] == [str(files[n]) for n in ("good", "failing", "invalid")]
+    good, failing, invalid = data
+    assert good["problems"] == [] and all(c["ok"] for c in good["checks"])
+    assert {(c["figure"], c["ok"]) for c in good["checks"]} == {
+        ("params", True), ("activation_memory", True)}
+    assert len(failing["problems"]) == 3
+    assert {(p["line"], p["col"]) for p in failing["problems"]} == {(3, 5), (7, 11), (8, 9)}
+    assert invalid["checks"] == [] and invalid["problems"][0]["line"] == 3
+    assert any(d.startswith("hint: ") for d in invalid["problems"][0]["details"])
+
+
+def test_every_format_has_a_renderer():
+    assert set(RENDERERS) == set(CheckFormat)
+
+
+def test_missing_file_and_bad_yaml_are_reported_with_the_rest(tmp_path, files):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("input: [3, 4\nlayers: [relu]\n")
+    result = run_cli("check", tmp_path / "nope.yaml", broken, files["good"])
+    assert result.returncode == 2
+    assert f"{tmp_path / 'nope.yaml'}: error: no such file" in result.stdout
+    assert f"{broken}:" in result.stdout and "invalid YAML" in result.stdout
+
+
+def test_check_imports_no_torch_sympy_or_numpy(files):
+    code = ("import sys\n"
+            "from cnncalc.cli import main\n"
+            f"sys.argv = ['cnncalc', 'check', *{[str(p) for p in sorted(SPECS.glob('*.yaml'))]!r},"
+            f" {str(files['failing'])!r}, {str(files['invalid'])!r}, '--max-params', '5M']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "heavy = sorted({'torch', 'sympy', 'numpy'} & set(sys.modules))\n"
+            "print(status, heavy)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=cli_env(), cwd=ROOT, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "2 []", result.stdout + result.stderr
+
+
+@settings(max_examples=25)
+@given(networks(max_layers=4))
+def test_budgets_at_the_totals_pass_and_one_below_fails(spec):
+    """For random networks: the totals themselves are within budget; one less is over it."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "net.yaml"
+        path.write_text(to_yaml(spec))
+        first = check_file(str(path), Options(), {})
+        if first.status == "invalid":
+            return                      # the generator isn't an oracle; nothing to budget
+        totals = {c.figure: c.actual for c in check_file(str(path), Options(), {
+            "params": 0, "macs": 0, "activation_memory": 0}).checks}
+        exact = check_file(str(path), Options(), dict(totals))
+        assert exact.status == "ok" and exact.problems == []
+        over = {figure: value - 1 for figure, value in totals.items() if value > 0}
+        below = check_file(str(path), Options(), over)
+        assert below.status == ("failed" if over else "ok")
+        assert len(below.problems) == len(over)
+        assert all(p.message.startswith("budget (--max-") and p.line is None for p in below.problems)

@@ -1,0 +1,285 @@
+"""Model-vs-spec drift: `cnncalc validate SPEC --against package.module:factory` pairs the spec's
+leaves with the model's leaf modules in execution order and names where they part ways."""
+
+import json
+import sys
+
+import pytest
+import torch
+from hypothesis import assume, given, settings
+
+from cnncalc.crosscheck.build import build, materialise
+from cnncalc.crosscheck.drift import compare, describe, load_factory, validate_against
+from cnncalc.crosscheck.measure import measure
+from cnncalc.errors import SpecError
+from cnncalc.pipeline import analyze_loaded
+from conftest import SPECS, run_cli
+from netgen import load_dict, networks
+
+# A team's model, written as people write them: ReLU and flatten in `forward`, the shortcut
+# computed before the main branch, a Dropout the spec leaves out.
+MODEL = '''
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                  nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        shortcut = self.down(x)
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(y)) + shortcut)
+
+
+class Net(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.block = Block(16, 32, 2)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(32 * 8 * 8, classes)
+
+    def forward(self, x):
+        x = self.block(F.relu(self.stem(x)))
+        return self.fc(self.drop(torch.flatten(x, 1)))
+
+
+class Scaled(Net):
+    """A parameter outside every leaf module."""
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return super().forward(x) * self.scale
+
+
+def small():
+    return Net()
+
+
+def scaled():
+    return Scaled()
+
+
+def not_a_model():
+    return 3
+
+
+def broken():
+    raise ValueError("no weights here")
+'''
+
+SPEC = """\
+input: [3, 16, 16]
+rounding: floor               # 16 → 8 with a 3×3/2 (and a 1×1/2) window, as PyTorch floors
+layers:
+  - conv: {out: 16, kernel: 3, padding: 1}
+  - relu
+  - residual:
+      shortcut: projection
+      layers:
+        - conv: {out: 32, kernel: 3, stride: 2, padding: 1, bias: false}
+        - batchnorm
+        - relu
+        - conv: {out: 32, kernel: 3, padding: 1, bias: false}
+        - batchnorm
+  - relu
+  - flatten
+  - linear: 10
+"""
+
+
+@pytest.fixture
+def team(tmp_path, monkeypatch):
+    """A folder with the package `teamnet` and specs; the current directory, but not on
+    sys.path (as for the `cnncalc` script): --against must find the package as `python -m`."""
+    (tmp_path / "teamnet").mkdir()
+    (tmp_path / "teamnet" / "__init__.py").write_text("")
+    (tmp_path / "teamnet" / "model.py").write_text(MODEL)
+    (tmp_path / "net.yaml").write_text(SPEC)
+    (tmp_path / "wide.yaml").write_text(SPEC.replace("linear: 10", "linear: 100"))
+    (tmp_path / "gray.yaml").write_text(SPEC.replace("input: [3,", "input: [1,"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    yield tmp_path
+    for name in [m for m in sys.modules if m == "teamnet" or m.startswith("teamnet.")]:
+        del sys.modules[name]
+
+
+def test_torchvision_resnet18_agrees_with_its_spec():
+    result = run_cli("validate", SPECS / "resnet18.yaml", "--against",
+                     "tests.torchvision_ref:resnet18", "--device", "cpu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("agrees with tests.torchvision_ref:resnet18: 60 leaf layers paired on output shape, "
+            "params and FLOPs, and the totals; left unpaired, without params or FLOPs: 1 spec "
+            "layers, 0 modules") in result.stdout
+
+
+def test_a_changed_spec_names_the_first_divergence(tmp_path):
+    text = (SPECS / "resnet18.yaml").read_text()
+    changed = text.replace("- stage: {blocks: 2, width: 256, stride: 2}",
+                           "- stage: {blocks: 2, width: 240, stride: 2}")
+    assert changed != text
+    path = tmp_path / "resnet18.yaml"
+    path.write_text(changed)
+    result = run_cli("validate", path, "--against", "tests.torchvision_ref:resnet18",
+                     "--device", "meta")
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(i for i, l in enumerate(changed.splitlines(), 1) if "shortcut: auto" in l)
+    # the shortcut's 1×1 projection (resolved from `shortcut: auto`) vs torchvision's downsample
+    assert (f"{path}:{line}:" in result.stdout and "code and spec part ways at spec layer "
+            "6.0.0.shortcut.0 (conv) vs model module layer3.0.downsample.0 (Conv2d)"
+            in result.stdout)
+    assert "output shape: 240×14×14 (spec) vs 256×14×14 (model)" in result.stdout
+    assert "params: 30,720 (spec) vs 32,768 (model)" in result.stdout
+    assert "the 30 leaf layers before it agree" in result.stdout
+
+
+def test_team_model_agrees_from_the_current_directory(team):
+    result = run_cli("validate", "net.yaml", "--against", "teamnet.model:small", cwd=team)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "net.yaml: agrees with teamnet.model:small: 8 leaf layers paired" in result.stdout
+    assert "4 spec layers, 1 modules" in result.stdout     # three ReLUs and flatten; Dropout
+
+
+def test_in_process_and_a_class_as_factory(team, capsys):
+    assert validate_against(["net.yaml"], "teamnet.model:Net", 2, "cpu", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["batch"] == 2 and data["divergence"] is None
+    assert data["unpaired_model"] == ["drop (Dropout)"]
+    assert data["totals"]["spec"] == data["totals"]["model"]
+
+
+def test_a_different_head_is_named(team, capsys):
+    assert validate_against(["wide.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "wide.yaml:16:5: error: code and spec part ways at spec layer 5 (linear) vs model module fc (Linear)" in out
+    assert "params: 204,900 (spec) vs 20,490 (model)" in out
+
+
+def test_params_outside_leaf_modules_show_in_the_totals(team, capsys):
+    assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "every leaf layer agrees, but the whole model doesn't" in out
+    assert "params: 35,466 (spec) vs 35,467 (model)" in out
+
+
+def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
+    assert validate_against(["gray.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
+    err = capsys.readouterr().err
+    assert "gray.yaml: error: the model fails on the spec's input: RuntimeError:" in err
+
+
+@pytest.mark.parametrize("target, message", [
+    ("teamnet.model", "write it as package.module:factory"),
+    ("teamnet.nothere:small", "can't import `teamnet.nothere`: ModuleNotFoundError"),
+    ("teamnet.model:smal", "`teamnet.model` has no `smal`"),
+    ("teamnet.model:not_a_model", "returned a int, not a torch.nn.Module"),
+    ("teamnet.model:broken", "`teamnet.model:broken()` raised ValueError: no weights here"),
+])
+def test_bad_factories_are_bad_input(team, capsys, target, message):
+    assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("--against: error: ")
+
+
+def test_a_misspelt_factory_gets_a_hint(team):
+    with pytest.raises(SpecError) as info:
+        load_factory("teamnet.model:smal")
+    assert "did you mean `small`?" in info.value.hints
+
+
+def _measured(analysis):
+    model = materialise(build(analysis), "cpu")
+    return measure(model, torch.zeros((1, *analysis.input_shape)))
+
+
+def _widen(entry):
+    """The entry with its first conv/linear one channel wider, or None if it has none."""
+    if isinstance(entry, dict):
+        (kind, value), = entry.items()
+        if kind in ("conv", "linear"):
+            if isinstance(value, dict):
+                return {kind: {**value, "out": value["out"] + 1}}
+            return {kind: value + 1}
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                widened = _widen(item) if not isinstance(item, list) else None
+                if widened is not None:
+                    return {kind: [*value[:i], widened, *value[i + 1:]]}
+    return None
+
+
+def _analysed_and_measured(spec):
+    try:
+        analysis = analyze_loaded(load_dict(spec))
+    except SpecError:
+        assume(False)
+    try:
+        return analysis, _measured(analysis)
+    except Exception:        # PyTorch refuses some networks cnncalc accepts: validate's tests
+        assume(False)
+
+
+@settings(max_examples=20)
+@given(networks(ranks=(1, 2), max_layers=5))
+def test_random_networks_agree_with_their_build(spec):
+    """The model cnncalc builds for a spec (zero-pads for `same`, branches in any nesting)
+    has no drift from it."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+WEIGHTED = ("conv", "linear", "batchnorm", "relu", "maxpool", "avgpool", "flatten", "dropout",
+            "global_avgpool", "identity")
+
+
+@settings(max_examples=20)
+@given(networks(ranks=(1, 2), max_layers=5, kinds=WEIGHTED))
+def test_a_widened_layer_always_drifts(spec):
+    """Widening a conv or linear layer of the spec by one channel (so params grow) makes it
+    drift from the model built for the original, and the report says where."""
+    analysis, measurement = _analysed_and_measured(spec)
+    for i, entry in enumerate(spec["layers"]):
+        widened = _widen(entry)
+        if widened is None:
+            continue
+        changed = {**spec, "layers": [*spec["layers"][:i], widened, *spec["layers"][i + 1:]]}
+        try:
+            other = analyze_loaded(load_dict(changed))
+        except SpecError:
+            continue                    # e.g. groups no longer divide the channels
+        drift = compare(other, measurement, "net.yaml", "built")
+        assert not drift["ok"]
+        lines = describe(drift)
+        assert lines and lines[0].startswith("net.yaml") and " error: " in lines[0]
+        return
+    assume(False)
+
+
+def test_pairing_work_is_bounded(monkeypatch):
+    """Past MAX_WORK leaf steps the branches are paired in their written order (as built)."""
+    import cnncalc.crosscheck.drift as drift
+
+    branch = [{"conv": {"out": 2, "kernel": 1}}, "relu"]
+    spec = {"input": [2, 4, 4], "layers": [{"concat": [branch, branch, branch]}, "flatten",
+                                          {"linear": 3}]}
+    analysis = analyze_loaded(load_dict(spec))
+    measurement = _measured(analysis)
+    monkeypatch.setattr(drift, "MAX_WORK", 5)
+    ours, index = drift.spec_leaves(analysis, 1)
+    with pytest.raises(drift._TooMuchWork):
+        drift._Pairer(analysis, ours, index, drift.model_leaves(measurement)).run()
+    result = compare(analysis, measurement, "net.yaml", "built")
+    assert result["ok"] and result["paired"] == 8      # 3 × (conv, relu), flatten, linear

@@ -1,0 +1,116 @@
+"""The JSON Schema for editors: generated from the models, committed current, every bundled spec
+points at it and passes it, and it rejects what cnncalc rejects (for what a schema can see)."""
+
+import json
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+
+from cnncalc.errors import SpecError
+from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+from cnncalc.loader import parse_yaml
+from cnncalc.pipeline import analyze_loaded, load_text
+from cnncalc.schema import build, schema_text
+from conftest import ROOT, SPECS, run_cli
+from netgen import networks, to_yaml
+
+COMMITTED = ROOT / "schema" / "cnncalc-spec.schema.json"
+SCHEMA_LINE = "# yaml-language-server: $schema=../schema/cnncalc-spec.schema.json"
+VALIDATOR = jsonschema.Draft202012Validator(build())
+
+
+def schema_errors(text: str) -> list[str]:
+    # Read as editors do (YAML 1.2: `1e-5` is a number), which is how cnncalc reads it too.
+    return [e.message for e in VALIDATOR.iter_errors(parse_yaml(text, "spec.yaml"))]
+
+
+def cnncalc_error(text: str) -> SpecError | None:
+    try:
+        analyze_loaded(load_text(text, "bad.yaml"))
+    except SpecError as exc:
+        return exc
+    return None
+
+
+def test_committed_schema_is_current():
+    assert COMMITTED.read_text() == schema_text(), (
+        "schema/cnncalc-spec.schema.json is out of date: run "
+        "`cnncalc schema > schema/cnncalc-spec.schema.json`")
+
+
+def test_schema_command_prints_it():
+    result = run_cli("schema")
+    assert result.returncode == 0
+    assert result.stdout == COMMITTED.read_text()
+
+
+def test_schema_is_valid_json_schema():
+    schema = json.loads(COMMITTED.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_every_kind_is_in_the_schema_with_its_arguments():
+    entry = build()["$defs"]["entry"]["anyOf"]
+    keyed = {next(iter(alt["properties"])): alt for alt in entry
+             if alt.get("type") == "object" and "required" in alt}
+    assert set(keyed) == set(KINDS) | set(COMPOSITE_KINDS)
+    for name, kind in KINDS.items():
+        value = keyed[name]["properties"][name]
+        args = next(a for a in value.get("anyOf", [value]) if a.get("type") == "object")
+        assert set(args["properties"]) == set(kind.args.model_fields) | {"name", "expect", "rounding"}
+        assert args["additionalProperties"] is False
+        assert set(args.get("required", [])) == {f for f, info in kind.args.model_fields.items()
+                                                 if info.is_required()}
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
+def test_bundled_spec_points_at_the_schema_and_passes_it(path):
+    text = path.read_text()
+    assert text.splitlines()[0] == SCHEMA_LINE
+    assert schema_errors(text) == []
+
+
+INVALID = {
+    "misspelt argument": "input: [3, 8, 8]\nlayers: [{conv: {out: 4, kernal: 3}}]\n",
+    "unknown top-level key": "input: [3, 8, 8]\nlayers: [relu]\nbudgte: {params: 5M}\n",
+    "bad count": "input: [3, 8, 8]\nlayers: [relu]\nbudget: {params: 5X}\n",
+    "bad memory size": "input: [3, 8, 8]\nlayers: [relu]\nbudget: {activation_memory: 5M}\n",
+    "zero size": "input: [0, 8, 8]\nlayers: [relu]\n",
+    "missing argument": "input: [3, 8, 8]\nlayers: [{conv: {kernel: 3}}]\n",
+    "bare kind that needs arguments": "input: [3, 8, 8]\nlayers: [conv]\n",
+    "wrong type": "input: [3, 8, 8]\nlayers: [{conv: {out: 4, kernel: 3, bias: maybe}}]\n",
+    "no layers": "input: [3, 8, 8]\nlayers: []\n",
+    "no input": "layers: [relu]\n",
+    "bad rounding": "input: [3, 8, 8]\nrounding: round\nlayers: [relu]\n",
+    "bad layout": "input: [3, 8, 8]\nlayout: cwh\nlayers: [relu]\n",
+    "repeat without times": "input: [3, 8, 8]\nlayers: [{repeat: {layers: [relu]}}]\n",
+    "bad shortcut": "input: [3, 8, 8]\nlayers: [{residual: {layers: [relu], shortcut: skip}}]\n",
+    "misspelt layer expect": "input: [3, 8, 8]\nlayers: [{relu: {expect: {shapes: [3, 8, 8]}}}]\n",
+    "unknown key in a block": ("input: [3, 8, 8]\nblocks:\n  b:\n    params: {w: 4}\n"
+                               "    layers: [{conv: {out: $w, kernel: 1, strides: 1}}]\n"
+                               "layers: [b]\n"),
+}
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_invalid_specs_are_rejected_by_both(name):
+    text = INVALID[name]
+    assert schema_errors(text), f"the schema accepts {name!r}"
+    assert cnncalc_error(text) is not None, f"cnncalc accepts {name!r}"
+
+
+def test_blocks_may_use_parameters_anywhere():
+    text = (SPECS / "resnet18.yaml").read_text()
+    assert "$width" in text and schema_errors(text) == []
+    outside = "input: [3, 8, 8]\nlayers: [{conv: {out: $w, kernel: 1}}]\n"
+    assert schema_errors(outside) and cnncalc_error(outside) is not None
+
+
+@settings(max_examples=60)
+@given(networks(max_layers=5))
+def test_the_schema_accepts_every_network_cnncalc_accepts(spec):
+    text = to_yaml(spec)
+    if cnncalc_error(text) is None:
+        assert schema_errors(text) == []
