@@ -1,0 +1,304 @@
+"""Symbolic input sizes (`input: [3, H, W]`): dimensions become sympy expressions, and the
+conditions a size must meet become `Constraint`s instead of errors.
+
+Only imported when the input has a symbol (dims.py, kinds.py and analyze.py import it lazily),
+so the numeric path never loads sympy. Symbols are positive integers.
+
+Shapes of strict layers are exact quotients (`(H - 1)/2` for a 3-wide stride-2 filter) with a
+divisibility constraint; floor layers are `floor(...)`, and a floor of a floor is folded into
+one (floor((floor(u) + c)/s) = floor((u + c)/s) for an integer c and a positive integer s), so
+ResNet's sizes stay `floor((H - 1)/32) + 1` rather than five nested floors. Every condition is
+kept as a small tree (`Cond`) that `cnncalc.inputs` evaluates with integers, never sympy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cnncalc.errors import SpecError
+
+try:
+    import sympy
+    from sympy.printing.str import StrPrinter
+except ImportError:  # the `symbolic` extra
+    raise SpecError("symbolic sizes need sympy: python3 -m pip install 'cnncalc[symbolic]'") from None
+
+_SYMBOLS: dict[str, sympy.Symbol] = {}
+
+
+def symbol(name: str) -> sympy.Symbol:
+    if name not in _SYMBOLS:
+        _SYMBOLS[name] = sympy.Symbol(name, integer=True, positive=True)
+    return _SYMBOLS[name]
+
+
+def to_symbols(dims) -> list:
+    """Channels-first dims with names (`[3, 'H', 'W']`) -> ints and positive-integer symbols."""
+    if len(dims) < 2 or isinstance(dims[0], str):
+        raise SpecError(f"`input` {list(dims)}: only spatial sizes can be names; the number of "
+                        "channels (the first entry, channels first) must be a whole number",
+                        hints=["write e.g. `input: [3, H, W]`"])
+    return [symbol(d) if isinstance(d, str) else d for d in dims]
+
+
+def as_dim(value):
+    """A sympy result that is a plain number becomes an int again (the numeric path's type)."""
+    if isinstance(value, sympy.Basic) and value.is_Integer:
+        return int(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing: `floor((H - 1)/2) + 1` rather than sympy's `floor(H/2 - 1/2) + 1`
+
+class _Printer(StrPrinter):
+    # A report repeats a few floors many times: each is printed once.
+    def _print_floor(self, expr):
+        return _rounded("floor", expr.args[0])
+
+    def _print_ceiling(self, expr):
+        return _rounded("ceiling", expr.args[0])
+
+
+@lru_cache(maxsize=4096)
+def _rounded(name: str, arg) -> str:
+    return f"{name}({_PRINTER.doprint(_tidy(arg))})"
+
+
+_PRINTER = _Printer()
+
+
+@lru_cache(maxsize=4096)
+def show(value) -> str:
+    """A dimension or figure as text: `224`, `floor((H - 1)/2) + 1`, `(H + 1)/2`,
+    `64*(floor((H - 1)/4) + 1)` (common numeric factors pulled out; sympy's own form would
+    be `64*floor(H/4 - 1/4) + 64`)."""
+    if isinstance(value, int):
+        return str(value)
+    return _PRINTER.doprint(_tidy(value) if isinstance(value, sympy.Basic) else value)
+
+
+def _tidy(expr):
+    """The same value with each sum's numeric content pulled out, left unevaluated for printing
+    (sympy's factor_terms does this too, but takes most of a ResNet report's time)."""
+    if expr.is_Add:
+        content, rest = expr.primitive()
+        # like terms again (64*(x + 1)*y and (64*x + 64)*y are one term once tidied)
+        collected: dict = {}
+        for term in map(_tidy, rest.args):
+            coeff, factors = sympy.Integer(1), [term]
+            if term.is_Number:
+                coeff, factors = term, []
+            elif term.is_Mul:
+                factors = list(term.args)
+                if factors[0].is_Number:
+                    coeff = factors.pop(0)
+            key = tuple(sorted(factors, key=sympy.default_sort_key))
+            collected[key] = collected.get(key, 0) + coeff
+        collected = {k: c for k, c in collected.items() if c != 0}
+        if not collected:
+            return sympy.Integer(0)
+        # collecting may leave a common factor again
+        common = sympy.Rational(math.gcd(*(int(c.p) for c in collected.values())),
+                                math.lcm(*(int(c.q) for c in collected.values())))
+        content *= common
+        terms = [sympy.Mul(*([c / common] if c != common else []), *key, evaluate=False)
+                 if key else c / common for key, c in collected.items()]
+        terms = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+        return terms if content == 1 else sympy.Mul(content, terms, evaluate=False)
+    if expr.is_Mul:
+        coeff, factors = sympy.Integer(1), []
+        for factor in expr.args:
+            if factor.is_Number:
+                coeff *= factor
+                continue
+            factor = _tidy(factor)
+            if factor.is_Mul and factor.args[0].is_Number:   # a sum with its content out
+                coeff *= factor.args[0]
+                factor = sympy.Mul(*factor.args[1:], evaluate=False)
+            factors.append(factor)
+        return sympy.Mul(*([coeff] if coeff != 1 else []), *factors, evaluate=False)
+    return expr
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions and constraints
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """A condition on the input sizes: `op` is `ge` (expr ≥ 0), `eq` (expr = 0), `int` (expr is
+    a whole number), `and` or `or` (of `parts`)."""
+
+    op: str
+    expr: object = None
+    parts: tuple = ()
+
+    def symbols(self) -> set:
+        if self.parts:
+            return set().union(*(p.symbols() for p in self.parts))
+        return {s.name for s in self.expr.free_symbols}
+
+
+@dataclass(slots=True)
+class Constraint:
+    """What an accepted size must satisfy, in plain words (`text`), where (`where`, set by the
+    analysis to the layer) and as a `Cond` for the solver. `kind` is `at_least`, `divisible`,
+    `equal` or `either`; an `assumption` is no condition on sizes but says where the figures
+    don't apply (`shortcut: auto` may be an identity at some sizes)."""
+
+    kind: str
+    text: str
+    cond: Cond
+    where: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"where": self.where, "kind": self.kind, "text": self.text}
+
+    def describe(self) -> str:
+        return f"{self.where}: {self.text}" if self.where else self.text
+
+
+def _record(constraints, constraint: Constraint) -> None:
+    if constraints is None:
+        raise SpecError(f"this layer needs {constraint.text} for a symbolic size, and can't "
+                        "record it here", hints=["use numbers for the input sizes"])
+    constraints.append(constraint)
+
+
+def _split_constant(expr):
+    """expr = rest + c with c a number: (rest, c)."""
+    c, rest = expr.as_coeff_Add()
+    return rest, c
+
+
+def require_at_least(constraints, expr, bound: int, why: str) -> None:
+    """Record `expr ≥ bound` unless sympy proves it for every positive size."""
+    diff = sympy.expand(expr - bound) if not expr.has(sympy.floor, sympy.ceiling) else expr - bound
+    if diff.is_nonnegative:
+        return
+    if diff.is_number:     # a plain number below the bound: the numeric path's error
+        raise SpecError(f"{why}: {show(expr)} must be at least {bound}")
+    rest, c = _split_constant(diff)
+    # `H ≥ 7` where the size is a plain symbol (plus a constant), else `floor(...) + 1 ≥ 3`
+    text = f"{rest} ≥ {-c}" if rest.is_Symbol else f"{show(expr)} ≥ {bound}"
+    _record(constraints, Constraint("at_least", f"{text} ({why})", Cond("ge", diff)))
+
+
+def require_divisible(constraints, expr, divisor: int, why: str) -> None:
+    """Record `divisor | expr` unless it always holds."""
+    quotient = expr / divisor
+    if divisor == 1 or quotient.is_integer:    # 1: whole whenever the layers before are
+        return
+    _record(constraints, Constraint("divisible", f"{show(expr)} is a multiple of {divisor} ({why})",
+                                    Cond("int", quotient)))
+
+
+def floor_div(expr, divisor: int):
+    """floor(expr / divisor), folding a floor inside: floor((floor(u) + c)/s) = floor((u + c)/s)."""
+    rest, c = _split_constant(expr)
+    if isinstance(rest, sympy.floor) and c.is_integer:
+        return sympy.floor((rest.args[0] + c) / divisor)
+    return sympy.floor(expr / divisor)
+
+
+def ceil_div(expr, divisor: int):
+    """ceil(expr / divisor), folding a ceiling inside, as floor_div does."""
+    rest, c = _split_constant(expr)
+    if isinstance(rest, sympy.ceiling) and c.is_integer:
+        return sympy.ceiling((rest.args[0] + c) / divisor)
+    return sympy.ceiling(expr / divisor)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules dims.py and kinds.py hand over when a size is symbolic
+
+def symbolic_sliding_out(fit, size, kernel_eff: int, pad_total, stride: int, *, axis: str,
+                         ceil_mode: bool = False, context=None):
+    """dims.sliding_out for a symbolic size: the same rule, with its conditions recorded."""
+    span = size + pad_total - kernel_eff
+    # As the numeric rule: a ceil_mode window may overhang the input by up to S − 1.
+    overhang = stride - 1 if ceil_mode else 0
+    require_at_least(fit.constraints, size + pad_total, kernel_eff - overhang,
+                     f"the {kernel_eff}-wide {fit.word} fits along {axis}"
+                     + (f" (overhanging by up to {overhang} with ceil_mode)" if overhang else ""))
+    if ceil_mode:
+        # PyTorch: ceil(span/S) + 1 windows, less one if the last would start beyond the input
+        # and its left padding; that is min(ceil(span/S) + 1, ceil((W + P)/S)). When the
+        # kernel (less P) is at least S, some start always lies in between: no Min needed.
+        out = ceil_div(span, stride) + 1
+        pad = pad_total // 2
+        if kernel_eff - pad < stride:
+            out = sympy.Min(out, ceil_div(size + pad, stride))
+        return as_dim(out)
+    if fit.rounding == "strict":
+        require_divisible(fit.constraints, span, stride,
+                          f"strict rounding along {axis}: the stride divides W + 2P − F")
+        return as_dim(span / stride + 1)
+    return as_dim(floor_div(span, stride) + 1)
+
+
+def ceil_ratio(a, b):
+    """ceil(a / b) of two dimensions: an int where it is one number for every size."""
+    return as_dim(sympy.ceiling(sympy.sympify(a) / sympy.sympify(b)))
+
+
+def require_positive(constraints, size, what: str) -> None:
+    """A symbolic output size must be at least 1 (the numeric path raises otherwise)."""
+    require_at_least(constraints, size, 1, what)
+
+
+def compare(a, b):
+    """True when a = b for every size, False when never (a nonzero constant apart), else None."""
+    diff = a - b
+    if diff == 0:
+        return True
+    if diff.is_number:
+        return False
+    return None
+
+
+def dims_equal(a, b, constraints=None, what: str = "") -> bool:
+    """Whether two dimensions agree. Equal for every size: True. A constant apart: False (the
+    numeric error at every size). Otherwise they agree at some sizes only: with `constraints`,
+    record the equality as a constraint and go on (True); without, False (not provably equal)."""
+    a, b = sympy.sympify(a), sympy.sympify(b)
+    same = compare(a, b)
+    if same is not None:
+        return same
+    if constraints is None:
+        return False
+    constraints.append(Constraint("equal", f"{show(a)} = {show(b)}{' (' + what + ')' if what else ''}",
+                                  Cond("eq", a - b)))
+    return True
+
+
+def maybe_equal_shapes(a, b) -> bool:
+    """Whether two shapes that are not equal for every size may be equal at some sizes."""
+    if len(a) != len(b):
+        return False
+    verdicts = [compare(sympy.sympify(x), sympy.sympify(y)) for x, y in zip(a, b)]
+    return False not in verdicts and None in verdicts
+
+
+def auto_identity_case(constraints, mark: int, main_out, shape, label: str) -> None:
+    """`shortcut: auto` became a projection because the layers don't keep the size for every
+    size; at the sizes where they do, PyTorch-like per-size analysis takes the identity. The
+    add's conditions recorded since `mark` then read "the layers keep the size, or ...", and an
+    assumption records that the figures (with the projection) don't apply there."""
+    keeps = Cond("and", parts=tuple(Cond("eq", sympy.sympify(x) - sympy.sympify(y))
+                                    for x, y in zip(main_out, shape)
+                                    if compare(sympy.sympify(x), sympy.sympify(y)) is None))
+    keeps_text = " and ".join(f"{show(x)} = {show(y)}" for x, y in zip(main_out, shape)
+                              if compare(sympy.sympify(x), sympy.sympify(y)) is None)
+    added = constraints[mark:]
+    del constraints[mark:]
+    if added:
+        cond = Cond("or", parts=(keeps, Cond("and", parts=tuple(c.cond for c in added))))
+        text = (f"{keeps_text} (then `shortcut: auto` is an identity), or "
+                + " and ".join(c.text for c in added))
+        constraints.append(Constraint("either", text, cond))
+    constraints.append(Constraint(
+        "assumption", f"these figures use a projection shortcut in {label}; where {keeps_text}, "
+        "`shortcut: auto` is an identity instead (no projection parameters)", keeps))

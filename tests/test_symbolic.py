@@ -1,0 +1,221 @@
+"""Symbolic sizes: substituting integers into the symbolic analysis gives exactly the numeric
+analysis, and the constraints hold exactly where the numeric analysis accepts."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy
+from hypothesis import currently_in_test_context, event, given, note
+from hypothesis import strategies as st
+
+from conftest import ROOT, cli_env, run_cli
+from netgen import load_dict, networks, symbolic_input
+from cnncalc.errors import SpecError
+from cnncalc.pipeline import analyze_loaded, load_text
+from cnncalc.symbolic import Cond, symbol
+
+FIGURES = ("params", "buffers", "macs", "activations")
+
+
+def holds(cond: Cond, values: dict) -> bool:
+    """A condition at integer sizes, evaluated by sympy (the solver's own evaluator is tested
+    against brute force in test_inputs.py)."""
+    if cond.op == "and":
+        return all(holds(p, values) for p in cond.parts)
+    if cond.op == "or":
+        return any(holds(p, values) for p in cond.parts)
+    value = cond.expr.xreplace(values)
+    assert value.is_number, value
+    return {"ge": value >= 0, "eq": value == 0, "int": bool(value.is_integer)}[cond.op]
+
+
+def at(value, values: dict):
+    return value if isinstance(value, int) else value.xreplace(values)
+
+
+def numeric(spec: dict, sizes: dict):
+    """The numeric analysis at these sizes, or None where it rejects the input."""
+    concrete = dict(spec, input=[spec["input"][0], *sizes.values()])
+    try:
+        return analyze_loaded(load_dict(concrete))
+    except SpecError:
+        return None
+
+
+def check_against_numeric(spec: dict, sizes: dict) -> str:
+    """The symbolic analysis of `spec` (names for its spatial sizes) agrees with the numeric one
+    at `sizes`; returns what happened, for hypothesis' statistics."""
+    symbolic_spec, _ = symbolic_input(spec)
+    try:
+        analysis = analyze_loaded(load_dict(symbolic_spec))
+    except SpecError as exc:
+        # The symbolic path refuses what it can't express (a size-dependent projection stride);
+        # any other error doesn't depend on the sizes (they are constraints), so the numeric
+        # analysis gives it too.
+        if "projection's stride" in exc.message:
+            return "refused"
+        assert numeric(symbolic_spec, sizes) is None, exc.message
+        return "both reject"
+    values = {symbol(n): sympy.Integer(v) for n, v in sizes.items()}
+    num = numeric(symbolic_spec, sizes)
+    conditions = [c for c in analysis.constraints if c.kind != "assumption"]
+    accepted = all(holds(c.cond, values) for c in conditions)
+    if currently_in_test_context():
+        note(f"sizes {sizes}; constraints {[c.describe() for c in analysis.constraints]}")
+    assert accepted == (num is not None), [c.describe() for c in conditions
+                                            if not holds(c.cond, values)]
+    if num is None:
+        return "rejected"
+    assumptions = [c for c in analysis.constraints if c.kind == "assumption"]
+    if any(holds(c.cond, values) for c in assumptions):
+        return "auto identity"   # the figures say where they don't apply
+    assert len(analysis.rows) == len(num.rows)
+    for srow, nrow in zip(analysis.rows, num.rows):
+        assert srow.node.path == nrow.node.path
+        assert tuple(at(d, values) for d in srow.output_shape) == nrow.output_shape, srow.node.path
+        for figure in FIGURES:
+            assert at(getattr(srow, figure), values) == getattr(nrow, figure), (srow.node.path, figure)
+        if srow.field is not None:      # kept symbolically: the same field at these sizes
+            for part in ("size", "jump", "start"):
+                assert tuple(at(v, values) for v in getattr(srow.field, part)) == \
+                    getattr(nrow.field, part), (srow.node.path, part)
+    return "accepted"
+
+
+@st.composite
+def sizes_for(draw, spec):
+    """The sizes the network was drawn for, or others near them."""
+    _, drawn = symbolic_input(spec)
+    if draw(st.booleans()):
+        return drawn
+    return {n: draw(st.integers(1, 2 * v + 8)) for n, v in drawn.items()}
+
+
+SLIDING = ("conv", "maxpool", "avgpool", "conv_transpose", "upsample", "zeropad", "relu")
+
+
+@given(st.data(), st.sampled_from(["floor", "strict"]), st.sampled_from([None, SLIDING]))
+def test_substituting_sizes_gives_the_numeric_analysis(data, rounding, kinds):
+    spec = data.draw(networks(ranks=(1, 2, 3), max_layers=5, rounding=rounding, kinds=kinds))
+    sizes = data.draw(sizes_for(spec))
+    event(check_against_numeric(spec, sizes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Examples
+
+def analyze_yaml(text: str):
+    return analyze_loaded(load_text(text, "net.yaml"))
+
+
+def test_strict_conv_gives_an_exact_quotient_and_its_conditions():
+    analysis = analyze_yaml("input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 7, stride: 3}\n")
+    H = symbol("H")
+    assert analysis.output_shape[1] == (H - 4) / 3
+    texts = [c.text for c in analysis.constraints if "H" in c.text]
+    assert texts[0].startswith("H ≥ 7")
+    assert texts[1].startswith("H - 7 is a multiple of 3")
+    assert analysis.constraints[0].where == "layer 0 (conv)"
+
+
+def test_floor_sizes_fold_into_one_floor_and_print_as_the_lecture_writes():
+    analysis = analyze_yaml("input: [3, H, W]\nrounding: floor\nlayers:\n"
+                            "  - conv: {out: 64, kernel: 7, stride: 2, padding: 3}\n"
+                            "  - maxpool: {kernel: 3, stride: 2, padding: 1}\n")
+    H = symbol("H")
+    assert analysis.rows[0].output_shape[1] == sympy.floor((H - 1) / 2) + 1
+    assert analysis.output_shape[1] == sympy.floor((H - 1) / 4) + 1
+    assert analysis.constraints == []      # every positive size fits
+    report = json.loads(run_cli("summary", "-", "--format", "json",
+                                input="input: [3, H, W]\nrounding: floor\nlayers:\n"
+                                      "  - conv: {out: 4, kernel: 3, stride: 2}\n").stdout)
+    assert report["output_shape"] == [4, "floor((H - 3)/2) + 1", "floor((W - 3)/2) + 1"]
+    assert report["constraints"][0] == {"where": "layer 0 (conv)", "kind": "at_least",
+                                        "text": "H ≥ 3 (the 3-wide filter fits along H)"}
+
+
+def test_concat_of_branches_that_agree_at_some_sizes_records_the_equality():
+    analysis = analyze_yaml("input: [3, H]\nrounding: floor\nlayers:\n"
+                            "  - concat: [[], [{maxpool: 2}, {upsample: 2}]]\n")
+    (equal,) = [c for c in analysis.constraints if c.kind == "equal"]
+    assert equal.where == "layer 0 (concat)"
+    assert equal.text == "2*floor(H/2) = H (concat: branch 1 agrees along L)"
+    values = {symbol("H"): sympy.Integer(6)}
+    assert holds(equal.cond, values) and not holds(equal.cond, {symbol("H"): sympy.Integer(7)})
+
+
+def test_summary_with_symbolic_input_option_on_resnet50_substitutes_to_the_published_numbers():
+    result = run_cli("summary", "resnet50", "--input", "3xHxW", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["input_shape"] == [3, "H", "W"]
+    assert report["constraints"] == []
+    macs = sympy.sympify(report["totals"]["macs"], locals={"H": symbol("H"), "W": symbol("W")})
+    # torchvision: ResNet-50 at 224×224 has 4.09 GMACs ("GFLOPS" 4.09); exactly as the numeric
+    numeric = json.loads(run_cli("summary", "resnet50", "--format", "json").stdout)
+    assert macs.xreplace({symbol("H"): 224, symbol("W"): 224}) == numeric["totals"]["macs"]
+    assert round(numeric["totals"]["macs"] / 1e9, 2) == 4.09
+    assert report["totals"]["params"] == numeric["totals"]["params"] == 25_557_032
+
+
+def test_summary_table_lists_the_constraints_in_plain_words():
+    result = run_cli("summary", "-", "--input", "3xHxW", input="input: [3, 32, 32]\nlayers:\n"
+                     "  - conv: {out: 8, kernel: 7, stride: 3}\n")
+    assert result.returncode == 0, result.stderr
+    assert "8×((H - 4)/3)×((W - 4)/3)" in result.stdout
+    assert "accepted where:" in result.stdout
+    assert "layer 0 (conv): H - 7 is a multiple of 3" in result.stdout
+
+
+def test_input_option_with_numbers_overrides_the_spec():
+    spec = ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 10, kernel: 5, padding: 2}\n"
+            "  - relu\n  - maxpool: 2\n  - flatten\n  - linear: 10\n")
+    result = run_cli("summary", "-", "--input", "3x64x64", "--format", "json", input=spec)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["input_shape"] == [3, 64, 64] and "constraints" not in report
+    assert report["totals"]["macs"] == 4 * 768_000 + 10 * 10 * 32 * 32
+    # an `expect` written for the spec's own input is checked against the override's figures
+    result = run_cli("summary", "cs231n_conv", "--input", "3x64x64")
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize("value", ["3xHx", "3x0x4", "3x-1", "1x2x3x4x5", "3xH W"])
+def test_bad_input_option_is_exit_2(value):
+    result = run_cli("summary", "cs231n_conv", "--input", value)
+    assert result.returncode == 2
+    assert "--input" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_symbol_for_channels_is_refused():
+    result = run_cli("summary", "-", input="input: [C, H, W]\nlayers: [relu]\n")
+    assert result.returncode == 2
+    assert "channels" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_numeric_summary_never_imports_sympy():
+    code = ("import sys, atexit\n"
+            "atexit.register(lambda: print('sympy' in sys.modules, file=sys.stderr))\n"
+            "sys.argv = ['cnncalc', 'summary', 'resnet50', '--format', 'json']\n"
+            "from cnncalc.cli import main\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=cli_env(), cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_auto_shortcut_that_is_an_identity_at_some_sizes_is_marked():
+    # stride 2, same channels: a projection, except at L = 1 where the layers keep the size
+    spec = {"input": [2, 9], "rounding": "floor", "layers": [{"residual": {
+        "shortcut": "auto", "layers": [{"conv": {"out": 2, "kernel": 3, "stride": 2, "padding": 1}}]}}]}
+    symbolic_spec, _ = symbolic_input(spec)
+    analysis = analyze_loaded(load_dict(symbolic_spec))
+    (assumption,) = [c for c in analysis.constraints if c.kind == "assumption"]
+    assert "`shortcut: auto` is an identity" in assumption.text
+    assert holds(assumption.cond, {symbol("L"): sympy.Integer(1)})
+    assert not holds(assumption.cond, {symbol("L"): sympy.Integer(2)})
+    assert check_against_numeric(spec, {"L": 1}) == "auto identity"
+    for size in range(2, 12):
+        assert check_against_numeric(spec, {"L": size}) == "accepted"
