@@ -1,0 +1,114 @@
+"""Static analysis vs what PyTorch measured: a row per node, totals, and the verdict.
+
+The result is the `validate --format json` contract:
+
+    {"ok": bool, "name", "device", "torch_version", "batch",
+     "layers": [{"path", "kind", "static": {"output_shape", "params", "buffers", "flops"},
+                 "torch": {same keys}, "agree": bool}],
+     "totals": {"static": {...}, "torch": {...}, "agree": bool}}
+
+Shapes are in the spec's layout without the batch dimension; FLOPs are for the whole batch
+(static: 2 × MACs × batch; torch: FlopCounterMode).
+"""
+
+from __future__ import annotations
+
+from cnncalc.analyze import Analysis, in_layout
+from cnncalc.crosscheck.measure import Measured, Measurement
+from cnncalc.report import plain
+
+FIGURES = ("output_shape", "params", "buffers", "flops")
+
+
+def _figures(shape, params, buffers, flops, layout: str) -> dict:
+    return {"output_shape": plain(in_layout(shape, layout)) if shape is not None else None,
+            "params": params, "buffers": buffers, "flops": flops}
+
+
+def _measured(m: Measured | None, layout: str) -> dict | None:
+    if m is None:
+        return None
+    shape = m.output_shape[1:] if m.output_shape is not None else None
+    return _figures(shape, m.params, m.buffers, m.flops, layout)
+
+
+def compare(analysis: Analysis, measurement: Measurement, name: str) -> dict:
+    layout = analysis.spec.layout
+    batch = measurement.batch
+    found = measurement.by_name()
+    layers = []
+    for row in analysis.rows:
+        static = _figures(row.output_shape, row.params, row.buffers, 2 * row.macs * batch, layout)
+        torch = _measured(found.get(row.node.path), layout)
+        layers.append({"path": row.node.path, "kind": row.node.kind, "depth": row.depth,
+                       "leaf": row.node.leaf, "static": static, "torch": torch,
+                       "agree": static == torch})
+    static = _figures(analysis.output_shape, analysis.total("params"),
+                      analysis.total("buffers"), 2 * analysis.total("macs") * batch, layout)
+    out = measurement.output_shape
+    torch = _figures(out[1:] if out is not None else None, measurement.params,
+                     measurement.buffers, measurement.flops, layout)
+    totals = {"static": static, "torch": torch, "agree": static == torch}
+    return {"ok": totals["agree"] and all(layer["agree"] for layer in layers),
+            "name": name, "device": measurement.device,
+            "torch_version": measurement.torch_version, "batch": batch,
+            "layers": layers, "totals": totals}
+
+
+def disagreements(result: dict) -> list[str]:
+    """One line per figure that differs: `3 conv: flops 1,200 (cnncalc) vs 2,400 (torch)`."""
+    lines = []
+    for layer in [*result["layers"], {"path": "total", "kind": "", **result["totals"]}]:
+        if layer["agree"]:
+            continue
+        if layer["torch"] is None:
+            lines.append(f"{layer['path']} {layer['kind']}: no PyTorch module ran for this node")
+            continue
+        for figure in FIGURES:
+            ours, theirs = layer["static"][figure], layer["torch"][figure]
+            if ours != theirs:
+                lines.append(f"{layer['path']} {layer['kind']}: {figure} {_exact(ours)} (cnncalc) "
+                             f"vs {_exact(theirs)} (torch)")
+    return lines
+
+
+def _exact(value) -> str:
+    if isinstance(value, list):
+        return "×".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+# -- the table for people --------------------------------------------------------------------
+
+def render_table(result: dict, console) -> None:
+    """A row per node: cnncalc's figures, PyTorch's, ✓ or ✗; then the totals."""
+    from rich.text import Text
+
+    from cnncalc.render import layer_grid, shape_text
+    from cnncalc.units import human_count
+
+    def cells(label: str, layer: dict) -> list[str]:
+        ours, theirs = layer["static"], layer["torch"] or {}
+        # exact figures where they differ, readable ones where they agree
+        show = _exact if not layer["agree"] else human_count
+        row = [label]
+        for figure in FIGURES:
+            text = shape_text if figure == "output_shape" else show
+            row += [text(ours[figure]) if ours[figure] is not None else "-",
+                    text(theirs[figure]) if theirs.get(figure) is not None else "-"]
+        return row + ["✓" if layer["agree"] else "✗"]
+
+    headers = ("Layer", "Output", "torch", "Params", "torch", "Buffers", "torch", "FLOPs",
+               "torch", "")
+    rows = [(cells("  " * layer["depth"] + f"{layer['path'].rsplit('.', 1)[-1]} {layer['kind']}",
+                   layer), "" if layer["agree"] else "bold red")
+            for layer in result["layers"]]
+    rows.append((cells("Total", result["totals"]),
+                 "bold" if result["totals"]["agree"] else "bold red"))
+    console.print(Text(f"{result['name']}: cnncalc vs PyTorch {result['torch_version']} on "
+                       f"{result['device']}, batch {result['batch']}", style="bold"))
+    console.print(layer_grid(headers, rows), soft_wrap=True)
+    verdict = ("every figure agrees" if result["ok"]
+               else f"{len(disagreements(result))} figures disagree")
+    console.print(Text(f"{'✓' if result['ok'] else '✗'} {verdict}",
+                       style="green" if result["ok"] else "red"))

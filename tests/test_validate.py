@@ -1,0 +1,321 @@
+"""`cnncalc validate`: the static report against a real PyTorch forward pass.
+
+- random valid networks (tests/netgen.py: every kind, nested concat/add/residual, blocks,
+  1-D/2-D/3-D inputs) agree with PyTorch on every figure; where cnncalc rejects a network,
+  PyTorch rejects it too, or the rejection is a documented rule of the spec language;
+- a deliberately broken static rule makes `validate` report the disagreement and exit 1;
+- every spec in specs/ validates on CPU (and on CUDA when there is one);
+- the JSON contract, errors, strict rounding's note, the memory estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import event, given, note, settings
+from hypothesis import strategies as st
+from torch import nn
+from typer.testing import CliRunner
+
+from cnncalc import kinds
+from cnncalc.crosscheck.build import BUILDERS, Branches, build, materialise
+from cnncalc.crosscheck.diff import FIGURES, compare, disagreements
+from cnncalc.crosscheck.measure import measure
+from cnncalc.dims import StrictRoundingError
+from cnncalc.errors import SpecError
+from cnncalc.pipeline import analyze_loaded
+from conftest import SPECS, run_cli
+from netgen import load_dict, networks, to_yaml
+
+BATCH = 2
+TORCH_ERRORS = (RuntimeError, ValueError)
+ZOO = sorted(SPECS.glob("*.yaml"))
+
+
+# -- an oracle that knows nothing of cnncalc's shape rules -----------------------------------------
+
+class Eager(nn.Module):
+    """A leaf built when it runs, from the shape PyTorch actually gives it."""
+
+    def __init__(self, node):
+        super().__init__()
+        self.node = node
+
+    def forward(self, x):
+        module = materialise(BUILDERS[self.node.kind](self.node.args, tuple(x.shape[1:])), "cpu")
+        out = module(x)
+        if 0 in out.shape:
+            # documented: "an output size below 1 is always an error"; PyTorch returns it empty
+            raise ValueError(f"{self.node.kind} gave an empty output {tuple(out.shape)}")
+        return out
+
+
+class EagerResidual(nn.Module):
+    """A residual whose `projection`/`auto` shortcut is sized from the layers' real output."""
+
+    def __init__(self, node, layers, shortcut):
+        super().__init__()
+        self.mode, self.layers, self.shortcut = node.shortcut, layers, shortcut
+
+    def forward(self, x):
+        y = self.layers(x)
+        if self.mode == "projection" or (self.mode == "auto" and y.shape != x.shape):
+            stride = tuple(-(-a // b) for a, b in zip(x.shape[2:], y.shape[2:]))
+            conv = getattr(nn, f"Conv{x.dim() - 2}d")(x.shape[1], y.shape[1], 1, stride=stride,
+                                                      bias=False)
+            norm = getattr(nn, f"BatchNorm{x.dim() - 2}d")(y.shape[1])
+            return y + nn.Sequential(conv, norm).eval()(x)
+        return y + self.shortcut(x)
+
+
+def eager(node) -> nn.Module:
+    if node.leaf:
+        return Eager(node)
+    children = [eager(c) for c in node.children]
+    if node.kind in ("concat", "add"):
+        return Branches(node.kind, [(str(i), c) for i, c in enumerate(children)])
+    if node.kind == "residual":
+        return EagerResidual(node, *children)
+    return nn.Sequential(*children)
+
+
+def torch_runs(loaded, shape) -> bool:
+    """Whether PyTorch runs the network; False when it raises."""
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eager(loaded.root)(torch.zeros((BATCH, *shape)))
+    except TORCH_ERRORS:
+        return False
+    return True
+
+
+def documented_rejection(exc: SpecError) -> bool:
+    """A rejection the spec language states although PyTorch would run the network: `add` and
+    `residual` need equal shapes (no broadcasting)."""
+    return "needs equal shapes" in exc.message
+
+
+def floored(loaded):
+    def floor(node):
+        return replace(node, rounding="floor", children=[floor(c) for c in node.children])
+    return replace(loaded, root=floor(loaded.root))
+
+
+def check_against_torch(analysis, name="net") -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        measurement = measure(materialise(build(analysis), "cpu"),
+                              torch.zeros((BATCH, *analysis.input_shape)))
+    return compare(analysis, measurement, name)
+
+
+def both_reject(exc: SpecError, loaded, shape) -> None:
+    if documented_rejection(exc):
+        event("cnncalc rejects: add without broadcasting")
+        return
+    assert not torch_runs(loaded, shape), f"PyTorch runs what cnncalc rejects: {exc.format()}"
+    event("both reject")
+
+
+@settings(max_examples=max(500, settings.default.max_examples))
+@given(st.sampled_from(["floor", "strict"]).flatmap(lambda r: networks(rounding=r)))
+def test_random_networks_agree_with_torch(spec):
+    note(to_yaml(spec))
+    loaded = load_dict(spec)
+    shape = tuple(spec["input"])
+    try:
+        analysis = analyze_loaded(loaded)
+    except StrictRoundingError:
+        # what validate does: PyTorch floors, so the floor analysis must match it
+        event("strict rejects, floored")
+        loaded = floored(loaded)
+        try:
+            analysis = analyze_loaded(loaded)
+        except SpecError as exc:
+            both_reject(exc, loaded, shape)
+            return
+    except SpecError as exc:
+        both_reject(exc, loaded, shape)
+        return
+    result = check_against_torch(analysis)
+    assert result["ok"], disagreements(result)
+    event("agree")
+
+
+# -- the cross-check can fail --------------------------------------------------------------------
+
+def invoke(*args):
+    from cnncalc.cli import _register, app
+
+    _register()
+    return CliRunner().invoke(app, [str(a) for a in args], env={"NO_COLOR": "1", "COLUMNS": "200"})
+
+
+@pytest.fixture
+def net(tmp_path) -> Path:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [3, 16, 16]\nlayers:\n  - conv: {out: 8, kernel: 3, padding: 1}\n"
+                    "  - relu\n  - maxpool: 2\n  - flatten\n  - linear: 10\n  - linear: 4\n")
+    return path
+
+
+def test_broken_flops_rule_is_reported(monkeypatch, net):
+    wrong = replace(kinds.KINDS["conv"], macs=lambda a, s, o: kinds.conv_macs(a, s, o) + 1)
+    monkeypatch.setitem(kinds.KINDS, "conv", wrong)
+    result = invoke("validate", net, "--device", "cpu", "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    conv = next(layer for layer in report["layers"] if layer["path"] == "0")
+    assert conv["agree"] is False
+    assert conv["static"]["flops"] == conv["torch"]["flops"] + 2
+    assert all(layer["agree"] for layer in report["layers"] if layer["path"] != "0")
+    assert report["totals"]["agree"] is False
+    table = invoke("validate", net, "--device", "cpu")
+    assert table.exit_code == 1
+    assert "✗" in table.stdout and "flops 110,594 (cnncalc) vs 110,592 (torch)" in table.stderr
+
+
+def test_broken_shape_rule_is_reported(monkeypatch, net):
+    # a wrong linear shape: its row disagrees, and the next linear, built for the wrong size,
+    # makes PyTorch refuse the network
+    wrong = replace(kinds.KINDS["linear"], shape=lambda a, s, f: (*s[:-1], a.out + 1))
+    monkeypatch.setitem(kinds.KINDS, "linear", wrong)
+    result = invoke("validate", net, "--device", "cpu", "--format", "json")
+    assert result.exit_code == 1
+    assert "PyTorch rejected a network cnncalc accepted: RuntimeError" in result.stderr
+
+
+def test_broken_params_rule_is_reported_on_meta(monkeypatch, net):
+    wrong = replace(kinds.KINDS["linear"], params=lambda a, s: kinds.linear_params(a, s) - 1)
+    monkeypatch.setitem(kinds.KINDS, "linear", wrong)
+    result = invoke("validate", net, "--device", "meta", "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert [layer["path"] for layer in report["layers"] if not layer["agree"]] == ["4", "5"]
+
+
+# -- the zoo ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def zoo_cpu() -> dict:
+    """One `validate specs/*.yaml --device cpu` run (one process: torch imports once)."""
+    result = run_cli("validate", *ZOO, "--device", "cpu", "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    reports = json.loads(result.stdout)
+    return {Path(r["file"]).name: r for r in reports}
+
+
+@pytest.mark.parametrize("spec", ZOO, ids=[p.stem for p in ZOO])
+def test_zoo_spec_validates_on_cpu(zoo_cpu, spec):
+    report = zoo_cpu[spec.name]
+    assert report["ok"], disagreements(report)
+    assert report["device"] == "cpu" and report["batch"] == 1
+    assert report["torch_version"] == torch.__version__
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_zoo_validates_on_cuda():
+    result = run_cli("validate", *ZOO, "--device", "cuda", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    reports = json.loads(result.stdout)
+    assert [r["device"] for r in reports] == ["cuda"] * len(ZOO)
+    assert all(r["ok"] for r in reports), [disagreements(r) for r in reports if not r["ok"]]
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def test_json_contract(net):
+    result = invoke("validate", net, "--device", "cpu", "--format", "json", "--batch", "3")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"ok", "device", "torch_version", "batch", "layers", "totals"} <= set(report)
+    assert report["ok"] is True and report["batch"] == 3 and report["device"] == "cpu"
+    for layer in report["layers"]:
+        assert {"path", "kind", "static", "torch", "agree"} <= set(layer)
+        assert set(layer["static"]) == set(layer["torch"]) == set(FIGURES)
+    assert [layer["path"] for layer in report["layers"]] == ["0", "1", "2", "3", "4", "5"]
+    assert report["layers"][0]["torch"] == {"output_shape": [8, 16, 16], "params": 224,
+                                            "buffers": 0, "flops": 2 * 3 * 16 * 16 * 8 * 27}
+    assert report["totals"]["torch"]["output_shape"] == [4]
+    assert report["totals"]["agree"] is True
+
+
+def test_table_and_quiet_stderr(net):
+    result = run_cli("validate", net, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "✓ every figure agrees" in result.stdout
+    assert result.stderr == ""      # no progress display when standard error isn't a terminal
+
+
+def test_hwc_layout_and_nested_paths(tmp_path):
+    spec = tmp_path / "res.yaml"
+    spec.write_text("input: [9, 9, 4]\nlayout: hwc\nblocks:\n  unit:\n    params: {w: required}\n"
+                    "    layers:\n      - residual:\n          shortcut: auto\n          layers:\n"
+                    "            - conv: {out: $w, kernel: 3, stride: 2, padding: 1}\n"
+                    "            - batchnorm\nlayers:\n  - unit: 6\n"
+                    "  - concat: [[], [conv: {out: 2, kernel: 1}]]\n")
+    result = invoke("validate", spec, "--device", "meta", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    paths = [layer["path"] for layer in report["layers"]]
+    assert "0.0.shortcut.0" in paths and "1.1.0" in paths
+    assert report["totals"]["torch"]["output_shape"] == [5, 5, 8]     # hwc
+
+
+def test_strict_rounding_says_what_pytorch_did(tmp_path):
+    spec = tmp_path / "strict.yaml"
+    spec.write_text("input: [1, 9, 7]\nlayers:\n  - conv: {out: 1, kernel: 3, stride: 3}\n")
+    result = run_cli("validate", spec, "--device", "cpu")
+    assert result.returncode == 2
+    assert "2.33" in result.stderr
+    assert "PyTorch ran it anyway: it floored 2.33 to 2, 1 input column never seen" in result.stderr
+    assert "with flooring, every figure agrees" in result.stderr
+    assert result.stdout == ""
+
+
+def test_refuses_a_run_the_device_has_no_memory_for(tmp_path):
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("input: [64, 100000, 100000]\nlayers:\n  - conv: {out: 64, kernel: 3}\n")
+    result = run_cli("validate", spec, "--device", "cpu")
+    assert result.returncode == 2
+    assert "needs about" in result.stderr and "available" in result.stderr
+    assert "--device meta" in result.stderr
+    meta = invoke("validate", spec, "--device", "meta", "--format", "json")
+    assert meta.exit_code == 0, meta.output        # structure of any size, no memory
+
+
+def test_several_specs_worst_status_wins(tmp_path, net):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    result = invoke("validate", net, bad, "--device", "meta", "--format", "json")
+    assert result.exit_code == 2
+    reports = json.loads(result.stdout)
+    assert [Path(r["file"]).name for r in reports] == ["net.yaml"] and reports[0]["ok"]
+    assert "bad.yaml:3:5: error:" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.yaml"], "no such file"),
+    (["--device", "cuda"], "no CUDA device"),
+])
+def test_bad_input_exits_2(net, args, message):
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    result = invoke("validate", *([net] if args[0].startswith("--") else []), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_symbolic_input_is_bad_input(tmp_path):
+    spec = tmp_path / "sym.yaml"
+    spec.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 4, kernel: 3, padding: 1}\n")
+    result = invoke("validate", spec, "--device", "meta")
+    assert result.exit_code == 2
+    assert "needs numbers for every input size" in result.stderr
