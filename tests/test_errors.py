@@ -1,0 +1,560 @@
+"""Bad input: every kind of mistake gets exit status 2, `file:line:col: error: …` on standard
+error in the user's terms (with a hint where one exists), no traceback and no partial report.
+
+Most cases run `summary` in this process through typer's test runner (the same code path as
+the console script, without a process start each); a few run the real command in a fresh
+process to prove the same holds end to end (stdin, missing files, tracebacks); and hypothesis
+feeds random text and random specs to the pipeline: a report or a SpecError, nothing else."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from cnncalc.checks import run_checks
+from cnncalc.cli import _register, app
+from cnncalc.errors import SpecError
+from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+from cnncalc.pipeline import analyze_loaded, load_text
+from cnncalc.render import Format, render
+from cnncalc.report import Options, build
+from conftest import run_cli
+
+_register()
+
+# (id, spec text, "line:col" of the entry at fault, parts of the message, parts of the hints)
+CASES = [
+    ("unknown-kind", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3}
+          - rleu
+        """, "4:5", ["unknown layer kind `rleu`"], ["did you mean `relu`?", "`cnncalc kinds`"]),
+    ("unknown-kind-with-arguments", """
+        input: [3, 32, 32]
+        layers:
+          - maxpol: 2
+        """, "3:5", ["unknown layer kind `maxpol`"], ["did you mean `maxpool`?"]),
+    ("unknown-argument", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernal: 3}
+        """, "3:20", ["`conv` has no `kernal`"],
+     ["did you mean `kernel`?", "allowed: out, kernel, stride, padding"]),
+    ("unknown-argument-block-style", """
+        input: [3, 32, 32]
+        layers:
+          - conv:
+              out: 8
+              kernel: 3
+              strides: 2
+        """, "6:7", ["`conv` has no `strides`"], ["did you mean `stride`?"]),
+    ("arguments-not-indented", """
+        input: [3, 32, 32]
+        layers:
+          - conv:
+            out: 8
+        """, "3:5", ["`out` looks like an argument of `conv`, but isn't indented under it"],
+     ["indent the arguments two spaces more than `conv:`"]),
+    ("two-kinds-in-one-entry", """
+        input: [3, 32, 32]
+        layers:
+          - {conv: {out: 8, kernel: 3}, relu: null}
+        """, "3:5", ["a layer entry has exactly one kind, but this one has 2: conv, relu"],
+     ["start each layer on its own line"]),
+    ("option-beside-the-kind", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3}
+            name: first
+        """, "3:5", ["`name` belongs inside the arguments of `conv`"], []),
+    ("wrong-type-text-for-a-number", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: eight, kernel: 3}
+        """, "3:17", ["`out` of `conv` can't be 'eight': expected a whole number"], []),
+    ("wrong-type-fraction", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3.5}
+        """, "3:28", ["`kernel` of `conv` can't be 3.5: expected a whole number or a list"], []),
+    ("wrong-type-bool", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3, bias: maybe}
+        """, "3:37", ["`bias` of `conv` can't be 'maybe': expected true or false"], []),
+    ("wrong-padding-word", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3, padding: full}
+        """, "3:40", ["`padding` of `conv` can't be 'full'", "'same' or 'valid'"], []),
+    ("zero-kernel", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 0}
+        """, "3:28", ["`kernel` of `conv` must be at least 1, not 0"], []),
+    ("huge-number", """
+        input: [3, 32, 32]
+        layers:
+          - linear: 99999999999999999999
+        """, "3:13", ["`out` of `linear` must be at most 2147483647"], []),
+    ("shorthand-out-of-range", """
+        input: [3, 32, 32]
+        layers:
+          - dropout: 2
+        """, "3:14", ["`p` of `dropout` must be at most 1, not 2"], []),
+    ("takes-no-arguments", """
+        input: [3, 32, 32]
+        layers:
+          - relu: 2
+        """, "3:11", ["`relu` takes no arguments, but was given 2"], ["write just `- relu`"]),
+    ("bad-rounding-on-a-layer", """
+        input: [3, 32, 32]
+        layers:
+          - relu: {rounding: ceil}
+        """, "3:22", ["`rounding` can't be 'ceil': write strict or floor"], []),
+    ("unknown-expect-figure", """
+        input: [3, 8, 8]
+        layers:
+          - conv: {out: 3, kernel: 1, expect: {param: 3}}
+        """, "3:40", ["`expect` has no `param`"], ["did you mean `params`?"]),
+    ("missing-input", """
+        layers: [relu]
+        """, "1:1", ["the spec needs `input`"], []),
+    ("missing-layers", """
+        input: [3, 32, 32]
+        """, "1:1", ["the spec needs `layers`"], []),
+    ("unknown-top-level-key", """
+        input: [3, 32, 32]
+        layer: [relu]
+        """, "2:1", ["the spec has no `layer`"], ["did you mean `layers`?"]),
+    ("input-not-a-list", """
+        input: 32
+        layers: [relu]
+        """, "1:8", ["`input` can't be 32: expected a list"], ["the shape of one sample"]),
+    ("input-negative", """
+        input: [3, -32, 32]
+        layers: [relu]
+        """, "1:12", ["`input[1]` must be at least 1, not -32"], []),
+    ("input-too-many-dimensions", """
+        input: [3, 32, 32, 3, 3]
+        layers: [relu]
+        """, "1:8", ["`input` needs at most 4 items, not 5"], ["[C, D, H, W]"]),
+    ("layers-empty", """
+        input: [3, 32, 32]
+        layers: []
+        """, "2:9", ["`layers` needs at least 1 item, not 0"], []),
+    ("layers-not-a-list", """
+        input: [3, 32, 32]
+        layers: relu
+        """, "2:9", ["`layers` can't be 'relu': expected a list"], ["a list"]),
+    ("bad-layout", """
+        input: [3, 32, 32]
+        layout: cwh
+        layers: [relu]
+        """, "2:9", ["`layout` can't be 'cwh': expected 'chw' or 'hwc'"], []),
+    ("bad-budget-count", """
+        input: [3, 32, 32]
+        layers: [relu]
+        budget: {params: lots}
+        """, "3:18", ["`budget.params`: 'lots' isn't a count", "15.47G"], []),
+    ("bad-budget-memory", """
+        input: [3, 32, 32]
+        layers: [relu]
+        budget: {activation_memory: 5MiBs}
+        """, "3:29", ["'5MiBs' isn't a memory size", "1.5GiB"], []),
+    ("not-a-mapping", """
+        - relu
+        """, "1:1", ["a spec is a mapping with at least `input:` and `layers:`"], []),
+    ("empty", "", "1:1", ["the spec is empty"], ["`input:` and `layers:`"]),
+    ("yaml-syntax-unclosed-list", """
+        input: [3, 32, 32
+        layers: [relu]
+        """, "2:7", ["invalid YAML: did not find expected ',' or ']'",
+                     "in the `[...]` list that starts at line 1, column 8"], []),
+    ("yaml-syntax-bad-indentation", """
+        input: [3, 8, 8]
+        layers:
+          - conv: {out: 8, kernel: 3}
+           - relu
+        """, "4:4", ["invalid YAML", "in the list that starts at line 3, column 3"], []),
+    ("yaml-syntax-unclosed-quote", """
+        input: [3, 8, 8]
+        name: "abc
+        layers: [relu]
+        """, "4:1", ["invalid YAML", "in the quoted text that starts at line 2, column 7"], []),
+    ("duplicate-key", """
+        input: [3, 8, 8]
+        layers: [relu]
+        input: [3, 9, 9]
+        """, "3:1", ["duplicate key 'input'", "first written at line 1"], []),
+    ("duplicate-argument", """
+        input: [3, 8, 8]
+        layers:
+          - conv: {out: 8, kernel: 3, out: 4}
+        """, "3:31", ["duplicate key 'out'"], []),
+    ("yaml-python-tag", """
+        input: !!python/object/apply:os.system ["echo hi"]
+        layers: [relu]
+        """, "1:8", ["YAML tags such as `!!python/object/apply:os.system` aren't allowed"],
+     ["plain numbers"]),
+    ("yaml-python-name-tag", """
+        input: [3, 8, 8]
+        layers:
+          - !!python/name:os.system
+        """, "3:5", ["`!!python/name:os.system` aren't allowed"], []),
+    ("yaml-merge-key", """
+        base: &base {out: 8, kernel: 3}
+        input: [3, 8, 8]
+        layers:
+          - conv: {<<: *base, stride: 1}
+        """, "4:12", ["YAML merge keys (`<<`) aren't supported"], ["use a block"]),
+    ("billion-laughs", """
+        a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+        input: [3, 8, 8]
+        layers: [relu]
+        """, None, ["the spec expands to more than 200,000 values", "aliases"], []),
+    ("nesting-depth", "input: [3, 8, 8]\nlayers: " + "[" * 70 + "]" * 70 + "\n", "2:72",
+     ["the spec nests deeper than 64 levels"], []),
+    ("nesting-depth-huge", "input: [3, 8, 8]\nlayers: " + "[" * 200_000 + "]" * 200_000 + "\n",
+     "2:72", ["the spec nests deeper than 64 levels"], []),
+    ("string-too-long", "input: [3, 8, 8]\nname: " + "x" * 20_000 + "\nlayers: [relu]\n", "2:7",
+     ["a value is longer than 10,000 characters"], []),
+    ("repeat-past-the-limit", """
+        input: [3, 8, 8]
+        layers:
+          - repeat: {times: 1000000, layers: [relu, relu]}
+        """, "3:21", ["`repeat` 1,000,000 times expands to more than 1,000,000 layers"], []),
+    ("repeats-nested-past-the-limit", """
+        input: [3, 8, 8]
+        layers:
+          - repeat: {times: 1000, layers: [repeat: {times: 2000, layers: [relu]}]}
+        """, "3:21", ["expands to more than 1,000,000 layers"], []),
+    ("repeat-times-zero", """
+        input: [3, 8, 8]
+        layers:
+          - repeat: {times: 0, layers: [relu]}
+        """, "3:21", ["`repeat` needs `times`: a whole number from 1 to 1,000,000"], []),
+    ("repeat-unknown-key", """
+        input: [3, 8, 8]
+        layers:
+          - repeat: {times: 3, layer: [relu]}
+        """, "3:24", ["`repeat` has no `layer`"], ["did you mean `layers`?"]),
+    ("block-cycle", """
+        input: [3, 8, 8]
+        blocks:
+          a: {layers: [b]}
+          b: {layers: [relu, a]}
+        layers: [a]
+        """, "4:22", ["block `a` uses itself: a → b → a", "in block `b` used at line 3, column 16",
+                      "in block `a` used at line 5, column 10"], []),
+    ("block-unknown-parameter", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: required}
+            layers: [conv: {out: $out, kernel: 3}]
+        layers:
+          - cbr: {outs: 3}
+        """, "7:11", ["block `cbr` has no parameter `outs`"],
+     ["did you mean `out`?", "parameters of `cbr`: out"]),
+    ("block-missing-parameter", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: required}
+            layers: [conv: {out: $out, kernel: 3}]
+        layers:
+          - cbr
+        """, "7:5", ["block `cbr` needs the parameter `out`"], ["write `cbr: {out: ...}`"]),
+    ("expression-python-call", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: 4}
+            layers: [conv: {out: "${__import__('os').system('x')}", kernel: 3}]
+        layers: [cbr]
+        """, "5:26", ["only whole numbers, parameter names, + - * // and parentheses are allowed",
+                      "in block `cbr` used at line 6, column 10"], []),
+    ("expression-python-name", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: 4}
+            layers: [conv: {out: "${__import__}", kernel: 3}]
+        layers: [cbr]
+        """, "5:26", ["unknown parameter `__import__` in ${__import__} (parameters: out)"], []),
+    ("expression-true-division", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: 4}
+            layers: [conv: {out: "${out / 2}", kernel: 3}]
+        layers: [cbr]
+        """, "5:26", ["`/` isn't allowed in ${out / 2}: use `//`"], []),
+    ("expression-undeclared-name", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: 4}
+            layers: [conv: {out: "${out * width}", kernel: 3}]
+        layers: [cbr]
+        """, "5:26", ["unknown parameter `width`"], []),
+    ("expression-too-long", """
+        input: [3, 8, 8]
+        blocks:
+          cbr:
+            params: {out: 4}
+            layers: [conv: {out: "${%s}", kernel: 3}]
+        layers: [cbr]
+        """ % "+".join(["out"] * 60), "5:26", ["longer than 200 characters"], []),
+    ("parameter-outside-a-block", """
+        input: [3, 8, 8]
+        layers:
+          - conv: {out: $width, kernel: 3}
+        """, "3:17", ["`$width` is used outside a block"], []),
+    ("groups-dont-divide", """
+        input: [6, 8, 8]
+        layers:
+          - conv: {out: 8, kernel: 3, groups: 4}
+        """, "3:5", ["layer 0 (conv): `conv` has 4 groups but 6 input channels"],
+     ["groups that fit: 1, 2, 3, 6"]),
+    ("kernel-larger-than-input", """
+        input: [3, 4, 4]
+        layers:
+          - conv: {out: 8, kernel: 5}
+        """, "3:5", ["the filter is larger than the padded input along H: 4 + 0 padding < 5",
+                     "its input is 3×4×4"], ["at least 5"]),
+    ("output-below-1", """
+        input: [3, 2, 2]
+        layers:
+          - conv_transpose: {out: 8, kernel: 1, padding: 1}
+        """, "3:5", ["output along H would be 0", "(2 − 1)·1 − 2·1 + 1·(1 − 1) + 0 + 1 = 0"],
+     ["reduce the padding"]),
+    ("strict-stride", """
+        input: [3, 7, 7]
+        layers:
+          - relu
+          - conv: {out: 8, kernel: 3, stride: 3, name: c1}
+        """, "4:5", ["layer 1 (conv, 'c1'): 7×7 input, 3×3 filter, stride 3 doesn't fit",
+                     "(7 − 3 + 2·0)/3 + 1 = 2.33", "PyTorch would silently floor 2.33 to 2"],
+     ["stride 1 (→ 5) or 2 (→ 3) would fit", "padding 1 (→ 3) would fit with stride 3",
+      "rounding: floor"]),
+    ("strict-pool-hwc", """
+        layout: hwc
+        input: [9, 8, 3]
+        layers:
+          - maxpool: 2
+        """, "4:5", ["2×2 window, stride 2 doesn't fit along H", "(9 − 2 + 2·0)/2 + 1 = 4.5",
+                     "its input is 9×8×3"], ["`ceil_mode: true` on the layer to round 4.5 up to 5",
+                                             "rounding: floor"]),
+    ("add-shape-mismatch", """
+        input: [3, 8, 8]
+        layers:
+          - add:
+              - [conv: {out: 8, kernel: 1}]
+              - []
+        """, "3:5", ["`add` needs equal shapes, but branch 0 and branch 1 give [8, 8, 8] and "
+                     "[3, 8, 8]"], ["1×1 conv"]),
+    ("concat-size-mismatch", """
+        input: [3, 8, 8]
+        layers:
+          - concat:
+              - [conv: {out: 8, kernel: 3}]
+              - []
+        """, "3:5", ["`concat` needs branches of the same spatial size"], ["pad or pool"]),
+    ("residual-mismatch", """
+        input: [3, 8, 8]
+        layers:
+          - residual: {layers: [conv: {out: 8, kernel: 1}]}
+        """, "3:5", ["`residual` needs equal shapes, but the layers and the shortcut give"],
+     ["`shortcut: projection`"]),
+    ("bad-shortcut", """
+        input: [3, 8, 8]
+        layers:
+          - residual: {layers: [relu], shortcut: identiy}
+        """, "3:42", ["`shortcut` can't be 'identiy'"], ["did you mean `identity`?"]),
+    ("conv-after-flatten", """
+        input: [3, 8, 8]
+        layers:
+          - flatten
+          - conv: {out: 8, kernel: 1}
+        """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, but its input "
+                     "is [192]"], ["put `conv` before `flatten`"]),
+    ("error-inside-a-block", """
+        input: [3, 4, 4]
+        blocks:
+          big: {layers: [conv: {out: 8, kernel: 5}]}
+        layers:
+          - big
+        """, "3:18", ["layer 0.0 (conv)", "larger than the padded input",
+                      "in block `big` used at line 5, column 5"], []),
+]
+
+
+def _nested_blocks(blocks: int, levels: int) -> str:
+    """`blocks` blocks, each using the next inside `levels` nested sequentials."""
+    lines = ["input: [1, 4]", "blocks:"]
+    for i in range(blocks):
+        inner = f"[b{i + 1}]" if i < blocks - 1 else "[relu]"
+        for _ in range(levels):
+            inner = f"[sequential: {inner}]"
+        lines.append(f"  b{i}: {{layers: {inner}}}")
+    return "\n".join(lines + ["layers: [b0]"]) + "\n"
+
+
+CASES += [
+    ("blocks-nested-too-deep", _nested_blocks(40, 0), "34:18",
+     ["blocks are nested more than 32 deep", "note: in block `b31` used at line 33, column 18",
+      "note: … 26 more", "note: in block `b0` used at line 43, column 10"], []),
+    # 31 blocks × 29 levels: each block is fine, together they would overflow Python's stack
+    ("graph-nested-too-deep", _nested_blocks(31, 28), "6:173",
+     ["the layers nest more than 100 levels deep", "in block `b0` used at line 34, column 10"],
+     []),
+]
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+@pytest.mark.parametrize("name, text, where, message, hints", CASES, ids=[c[0] for c in CASES])
+def test_bad_spec(runner, tmp_path, monkeypatch, name, text, where, message, hints):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    result = runner.invoke(app, ["summary", "net.yaml"])
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert isinstance(result.exception, SystemExit), result.exception   # no crash
+    assert result.stdout == ""                                          # no partial report
+    first, *rest = result.stderr.splitlines()
+    prefix = f"net.yaml:{where}: error: " if where else "net.yaml:"
+    assert first.startswith(prefix), result.stderr
+    for part in message:
+        assert part in result.stderr, f"{part!r} not in\n{result.stderr}"
+    hint_lines = "\n".join(line for line in rest if line.startswith("  hint: "))
+    for part in hints:
+        assert part in hint_lines, f"{part!r} not in the hints of\n{result.stderr}"
+
+
+def test_no_control_characters_in_messages(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text('input: [3, 8, 8]\nlayers: ["r\\e[2Jlu"]\n')
+    result = runner.invoke(app, ["summary", "net.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("net.yaml:2:10: error: unknown layer kind `r\N{REPLACEMENT CHARACTER}[2Jlu`")
+
+
+def test_file_too_large(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.yaml").write_text("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 600_000)
+    result = runner.invoke(app, ["summary", "big.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("big.yaml: error: the file is larger than 4 MiB")
+    assert result.stdout == ""
+
+
+def test_file_not_utf8_and_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\ninput: [1]\nlayers: [relu]\n")
+    result = runner.invoke(app, ["summary", "latin1.yaml"])
+    assert (result.exit_code, result.stderr) == (2, "latin1.yaml: error: the file isn't UTF-8 text\n")
+    result = runner.invoke(app, ["summary", str(tmp_path)])
+    assert result.exit_code == 2 and "is a folder, not a spec file" in result.stderr
+
+
+def test_bad_option_values(runner):
+    result = runner.invoke(app, ["summary", "cs231n_conv", "--dtype", "float8"])
+    assert result.exit_code == 2 and "--dtype must be one of float32" in result.stderr
+    result = runner.invoke(app, ["summary", "cs231n_conv", "--batch", "0"])
+    assert result.exit_code == 2 and result.stdout == ""
+
+
+# -- the real command, in fresh processes -----------------------------------------------------
+
+def test_missing_file_suggests_a_bundled_spec():
+    result = run_cli("summary", "resnet05")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("resnet05: error: no such file: resnet05\n")
+    assert "hint: did you mean the bundled spec 'resnet50'" in result.stderr
+    result = run_cli("summary", "no_such_net.yaml")
+    assert result.returncode == 2 and "`cnncalc zoo` lists the bundled specs" in result.stderr
+
+
+def test_standard_input_errors_are_located_in_stdin():
+    result = run_cli("summary", "-", input="input: [3, 8, 8]\nlayers:\n  - rleu\n")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("<stdin>:3:5: error: unknown layer kind `rleu`")
+    assert "Traceback" not in result.stderr
+
+
+def test_standard_input_good_spec():
+    result = run_cli("summary", "-", "--format", "json",
+                     input="input: [3, 32, 32]\nlayers: [conv: {out: 10, kernel: 5, padding: 2}]\n")
+    assert result.returncode == 0, result.stderr
+    assert '"params": 760' in result.stdout
+
+
+def test_no_traceback_in_a_real_process(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 7, 7]\nlayers:\n  - conv: {out: 8, kernel: 3, stride: 3}\n")
+    result = run_cli("summary", spec, "--format", "json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{spec}:3:5: error: layer 0 (conv): 7×7 input")
+    assert "Traceback" not in result.stderr
+
+
+# -- whatever the input: a report or a SpecError, never another exception ----------------------
+
+def _summary(text: str) -> None:
+    try:
+        loaded = load_text(text, "fuzz.yaml")
+        analysis = analyze_loaded(loaded)
+        report = build(analysis, loaded.name, Options())
+        render(report, Format.json, checks=run_checks(analysis, Options(), loaded.raw))
+    except SpecError as exc:
+        assert exc.format().startswith("fuzz.yaml")
+
+
+@settings(max_examples=150)
+@given(st.text(alphabet=list("[]{}:,-&*!|>#'\" \n\tinputlayersconvout0123456789.$%{}"),
+               max_size=120))
+def test_random_text_never_crashes(text):
+    _summary(text)
+
+
+_NAMES = [*KINDS, *COMPOSITE_KINDS, "out", "kernel", "stride", "padding", "times", "layers",
+          "shortcut", "groups", "same", "identity", "projection", "auto", "$w", "${w*2}"]
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 40) | st.floats(-2, 40) | st.sampled_from(_NAMES)
+    | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_NAMES), inner,
+                                                                max_size=3),
+    max_leaves=12)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.integers(-1, 12), min_size=0, max_size=5) | _VALUES,
+       st.lists(st.dictionaries(st.sampled_from(_NAMES), _VALUES, min_size=1, max_size=2)
+                | st.sampled_from(_NAMES), max_size=5),
+       st.sampled_from(["strict", "floor"]))
+def test_random_specs_never_crash(shape, layers, rounding):
+    blocks = {"w": {"params": {"w": 2}, "layers": [{"conv": {"out": "$w", "kernel": 1}}]}}
+    _summary(json.dumps({"input": shape, "rounding": rounding, "blocks": blocks,
+                         "layers": layers}))
