@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cnncalc.dims import Fit, ceil_div, is_int, joined, numel, same_dim
+from cnncalc.dims import AXES, Fit, ceil_div, is_int, joined, numel, same_dim
 from cnncalc.errors import SpecError
 from cnncalc.graph import Node, child_path
 from cnncalc.kinds import IDENTITY, KINDS, BatchNormArgs, ConvArgs, Window
@@ -43,6 +43,7 @@ class Row:
     macs: int = 0
     activations: int = 0         # output elements of the leaves at or below this node
     field: Field | None = None
+    input_field: Field | None = None   # the field of this node's input (for explanations)
 
 
 @dataclass(slots=True)
@@ -54,13 +55,17 @@ class Analysis:
     rows: list[Row]              # every node but the root, in execution order
     shortcuts: dict = field(default_factory=dict)    # residual path -> resolved shortcut nodes
     constraints: list = field(default_factory=list)  # symbolic inputs only
+    _totals: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def leaves(self) -> list[Row]:
         return [row for row in self.rows if row.node.leaf]
 
     def total(self, figure: str):
-        return sum(getattr(row, figure) for row in self.leaves)
+        """The sum of `figure` over the leaves (computed once: reports ask for each often)."""
+        if figure not in self._totals:
+            self._totals[figure] = sum(getattr(row, figure) for row in self.rows if row.node.leaf)
+        return self._totals[figure]
 
     @property
     def symbolic(self) -> bool:
@@ -94,6 +99,8 @@ class _Walker:
         self.rows: list[Row] = []
         self.shortcuts: dict[str, list[Node]] = {}
         self.constraints: list = []
+        self._open: list[list[Row]] = []   # rows of the direct children of open composites
+        self._memo: dict = {}              # (id(args), kind, rounding, input shape) -> figures
 
     def children(self, nodes: list[Node], shape, rf, depth):
         for node in nodes:
@@ -101,9 +108,13 @@ class _Walker:
         return shape, rf
 
     def node(self, node: Node, shape, rf, depth):
-        row = Row(node, depth, shape, shape)
+        row = Row(node, depth, shape, shape, input_field=rf)
         self.rows.append(row)
-        first = len(self.rows)
+        first_constraint = len(self.constraints)
+        if self._open:
+            self._open[-1].append(row)
+        if not node.leaf:
+            self._open.append([])
         try:
             if node.leaf:
                 out, rf = self.leaf(node, row, shape, rf)
@@ -114,30 +125,44 @@ class _Walker:
             else:
                 out, rf = self.children(node.children, shape, rf, depth + 1)
         except SpecError as exc:
-            raise _locate(exc, node, in_layout(shape, self.layout)) from None
+            exc = _locate(exc, node, in_layout(shape, self.layout))
+            if not node.leaf and node.kind == node.block and node.pos is not None:
+                # a block use: the position is in the block's definition; say which use it was
+                exc.notes.append(f"in block `{node.kind}` used at line {node.pos.line}, "
+                                 f"column {node.pos.col}")
+            raise exc from None
         row.output_shape = out
         row.field = rf
+        for constraint in self.constraints[first_constraint:]:
+            if constraint.where is None:    # the innermost node that recorded it
+                constraint.where = _label(node)
         if not node.leaf:
-            for below in self.rows[first:]:
-                if below.node.leaf:
-                    row.params += below.params
-                    row.buffers += below.buffers
-                    row.macs += below.macs
-                    row.activations += below.activations
+            # A composite sums its direct children (each already the sum of its leaves):
+            # linear in the number of nodes, whatever the nesting depth.
+            below = self._open.pop()
+            row.params = sum(r.params for r in below)
+            row.buffers = sum(r.buffers for r in below)
+            row.macs = sum(r.macs for r in below)
+            row.activations = sum(r.activations for r in below)
         return out, rf
 
     def leaf(self, node: Node, row: Row, shape, rf):
-        kind = KINDS[node.kind]
-        args = node.args
-        out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
-        _check_positive(out)
-        row.params = kind.params(args, shape)
-        row.buffers = kind.buffers(args, shape)
-        row.macs = kind.macs(args, shape, out)
-        row.activations = numel(out)
-        if rf is not None and len(out) == len(shape):
-            window = kind.window(args, shape)
-            rf = None if window is None else rf if window == IDENTITY else rf.through(window)
+        # The rules are pure functions of (arguments, input shape), and the iterations of a
+        # `repeat` share their arguments objects: each distinct pair is computed once.
+        key = (id(node.args), node.kind, node.rounding, shape)
+        figures = self._memo.get(key)
+        if figures is None:
+            kind = KINDS[node.kind]
+            args = node.args
+            out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
+            _check_positive(out)
+            window = kind.window(args, shape) if len(out) == len(shape) else None
+            figures = (out, kind.params(args, shape), kind.buffers(args, shape),
+                       kind.macs(args, shape, out), numel(out), window)
+            self._memo[key] = figures
+        out, row.params, row.buffers, row.macs, row.activations, window = figures
+        if rf is not None and window is not None:
+            rf = rf if window == IDENTITY else rf.through(window)
         else:
             rf = None
         return out, rf
@@ -148,18 +173,31 @@ class _Walker:
             out, branch_rf = self.node(branch, shape, rf, depth + 1)
             outs.append(out)
             fields.append(branch_rf)
-        return combine(node.kind, outs), union(fields)
+        return combine(node.kind, outs, constraints=self.constraints), union(fields)
 
     def residual(self, node: Node, shape, rf, depth):
         main, short = node.children
         main_out, main_rf = self.node(main, shape, rf, depth + 1)
         mode = node.shortcut
+        # With symbols, `auto` takes the identity only when the layers keep the shape at every
+        # size; where they keep it at some sizes only, the projection is taken and marked.
+        maybe_identity = False
         if mode == "auto":
             mode = "identity" if _same_shape(main_out, shape) else "projection"
+            if mode == "projection" and not all(is_int(d) for d in (*main_out, *shape)):
+                from cnncalc.symbolic import maybe_equal_shapes
+
+                maybe_identity = maybe_equal_shapes(main_out, shape)
         if mode == "projection":
             short = self.projection(node, short, shape, main_out, rf, main_rf)
+        mark = len(self.constraints)     # the shortcut's conditions and the add's
         short_out, short_rf = self.node(short, shape, rf, depth + 1)
-        return combine("add", [main_out, short_out], residual=True), union([main_rf, short_rf])
+        out = combine("add", [main_out, short_out], residual=True, constraints=self.constraints)
+        if maybe_identity:
+            from cnncalc.symbolic import auto_identity_case
+
+            auto_identity_case(self.constraints, mark, main_out, shape, _label(node))
+        return out, union([main_rf, short_rf])
 
     def projection(self, node: Node, short: Node, shape, main_out, rf, main_rf) -> Node:
         """The 1×1 convolution (no bias) and batchnorm that map the input to the main branch's
@@ -171,11 +209,14 @@ class _Walker:
         if rf is not None and main_rf is not None:
             stride = [jo // ji for jo, ji in zip(main_rf.jump, rf.jump)]
         else:
-            stride = [ceil_div(w, o) if is_int(w) and is_int(o) else 1
+            stride = [ceil_div(w, o) if is_int(w) and is_int(o) else _symbolic_ratio(w, o)
                       for w, o in zip(shape[1:], main_out[1:])]
         if not all(is_int(s) and s >= 1 for s in stride):
-            raise SpecError("can't derive the projection's stride from the layers",
-                            hints=["write the shortcut's layers explicitly"])
+            hints = ["write the shortcut's layers explicitly"]
+            if not all(is_int(d) for d in (*shape, *main_out)):
+                hints.append("with symbolic sizes it depends on the size here (after a layer "
+                             "without a receptive field: upsample, conv_transpose, ...)")
+            raise SpecError("can't derive the projection's stride from the layers", hints=hints)
         path = short.path
         conv = Node(child_path(path, 0), "conv", short.pos, node.rounding,
                     args=ConvArgs(out=main_out[0], kernel=1,
@@ -189,12 +230,14 @@ class _Walker:
         return resolved
 
 
-def combine(kind: str, outs: list, residual: bool = False) -> tuple:
-    """Output of concat (channels joined) or add (shapes must match exactly)."""
+def combine(kind: str, outs: list, residual: bool = False, constraints: list | None = None) -> tuple:
+    """Output of concat (channels joined) or add (shapes must match exactly). With symbolic
+    sizes that agree at some sizes only, the agreement goes into `constraints`."""
     first = outs[0]
     if kind == "add":
         for b, out in enumerate(outs[1:], 1):
-            if not _same_shape(out, first):
+            what = "the layers and the shortcut agree" if residual else f"add: branch {b} agrees"
+            if not _same_shape(out, first, constraints, what):
                 what = ("the layers and the shortcut" if residual else f"branch 0 and branch {b}")
                 hints = (["use `shortcut: projection` (or `auto`) to match channels and size"]
                          if residual else ["add a 1×1 conv to one branch to match the shapes"])
@@ -203,7 +246,8 @@ def combine(kind: str, outs: list, residual: bool = False) -> tuple:
                                 f"{_show(out)}", hints=hints)
         return tuple(first)
     for b, out in enumerate(outs[1:], 1):
-        if len(out) != len(first) or not _same_shape(out[1:], first[1:]):
+        if len(out) != len(first) or not _same_shape(out[1:], first[1:], constraints,
+                                                         f"concat: branch {b} agrees", offset=1):
             raise SpecError(f"`concat` needs branches of the same spatial size, but branch 0 "
                             f"gives {_show(first)} and branch {b} gives {_show(out)}",
                             hints=["pad or pool one branch so the sizes match"])
@@ -217,10 +261,16 @@ def union(fields: list) -> Field | None:
     first = fields[0]
     if all(f == first for f in fields):
         return first
+    if not all(is_int(v) for f in fields for v in (*f.size, *f.jump, *f.start)):
+        return None     # branches' fields depend on a symbolic size differently: not kept
     starts = tuple(min(f.start[a] for f in fields) for a in range(len(first.size)))
     ends = tuple(max(f.start[a] + f.size[a] for f in fields) for a in range(len(first.size)))
     jumps = tuple(max(f.jump[a] for f in fields) for a in range(len(first.size)))
-    aligned = all(f.jump == first.jump and f.start == first.start and f.aligned for f in fields)
+    # Aligned: equal jumps and equal centres (2·start + size), so the union is a translate of one
+    # field for every output position. Nested fields of one centre (a 1×1 and a 3×3 branch) are.
+    aligned = all(f.jump == first.jump and f.aligned
+                  and all(2 * u + r == 2 * u0 + r0 for u, r, u0, r0
+                          in zip(f.start, f.size, first.start, first.size)) for f in fields)
     return Field(tuple(e - s for e, s in zip(ends, starts)), jumps, starts, aligned)
 
 
@@ -231,8 +281,14 @@ def in_layout(shape, layout: str) -> tuple:
     return tuple(shape)
 
 
-def _same_shape(a, b) -> bool:
-    return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b))
+def _same_shape(a, b, constraints: list | None = None, what: str = "", offset: int = 0) -> bool:
+    """Equal shapes; `constraints` and `what` as in dims.same_dim (`offset`: index of a[0])."""
+    if len(a) != len(b):
+        return False
+    rank = len(a) + offset
+    axes = ("channels", *AXES.get(rank - 1, ())) if rank > 1 else ("size",)
+    return all(same_dim(x, y, constraints, f"{what} along {axes[i + offset]}" if what else "")
+               for i, (x, y) in enumerate(zip(a, b)))
 
 
 def _show(shape) -> str:
@@ -245,11 +301,23 @@ def _check_positive(shape) -> None:
             raise SpecError(f"the output would have size {d}: every size must be at least 1")
 
 
+def _symbolic_ratio(w, o):
+    """ceil(w / o) for symbolic sizes: a number only if it is the same at every size."""
+    from cnncalc.symbolic import ceil_ratio
+
+    return ceil_ratio(w, o)
+
+
+def _label(node: Node) -> str:
+    return f"layer {node.path} ({node.kind}{', ' + repr(node.name) if node.name else ''})"
+
+
 def _locate(exc: SpecError, node: Node, shape) -> SpecError:
     """Give an error from a rule the layer's position and name, once (the innermost node)."""
     if exc.pos is None:
         exc.pos = node.pos
-        label = f"layer {node.path} ({node.kind}{', ' + repr(node.name) if node.name else ''})"
+        label = _label(node)
+        if f"its input is {list(shape)}" not in exc.message:   # rank errors say it already
+            exc.notes.insert(0, f"its input is {joined(shape)}")
         exc.message = f"{label}: {exc.message}"
-        exc.notes.insert(0, f"its input is {joined(shape)}")
     return exc

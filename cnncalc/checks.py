@@ -45,15 +45,16 @@ def _equal(expected, actual) -> bool:
 
 
 def run_checks(analysis: Analysis, options: Options, raw=None,
-               extra_budget: dict | None = None) -> list[Check]:
+               extra_budget: dict | None = None, expectations: bool = True) -> list[Check]:
     """Every expectation (layers and network) and every budget, in file order. `raw` is the
     loaded top-level mapping (for positions); `extra_budget` adds bounds given on the command
-    line ({"params": 5_000_000, ...})."""
+    line ({"params": 5_000_000, ...}). `expectations=False` leaves out the `expect`s: they
+    describe the spec's own input, not one given instead on the command line."""
     layout = analysis.spec.layout
     checks: list[Check] = []
     for row in analysis.rows:
         expect = row.node.expect
-        if expect is None:
+        if expect is None or not expectations:
             continue
         where = f"layer {row.node.path} ({row.node.kind})"
         pos = row.node.pos
@@ -73,17 +74,27 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
         "activation_memory": activation_bytes(analysis.total("activations"), options),
         "param_memory": analysis.total("params") * options.bytes_per_element,
     }
-    top = {key: raw.at(key) for key in ("expect", "budget")} if raw is not None else {}
-    if spec.expect is not None:
+    if spec.expect is not None and expectations:
         for figure in ("output", "params", "macs", "flops"):
             expected = getattr(spec.expect, figure)
             if expected is not None:
                 checks.append(Check("network", figure, expected, totals[figure],
-                                    _equal(expected, totals[figure]), top.get("expect")))
+                                    _equal(expected, totals[figure]),
+                                    _top_pos(raw, "expect", figure)))
     bounds = dict(spec.budget.model_dump(exclude_none=True)) if spec.budget is not None else {}
     bounds.update(extra_budget or {})
     for figure, bound in bounds.items():
         actual = totals[figure]
         ok = bool(actual <= bound) if is_int(actual) else False
-        checks.append(Check("network", figure, bound, actual, ok, top.get("budget"), bound=True))
+        # A bound from the command line has no place in the file.
+        pos = None if figure in (extra_budget or {}) else _top_pos(raw, "budget", figure)
+        checks.append(Check("network", figure, bound, actual, ok, pos, bound=True))
     return checks
+
+
+def _top_pos(raw, section: str, figure: str) -> Pos | None:
+    """Where `section.figure` (`budget.params`) is written, else where `section` is."""
+    if raw is None or section not in raw:
+        return None
+    part = raw[section]
+    return part.at(figure) if hasattr(part, "at") and figure in part else raw.at(section)

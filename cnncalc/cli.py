@@ -4,7 +4,10 @@ an exit status: 0 ok, 1 a check failed, 2 bad input."""
 from __future__ import annotations
 
 import functools
+import gc
+import importlib
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -50,16 +53,37 @@ def command(name: str, **kwargs):
                 print(exc.format(), file=sys.stderr)
                 status = 2
             raise typer.Exit(status or 0)
+        if "help" in kwargs:
+            kwargs["help"] = _keep_examples(kwargs["help"])
         app.command(name, **kwargs)(run)
         return function
     return decorate
 
 
+def _keep_examples(help: str) -> str:
+    """A help text whose "Examples:" paragraphs click prints as written (`\b`), not rewrapped."""
+    head, found, examples = help.partition("Examples:")
+    if not found:
+        return help
+    paragraphs = [p.strip("\n") for p in examples.split("\n\n") if p.strip()]
+    return "\n\n".join([head.rstrip(), "Examples:", *("\b\n" + p for p in paragraphs)])
+
+
 def main() -> None:
-    _register()
+    # One run builds one large tree of objects and exits; the cyclic collector's default
+    # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
+    # Collect rarely, as mypy does.
+    gc.set_threshold(200_000, 30, 30)
+    _register(sys.argv[1] if len(sys.argv) > 1 else None)
     app()
 
 
-def _register() -> None:
+def _register(command: str | None = None) -> None:
     # Importing a command module registers it (cheap: heavy imports happen inside commands).
-    from cnncalc.commands import kinds, summary  # noqa: F401
+    # `cnncalc summary …` imports only its own module (each one costs a cold start ~2 ms);
+    # anything else (`--help`, `--version`, a typo) registers them all.
+    if (command and command.isidentifier() and not command.startswith("_")
+            and (Path(__file__).parent / "commands" / f"{command}.py").is_file()):
+        importlib.import_module(f"cnncalc.commands.{command}")
+        return
+    from cnncalc.commands import check, conv, explain, inputs, kinds, pool, schema, summary, validate, zoo  # noqa: F401

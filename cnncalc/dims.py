@@ -32,22 +32,23 @@ def ceil_div(a, b):
     """ceil(a / b) for a dimension a and a positive int b."""
     if is_int(a):
         return -(-a // b)
-    import sympy
+    from cnncalc.symbolic import ceil_div as symbolic_ceil_div
 
-    return sympy.ceiling(a / b)
+    return symbolic_ceil_div(a, b)
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
-def same_dim(a, b) -> bool:
-    """Whether two dimensions are equal for every accepted input size."""
+def same_dim(a, b, constraints: list | None = None, what: str = "") -> bool:
+    """Whether two dimensions are equal for every accepted input size. With symbols and a
+    `constraints` list, equal at some sizes only records the equality there (see symbolic)."""
     if is_int(a) and is_int(b):
         return a == b
     from cnncalc.symbolic import dims_equal
 
-    return dims_equal(a, b)
+    return dims_equal(a, b, constraints, what)
 
 
 def fmt(value) -> str:
@@ -58,8 +59,13 @@ def fmt(value) -> str:
 
 
 def joined(values) -> str:
-    """(7, 7) -> '7×7'."""
-    return "×".join(str(v) for v in values)
+    """(7, 7) -> '7×7'; symbolic sizes in parentheses: '20×((H - 4)/3)×W'."""
+    if all(is_int(v) for v in values):
+        return "×".join(str(v) for v in values)
+    from cnncalc.symbolic import show
+
+    return "×".join(str(v) if is_int(v) or getattr(v, "is_Symbol", False) else f"({show(v)})"
+                    for v in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +90,9 @@ def sliding_out(fit: Fit, size, kernel_eff: int, pad_total, stride: int, *, axis
 
         return symbolic_sliding_out(fit, size, kernel_eff, pad_total, stride, axis=axis,
                                     ceil_mode=ceil_mode, context=context)
-    if span < 0:
+    # PyTorch rounds up before it checks the size, so a ceil_mode window may overhang the input
+    # by up to stride − 1 (a 3-wide window with stride 2 on 2 positions gives 1 output).
+    if span < (-(stride - 1) if ceil_mode else 0):
         raise SpecError(
             f"the {fit.word} is larger than the padded input along {axis}: "
             f"{size} + {pad_total} padding < {kernel_eff}"
@@ -113,6 +121,16 @@ class SlidingContext:
     pooling: bool = False
 
 
+class StrictRoundingError(SpecError):
+    """Strict rounding rejected a layer that PyTorch would run by flooring; what it would do is
+    kept for `validate`, which runs it anyway and says so."""
+
+    def __init__(self, message: str, *, exact: float, floored: int, unseen: int, unit: str,
+                 **kwargs):
+        super().__init__(message, **kwargs)
+        self.exact, self.floored, self.unseen, self.unit = exact, floored, unseen, unit
+
+
 def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: int, axis: str,
                  context: SlidingContext | None) -> SpecError:
     pad = pad_total // 2
@@ -127,22 +145,34 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
             what += f", padding {joined(context.padding) if len(set(context.padding)) > 1 else context.padding[0]}"
     else:
         what = f"input {size}, {fit.word} {kernel_eff}, stride {stride}"
-    along = f" along {axis}" if context is None or len(context.in_spatial) > 1 else ""
+    # "along H" only where the axes differ: a square 7×7 input with a 3×3 filter fails on both.
+    square = context is not None and len(set(zip(context.in_spatial, context.kernel, context.stride,
+                                                 context.padding))) == 1
+    along = f" along {axis}" if context is None or (len(context.in_spatial) > 1 and not square) else ""
     message = (f"{what} doesn't fit{along}: (W − F + 2P)/S + 1 = "
                f"({size} − {kernel_eff} + 2·{pad})/{stride} + 1 = {fmt(exact)}, not a whole number")
     unit = AXIS_UNITS.get(axis, "positions")
     unit = unit[:-1] if unseen == 1 else unit
-    notes = [f"PyTorch would silently floor {fmt(exact)} to {floored}: the last {unseen} {unit} "
+    # "the last row and column" (square), "the last 2 rows"
+    units = " and ".join(AXIS_UNITS[a] if unseen > 1 else AXIS_UNITS[a][:-1]
+                         for a in AXES[len(context.in_spatial)]) if square else unit
+    count = f"{unseen} " if unseen > 1 else ""
+    notes = [f"PyTorch would silently floor {fmt(exact)} to {floored}: the last {count}{units} "
              f"of the padded input would never be seen"]
     hints = fit_suggestions(size, kernel_eff, pad, stride, pooling=context.pooling if context else False)
+    if context is not None and context.pooling:
+        hints.append(f"or `ceil_mode: true` on the layer to round {fmt(exact)} up to "
+                     f"{floored + 1}, as PyTorch's ceil_mode does")
     hints.append("or write `rounding: floor` on the layer (or the spec) to accept PyTorch's flooring")
-    return SpecError(message, notes=notes, hints=hints)
+    return StrictRoundingError(message, notes=notes, hints=hints, exact=exact, floored=floored,
+                               unseen=unseen, unit=units)
 
 
 def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, pooling: bool = False) -> list[str]:
     """Nearby strides and paddings for which (W − F + 2P)/S + 1 is a whole number."""
     hints = []
-    strides = [s for s in range(1, max(kernel_eff, stride + 2) + 1)
+    # No stride wider than the window (unless the layer's already is): it would skip input too.
+    strides = [s for s in range(1, max(kernel_eff, stride) + 1)
                if s != stride and (size + 2 * pad - kernel_eff) % s == 0 and size + 2 * pad >= kernel_eff]
     strides.sort(key=lambda s: (abs(s - stride), s))
     if strides:

@@ -40,9 +40,25 @@ class SpecError(Exception):
 
     def format(self) -> str:
         lines = [f"{self.where()}: error: {self.message}"]
-        lines += [f"  note: {n}" for n in self.notes]
+        notes = self.notes
+        if len(notes) > 8:     # blocks inside blocks: the innermost and outermost uses
+            notes = [*notes[:3], f"… {len(notes) - 6} more", *notes[-3:]]
+        lines += [f"  note: {n}" for n in notes]
         lines += [f"  hint: {h}" for h in self.hints]
-        return "\n".join(lines)
+        return printable("\n".join(lines), keep="\n")
 
     def __str__(self) -> str:
         return self.format()
+
+
+# C0 and C1 control characters (ESC included), DEL: a spec's names and keys are shown to a
+# terminal, and an untrusted spec must not be able to drive it.
+_CONTROL = {c: "\N{REPLACEMENT CHARACTER}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` with control characters (but those in `keep`) replaced by U+FFFD."""
+    if text.isprintable():
+        return text
+    table = {c: r for c, r in _CONTROL.items() if chr(c) not in keep}
+    return text.translate(table)

@@ -1,8 +1,8 @@
 """Spec -> graph: blocks instantiated with their parameters, repeats unrolled, composites
 resolved, every node given its path and every leaf's arguments validated.
 
-Bounded work: at most MAX_NODES nodes, blocks nested at most MAX_BLOCK_DEPTH deep, and a
-repeat is sized before it is unrolled.
+Bounded work: at most MAX_NODES nodes, blocks nested at most MAX_BLOCK_DEPTH deep, the graph
+at most MAX_NESTING levels deep, and a repeat is sized before it is unrolled.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from cnncalc.spec import LayerExpect, Spec, error_from_pydantic
 MAX_NODES = 1_000_000
 MAX_BLOCK_DEPTH = 32
 MAX_REPEAT = 1_000_000
+MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
 COMMON_OPTIONS = ("name", "expect", "rounding")
 SHORTCUTS = ("identity", "projection", "auto")
 
@@ -59,6 +60,11 @@ class _Expander:
                 for i, item in enumerate(raw)]
 
     def entry(self, raw, pos: Pos, path: str, rounding: str, block: str | None) -> Node:
+        # A path has one part per level; every later pass (analysis, reports, the PyTorch
+        # build) walks the graph recursively, so its depth is bounded here, with a message.
+        if path.count(".") >= MAX_NESTING:
+            raise SpecError(f"the layers nest more than {MAX_NESTING} levels deep (counting "
+                            "the levels inside blocks, and blocks inside blocks)", pos)
         if isinstance(raw, str):
             kind, value, value_pos = raw, None, pos
         elif isinstance(raw, Map):
@@ -97,6 +103,7 @@ class _Expander:
             args = Map({first: value}, pos=value_pos)
             args.val_pos[first] = value_pos
             options = {}
+        rounding = options.get("rounding", rounding)   # a layer may override the spec's rounding
         try:
             validated = rule.args.model_validate(dict(args))
         except ValidationError as exc:
@@ -285,6 +292,16 @@ def _entry_shape_error(raw: Map, pos) -> SpecError:
     if len(kinds) == 1 and options:
         return SpecError(f"`{options[0]}` belongs inside the arguments of `{kinds[0]}`", pos,
                          hints=[f"write `{kinds[0]}: {{..., {options[0]}: ...}}`"])
+    # `- conv:` with its arguments on the next lines, not indented under it
+    first, rest = kinds[0], kinds[1:]
+    if first in KINDS and raw[first] is None and all(k in KINDS[first].args.model_fields
+                                                     for k in rest):
+        one = len(rest) == 1
+        return SpecError(f"{', '.join(f'`{k}`' for k in rest)} "
+                         f"{'looks like an argument' if one else 'look like arguments'} of "
+                         f"`{first}`, but {'isn' if one else 'aren'}'t indented under it", pos,
+                         hints=[f"indent the arguments two spaces more than `{first}:`, or "
+                                f"write `- {first}: {{{', '.join(f'{k}: ...' for k in rest)}}}`"])
     return SpecError(f"a layer entry has exactly one kind, but this one has {len(kinds)}: "
                      f"{', '.join(kinds)}", pos,
                      hints=["start each layer on its own line with `- `"])

@@ -55,7 +55,9 @@ def number(value) -> str:
         return grouped(value).replace("-", "−")
     if isinstance(value, float):
         return f"{value:g}".replace("-", "−")
-    return str(value).replace("**", "^").replace("*", "·").replace(" - ", " − ")
+    from cnncalc.symbolic import show   # only reached with symbolic sizes
+
+    return show(value).replace("**", "^").replace("*", "·").replace(" - ", " − ")
 
 
 def n(value) -> str:
@@ -522,8 +524,8 @@ def explain_residual(row: Row, context: Context) -> list[Step]:
 
 @rule("block")
 def explain_block(row: Row, context: Context) -> list[Step]:
-    return [Step(f"a use of the block `{row.node.kind}`: {grouped(row.params)} params and "
-                 f"{grouped(row.macs)} MACs in its layers")]
+    return [Step(f"a use of the block `{row.node.kind}`: {number(row.params)} params and "
+                 f"{number(row.macs)} MACs in its layers")]
 
 
 def _alignment(branches: list[Row], row: Row) -> list[Step]:

@@ -307,6 +307,10 @@ def conv_transpose_shape(args: ConvTransposeArgs, shape, fit: Fit):
                             f"(W − 1)·S − 2P + D·(F − 1) + output_padding + 1 = "
                             f"({w} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {size}",
                             hints=["reduce the padding"])
+        if not is_int(size):
+            from cnncalc.symbolic import require_positive
+
+            require_positive(fit.constraints, size, f"the output along {axis} is at least 1")
         sizes.append(size)
     return (args.out, *sizes)
 
@@ -339,12 +343,24 @@ def pool_shape(kind: str):
     def rule(args, shape, fit: Fit):
         need_rank(shape, SPATIAL, kind, "a [C, L], [C, H, W] or [C, D, H, W] input")
         kernel, stride, padding, dilation = pool_geometry(args, shape)
-        for k, p, d in zip(kernel, padding, dilation):
-            limit = effective_kernel(k, d) / 2 if kind == "maxpool" else k / 2
+        for k, p in zip(kernel, padding):
+            limit = k / 2    # half the kernel as written, even with dilation (as PyTorch checks)
             if p > limit:
                 raise SpecError(f"`{kind}` padding {p} is more than half the window ({k}): "
                                 "PyTorch rejects it",
                                 hints=[f"padding {int(limit)} or less"])
+        if kind == "avgpool" and len(kernel) == 3:
+            # AvgPool3d (only the 3-D one) wants the window to fit the input before padding.
+            for w, k, ax in zip(spatial(shape), kernel, AXES[3]):
+                if is_int(w) and w < k:
+                    raise SpecError(f"`avgpool` window {k} is larger than the input along {ax} "
+                                    f"({w}): PyTorch's AvgPool3d rejects it, even with padding",
+                                    hints=[f"kernel {w} or less along {ax}"])
+                if not is_int(w):
+                    from cnncalc.symbolic import require_at_least
+
+                    require_at_least(fit.constraints, w, k, f"AvgPool3d's {k}-wide window fits "
+                                     f"along {ax} before padding")
         context = SlidingContext(spatial(shape), kernel, stride, padding, max(dilation), pooling=True)
         window_fit = replace(fit, word="window")
         return (shape[0], *(sliding_out(window_fit, w, effective_kernel(k, d), 2 * p, s, axis=ax,
@@ -402,7 +418,9 @@ def linear_macs(args: LinearArgs, shape, out):
 
 
 def linear_window(args, shape):
-    return IDENTITY if len(shape) > 1 else None   # acts on the last axis only
+    # On a [C, H, W] sample it mixes every position along the last axis (W), so each output
+    # sees the whole axis: not a sliding window (found by tests/test_receptive_field.py).
+    return None
 
 
 def flatten_shape(args, shape, fit: Fit):
@@ -425,6 +443,11 @@ def groupnorm_shape(args: GroupNormArgs, shape, fit: Fit):
         raise SpecError(f"`groupnorm` has {args.groups} groups but {shape[0]} channels: channels "
                         "must divide evenly into groups",
                         hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"])
+    if not is_int(shape[0]):    # channels that depend on the input size (after flatten)
+        from cnncalc.symbolic import require_divisible
+
+        require_divisible(fit.constraints, shape[0], args.groups,
+                          f"`groupnorm`'s {args.groups} groups divide the channels")
     return tuple(shape)
 
 
@@ -433,6 +456,21 @@ def rank_checked(kind: str, ranks: tuple, what: str):
         need_rank(shape, ranks, kind, what)
         return tuple(shape)
     return rule
+
+
+def instancenorm_shape(args, shape, fit: Fit):
+    need_rank(shape, SPATIAL, "instancenorm", "a [C, L], [C, H, W] or [C, D, H, W] input")
+    if is_int(numel(spatial(shape))) and numel(spatial(shape)) == 1:
+        # PyTorch: "Expected more than 1 spatial element" (it normalises over the positions)
+        raise SpecError(f"`instancenorm` needs more than one spatial position, but its input is "
+                        f"{list(shape)}", hints=["put it before the pooling that reduces the "
+                                                 "size to 1, or use `layernorm`"])
+    if not is_int(numel(spatial(shape))):
+        from cnncalc.symbolic import require_at_least
+
+        require_at_least(fit.constraints, numel(spatial(shape)), 2,
+                         "`instancenorm` needs more than one spatial position")
+    return tuple(shape)
 
 
 def layernorm_params(args: LayerNormArgs, shape):
@@ -471,7 +509,13 @@ def upsample_shape(args: UpsampleArgs, shape, fit: Fit):
                "bicubic": "a [C, H, W] input", "trilinear": "a [C, D, H, W] input",
                "nearest": "a [C, L], [C, H, W] or [C, D, H, W] input"}[args.mode])
     # PyTorch: floor(size × scale), computed in double precision.
-    return (shape[0], *(_floor_scale(w, s) for w, s in zip(spatial(shape), upsample_scales(args, shape))))
+    out = (shape[0], *(_floor_scale(w, s) for w, s in zip(spatial(shape), upsample_scales(args, shape))))
+    for size, axis in zip(out[1:], AXES[len(out) - 1]):
+        if not is_int(size):
+            from cnncalc.symbolic import require_positive
+
+            require_positive(fit.constraints, size, f"the upsampled size along {axis} is at least 1")
+    return out
 
 
 def _floor_scale(size, scale: float):
@@ -538,10 +582,8 @@ register(Kind("batchnorm", BatchNormArgs, same_shape, affine_per_channel, batchn
               zero, identity_window, "BatchNorm1d/2d/3d", "batch normalisation"))
 register(Kind("groupnorm", GroupNormArgs, groupnorm_shape, affine_per_channel, zero, zero,
               identity_window, "GroupNorm", "group normalisation"))
-register(Kind("instancenorm", InstanceNormArgs,
-              rank_checked("instancenorm", SPATIAL, "a [C, L], [C, H, W] or [C, D, H, W] input"),
-              affine_per_channel, zero, zero, identity_window, "InstanceNorm1d/2d/3d",
-              "instance normalisation"))
+register(Kind("instancenorm", InstanceNormArgs, instancenorm_shape, affine_per_channel, zero,
+              zero, identity_window, "InstanceNorm1d/2d/3d", "instance normalisation"))
 register(Kind("layernorm", LayerNormArgs, same_shape, layernorm_params, zero, zero, no_window,
               "LayerNorm", "layer normalisation over the whole sample"))
 register(Kind("lrn", LRNArgs,

@@ -124,12 +124,18 @@ def parse_yaml(text: str, file: str):
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(f"invalid YAML: {problem}", pos, file=file) from None
+        notes = []
+        if exc.problem and exc.context and exc.context_mark and exc.context_mark is not mark:
+            started = _YAML_CONTEXTS.get(exc.context, exc.context)
+            notes.append(f"{started} at line {exc.context_mark.line + 1}, column "
+                         f"{exc.context_mark.column + 1}")
+        raise SpecError(f"invalid YAML: {problem}", pos, notes=notes, file=file) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=file) from None
     if root is None:
-        raise SpecError("the spec is empty", Pos(1, 1), hints=["start from `cnncalc zoo` specs"],
-                        file=file)
+        raise SpecError("the spec is empty", Pos(1, 1),
+                        hints=["a spec needs at least `input:` and `layers:`; `cnncalc zoo` "
+                               "lists complete examples"], file=file)
     budget = [MAX_VALUES]
     try:
         return _convert(root, budget, 0)
@@ -167,8 +173,7 @@ def _convert(node, budget: list[int], depth: int):
                         "(YAML aliases multiply what they repeat)", _pos(node))
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SCALAR_TAGS:
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node),
-                            hints=["write plain numbers, strings, lists and mappings"])
+            raise _tag_error(node)
         if len(node.value) > MAX_STRING:
             raise SpecError(f"a value is longer than {MAX_STRING:,} characters", _pos(node))
         if node.tag == "tag:yaml.org,2002:str" and not node.style and _FLOAT_1_2.match(node.value):
@@ -179,7 +184,7 @@ def _convert(node, budget: list[int], depth: int):
             raise SpecError(f"can't read the value {node.value!r}", _pos(node)) from None
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node))
+            raise _tag_error(node)
         seq = Seq(pos=_pos(node))
         for item in node.value:
             seq.append(_convert(item, budget, depth + 1))
@@ -187,7 +192,7 @@ def _convert(node, budget: list[int], depth: int):
         return seq
     if isinstance(node, yaml.MappingNode):
         if node.tag != "tag:yaml.org,2002:map":
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", _pos(node))
+            raise _tag_error(node)
         mapping = Map(pos=_pos(node))
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -207,3 +212,22 @@ def _convert(node, budget: list[int], depth: int):
             mapping.val_pos[key] = _pos(value_node)
         return mapping
     raise SpecError("unsupported YAML node", _pos(node))  # pragma: no cover
+
+
+def _tag_error(node) -> SpecError:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return SpecError(f"YAML tags such as `{tag}` aren't allowed in a spec", _pos(node),
+                     hints=["write plain numbers, text, lists and mappings"])
+
+
+# The YAML parser's words for where a construct began, in a spec writer's words.
+_YAML_CONTEXTS = {
+    "while parsing a flow sequence": "in the `[...]` list that starts",
+    "while parsing a flow mapping": "in the `{...}` mapping that starts",
+    "while parsing a block mapping": "in the mapping that starts",
+    "while parsing a block collection": "in the list that starts",
+    "while scanning a simple key": "in the `key: value` that starts",
+    "while scanning a quoted scalar": "in the quoted text that starts",
+    "while parsing a flow node": "in the value that starts",
+    "while parsing a block node": "in the value that starts",
+}

@@ -25,9 +25,15 @@ class Options:
 
 def plain(value):
     """A figure for JSON: ints stay ints, symbolic expressions become strings."""
+    if type(value) is int:          # the common case, first: reports have ~20 figures a row
+        return value
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value if is_int(value) or value is None or isinstance(value, (str, bool, float)) else str(value)
+        return [v if type(v) is int else plain(v) for v in value]
+    if is_int(value) or value is None or isinstance(value, (str, bool, float)):
+        return value
+    from cnncalc.symbolic import show    # a sympy expression: only with symbolic input
+
+    return show(value)
 
 
 def activation_bytes(elements, options: Options):
@@ -57,6 +63,8 @@ def build(analysis: Analysis, name: str, options: Options) -> dict:
             "input_bytes": plain(activation_bytes(numel(analysis.input_shape), options)),
         },
     }
+    if analysis.symbolic:
+        report["constraints"] = [c.as_dict() for c in analysis.constraints]
     return report
 
 

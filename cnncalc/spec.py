@@ -131,6 +131,8 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
     error = _pick(errors)
     pos, path = position_of(data, error["loc"])
     field = dotted(path) or what
+    # `out` of `conv`: a layer's argument names its kind (the user may have written a shorthand)
+    subject = f"`{field}`" if what == "the spec" or field == what else f"`{field}` of {what}"
     kind = error["type"]
     value = error.get("input")
     context = error.get("ctx") or {}
@@ -154,19 +156,30 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
     elif kind in ("greater_than_equal", "greater_than"):
         bound = context.get("ge", context.get("gt"))
         word = "at least" if kind == "greater_than_equal" else "more than"
-        message = f"`{field}` must be {word} {bound}, not {value!r}"
+        message = f"{subject} must be {word} {_number(bound)}, not {value!r}"
     elif kind in ("less_than_equal", "less_than"):
         bound = context.get("le", context.get("lt"))
         word = "at most" if kind == "less_than_equal" else "less than"
-        message = f"`{field}` must be {word} {bound}, not {value!r}"
+        message = f"{subject} must be {word} {_number(bound)}, not {value!r}"
     elif kind in ("too_short", "too_long"):
-        message = f"`{field}` {error['msg'].lower().replace('list should have', 'needs')}"
+        message = (f"{subject} " + error["msg"].lower().replace("list should have", "needs")
+                   .replace(" after validation", ""))
     elif kind == "value_error":
-        message = f"`{field}`: {error['msg'].removeprefix('Value error, ')}"
+        message = f"{subject}: {error['msg'].removeprefix('Value error, ')}"
     else:
         same_field = [e for e in errors if _field_path(e["loc"]) == _field_path(error["loc"])]
-        message = f"`{field}` can't be {value!r}: {_expected(same_field)}"
+        message = f"{subject} can't be {value!r}: {_expected(same_field)}"
+    if what == "the spec" and path[:1] == ["input"] and kind != "missing":
+        hints.append("`input` is the shape of one sample: [C, L], [C, H, W] or [C, D, H, W], "
+                     "e.g. [3, 32, 32]")
+    elif what == "the spec" and path == ["layers"] and kind != "missing":
+        hints.append("write the layers as a list, one `- entry` a line")
     return SpecError(message, pos, hints=hints)
+
+
+def _number(value) -> str:
+    """A bound as people write it: 1, not 1.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def dotted(path) -> str:
@@ -199,4 +212,8 @@ def _expected(errors) -> str:
         msg = msg.replace("a valid string", "a name").replace("Input should be", "expected")
         if msg not in messages:
             messages.append(msg)
+    # "expected a whole number; or expected a list" -> "expected a whole number or a list"
+    if len(messages) > 1 and all(m.startswith("expected ") for m in messages):
+        parts = [m.removeprefix("expected ") for m in messages]
+        return "expected " + ", ".join(parts[:-1]) + " or " + parts[-1]
     return "; or ".join(messages)

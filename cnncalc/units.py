@@ -13,7 +13,9 @@ MEMORY_SUFFIXES = {
 _NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 
-def _parse(text: str | int, suffixes: dict[str, int], what: str) -> int:
+def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
+    """`whole`: the value must come out a whole number (a count); otherwise it is rounded
+    down (a memory bound: at most 102.4 bytes is at most 102)."""
     if isinstance(text, bool):
         raise ValueError(f"expected a {what}, got {text!r}")
     if isinstance(text, int):
@@ -31,17 +33,19 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str) -> int:
         value = Decimal(match.group(1).replace("_", "").replace(",", "")) * suffixes[suffix]
     except InvalidOperation:
         raise ValueError(f"{text!r} isn't a {what}") from None
-    return int(value.to_integral_value())
+    if whole and value != value.to_integral_value():
+        raise ValueError(f"{text!r} is {value.normalize():,f}: a {what} must be a whole number")
+    return int(value)
 
 
 def parse_count(text: str | int) -> int:
     """`15.47G` -> 15_470_000_000; plain integers pass through."""
-    return _parse(text, COUNT_SUFFIXES, "count")
+    return _parse(text, COUNT_SUFFIXES, "count", whole=True)
 
 
 def parse_bytes(text: str | int) -> int:
     """`100MB` -> 100_000_000, `1GiB` -> 2**30; plain integers are bytes."""
-    return _parse(text, MEMORY_SUFFIXES, "memory size")
+    return _parse(text, MEMORY_SUFFIXES, "memory size", whole=False)
 
 
 def significant(value: float, digits: int) -> str:
@@ -56,22 +60,29 @@ def significant(value: float, digits: int) -> str:
 
 def human_count(n) -> str:
     """138357544 -> '138.4 M'; 15470000000 -> '15.47 G'; small numbers as they are."""
-    if not isinstance(n, int):
-        return str(n)
-    for suffix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if abs(n) >= size:
-            return f"{significant(n / size, 4)} {suffix}"
-    return str(n)
+    return _human(n, 1000, ("", "K", "M", "G", "T"), 4, "")
 
 
 def human_bytes(n) -> str:
     """553430176 -> '528 MiB' (binary units, 3 significant digits)."""
+    return _human(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB"), 3, " B")
+
+
+def _human(n, base: int, suffixes: tuple, digits: int, plain: str) -> str:
+    """n in the largest unit it reaches, to `digits` significant digits; a value that rounds
+    up to a whole next unit is shown in it (999,999 -> '1 M', not '1000 K')."""
     if not isinstance(n, int):
         return str(n)
-    for suffix, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{significant(n / size, 3)} {suffix}"
-    return f"{n} B"
+    power = 0
+    while power + 1 < len(suffixes) and abs(n) >= base ** (power + 1):
+        power += 1
+    if power == 0:
+        return f"{n}{plain}"
+    text = significant(n / base**power, digits)
+    if abs(float(text)) >= base and power + 1 < len(suffixes):
+        power += 1
+        text = significant(n / base**power, digits)
+    return f"{text} {suffixes[power]}"
 
 
 def grouped(n) -> str:

@@ -71,7 +71,7 @@ def _bound(option: str):
          "`expect` and `budget` (and the bounds given here). Reports every problem in every "
          "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid." + EXAMPLES)
 def check(
-    files: Annotated[list[str], typer.Argument(help="Spec files (or bundled names, or `-`).")],
+    files: Annotated[list[str], typer.Argument(metavar="FILE", help="Spec files (or bundled names, or `-`).")],
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.human,
     max_params: Annotated[Optional[str], _bound("--max-params")] = None,
     max_macs: Annotated[Optional[str], _bound("--max-macs")] = None,

@@ -104,7 +104,7 @@ def command_line_errors(kind: str):
          "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
          "written 3x5. Exit status 2 when the layer doesn't fit, with the arithmetic.")
 def conv(
-    shape: Annotated[str, typer.Argument(help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
+    shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
     filters: Annotated[int, typer.Option("--filters", "-k", min=1, max=2**31 - 1, help="Number of filters K (output channels).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Filter size F (or 3x5 per axis).")],
     stride: Annotated[str, typer.Option("--stride", "-s", help="Stride S.")] = "1",

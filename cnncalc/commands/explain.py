@@ -30,7 +30,7 @@ class ExplainFormat(str, Enum):
          "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
          "Exit status 1 when an expectation is wrong." + EXAMPLES)
 def explain(
-    spec: Annotated[str, typer.Argument(help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
     depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,

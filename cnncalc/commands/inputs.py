@@ -34,7 +34,7 @@ Examples:
 @command("inputs", help="Which input sizes a network accepts, as a closed form per spatial size."
          + EXAMPLES)
 def inputs(
-    spec: Annotated[str, typer.Argument(help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=10_000_000,
                                                 help="Also list every accepted size from 1 to N.")] = None,
     format: Annotated[InputsFormat, typer.Option("--format", "-f", help="Output format.")] = InputsFormat.table,

@@ -22,7 +22,7 @@ class PoolType(str, Enum):
          "for PyTorch's CxHxW). The stride defaults to the kernel size, as in PyTorch. Exit "
          "status 2 when the window doesn't fit, with the arithmetic.")
 def pool(
-    shape: Annotated[str, typer.Argument(help="Input shape, e.g. 55x55x96 (HxWxC).")],
+    shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 55x55x96 (HxWxC).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Window size F (or 3x5 per axis).")],
     stride: Annotated[Optional[str], typer.Option("--stride", "-s", help="Stride S (default: the kernel size).")] = None,
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding P on each side.")] = "0",

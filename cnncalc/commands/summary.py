@@ -12,6 +12,7 @@ from cnncalc.render import Format, render
 from cnncalc.report import DTYPE_BYTES, Options
 
 EXAMPLES = """
+
 Examples:
 
   cnncalc summary vgg16                    # a bundled spec (`cnncalc zoo` lists them)
@@ -21,6 +22,10 @@ Examples:
   cnncalc summary net.yaml --depth 1       # top-level entries only
 
   cat net.yaml | cnncalc summary -         # a spec on standard input
+
+  cnncalc summary net.yaml --explain       # with every layer's working
+
+  cnncalc summary net.yaml --input 3xHxW   # figures as expressions in H, W
 """
 
 DtypeChoice = typer.Option(
@@ -30,11 +35,16 @@ DtypeChoice = typer.Option(
 @command("summary", help="Per-layer output shape, params, MACs and memory of a spec, with totals."
          + EXAMPLES)
 def summary(
-    spec: Annotated[str, typer.Argument(help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
     dtype: Annotated[str, DtypeChoice] = "float32",
     depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show every layer's working "
+                       "(as `cnncalc explain`; in JSON, an `explanation` per layer).")] = False,
+    input: Annotated[Optional[str], typer.Option(
+        "--input", help="Input shape instead of the spec's, in its layout: `3x512x512`, or names "
+        "for symbolic sizes: `3xHxW`.")] = None,
 ) -> int:
     from cnncalc.checks import run_checks
     from cnncalc.pipeline import analyze_loaded, load
@@ -43,12 +53,50 @@ def summary(
     if dtype not in DTYPE_BYTES:
         print(f"error: --dtype must be one of {', '.join(DTYPE_BYTES)}, not {dtype!r}", file=sys.stderr)
         return 2
+    if explain and format not in (Format.table, Format.json):
+        print("error: --explain works with --format table or json", file=sys.stderr)
+        return 2
+    override = parse_input(input) if input is not None else None
     loaded = load(spec)
-    analysis = analyze_loaded(loaded)
+    analysis = analyze_loaded(loaded, override)
     options = Options(batch=batch, dtype=dtype)
     report = build(analysis, loaded.name, options)
-    checks = run_checks(analysis, options, loaded.raw)
+    checks = run_checks(analysis, options, loaded.raw, expectations=override is None)
+    if override is not None and (loaded.spec.expect or any(n.expect for n in loaded.root.walk())):
+        print("note: the spec's `expect` values are for its own input, so they aren't checked "
+              "with --input", file=sys.stderr)
+    if explain:
+        from cnncalc.explain import explanations, render_text
+
+        if format is Format.json:
+            for layer, lines in zip(report["layers"], explanations(analysis)):
+                layer["explanation"] = lines
+        elif format is Format.table:
+            sys.stdout.write(render_text(analysis, report, depth, checks) + "\n")
+            sys.stdout.flush()
     text = render(report, format, depth, checks)
     if text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 1 if any(not c.ok for c in checks) else 0
+
+
+def parse_input(text: str) -> list:
+    """`3x224x224` / `3xHxW` / `224,224,3` -> [3, 'H', 'W'] (checked as the spec's `input`)."""
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import MAX_INPUT_DIM, SYMBOL
+
+    parts = [p.strip() for p in text.replace("×", "x").replace(",", "x").split("x")]
+    dims = []
+    for part in parts:
+        if part.isdigit() and 1 <= int(part) <= MAX_INPUT_DIM:
+            dims.append(int(part))
+        elif SYMBOL.match(part) and not part.isdigit():
+            dims.append(part)
+        else:
+            raise SpecError(f"`--input {text}`: {part!r} isn't a size (a whole number from 1 to "
+                            f"{MAX_INPUT_DIM} or a name such as H)",
+                            hints=["write it like 3x224x224 or 3xHxW"], file="--input")
+    if not 1 <= len(dims) <= 4:
+        raise SpecError(f"`--input {text}` has {len(dims)} entries; an input has 1 to 4",
+                        hints=["write it like 3x224x224 or 3xHxW"], file="--input")
+    return dims

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from dataclasses import replace
 from enum import Enum
 from typing import Annotated, Optional
@@ -46,7 +47,7 @@ class ValidateFormat(str, Enum):
 
 @command("validate", help="Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES)
 def validate(
-    specs: Annotated[list[str], typer.Argument(help="Spec files, `-` for standard input, or bundled names.")],
+    specs: Annotated[list[str], typer.Argument(metavar="SPEC", help="Spec files, `-` for standard input, or bundled names.")],
     format: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")] = ValidateFormat.table,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**20, help="Batch size of the forward pass.")] = 1,
     device: Annotated[Device, typer.Option("--device", help="Where to run: auto = cuda when available, else cpu; meta = shapes only, no memory.")] = Device.auto,
@@ -58,6 +59,8 @@ def validate(
     # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (VGG-16's first
     # linear alone: 0.15 s of page faults less). PyTorch reads this once, at import.
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+    # PyTorch's CPU wheel runs without numpy, but warns at import when numpy is missing.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
     try:
         import torch  # noqa: F401
     except ImportError:
