@@ -25,7 +25,10 @@ class Field:
     start: tuple
     aligned: bool = True   # False where branches of a concat/add see differently aligned fields
 
-    def through(self, window: Window) -> "Field":
+    def through(self, window: Window) -> "Field | None":
+        """The field after `window`; None where symbolic sizes make it too complex to follow."""
+        if not all(is_int(p) for p in window.pad_before) and not _simple(self.start):
+            return None
         return Field(tuple(r + (k - 1) * j for r, k, j in zip(self.size, window.kernel, self.jump)),
                      tuple(j * s for j, s in zip(self.jump, window.stride)),
                      tuple(u - p * j for u, p, j in zip(self.start, window.pad_before, self.jump)),
@@ -64,7 +67,8 @@ class Analysis:
     def total(self, figure: str):
         """The sum of `figure` over the leaves (computed once: reports ask for each often)."""
         if figure not in self._totals:
-            self._totals[figure] = sum(getattr(row, figure) for row in self.rows if row.node.leaf)
+            self._totals[figure] = add_up(getattr(row, figure) for row in self.rows
+                                          if row.node.leaf)
         return self._totals[figure]
 
     @property
@@ -84,8 +88,17 @@ def input_shape_of(spec: Spec, override: list | None = None) -> tuple:
     return tuple(dims)
 
 
+MAX_SYMBOLIC_LAYERS = 1_000   # each symbolic layer costs sympy milliseconds (1,000 convs: ~20 s); ResNet-152 has 457
+
+
 def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysis:
     shape = input_shape if input_shape is not None else input_shape_of(spec)
+    if not all(is_int(d) for d in shape):
+        layers = sum(1 for node in root.walk() if node.leaf)
+        if layers > MAX_SYMBOLIC_LAYERS:
+            raise SpecError(f"the network has {layers:,} layers: symbolic sizes are analysed for "
+                            f"at most {MAX_SYMBOLIC_LAYERS:,}", root.pos,
+                            hints=["give the input sizes as numbers (`--input 3x224x224`)"])
     walker = _Walker(spec.layout)
     rank = len(shape) - 1
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank >= 1 else None
@@ -125,7 +138,7 @@ class _Walker:
             else:
                 out, rf = self.children(node.children, shape, rf, depth + 1)
         except SpecError as exc:
-            exc = _locate(exc, node, in_layout(shape, self.layout))
+            exc = _locate(exc, node, shape_text(shape, self.layout))
             if not node.leaf and node.kind == node.block and node.pos is not None:
                 # a block use: the position is in the block's definition; say which use it was
                 exc.notes.append(f"in block `{node.kind}` used at line {node.pos.line}, "
@@ -140,10 +153,10 @@ class _Walker:
             # A composite sums its direct children (each already the sum of its leaves):
             # linear in the number of nodes, whatever the nesting depth.
             below = self._open.pop()
-            row.params = sum(r.params for r in below)
-            row.buffers = sum(r.buffers for r in below)
-            row.macs = sum(r.macs for r in below)
-            row.activations = sum(r.activations for r in below)
+            row.params = add_up(r.params for r in below)
+            row.buffers = add_up(r.buffers for r in below)
+            row.macs = add_up(r.macs for r in below)
+            row.activations = add_up(r.activations for r in below)
         return out, rf
 
     def leaf(self, node: Node, row: Row, shape, rf):
@@ -173,7 +186,8 @@ class _Walker:
             out, branch_rf = self.node(branch, shape, rf, depth + 1)
             outs.append(out)
             fields.append(branch_rf)
-        return combine(node.kind, outs, constraints=self.constraints), union(fields)
+        return (combine(node.kind, outs, constraints=self.constraints, layout=self.layout),
+                union(fields))
 
     def residual(self, node: Node, shape, rf, depth):
         main, short = node.children
@@ -192,7 +206,8 @@ class _Walker:
             short = self.projection(node, short, shape, main_out, rf, main_rf)
         mark = len(self.constraints)     # the shortcut's conditions and the add's
         short_out, short_rf = self.node(short, shape, rf, depth + 1)
-        out = combine("add", [main_out, short_out], residual=True, constraints=self.constraints)
+        out = combine("add", [main_out, short_out], residual=True, constraints=self.constraints,
+                      layout=self.layout)
         if maybe_identity:
             from cnncalc.symbolic import auto_identity_case
 
@@ -230,9 +245,11 @@ class _Walker:
         return resolved
 
 
-def combine(kind: str, outs: list, residual: bool = False, constraints: list | None = None) -> tuple:
+def combine(kind: str, outs: list, residual: bool = False, constraints: list | None = None,
+            layout: str = "chw") -> tuple:
     """Output of concat (channels joined) or add (shapes must match exactly). With symbolic
-    sizes that agree at some sizes only, the agreement goes into `constraints`."""
+    sizes that agree at some sizes only, the agreement goes into `constraints`; messages show
+    shapes in the spec's `layout`."""
     first = outs[0]
     if kind == "add":
         for b, out in enumerate(outs[1:], 1):
@@ -242,14 +259,15 @@ def combine(kind: str, outs: list, residual: bool = False, constraints: list | N
                 hints = (["use `shortcut: projection` (or `auto`) to match channels and size"]
                          if residual else ["add a 1×1 conv to one branch to match the shapes"])
                 raise SpecError(f"`{'residual' if residual else 'add'}` needs equal shapes, but "
-                                f"{what} give {_show(first if residual else first)} and "
-                                f"{_show(out)}", hints=hints)
+                                f"{what} give {shape_text(first, layout)} and "
+                                f"{shape_text(out, layout)}", hints=hints)
         return tuple(first)
     for b, out in enumerate(outs[1:], 1):
         if len(out) != len(first) or not _same_shape(out[1:], first[1:], constraints,
                                                          f"concat: branch {b} agrees", offset=1):
             raise SpecError(f"`concat` needs branches of the same spatial size, but branch 0 "
-                            f"gives {_show(first)} and branch {b} gives {_show(out)}",
+                            f"gives {shape_text(first, layout)} and branch {b} gives "
+                            f"{shape_text(out, layout)}",
                             hints=["pad or pool one branch so the sizes match"])
     return (sum(out[0] for out in outs), *first[1:])
 
@@ -291,14 +309,35 @@ def _same_shape(a, b, constraints: list | None = None, what: str = "", offset: i
                for i, (x, y) in enumerate(zip(a, b)))
 
 
-def _show(shape) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
+def shape_text(shape, layout: str) -> str:
+    """A channels-first shape as messages show it: in the spec's layout, `8×6×3`."""
+    return joined(in_layout(shape, layout))
 
 
 def _check_positive(shape) -> None:
     for d in shape:
         if is_int(d) and d < 1:
             raise SpecError(f"the output would have size {d}: every size must be at least 1")
+
+
+def add_up(values):
+    """The sum of figures: `sum` for numbers; one sympy Add for expressions (adding them one by
+    one re-flattens the growing sum each time: quadratic in the number of layers)."""
+    values = list(values)
+    if all(is_int(v) for v in values):
+        return sum(values)
+    import sympy
+
+    return sympy.Add(*values)
+
+
+def _simple(values) -> bool:
+    """Whether symbolic values are still small enough to carry on (see symbolic.MAX_OPERATIONS)."""
+    if all(is_int(v) for v in values):
+        return True
+    from cnncalc.symbolic import MAX_OPERATIONS, operations
+
+    return all(is_int(v) or operations(v) <= MAX_OPERATIONS for v in values)
 
 
 def _symbolic_ratio(w, o):
@@ -312,12 +351,12 @@ def _label(node: Node) -> str:
     return f"layer {node.path} ({node.kind}{', ' + repr(node.name) if node.name else ''})"
 
 
-def _locate(exc: SpecError, node: Node, shape) -> SpecError:
+def _locate(exc: SpecError, node: Node, shape: str) -> SpecError:
     """Give an error from a rule the layer's position and name, once (the innermost node)."""
     if exc.pos is None:
         exc.pos = node.pos
         label = _label(node)
-        if f"its input is {list(shape)}" not in exc.message:   # rank errors say it already
-            exc.notes.insert(0, f"its input is {joined(shape)}")
+        # rules' messages quote no shape (they don't know the layout): this note does
+        exc.notes.insert(0, f"its input is {shape}")
         exc.message = f"{label}: {exc.message}"
     return exc

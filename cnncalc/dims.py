@@ -168,18 +168,25 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
                                unseen=unseen, unit=units)
 
 
+SEARCH = 64   # how far from the layer's stride fit_suggestions looks
+
+
 def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, pooling: bool = False) -> list[str]:
     """Nearby strides and paddings for which (W − F + 2P)/S + 1 is a whole number."""
     hints = []
+    # Only candidates near the layer's own values are tried (sizes reach 2^31: the search must
+    # stay small); fitting paddings repeat every `stride`, so that window holds the nearest ones.
     # No stride wider than the window (unless the layer's already is): it would skip input too.
-    strides = [s for s in range(1, max(kernel_eff, stride) + 1)
+    near = range(max(1, stride - SEARCH), min(max(kernel_eff, stride), stride + SEARCH) + 1)
+    strides = [s for s in {1, *near}
                if s != stride and (size + 2 * pad - kernel_eff) % s == 0 and size + 2 * pad >= kernel_eff]
     strides.sort(key=lambda s: (abs(s - stride), s))
     if strides:
         options = " or ".join(f"{s} (→ {(size + 2 * pad - kernel_eff) // s + 1})" for s in sorted(strides[:2]))
         hints.append(f"stride {options} would fit")
     max_pad = kernel_eff // 2 if pooling else max(kernel_eff, pad + 2)
-    pads = [p for p in range(0, max_pad + 1)
+    reach = 2 * stride + 2
+    pads = [p for p in range(max(0, pad - reach), min(max_pad, pad + reach) + 1)
             if p != pad and size + 2 * p >= kernel_eff and (size + 2 * p - kernel_eff) % stride == 0]
     pads.sort(key=lambda p: (abs(p - pad), p))
     if pads:

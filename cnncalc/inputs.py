@@ -361,22 +361,22 @@ def _closed_form(name, period, P, sets, tails, member) -> Accepted:
 def symbolic_override(loaded) -> tuple[list, list[str]]:
     """The spec's input with every spatial size a name (its own, or H, W / L / D, H, W), in the
     spec's layout, and the names in order."""
-    from cnncalc.analyze import in_layout
+    from cnncalc.analyze import in_layout, input_shape_of
     from cnncalc.dims import AXES
 
     spec = loaded.spec
-    dims = list(spec.input)
-    if spec.layout == "hwc" and len(dims) > 1:
-        dims = [dims[-1], *dims[:-1]]
-    if len(dims) < 2:
+    if len(spec.input) < 2:
         raise SpecError(f"`input` {list(spec.input)} has no spatial sizes: `cnncalc inputs` "
-                        "needs [C, L], [C, H, W] or [C, D, H, W]", loaded.raw.at("input"))
-    if isinstance(dims[0], str):
-        raise SpecError(f"`input` {list(spec.input)}: the number of channels must be a whole "
-                        "number", loaded.raw.at("input"))
-    names = [d if isinstance(d, str) else axis for d, axis in zip(dims[1:], AXES[len(dims) - 1])]
-    override = list(in_layout([dims[0], *names], spec.layout))
-    return override, list(dict.fromkeys(names))
+                        "needs [C, L], [C, H, W] or [C, D, H, W]", loaded.raw.at("input"),
+                        file=loaded.file)
+    try:
+        # channels first, names as symbols; refuses a name for the channels as analysis does
+        channels, *spatial = input_shape_of(spec)
+    except SpecError as exc:
+        exc.pos = exc.pos or loaded.raw.at("input")
+        raise exc.located(loaded.file) from None
+    names = [axis if isinstance(d, int) else str(d) for d, axis in zip(spatial, AXES[len(spatial)])]
+    return list(in_layout([channels, *names], spec.layout)), list(dict.fromkeys(names))
 
 
 def accepted_inputs(loaded) -> dict[str, Accepted]:

@@ -38,7 +38,9 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 class Args(BaseModel):
     """Arguments of a leaf kind. The first field is what a scalar shorthand fills."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    # No NaN or infinity: they would make the JSON report invalid (and mean nothing here).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True,
+                              allow_inf_nan=False)
 
 
 class NoArgs(Args):
@@ -177,7 +179,8 @@ def per_axis(value, ndim: int, name: str) -> tuple:
 
 def need_rank(shape, ranks: tuple, kind: str, what: str) -> None:
     if len(shape) not in ranks:
-        raise SpecError(f"`{kind}` needs {what}, but its input is {list(shape)}",
+        # not the shape itself: the analysis adds it as the spec writes it (its layout)
+        raise SpecError(f"`{kind}` needs {what}, not a {len(shape)}-dimensional one",
                         hints=_rank_hints(shape, kind))
 
 
@@ -188,7 +191,6 @@ def _rank_hints(shape, kind: str) -> list[str]:
 
 
 SPATIAL = (2, 3, 4)   # sample ranks with 1, 2 or 3 spatial axes
-ANY = (1, 2, 3, 4)
 
 
 def channels(shape):
@@ -448,6 +450,17 @@ def groupnorm_shape(args: GroupNormArgs, shape, fit: Fit):
 
         require_divisible(fit.constraints, shape[0], args.groups,
                           f"`groupnorm`'s {args.groups} groups divide the channels")
+    # PyTorch: "Expected more than 1 value per channel" (a group of one value normalises to 0)
+    per_group = (shape[0] // args.groups if is_int(shape[0]) else shape[0] / args.groups) * numel(
+        spatial(shape))
+    why = "each `groupnorm` group needs more than one value (channels per group × positions)"
+    if is_int(per_group) and per_group == 1:
+        raise SpecError(why, hints=["use fewer groups, or put it before the layer that reduces "
+                                    "the size to 1"])
+    if not is_int(per_group):
+        from cnncalc.symbolic import require_at_least
+
+        require_at_least(fit.constraints, per_group, 2, why)
     return tuple(shape)
 
 
@@ -462,9 +475,9 @@ def instancenorm_shape(args, shape, fit: Fit):
     need_rank(shape, SPATIAL, "instancenorm", "a [C, L], [C, H, W] or [C, D, H, W] input")
     if is_int(numel(spatial(shape))) and numel(spatial(shape)) == 1:
         # PyTorch: "Expected more than 1 spatial element" (it normalises over the positions)
-        raise SpecError(f"`instancenorm` needs more than one spatial position, but its input is "
-                        f"{list(shape)}", hints=["put it before the pooling that reduces the "
-                                                 "size to 1, or use `layernorm`"])
+        raise SpecError("`instancenorm` needs more than one spatial position",
+                        hints=["put it before the pooling that reduces the size to 1, or use "
+                               "`layernorm`"])
     if not is_int(numel(spatial(shape))):
         from cnncalc.symbolic import require_at_least
 
@@ -521,9 +534,9 @@ def upsample_shape(args: UpsampleArgs, shape, fit: Fit):
 def _floor_scale(size, scale: float):
     if is_int(size):
         return int(size * scale // 1)
-    import sympy
+    from cnncalc.symbolic import floor_scale
 
-    return sympy.floor(size * sympy.nsimplify(scale))
+    return floor_scale(size, scale)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,10 +593,12 @@ register(Kind("flatten", NoArgs, flatten_shape, zero, zero, zero, no_window, "Fl
               "all dimensions of the sample become one"))
 register(Kind("batchnorm", BatchNormArgs, same_shape, affine_per_channel, batchnorm_buffers,
               zero, identity_window, "BatchNorm1d/2d/3d", "batch normalisation"))
+# group and instance norm divide by statistics over every spatial position (also in eval
+# mode): each output depends on the whole input, so there is no sliding-window field
 register(Kind("groupnorm", GroupNormArgs, groupnorm_shape, affine_per_channel, zero, zero,
-              identity_window, "GroupNorm", "group normalisation"))
+              no_window, "GroupNorm", "group normalisation"))
 register(Kind("instancenorm", InstanceNormArgs, instancenorm_shape, affine_per_channel, zero,
-              zero, identity_window, "InstanceNorm1d/2d/3d", "instance normalisation"))
+              zero, no_window, "InstanceNorm1d/2d/3d", "instance normalisation"))
 register(Kind("layernorm", LayerNormArgs, same_shape, layernorm_params, zero, zero, no_window,
               "LayerNorm", "layer normalisation over the whole sample"))
 register(Kind("lrn", LRNArgs,

@@ -78,10 +78,16 @@ def read_source(source: str) -> tuple[str, str]:
             path = bundled
         if path.is_dir():
             raise SpecError(f"{source} is a folder, not a spec file", file=source)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        try:
+            # A bounded read: a pipe or a device (`/dev/zero`) has no size to check beforehand.
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(f"can't read the file: {exc.strerror or exc}", file=source) from None
+        if len(data) > MAX_FILE_BYTES:
             raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=source)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise SpecError("the file isn't UTF-8 text", file=source) from None
         name = source

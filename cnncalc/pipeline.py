@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnncalc.analyze import Analysis, analyze, input_shape_of
-from cnncalc.errors import SpecError
+from cnncalc.errors import SpecError, printable
 from cnncalc.expand import expand
 from cnncalc.graph import Node
 from cnncalc.loader import Map, parse_yaml, read_source
@@ -36,7 +36,8 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
     except SpecError as exc:
         raise exc.located(file) from None
     stem = Path(file).stem if file not in ("<stdin>", "<spec>") else "spec"
-    return Loaded(file, spec.name or stem, spec, raw, root)
+    # printable: the name heads every report (see expand._apply_options)
+    return Loaded(file, printable(spec.name or stem), spec, raw, root)
 
 
 def analyze_loaded(loaded: Loaded, input_override: list | None = None) -> Analysis:

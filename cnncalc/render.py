@@ -11,6 +11,7 @@ from enum import Enum
 
 from cnncalc.checks import Check, show
 from cnncalc.errors import printable
+from cnncalc.kinds import KINDS
 from cnncalc.units import grouped, human_bytes, human_count
 
 
@@ -43,17 +44,12 @@ def layer_label(layer: dict) -> str:
     return text
 
 
-_DEFAULTS_HIDDEN = {"bias": True, "dilation": 1, "groups": 1, "stride": 1, "padding": 0,
-                    "affine": True, "eps": 1e-5, "momentum": 0.1, "ceil_mode": False,
-                    "count_include_pad": True, "output_padding": 0, "mode": "nearest"}
-
-
 def _args_text(kind: str, args: dict) -> str:
+    """`key=value` for each argument that isn't its kind's default (the Args model's)."""
+    fields = KINDS[kind].args.model_fields if kind in KINDS else {}
     parts = []
     for key, value in args.items():
-        if _DEFAULTS_HIDDEN.get(key, object()) == value and not (kind == "instancenorm" and key == "affine"):
-            continue
-        if kind == "instancenorm" and key == "affine" and value is False:
+        if key in fields and fields[key].default == value:
             continue
         shown = "×".join(map(str, value)) if isinstance(value, list) else value
         parts.append(f"{key}={shown}")
@@ -187,15 +183,18 @@ def totals_grid(lines: list[tuple[str, str]]):
 
 def render_checks(checks: list[Check], console) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Expectations and budgets", title_justify="left", show_edge=False)
     for column in ("Where", "Figure", "Expected", "Actual", ""):
         table.add_column(column)
     for check in checks:
         relation = "≤ " if check.bound else ""
-        table.add_row(check.where, check.figure, relation + show(check.expected, check.figure),
-                      show(check.actual, check.figure),
-                      "[green]✓[/green]" if check.ok else "[red]✗[/red]")
+        # Text, not markup: `where` holds block names from the spec (`[/oops]` is no tag)
+        table.add_row(Text(check.where), Text(check.figure),
+                      Text(relation + show(check.expected, check.figure)),
+                      Text(show(check.actual, check.figure)),
+                      Text("✓", style="green") if check.ok else Text("✗", style="red"))
     console.print(table)
 
 

@@ -17,6 +17,33 @@ MAX_INPUT_DIM = 2**31 - 1
 SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# `3x224x224`, `3×224×224`, `3*224*224`, `224, 224, 3`; `X` too between numbers (`32X32X3`),
+# elsewhere it may be a name (`3xXxY`)
+_SEPARATORS = re.compile(r"\s*[x×*,]\s*|(?<=[0-9])\s*X\s*(?=[0-9])")
+_NUMBER = re.compile(r"0*[0-9]{1,10}")     # a longer number is out of bounds anyway
+
+
+def parse_sizes(text: str, what: str, *, least: int = 1, names: bool = False,
+                example: str = "3x224x224") -> list:
+    """The command line's sizes: `3x224x224` -> [3, 224, 224]; with `names`, `3xHxW` ->
+    [3, 'H', 'W'] too. Each size is a whole number from `least` to MAX_INPUT_DIM (a name, as
+    the spec's `input` takes it); SpecError otherwise, naming `what` (`--input`)."""
+    parts = _SEPARATORS.split(text.strip())
+    sizes = []
+    for part in parts:
+        if _NUMBER.fullmatch(part) and least <= int(part) <= MAX_INPUT_DIM:
+            sizes.append(int(part))
+        elif names and SYMBOL.match(part):
+            sizes.append(part)
+        else:
+            numbers = "positive whole numbers" if least == 1 else f"whole numbers from {least}"
+            which = f": {part!r}" if len(parts) > 1 else ""
+            raise SpecError(f"{what} {text!r}{which} isn't a size (sizes are {numbers} up to "
+                            f"{MAX_INPUT_DIM:,}{', or names such as H' if names else ''}, "
+                            "separated by x)", hints=[f"write it like {example}"])
+    return sizes
+
+
 def _symbol(value):
     if isinstance(value, str) and not SYMBOL.match(value):
         raise ValueError(f"{value!r} isn't a size: write a positive whole number or a name such as H")

@@ -124,6 +124,42 @@ def _tidy(expr):
 
 
 # ---------------------------------------------------------------------------------------------
+# Bounded work: sympy's cost grows with an expression's size (every layer that can't fold its
+# rounding into the one before nests another floor: an upsample by 3.3 after a stride-3 conv;
+# a ceil_mode window whose last start may lie beyond the input doubles the size), so the rules
+# below refuse a size past MAX_OPERATIONS where they create it (the zoo's largest is 30, ZFNet's;
+# at the limit a spec that keeps growing is refused within about a second).
+
+MAX_OPERATIONS = 100
+_SIZES: dict = {}    # expression -> its size as a tree, each distinct subexpression sized once
+
+
+def operations(expr) -> int:
+    """The size of an expression as a tree (operations and atoms; a shared subexpression counts
+    each time it appears, as printing and sympy's rewriting walk it): cheap, since each distinct
+    subexpression is sized once."""
+    if not isinstance(expr, sympy.Basic) or not expr.args:
+        return 1
+    size = _SIZES.get(expr)
+    if size is None:
+        if len(_SIZES) > 100_000:     # a long-lived process (tests) analyses many networks
+            _SIZES.clear()
+        size = _SIZES[expr] = 1 + sum(map(operations, expr.args))
+    return size
+
+
+def bounded(expr):
+    """The expression, unless it is too large to work with (a SpecError at the layer)."""
+    size = operations(expr)
+    if size > MAX_OPERATIONS:
+        raise SpecError(f"the symbolic sizes grow too complex here ({size:,} operations, more "
+                        f"than cnncalc's limit of {MAX_OPERATIONS:,}); use --input with numbers",
+                        hints=["give the input sizes as numbers: `input: [3, 224, 224]`, or "
+                               "`cnncalc summary SPEC --input 3x224x224`"])
+    return expr
+
+
+# ---------------------------------------------------------------------------------------------
 # Conditions and constraints
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +211,7 @@ def _split_constant(expr):
 
 def require_at_least(constraints, expr, bound: int, why: str) -> None:
     """Record `expr ≥ bound` unless sympy proves it for every positive size."""
+    bounded(expr)     # before sympy's proof, whose cost grows with the expression
     diff = sympy.expand(expr - bound) if not expr.has(sympy.floor, sympy.ceiling) else expr - bound
     if diff.is_nonnegative:
         return
@@ -199,16 +236,16 @@ def floor_div(expr, divisor: int):
     """floor(expr / divisor), folding a floor inside: floor((floor(u) + c)/s) = floor((u + c)/s)."""
     rest, c = _split_constant(expr)
     if isinstance(rest, sympy.floor) and c.is_integer:
-        return sympy.floor((rest.args[0] + c) / divisor)
-    return sympy.floor(expr / divisor)
+        return bounded(sympy.floor((rest.args[0] + c) / divisor))
+    return bounded(sympy.floor(bounded(expr) / divisor))
 
 
 def ceil_div(expr, divisor: int):
     """ceil(expr / divisor), folding a ceiling inside, as floor_div does."""
     rest, c = _split_constant(expr)
     if isinstance(rest, sympy.ceiling) and c.is_integer:
-        return sympy.ceiling((rest.args[0] + c) / divisor)
-    return sympy.ceiling(expr / divisor)
+        return bounded(sympy.ceiling((rest.args[0] + c) / divisor))
+    return bounded(sympy.ceiling(bounded(expr) / divisor))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,18 +267,23 @@ def symbolic_sliding_out(fit, size, kernel_eff: int, pad_total, stride: int, *, 
         out = ceil_div(span, stride) + 1
         pad = pad_total // 2
         if kernel_eff - pad < stride:
-            out = sympy.Min(out, ceil_div(size + pad, stride))
+            out = bounded(sympy.Min(out, ceil_div(size + pad, stride)))
         return as_dim(out)
     if fit.rounding == "strict":
         require_divisible(fit.constraints, span, stride,
                           f"strict rounding along {axis}: the stride divides W + 2P − F")
-        return as_dim(span / stride + 1)
+        return as_dim(bounded(span / stride + 1))
     return as_dim(floor_div(span, stride) + 1)
+
+
+def floor_scale(size, scale: float):
+    """floor(size × scale) (upsample) for a symbolic size."""
+    return bounded(sympy.floor(bounded(size) * sympy.nsimplify(scale)))
 
 
 def ceil_ratio(a, b):
     """ceil(a / b) of two dimensions: an int where it is one number for every size."""
-    return as_dim(sympy.ceiling(sympy.sympify(a) / sympy.sympify(b)))
+    return as_dim(bounded(sympy.ceiling(sympy.sympify(a) / sympy.sympify(b))))
 
 
 def require_positive(constraints, size, what: str) -> None:

@@ -8,8 +8,10 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 
+from cnncalc.commands.validate import validate_specs
+from cnncalc.crosscheck import measure as measure_module
 from cnncalc.crosscheck.build import build, materialise
-from cnncalc.crosscheck.drift import compare, describe, load_factory, validate_against
+from cnncalc.crosscheck.drift import compare, describe, load_factory
 from cnncalc.crosscheck.measure import measure
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded
@@ -116,6 +118,11 @@ def team(tmp_path, monkeypatch):
         del sys.modules[name]
 
 
+def validate_against(specs, target, batch, device, fmt):
+    """`cnncalc validate SPEC... --against TARGET`, in process (device already resolved)."""
+    return validate_specs(specs, batch, device, fmt, against=target)
+
+
 def test_torchvision_resnet18_agrees_with_its_spec():
     result = run_cli("validate", SPECS / "resnet18.yaml", "--against",
                      "tests.torchvision_ref:resnet18", "--device", "cpu")
@@ -191,6 +198,51 @@ def test_bad_factories_are_bad_input(team, capsys, target, message):
     assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("--against: error: ")
+
+
+def test_refuses_a_run_the_device_has_no_memory_for(team, capsys, monkeypatch):
+    """The shared prepare step: the spec's memory estimate, before the factory is called."""
+    monkeypatch.setattr(measure_module, "available_bytes", lambda device: 2**20)
+    assert validate_against(["net.yaml"], "teamnet.model:broken", 1, "cpu", "table") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("net.yaml: error: running this network on cpu needs about")
+    assert "but only 1 MiB is available" in err and "--device meta" in err
+    assert "no weights here" not in err                 # refused before building the model
+    assert validate_against(["net.yaml"], "teamnet.model:small", 1, "meta", "table") == 0
+
+
+def test_strict_rounding_says_what_the_model_did(team, capsys):
+    strict = SPEC.replace("rounding: floor", "rounding: strict")
+    (team / "strict.yaml").write_text(strict)
+    (team / "strict_wide.yaml").write_text(strict.replace("linear: 10", "linear: 100"))
+    assert validate_against(["strict.yaml"], "teamnet.model:small", 1, "meta", "table") == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "strict.yaml:9:11: error:" in captured.err
+    assert "PyTorch ran it anyway: it floored 8.5 to 8, 1 input row and column never seen" in captured.err
+    assert "(with flooring, code and spec agree)" in captured.err
+    assert validate_against(["strict_wide.yaml"], "teamnet.model:small", 1, "meta", "json") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert ("; with flooring: strict_wide.yaml:16:5: error: code and spec part ways at spec "
+            "layer 5 (linear) vs model module fc (Linear)") in captured.err
+
+
+def test_json_is_one_object_for_one_spec_and_a_list_for_several(team, capsys):
+    """As for `validate` alone: one SPEC, its object (nothing when it is bad input); several,
+    a list of the objects of those that ran; bad input only on standard error."""
+    (team / "bad.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    target = "teamnet.model:small"
+    assert validate_against(["net.yaml"], target, 1, "meta", "json") == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    assert validate_against(["bad.yaml"], target, 1, "meta", "json") == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "bad.yaml:3:5: error:" in captured.err
+    assert validate_against(["net.yaml", "bad.yaml", "gray.yaml"], target, 1, "meta", "json") == 2
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in reports] == ["net.yaml", "gray.yaml"]
+    assert reports[0]["ok"] and reports[1]["error"].startswith("RuntimeError")
+    assert validate_against(["bad.yaml", "bad.yaml"], target, 1, "meta", "json") == 2
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_a_misspelt_factory_gets_a_hint(team):

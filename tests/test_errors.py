@@ -237,12 +237,12 @@ CASES = [
         input: [3, 8, 8]
         layers:
           - repeat: {times: 1000000, layers: [relu, relu]}
-        """, "3:21", ["`repeat` 1,000,000 times expands to more than 1,000,000 layers"], []),
+        """, "3:21", ["`repeat` 1,000,000 times expands to more than 250,000 layers"], []),
     ("repeats-nested-past-the-limit", """
         input: [3, 8, 8]
         layers:
           - repeat: {times: 1000, layers: [repeat: {times: 2000, layers: [relu]}]}
-        """, "3:21", ["expands to more than 1,000,000 layers"], []),
+        """, "3:21", ["expands to more than 250,000 layers"], []),
     ("repeat-times-zero", """
         input: [3, 8, 8]
         layers:
@@ -367,8 +367,34 @@ CASES = [
           - add:
               - [conv: {out: 8, kernel: 1}]
               - []
-        """, "3:5", ["`add` needs equal shapes, but branch 0 and branch 1 give [8, 8, 8] and "
-                     "[3, 8, 8]"], ["1×1 conv"]),
+        """, "3:5", ["`add` needs equal shapes, but branch 0 and branch 1 give 8×8×8 and "
+                     "3×8×8"], ["1×1 conv"]),
+    # every shape in a message as the spec writes it: channels last in `layout: hwc`
+    ("concat-size-mismatch-hwc", """
+        layout: hwc
+        input: [8, 6, 3]
+        layers:
+          - concat:
+              - [conv: {out: 4, kernel: 3, padding: [0, 1]}]
+              - []
+        """, "4:5", ["branch 0 gives 6×6×4 and branch 1 gives 8×6×3", "its input is 8×6×3"],
+     ["pad or pool"]),
+    ("residual-mismatch-hwc", """
+        layout: hwc
+        input: [8, 6, 3]
+        layers:
+          - residual: {layers: [conv: {out: 4, kernel: 1}]}
+        """, "4:5", ["the layers and the shortcut give 8×6×4 and 8×6×3", "its input is 8×6×3"],
+     []),
+    ("rank-error-hwc", """
+        layout: hwc
+        input: [8, 6, 3]
+        layers:
+          - instancenorm
+          - adaptive_avgpool: 1
+          - instancenorm
+        """, "6:5", ["`instancenorm` needs more than one spatial position\n  note: its input "
+                     "is 1×1×3"], ["`layernorm`"]),
     ("concat-size-mismatch", """
         input: [3, 8, 8]
         layers:
@@ -392,8 +418,8 @@ CASES = [
         layers:
           - flatten
           - conv: {out: 8, kernel: 1}
-        """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, but its input "
-                     "is [192]"], ["put `conv` before `flatten`"]),
+        """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, not a "
+                     "1-dimensional one", "its input is 192"], ["put `conv` before `flatten`"]),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:
@@ -477,8 +503,12 @@ def test_file_not_utf8_and_folder(runner, tmp_path, monkeypatch):
 
 
 def test_bad_option_values(runner):
-    result = runner.invoke(app, ["summary", "cs231n_conv", "--dtype", "float8"])
-    assert result.exit_code == 2 and "--dtype must be one of float32" in result.stderr
+    for command in ("summary", "check"):      # one choice of dtypes, report.DTYPE_BYTES's
+        result = runner.invoke(app, [command, "cs231n_conv", "--dtype", "float8"])
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "'float8' is not one of 'float32', 'float16', 'bfloat16'" in result.stderr
+        help_text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "--dtype <float32|float16|bfloat16|int8|float64>" in help_text
     result = runner.invoke(app, ["summary", "cs231n_conv", "--batch", "0"])
     assert result.exit_code == 2 and result.stdout == ""
 

@@ -266,6 +266,29 @@ def test_one_liner_pool_types_and_layouts_agree():
     assert hwc["layers"][0]["kind"] == "avgpool"
 
 
+@pytest.mark.parametrize("text", ["3x8x8", "3×8×8", "3*8*8", "3X8X8", " 3, 8 ,8 ", "003x8x8"])
+def test_summary_conv_and_pool_read_sizes_alike(text):
+    """One parser for `summary --input`, the one-liners' SHAPE and their per-axis options."""
+    from cnncalc.commands.conv import Layout, input_shape, per_axis_value
+    from cnncalc.commands.summary import parse_input
+
+    assert parse_input(text) == input_shape(text, Layout.chw) == per_axis_value(text, "kernel")
+    assert parse_input(text) == [3, 8, 8]
+
+
+@pytest.mark.parametrize("text", ["3x2147483648x8", "²x8x8",
+                                  pytest.param("9" * 5000 + "x8x8", id="5000 digits"), "3x0x8",
+                                  "3xx8", "3x-8x8"])
+def test_summary_conv_and_pool_refuse_the_same_sizes(text):
+    from cnncalc.commands.conv import Layout, input_shape, per_axis_value
+    from cnncalc.commands.summary import parse_input
+
+    for parse in (parse_input, lambda t: input_shape(t, Layout.hwc),
+                  lambda t: per_axis_value(t, "kernel")):
+        with pytest.raises(SpecError, match="positive whole numbers up to 2,147,483,647"):
+            parse(text)
+
+
 @pytest.mark.parametrize("args, words", [
     (["conv", "32", "--filters", "1", "--kernel", "3"], "channels"),
     (["conv", "32x32x3x", "--filters", "1", "--kernel", "3"], "32x32x3"),
@@ -275,6 +298,8 @@ def test_one_liner_pool_types_and_layouts_agree():
     (["pool", "7x7x1", "--kernel", "2"], "(7 − 2 + 2·0)/2 + 1 = 3.5"),
     (["pool", "7x7x1", "--kernel", "2"], "pass `--ceil-mode`"),
     (["conv", "7x7x1", "--filters", "1", "--kernel", "9"], "larger than the padded input"),
+    (["conv", "²x32x3", "--filters", "1", "--kernel", "3"], "isn't a size"),
+    (["pool", "3000000000x8x1", "--kernel", "2"], "up to 2,147,483,647"),
 ])
 def test_one_liner_errors_exit_2_in_plain_words(args, words):
     result = run_cli(*args)

@@ -197,3 +197,28 @@ def test_coupled_sizes_are_refused_with_exit_2():
 def test_no_spatial_sizes_is_exit_2():
     result = run_cli("inputs", "-", input="input: [16]\nlayers:\n  - linear: 4\n")
     assert result.returncode == 2 and "no spatial sizes" in result.stderr
+    assert result.stderr.startswith("<stdin>:1:8: error:")
+
+
+def test_upto_is_bounded_by_max_upto():
+    """`--upto`'s bound is cnncalc.inputs.MAX_UPTO (set lower here, before the command exists)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cli_env
+
+    code = ("import sys\nimport cnncalc.inputs\ncnncalc.inputs.MAX_UPTO = 5\n"
+            "from cnncalc.cli import main\nsys.argv = ['cnncalc', 'inputs', 'vgg16', '--upto', '6']\n"
+            "main()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=cli_env(), cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and "less than or equal to 5" in result.stderr
+
+
+def test_a_name_for_the_channels_is_refused_as_summary_refuses_it():
+    """`inputs` reads the spec's input as the analysis does (layout, the channels rule)."""
+    spec = "layout: hwc\ninput: [H, W, C]\nlayers: [relu]\n"
+    inputs, summary = run_cli("inputs", "-", input=spec), run_cli("summary", "-", input=spec)
+    assert inputs.returncode == summary.returncode == 2
+    assert inputs.stderr.startswith("<stdin>:2:8: error:")
+    assert inputs.stderr.split(" error: ")[1] == summary.stderr.split(" error: ")[1]

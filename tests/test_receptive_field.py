@@ -1,15 +1,20 @@
 """Receptive fields (size, jump, start per axis; Araujo, Norris & Sim, Distill 2019) against
 PyTorch, by gradients.
 
-For a random network (kinds with a defined window, and concat/add/residual/blocks), the test
-runs it in PyTorch with all-ones weights and no bias (so nothing cancels), every pooling
-replaced by a window *sum* of the same geometry (max pooling would pass gradient to one input
-only), and every position-wise layer by the identity; the input is ones with requires_grad.
-The input positions with a non-zero gradient of the centre output must lie in the predicted
-field clipped to the input (positions in the padding don't exist), reach its ends where they
-are inside the input, and fill it wherever the field has no holes (dilation, or a stride larger
-than the field so far, leaves gaps between the taps). Published figures too: VGG-16's 212 and
-AlexNet's 195 pixels (Distill 2019, table of architectures).
+For a random network (the sliding-window kinds, every kind cnncalc calls position-wise, and
+concat/add/residual/blocks), the test runs it in PyTorch with all-ones weights and no bias (so
+nothing cancels), every pooling replaced by a window *sum* of the same geometry (max pooling
+would pass gradient to one input only); the input is ones with requires_grad. Position-wise
+kinds run as their real module (crosscheck/build.py's BUILDERS, eval mode, all-ones weights,
+zero biases), so a kind that mixes positions (GroupNorm, InstanceNorm) but claimed the identity
+window would show a larger field. The input positions with a non-zero gradient of the centre
+output must lie in the predicted field clipped to the input (positions in the padding don't
+exist), reach its ends where they are inside the input, and fill it wherever the field has no
+holes (dilation, or a stride larger than the field so far, leaves gaps between the taps).
+A per-kind test checks the identity window directly: whenever a kind's window is the identity,
+its real module's output at one position depends on the input at that position only.
+Published figures too: VGG-16's 212 and AlexNet's 195 pixels (Distill 2019, table of
+architectures).
 """
 
 from __future__ import annotations
@@ -18,19 +23,24 @@ import itertools
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from conftest import ROOT  # noqa: E402
-from netgen import load_dict, networks  # noqa: E402
+from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
 
+from cnncalc.crosscheck.build import BUILDERS  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
-from cnncalc.kinds import IDENTITY, KINDS, Window, conv_geometry, per_axis, pool_geometry  # noqa: E402
+from cnncalc.kinds import (IDENTITY, KINDS, Window, conv_geometry, identity_window,  # noqa: E402
+                           per_axis, pool_geometry)
 from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
 
-WINDOW_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
-                "global_avgpool", "zeropad", "linear", "relu", "batchnorm", "identity")
+SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
+                 "global_avgpool", "zeropad", "linear")
+POSITIONWISE_KINDS = tuple(name for name, kind in KINDS.items() if kind.window is identity_window)
+WINDOW_KINDS = SLIDING_KINDS + POSITIONWISE_KINDS
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _ADAPTIVE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 _MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -80,7 +90,35 @@ def run_leaf(node, x):
     if node.kind == "zeropad":
         return _pad(x, [(p, p) for p in per_axis(args.padding, dims, "padding")])
     assert KINDS[node.kind].window(args, shape) == IDENTITY, node.kind
-    return x        # position-wise: the field doesn't change
+    return run_positionwise(node, x)
+
+
+def real_module(kind: str, args, shape):
+    """The cross-check's own PyTorch module, in eval mode, all-ones weights and zero biases."""
+    module = BUILDERS[kind](args, shape).to(torch.float64).eval()
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.fill_(0.0 if name.rsplit(".", 1)[-1] == "bias" else 1.0)
+    return module
+
+
+def _per_channel(channels: int, dims: int):
+    """Three fixed factors in [0.5, 1] per channel, shaped to broadcast over a batch."""
+    g = torch.Generator().manual_seed(channels)
+    values = 0.5 + 0.5 * torch.rand(3, channels, generator=g, dtype=torch.float64)
+    return [v.view(1, channels, *[1] * dims) for v in values]
+
+
+def run_positionwise(node, x):
+    """The real module, between two fixed per-channel scalings that keep its input in
+    [0.5, 2], where every activation has a non-zero slope (nothing saturates, no ReLU is
+    off), and make the channels differ (all-ones weights make them equal, and then a softmax,
+    or a channel sum after it, is constant). The scalings are constants on the diagonal: the
+    gradient is zero exactly where the module's own is."""
+    module = real_module(node.kind, node.args, tuple(x.shape[1:]))
+    lo, hi = float(x.detach().min()), float(x.detach().max())
+    scale, shift, out = _per_channel(x.shape[1], x.dim() - 2)
+    return module((x - lo) / (hi - lo if hi > lo else 1.0) * scale + shift) * out
 
 
 def run(node, x, analysis):
@@ -140,6 +178,13 @@ def measured_and_predicted(spec):
     return analysis, field, centre, mask, read
 
 
+def constant_somewhere(analysis) -> bool:
+    """A softmax over one channel is 1 (log-softmax 0) whatever its input: what comes after
+    depends on less than the field (at most on the field, still)."""
+    return any(row.node.kind in ("softmax", "log_softmax") and row.input_shape[0] == 1
+               for row in analysis.rows)
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.filter_too_much])
 @given(networks(kinds=WINDOW_KINDS, max_layers=6))
@@ -164,6 +209,11 @@ def test_receptive_field_equals_the_gradient_region(spec):
     inside = all(0 <= lo and hi <= last for _, lo, hi, last in axes)
     exact = inside and hole_free(analysis)
     event("inside, hole-free" if exact else "inside, with holes" if inside else "crosses the edge")
+    if constant_somewhere(analysis):
+        event("a constant softmax: the field only bounds the gradient region")
+        for seen, lo, hi, _ in axes:
+            assert not seen or (lo <= seen[0] and seen[-1] <= hi), (seen, lo, hi)
+        return
     if not mask.any():
         # Along some axis every tap lies in padding (dilation can skip the whole input).
         assert not inside
@@ -180,6 +230,46 @@ def test_receptive_field_equals_the_gradient_region(spec):
     box = set(itertools.product(*(seen for seen, *_ in axes)))
     found = {tuple(int(i) for i in p) for p in mask.nonzero().tolist()}
     assert found == box
+
+
+@st.composite
+def _leaf_cases(draw, kind):
+    """A leaf of `kind` on a small input with 1 to 3 spatial axes, and a seed."""
+    ranks = [d for d in (1, 2, 3) if applicable(kind, (1,) * (d + 1))]
+    if not ranks:
+        return None
+    dims = draw(st.sampled_from(ranks))
+    shape = (draw(st.integers(1, 4)), *[draw(st.integers(1, 5)) for _ in range(dims)])
+    return shape, draw(leaf_entry(kind, shape)), draw(st.integers(0, 2**31 - 1))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_an_identity_window_is_position_wise_in_pytorch(kind, data):
+    """Every kind, whatever its window function: where cnncalc gives the identity window, the
+    real module's output at one position has a non-zero gradient at that input position only
+    (inputs in [0.5, 1.5], where every activation has a slope; any weights of the channels)."""
+    case = data.draw(_leaf_cases(kind))
+    if case is None:
+        return
+    shape, entry, seed = case
+    try:
+        analysis = analyze_loaded(load_dict({"input": list(shape), "layers": [entry]}))
+    except SpecError:
+        return
+    node = analysis.rows[-1].node
+    if KINDS[kind].window(node.args, shape) != IDENTITY:
+        return
+    g = torch.Generator().manual_seed(seed)
+    x = (0.5 + torch.rand(1, *shape, generator=g, dtype=torch.float64)).requires_grad_()
+    y = real_module(kind, node.args, shape)(x)
+    position = tuple(data.draw(st.integers(0, w - 1)) for w in shape[1:])
+    weights = 0.5 + torch.rand(shape[0], generator=g, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((y[(0, slice(None), *position)] * weights).sum(), x)
+    found = {tuple(p) for p in (grad[0] != 0).any(dim=0).nonzero().tolist()}
+    constant = kind in ("softmax", "log_softmax") and shape[0] == 1    # 1 (or 0) everywhere
+    assert found == (set() if constant else {position}), (entry, shape, sorted(found)[:5])
 
 
 def _field_after(text: str, path: str):

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 
 from cnncalc.errors import SpecError
+from cnncalc.kinds import KINDS
 from cnncalc.loader import bundled_names
 from cnncalc.pipeline import analyze_loaded, load, load_text
-from cnncalc.render import CSV_COLUMNS, Format, render
+from cnncalc.render import CSV_COLUMNS, Format, layer_label, render
 from cnncalc.report import Options, build
 from conftest import run_cli
 from netgen import load_dict, networks
@@ -128,6 +129,18 @@ def test_table_shape(small):
     assert "FLOPs = 2 × MACs" in text
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_labels_hide_exactly_the_defaults(kind):
+    """A layer's label shows the arguments its kind's Args model doesn't default to."""
+    fields = KINDS[kind].args.model_fields
+    defaults = {n: f.default for n, f in fields.items() if not f.is_required()}
+    assert layer_label({"path": "a.b", "kind": kind, "args": defaults}).rstrip() == f"b {kind}"
+    for name, value in defaults.items():
+        other = {True: False, False: True}.get(value, 2) if not isinstance(value, str) else "x"
+        assert f" {name}={other}" in layer_label(
+            {"path": "", "kind": kind, "args": {**defaults, name: other}})
+
+
 def test_table_depth_collapses_nesting(small):
     text = table_text(small, depth=1)
     rows = [line for line in text.splitlines() if line.count("│") == 4]
@@ -138,11 +151,55 @@ def test_no_control_characters_reach_a_terminal():
     """Names and block names come from untrusted specs: no escape sequences in any format."""
     report = report_of('name: "n\\e]0;t\\a"\ninput: [1, 4]\nblocks: {"b\\e[2J": {layers: [relu]}}\n'
                        'layers: [relu: {name: "x\\e[31mred"}, "b\\e[2J"]\n')
-    assert report["layers"][0]["name"] == "x\x1b[31mred"              # the data keeps it
+    # made printable once, where the graph is built (expand.py), for every command's output
+    assert report["layers"][0]["name"] == "x\N{REPLACEMENT CHARACTER}[31mred"
     for text in (table_text(report), render(report, Format.markdown), render(report, Format.csv),
                  render(report, Format.json)):
         assert "\x1b" not in text and "\x07" not in text
     assert "x\N{REPLACEMENT CHARACTER}[31mred" in table_text(report)
+
+
+# Names, block names (one with rich markup, `[/oops]`, and a layer `expect` so it reaches the
+# checks table) and an unknown kind, all from the spec: every command shows them as text.
+HOSTILE = (
+    'name: "n\\e]0;t\\a [/x]"\n'
+    'input: [1, 4]\n'
+    'blocks: {"b\\e[2J": {layers: [relu]}, "[/oops]": {layers: [relu]}}\n'
+    'layers:\n'
+    '  - relu: {name: "x\\e[31mred\\x9b1m [/y]"}\n'
+    '  - "b\\e[2J": {expect: {params: 5}}\n'
+    '  - "[/oops]": {expect: {params: 0}}\n')
+INVALID = 'input: [1, 4]\nlayers: ["r\\e[2Jlu"]\n'
+
+
+@pytest.mark.parametrize("args, status", [
+    (["summary", "hostile.yaml"], 1),
+    (["summary", "hostile.yaml", "--explain"], 1),
+    (["explain", "hostile.yaml"], 1),
+    (["inputs", "hostile.yaml"], 0),
+    (["check", "hostile.yaml", "invalid.yaml"], 2),
+    (["check", "hostile.yaml", "invalid.yaml", "--format", "github"], 2),
+    (["check", "hostile.yaml", "invalid.yaml", "--format", "json"], 2),
+    (["validate", "hostile.yaml", "--device", "meta"], 0),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_spec_text_reaches_a_terminal_as_text(tmp_path, args, status):
+    """No control character and no rich markup from a spec takes effect in any command."""
+    if args[0] == "validate":
+        pytest.importorskip("torch")
+    (tmp_path / "hostile.yaml").write_text(HOSTILE, encoding="utf-8")
+    (tmp_path / "invalid.yaml").write_text(INVALID, encoding="utf-8")
+    result = run_cli(*args, cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == status, out
+    assert "Traceback" not in out and "MarkupError" not in out, out
+    assert not any(c in out for c in "\x1b\x07\x9b"), ascii(out)
+    if args[0] in ("summary", "explain", "validate"):
+        assert "[/oops]" in out                             # shown, not taken for a tag
+    if args[0] == "inputs":
+        assert "t\N{REPLACEMENT CHARACTER} [/x]: accepted input sizes" in out
+    if args[0] == "check" and "json" not in args:
+        assert "unknown layer kind `r\N{REPLACEMENT CHARACTER}[2Jlu`" in out
+        assert "layer 1 (b\N{REPLACEMENT CHARACTER}[2J) params is 0" in out
 
 
 def test_markdown_shape(small):

@@ -51,10 +51,11 @@ def check_against_numeric(spec: dict, sizes: dict) -> str:
     try:
         analysis = analyze_loaded(load_dict(symbolic_spec))
     except SpecError as exc:
-        # The symbolic path refuses what it can't express (a size-dependent projection stride);
+        # The symbolic path refuses what it can't express (a size-dependent projection stride,
+        # sizes too complex to follow);
         # any other error doesn't depend on the sizes (they are constraints), so the numeric
         # analysis gives it too.
-        if "projection's stride" in exc.message:
+        if "projection's stride" in exc.message or "grow too complex" in exc.message:
             return "refused"
         assert numeric(symbolic_spec, sizes) is None, exc.message
         return "both reject"
@@ -222,3 +223,34 @@ def test_auto_shortcut_that_is_an_identity_at_some_sizes_is_marked():
     assert check_against_numeric(spec, {"L": 1}) == "auto identity"
     for size in range(2, 12):
         assert check_against_numeric(spec, {"L": size}) == "accepted"
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded work: sizes that nest a floor per layer are refused at the layer, in about a second
+
+GROWING = ("input: [3, H, W]\nlayers:\n  - repeat:\n      times: 100\n      layers:\n"
+           "        - conv: {out: 3, kernel: 3, stride: 3, padding: 1}\n"
+           "        - upsample: 3.3\n")
+
+
+@pytest.mark.parametrize("command", ["summary", "check", "inputs"])
+def test_sizes_that_grow_without_bound_are_refused_quickly(command, tmp_path):
+    # unbounded, this took over a minute (each layer nests another floor)
+    spec = tmp_path / "growing.yaml"
+    spec.write_text(GROWING)
+    result = subprocess.run([sys.executable, "-m", "cnncalc", command, str(spec)],
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=20)
+    output = result.stdout + result.stderr     # check reports on stdout
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    assert f"{spec}:7:" in output and "(upsample): the symbolic sizes grow too complex" in output
+
+
+def test_a_ceil_mode_window_that_doubles_the_size_is_refused_at_its_layer():
+    # min(ceil(...), ceil(...)) of the size before: each such pool doubles the expression
+    text = ("input: [3, H, W]\nlayers:\n  - repeat:\n      times: 6\n      layers:\n"
+            "        - maxpool: {kernel: 3, stride: 3, padding: 1, ceil_mode: true}\n")
+    with pytest.raises(SpecError, match=r"layer 0\.\d+\.0 \(maxpool\): the symbolic sizes grow"):
+        analyze_yaml(text)
+    # numbers are fine
+    assert analyze_yaml(text.replace("H, W", "1000, 1000")).output_shape == (3, 2, 2)

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from cnncalc.cli import command
-from cnncalc.report import DTYPE_BYTES
+from cnncalc.commands.summary import Dtype, DtypeChoice
 from cnncalc.units import parse_bytes, parse_count
 
 EXAMPLES = """
@@ -79,13 +79,10 @@ def check(
     max_activation_memory: Annotated[Optional[str], _bound("--max-activation-memory")] = None,
     max_param_memory: Annotated[Optional[str], _bound("--max-param-memory")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
-    dtype: Annotated[str, typer.Option("--dtype", help=f"Element type for memory figures: {', '.join(DTYPE_BYTES)}.")] = "float32",
+    dtype: Annotated[Dtype, DtypeChoice] = Dtype.float32,
 ) -> int:
     from cnncalc.report import Options
 
-    if dtype not in DTYPE_BYTES:
-        print(f"error: --dtype must be one of {', '.join(DTYPE_BYTES)}, not {dtype!r}", file=sys.stderr)
-        return 2
     given = dict(zip(BUDGET_OPTIONS, (max_params, max_macs, max_flops, max_activation_memory,
                                       max_param_memory)))
     extra = {}
@@ -98,7 +95,7 @@ def check(
         except ValueError as exc:
             print(f"error: {option}: {exc}", file=sys.stderr)
             return 2
-    options = Options(batch=batch, dtype=dtype)
+    options = Options(batch=batch, dtype=dtype.value)
     results = [check_file(name, options, extra) for name in files]
     sys.stdout.write(RENDERERS[format](results))
     statuses = {r.status for r in results}
@@ -108,7 +105,7 @@ def check(
 def check_file(name: str, options, extra_budget: dict) -> FileResult:
     """Load, analyse and check one spec; a SpecError makes the file invalid."""
     from cnncalc.checks import run_checks
-    from cnncalc.errors import SpecError
+    from cnncalc.errors import SpecError, printable
     from cnncalc.pipeline import analyze_loaded, load
 
     result = FileResult(name)
@@ -116,10 +113,12 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
         loaded = load(name)
         analysis = analyze_loaded(loaded)
     except SpecError as exc:
+        # A message quotes the spec (an unknown kind, a key): printable, as SpecError.format
+        # makes it; names in the graph already are (expand.py), so failed checks need nothing.
         result.status = "invalid"
-        result.problems.append(Problem(exc.message, *_line_col(exc.pos),
-                                       [f"note: {n}" for n in exc.notes]
-                                       + [f"hint: {h}" for h in exc.hints]))
+        result.problems.append(Problem(printable(exc.message), *_line_col(exc.pos),
+                                       [printable(f"note: {n}") for n in exc.notes]
+                                       + [printable(f"hint: {h}") for h in exc.hints]))
         return result
     result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
     for failed in (c for c in result.checks if not c.ok):

@@ -7,7 +7,6 @@ here."""
 from __future__ import annotations
 
 import json
-import re
 from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated
@@ -32,19 +31,6 @@ LayoutOption = typer.Option("--layout", help="How SHAPE is written: hwc (lecture
                             "32x32x3: height, width, channels) or chw (PyTorch order, 3x32x32).")
 RoundingOption = typer.Option("--rounding", help="strict rejects a layer whose arithmetic "
                               "doesn't come out whole; floor rounds down as PyTorch does.")
-_SEPARATORS = re.compile(r"\s*[x×*,]\s*")
-
-
-def parse_sizes(text: str, what: str, *, allow_zero: bool = False) -> list[int]:
-    """`32x32x3` -> [32, 32, 3]; raises SpecError in the user's terms."""
-    parts = _SEPARATORS.split(text.strip().lower())
-    least = 0 if allow_zero else 1
-    if not parts or not all(p.isdigit() and int(p) >= least for p in parts):
-        numbers = "whole numbers" if allow_zero else "positive whole numbers"
-        example = "32x32x3" if what == "the shape" else "2, or 3x5 for one value per axis"
-        raise SpecError(f"{what} {text!r} isn't {numbers} separated by x",
-                        hints=[f"write it like {example}"])
-    return [int(p) for p in parts]
 
 
 def per_axis_value(text: str | None, what: str, *, allow_zero: bool = False, words=()):
@@ -53,17 +39,22 @@ def per_axis_value(text: str | None, what: str, *, allow_zero: bool = False, wor
         return None
     if text.strip().lower() in words:
         return text.strip().lower()
-    values = parse_sizes(text, f"--{what}", allow_zero=allow_zero)
+    from cnncalc.spec import parse_sizes
+
+    values = parse_sizes(text, f"--{what}", least=0 if allow_zero else 1,
+                         example="2, or 3x5 for one value per axis")
     return values[0] if len(values) == 1 else values
 
 
 def input_shape(text: str, layout: Layout) -> list[int]:
-    sizes = parse_sizes(text, "the shape")
+    from cnncalc.spec import parse_sizes
+
+    example = f"{'32x32x3' if layout is Layout.hwc else '3x32x32'} ({layout.value})"
+    sizes = parse_sizes(text, "the shape", example=example)
     if not 2 <= len(sizes) <= 4:
-        example = "32x32x3" if layout is Layout.hwc else "3x32x32"
         raise SpecError(f"the shape {text!r} has {len(sizes)} size{'s' if len(sizes) != 1 else ''}; "
                         "it needs channels and 1 to 3 spatial sizes",
-                        hints=[f"write it like {example} ({layout.value})"])
+                        hints=[f"write it like {example}"])
     return sizes
 
 

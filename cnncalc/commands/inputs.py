@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cnncalc.cli import command
+from cnncalc.inputs import MAX_UPTO
 
 
 class InputsFormat(str, Enum):
@@ -35,7 +36,7 @@ Examples:
          + EXAMPLES)
 def inputs(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
-    upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=10_000_000,
+    upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=MAX_UPTO,
                                                 help="Also list every accepted size from 1 to N.")] = None,
     format: Annotated[InputsFormat, typer.Option("--format", "-f", help="Output format.")] = InputsFormat.table,
 ) -> int:
@@ -52,9 +53,11 @@ def inputs(
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
-    table = Table(title=f"{loaded.name}: accepted input sizes", title_justify="left",
+    # Text, not markup: the name is the spec's (`name: "[/x]"` is no tag)
+    table = Table(title=Text(f"{loaded.name}: accepted input sizes"), title_justify="left",
                   show_edge=False)
     for column in ("Size", "Accepted", "Smallest", "Period"):
         table.add_column(column, justify="left" if column in ("Size", "Accepted") else "right")
@@ -64,6 +67,6 @@ def inputs(
         row = [name, accepted.text(), str(accepted.minimum or "-"), str(accepted.period or "-")]
         if upto is not None:
             row.append(", ".join(map(str, accepted.values(upto))) or "none")
-        table.add_row(*row)
+        table.add_row(*map(Text, row))
     console.print(table)
     return 0

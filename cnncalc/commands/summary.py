@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -28,8 +29,9 @@ Examples:
   cnncalc summary net.yaml --input 3xHxW   # figures as expressions in H, W
 """
 
-DtypeChoice = typer.Option(
-    "--dtype", help=f"Element type for memory figures: {', '.join(DTYPE_BYTES)}.")
+# --dtype for `summary` and `check`: typer lists the choices and refuses others (exit 2)
+Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)
+DtypeChoice = typer.Option("--dtype", help="Element type for memory figures.")
 
 
 @command("summary", help="Per-layer output shape, params, MACs and memory of a spec, with totals."
@@ -38,7 +40,7 @@ def summary(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
-    dtype: Annotated[str, DtypeChoice] = "float32",
+    dtype: Annotated[Dtype, DtypeChoice] = Dtype.float32,
     depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also show every layer's working "
                        "(as `cnncalc explain`; in JSON, an `explanation` per layer).")] = False,
@@ -50,16 +52,13 @@ def summary(
     from cnncalc.pipeline import analyze_loaded, load
     from cnncalc.report import build
 
-    if dtype not in DTYPE_BYTES:
-        print(f"error: --dtype must be one of {', '.join(DTYPE_BYTES)}, not {dtype!r}", file=sys.stderr)
-        return 2
     if explain and format not in (Format.table, Format.json):
         print("error: --explain works with --format table or json", file=sys.stderr)
         return 2
     override = parse_input(input) if input is not None else None
     loaded = load(spec)
     analysis = analyze_loaded(loaded, override)
-    options = Options(batch=batch, dtype=dtype)
+    options = Options(batch=batch, dtype=dtype.value)
     report = build(analysis, loaded.name, options)
     checks = run_checks(analysis, options, loaded.raw, expectations=override is None)
     if override is not None and (loaded.spec.expect or any(n.expect for n in loaded.root.walk())):
@@ -83,20 +82,14 @@ def summary(
 def parse_input(text: str) -> list:
     """`3x224x224` / `3xHxW` / `224,224,3` -> [3, 'H', 'W'] (checked as the spec's `input`)."""
     from cnncalc.errors import SpecError
-    from cnncalc.spec import MAX_INPUT_DIM, SYMBOL
+    from cnncalc.spec import parse_sizes
 
-    parts = [p.strip() for p in text.replace("×", "x").replace(",", "x").split("x")]
-    dims = []
-    for part in parts:
-        if part.isdigit() and 1 <= int(part) <= MAX_INPUT_DIM:
-            dims.append(int(part))
-        elif SYMBOL.match(part) and not part.isdigit():
-            dims.append(part)
-        else:
-            raise SpecError(f"`--input {text}`: {part!r} isn't a size (a whole number from 1 to "
-                            f"{MAX_INPUT_DIM} or a name such as H)",
-                            hints=["write it like 3x224x224 or 3xHxW"], file="--input")
+    example = "3x224x224 or 3xHxW"
+    try:
+        dims = parse_sizes(text, "--input", names=True, example=example)
+    except SpecError as exc:
+        raise exc.located("--input") from None
     if not 1 <= len(dims) <= 4:
         raise SpecError(f"`--input {text}` has {len(dims)} entries; an input has 1 to 4",
-                        hints=["write it like 3x224x224 or 3xHxW"], file="--input")
+                        hints=[f"write it like {example}"], file="--input")
     return dims

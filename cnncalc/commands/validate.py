@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -53,8 +53,6 @@ def validate(
     device: Annotated[Device, typer.Option("--device", help="Where to run: auto = cuda when available, else cpu; meta = shapes only, no memory.")] = Device.auto,
     against: Annotated[Optional[str], typer.Option("--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, FLOPs).")] = None,
 ) -> int:
-    from rich.console import Console
-
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
     # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (VGG-16's first
     # linear alone: 0.15 s of page faults less). PyTorch reads this once, at import.
@@ -74,17 +72,22 @@ def validate(
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if against is not None:
-        from cnncalc.crosscheck.drift import validate_against
+    return validate_specs(specs, batch, where, format.value, against)
 
-        return validate_against(specs, against, batch, where, format.value)
+
+def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
+                   against: str | None = None) -> int:
+    """Validate each spec (with `against`, the model its factory builds) on the resolved
+    `device`, report, and return the worst exit status."""
+    from rich.console import Console
+
     stderr = Console(stderr=True)
     results, status = [], 0
     with _progress(stderr) as progress:
         overall = progress.add_task("specs", total=len(specs), visible=len(specs) > 1)
         for source in specs:
             try:
-                result = validate_one(source, batch, where, progress)
+                result = validate_one(source, batch, device, progress, against)
             except SpecError as exc:
                 progress.console.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
                 status = 2
@@ -92,15 +95,15 @@ def validate(
                 results.append(result)
                 status = max(status, 0 if result["ok"] else 1)
             progress.advance(overall)
-    if format is ValidateFormat.json:
-        from cnncalc.render import render_json
+    if fmt == "json":
+        _print_json(results, several=len(specs) > 1)
+    if against is not None:
+        from cnncalc.crosscheck.drift import report
 
-        texts = [render_json(result) for result in results]
-        if len(specs) > 1:
-            print("[\n" + ",\n".join(texts) + "\n]")
-        elif texts:
-            print(texts[0])
-    else:
+        for result in results:
+            report(result, table=fmt != "json")
+        return status
+    if fmt != "json":
         from cnncalc.crosscheck.diff import render_table
 
         console = Console()
@@ -113,10 +116,34 @@ def validate(
     return status
 
 
-def validate_one(source: str, batch: int, device: str, progress) -> dict:
-    """Load, analyse, build, run and compare one spec; a SpecError for bad input."""
-    from cnncalc.crosscheck.diff import compare, disagreements
-    from cnncalc.dims import StrictRoundingError, fmt
+def _print_json(results: list[dict], several: bool) -> None:
+    """One SPEC: its object, or nothing when it was bad input; several: a list of the objects
+    of those that ran (bad input is reported on standard error only)."""
+    from cnncalc.render import render_json
+
+    texts = [render_json(result) for result in results]
+    if several:
+        print("[\n" + ",\n".join(texts) + "\n]" if texts else "[]")
+    elif texts:
+        print(texts[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A spec ready to run: loaded, analysed, small enough for the device."""
+
+    loaded: object          # pipeline.Loaded
+    analysis: object        # analyze.Analysis (floored when `strict` is set)
+    strict: object = None   # the StrictRoundingError that flooring got past, for its note
+
+
+def prepare(source: str, batch: int, device: str) -> Prepared:
+    """What `validate` and `validate --against` both do before running anything: load and
+    analyse the spec, insist on numeric input sizes, and refuse a run the device has no memory
+    for (estimated from the spec). Where strict rounding rejects a layer PyTorch would floor,
+    the floored analysis is run and the error kept, to be raised with what PyTorch did."""
+    from cnncalc.crosscheck.measure import check_memory, needed_bytes
+    from cnncalc.dims import StrictRoundingError, numel
     from cnncalc.pipeline import analyze_loaded, load
 
     loaded = load(source)
@@ -124,7 +151,6 @@ def validate_one(source: str, batch: int, device: str, progress) -> dict:
     try:
         analysis = analyze_loaded(loaded)
     except StrictRoundingError as exc:
-        # PyTorch would run it by flooring: do that, then report the error with what it did.
         strict = exc
         try:
             analysis = analyze_loaded(replace(loaded, root=_floored(loaded.root)))
@@ -135,49 +161,71 @@ def validate_one(source: str, batch: int, device: str, progress) -> dict:
                         f"not {list(loaded.spec.input)}", file=loaded.file,
                         hints=["write the sizes as numbers, or use `cnncalc summary` for "
                                "symbolic figures"])
+    if device != "meta":
+        try:
+            check_memory(device, needed_bytes(analysis.total("params"), analysis.total("buffers"),
+                                              [row.activations for row in analysis.leaves]
+                                              + [numel(analysis.input_shape)], batch))
+        except SpecError as exc:
+            raise exc.located(loaded.file) from None
+    return Prepared(loaded, analysis, strict)
+
+
+def validate_one(source: str, batch: int, device: str, progress, against: str | None = None) -> dict:
+    """Prepare one spec, run it (or the model `against` builds) and compare; a SpecError for
+    bad input, strict rounding's error included, with what PyTorch did by flooring."""
+    prepared = prepare(source, batch, device)
+    if against is None:
+        result = _run_spec(prepared, batch, device, progress)
+        problems, agreement = result.get("problems", []), "every figure agrees with cnncalc's"
+    else:
+        from cnncalc.crosscheck.drift import check, describe
+
+        result = check(prepared.analysis, prepared.loaded.file, against, batch, device)
+        problems, agreement = describe(result), "code and spec agree"
+    strict = prepared.strict
+    if strict is not None:
+        from cnncalc.dims import fmt
+
+        if result.get("error"):
+            strict.notes.append(f"PyTorch refused it even flooring: {result['error']}")
+        else:
+            strict.notes.append(
+                f"PyTorch ran it anyway: it floored {fmt(strict.exact)} to {strict.floored}, "
+                f"{strict.unseen} input {strict.unit} never seen"
+                + (f" (with flooring, {agreement})" if result["ok"]
+                   else f"; with flooring: {'; '.join(line.strip() for line in problems)}"))
+        raise strict
+    return result
+
+
+def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
+    """Build the spec's network in PyTorch, run it and compare every figure."""
+    from cnncalc.crosscheck.build import build, empty_input, materialise
+    from cnncalc.crosscheck.diff import compare, disagreements
+    from cnncalc.crosscheck.measure import measure
+
+    loaded, analysis = prepared.loaded, prepared.analysis
     task = progress.add_task(loaded.name, total=len(analysis.leaves) or 1)
     try:
-        measurement = _run(analysis, batch, device, lambda name: progress.advance(task))
+        model = materialise(build(analysis), device)
+        measurement = measure(model, empty_input((batch, *analysis.input_shape), device),
+                              on_leaf=lambda name: progress.advance(task))
     except SpecError as exc:
         raise exc.located(loaded.file) from None
     except Exception as exc:   # PyTorch refused what cnncalc accepted: a disagreement
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        if strict is not None:
-            strict.notes.append(f"PyTorch refused it even flooring: {type(exc).__name__}: "
-                                f"{first_line}")
-            raise strict from None
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return {"ok": False, "name": loaded.name, "file": loaded.file, "device": device,
-                "batch": batch, "layers": [], "totals": None,
-                "problems": [f"PyTorch rejected a network cnncalc accepted: "
-                             f"{type(exc).__name__}: {first_line}"]}
+                "batch": batch, "layers": [], "totals": None, "error": error,
+                "problems": [f"PyTorch rejected a network cnncalc accepted: {error}"]}
     finally:
         progress.remove_task(task)
     result = compare(analysis, measurement, loaded.name)
     result["file"] = loaded.file
     problems = disagreements(result)
-    if strict is not None:
-        strict.notes.append(
-            f"PyTorch ran it anyway: it floored {fmt(strict.exact)} to {strict.floored}, "
-            f"{strict.unseen} input {strict.unit} never seen"
-            + (" (with flooring, every figure agrees with cnncalc's)"
-               if result["ok"] else f"; with flooring: {'; '.join(problems)}"))
-        raise strict
     if problems:
         result["problems"] = problems
     return result
-
-
-def _run(analysis, batch: int, device: str, on_leaf):
-    from cnncalc.crosscheck.build import build, empty_input, materialise
-    from cnncalc.crosscheck.measure import check_memory, measure, needed_bytes
-    from cnncalc.dims import numel
-
-    if device != "meta":
-        check_memory(device, needed_bytes(analysis.total("params"), analysis.total("buffers"),
-                                          [row.activations for row in analysis.leaves]
-                                          + [numel(analysis.input_shape)], batch))
-    model = materialise(build(analysis), device)
-    return measure(model, empty_input((batch, *analysis.input_shape), device), on_leaf=on_leaf)
 
 
 def _floored(node):
@@ -189,6 +237,7 @@ def _progress(console):
     """Progress on standard error for long runs and several specs; off when not a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True,
+    # markup=False: a task's description is the spec's name (`name: "[/x]"` is no tag)
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True,
                     disable=not console.is_terminal)

@@ -25,7 +25,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from cnncalc.errors import SpecError
+from cnncalc.errors import SpecError, printable
 from cnncalc.kinds import KINDS
 
 FIGURES = ("output_shape", "params", "flops")
@@ -331,6 +331,9 @@ def _leaf_dict(leaf: Leaf | None) -> dict | None:
 
 def describe(result: dict) -> list[str]:
     """`file:line:col: message` lines for people (empty when code and spec agree)."""
+    if result.get("error"):
+        return [f"{result['file']}: error: the model fails on the spec's input: "
+                f"{result['error']}"]
     lines = []
     d = result["divergence"]
     if d is not None:
@@ -370,18 +373,13 @@ def _show(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def check(source: str, target: str, batch: int, device: str) -> dict:
-    """Load and analyse the spec, build and run the model on its input, compare."""
+def check(analysis, spec_file: str, target: str, batch: int, device: str) -> dict:
+    """Build the model and run it on the input of the spec (loaded, analysed and sized for the
+    device by `validate`'s prepare step), compare."""
     import torch
 
     from cnncalc.crosscheck.measure import measure
-    from cnncalc.pipeline import analyze_loaded, load
 
-    loaded = load(source)
-    analysis = analyze_loaded(loaded)
-    if analysis.symbolic:
-        raise SpecError("`--against` runs the model, so it needs numbers for every input size, "
-                        f"not {list(loaded.spec.input)}", file=loaded.file)
     model = build_model(target, device)
     x = torch.zeros((batch, *analysis.input_shape), device=device)
     try:
@@ -389,37 +387,21 @@ def check(source: str, target: str, batch: int, device: str) -> dict:
     except Exception as exc:
         # The code can't run on what the spec says its input is: that is drift, not bad input.
         message = str(exc).splitlines()[0] if str(exc) else ""
-        return {"ok": False, "file": loaded.file, "against": target, "batch": batch,
+        return {"ok": False, "file": spec_file, "against": target, "batch": batch,
                 "device": device, "error": f"{type(exc).__name__}: {message}",
                 "divergence": None, "totals": None}
-    return compare(analysis, measurement, loaded.file, target)
+    return compare(analysis, measurement, spec_file, target)
 
 
-def validate_against(specs: list[str], target: str, batch: int, device: str, fmt: str) -> int:
-    """`cnncalc validate SPEC... --against MODULE:FACTORY`: exit 0 agree, 1 drift, 2 bad input."""
-    import json
-
-    results, status = [], 0
-    for source in specs:
-        try:
-            result = check(source, target, batch, device)
-        except SpecError as exc:
-            print(exc.format(), file=sys.stderr)
-            status = 2
-            continue
-        results.append(result)
-        status = max(status, 0 if result["ok"] else 1)
-    if fmt == "json":
-        print(json.dumps(results[0] if len(specs) == 1 and results else results, indent=2))
-    for result in results:
-        if result.get("error"):
-            print(f"{result['file']}: error: the model fails on the spec's input: "
-                  f"{result['error']}", file=sys.stderr)
-            continue
-        lines = describe(result)
-        if fmt != "json":
-            print("\n".join(lines) if lines else _agreement(result))
-    return status
+def report(result: dict, table: bool) -> None:
+    """One result for people: a model that fails on the spec's input on standard error; for
+    the table format, where code and spec part ways (or that they agree) on standard output."""
+    # printable: the model's module names and its exception's text go to the terminal too
+    lines = describe(result)
+    if result.get("error"):
+        print(printable("\n".join(lines), keep="\n"), file=sys.stderr)
+    elif table:
+        print(printable("\n".join(lines) if lines else _agreement(result), keep="\n"))
 
 
 def _agreement(result: dict) -> str:

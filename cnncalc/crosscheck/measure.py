@@ -70,10 +70,15 @@ def _shape(output) -> tuple | None:
 def _skip_dynamo_import() -> None:
     """Every TorchDispatchMode's handler is wrapped by `torch._disable_dynamo`, whose first call
     imports torch._dynamo (about 1.3 s, a third of a `validate` run) only to turn compilation
-    off inside the handler. Nothing here is compiled, so mark the handler as already done."""
-    from torch.utils.flop_counter import _FlopCounterMode
+    off inside the handler. Nothing here is compiled, so mark the handler as already done.
+    A private class: on a torch without it, do nothing (the import then just costs its time)."""
+    try:
+        from torch.utils.flop_counter import _FlopCounterMode
 
-    raw = getattr(_FlopCounterMode.__dict__.get("__torch_dispatch__"), "__wrapped__", None)
+        handler = _FlopCounterMode.__dict__.get("__torch_dispatch__")
+    except (ImportError, AttributeError):
+        return
+    raw = getattr(handler, "__wrapped__", None)
     if raw is not None and getattr(raw, "__dynamo_disable", None) is None:
         setattr(raw, "__dynamo_disable", raw)
 
@@ -127,11 +132,9 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
 
 # -- where to run ----------------------------------------------------------------------------
 
-DEVICES = ("auto", "cpu", "cuda", "meta")
-
-
 def resolve_device(device: str) -> str:
-    """`auto` is CUDA when available, else CPU; ValueError for CUDA without one."""
+    """`--device` (commands/validate.py's Device): `auto` is CUDA when available, else CPU;
+    ValueError for CUDA without one."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

@@ -1,0 +1,74 @@
+"""Untrusted specs get bounded work: inputs that once hung or crashed the tool."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, cli_env
+
+HUGE = [
+    # a strict-rounding failure whose fit suggestions once searched every stride up to the kernel
+    "input: [1, 2000000001]\nlayers:\n  - conv: {out: 1, kernel: 20000000, stride: 3}\n",
+    "input: [1, 2147483647]\nlayers:\n  - maxpool: {kernel: 3, dilation: 1000000000, stride: 7}\n",
+    # more layers than the limit, from a few bytes
+    "input: [3, 8, 8]\nlayers:\n  - repeat: {times: 490000, layers: [relu]}\n",
+]
+
+
+@pytest.mark.parametrize("spec", HUGE, ids=["conv-kernel", "dilated-pool", "repeat"])
+def test_pathological_specs_are_answered_quickly(spec):
+    # A generous timeout: the test fails on a hang, it doesn't time the command.
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "check", "-"], input=spec,
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=30)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "error:" in output and "Traceback" not in output
+
+
+def test_fit_suggestions_on_huge_sizes_still_suggest_the_nearest_fits():
+    from cnncalc.dims import fit_suggestions
+
+    hints = fit_suggestions(2_000_000_001, 20_000_000, 0, 3)
+    assert hints[0] == "stride 1 (→ 1980000002) or 7 (→ 282857144) would fit"
+    assert hints[1] == "padding 1 (→ 660000002) or 4 (→ 660000004) would fit with stride 3"
+
+
+def test_a_device_file_is_read_with_a_bound(cli):
+    result = cli("summary", "/dev/zero")
+    assert result.returncode == 2
+    assert "larger than 4 MiB" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_arguments_are_rejected(cli, value):
+    spec = f"input: [3, 8, 8]\nlayers:\n  - leaky_relu: {{slope: {value}}}\n"
+    result = cli("summary", "-", "--format", "json", input=spec)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "finite number" in result.stderr
+
+
+def test_symbolic_analysis_is_refused_past_its_layer_limit(cli):
+    from cnncalc.analyze import MAX_SYMBOLIC_LAYERS
+
+    spec = (f"input: [3, H, W]\nlayers:\n"
+            f"  - repeat: {{times: {MAX_SYMBOLIC_LAYERS + 1}, layers: [relu]}}\n")
+    result = cli("summary", "-", input=spec)
+    assert result.returncode == 2
+    assert f"symbolic sizes are analysed for at most {MAX_SYMBOLIC_LAYERS:,}" in result.stderr
+    numeric = cli("summary", "-", "--input", "3x8x8", "--format", "json", input=spec)
+    assert numeric.returncode == 0, numeric.stderr
+
+
+def test_symbolic_totals_of_a_deep_network_substitute_to_the_numeric_ones():
+    from cnncalc.pipeline import analyze_loaded, load_text
+
+    spec = ("input: [3, H, W]\nrounding: floor\nlayers:\n"
+            "  - repeat: {times: 30, layers: [conv: {out: 3, kernel: 3, stride: 2, padding: 1}]}\n")
+    symbolic = analyze_loaded(load_text(spec))
+    numeric = analyze_loaded(load_text(spec.replace("[3, H, W]", "[3, 1000, 999]")))
+    for figure in ("macs", "params", "activations"):
+        total = symbolic.total(figure)
+        if not isinstance(total, int):
+            total = total.subs({s: {"H": 1000, "W": 999}[s.name] for s in total.free_symbols})
+        assert total == numeric.total(figure), figure
