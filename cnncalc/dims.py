@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-from cnncalc.errors import SpecError
+from cnncalc.errors import Setting, SpecError
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 AXIS_UNITS = {"L": "positions", "H": "rows", "W": "columns", "D": "slices"}
@@ -121,14 +121,34 @@ class SlidingContext:
     pooling: bool = False
 
 
+def unseen_text(remainder: int, axes: tuple, tense: str = "would") -> str:
+    """What flooring leaves out, in one wording for the strict error, the explanation of a floor
+    layer and `validate`'s note: "the last row and column of the padded input would never be
+    seen", "the last 2 rows of the padded input are never seen". `axes` are the axes that each
+    lose `remainder` positions (every axis of a square input); `tense` is "would" (what PyTorch
+    would do), "is" (what it does) or "was" (what it did)."""
+    units = [AXIS_UNITS.get(a, "positions") for a in axes]
+    if remainder == 1:
+        units = [u[:-1] for u in units]
+    count = f"{remainder} " if remainder > 1 else ""
+    plural = remainder > 1 or len(units) > 1
+    verb = {"would": "would never be", "is": "are never" if plural else "is never",
+            "was": "were never" if plural else "was never"}[tense]
+    return f"the last {count}{' and '.join(units)} of the padded input {verb} seen"
+
+
 class StrictRoundingError(SpecError):
     """Strict rounding rejected a layer that PyTorch would run by flooring; what it would do is
-    kept for `validate`, which runs it anyway and says so."""
+    kept for `validate`, which runs it anyway and says so: (W − F + 2P)/S + 1 = `exact`, floored
+    to `floored`, leaving `unseen` positions out along each of `axes`."""
 
-    def __init__(self, message: str, *, exact: float, floored: int, unseen: int, unit: str,
+    def __init__(self, message: str, *, exact: float, floored: int, unseen: int, axes: tuple,
                  **kwargs):
         super().__init__(message, **kwargs)
-        self.exact, self.floored, self.unseen, self.unit = exact, floored, unseen, unit
+        self.exact, self.floored, self.unseen, self.axes = exact, floored, unseen, axes
+
+    def unseen_text(self, tense: str = "would") -> str:
+        return unseen_text(self.unseen, self.axes, tense)
 
 
 def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: int, axis: str,
@@ -151,27 +171,24 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
     along = f" along {axis}" if context is None or (len(context.in_spatial) > 1 and not square) else ""
     message = (f"{what} doesn't fit{along}: (W − F + 2P)/S + 1 = "
                f"({size} − {kernel_eff} + 2·{pad})/{stride} + 1 = {fmt(exact)}, not a whole number")
-    unit = AXIS_UNITS.get(axis, "positions")
-    unit = unit[:-1] if unseen == 1 else unit
     # "the last row and column" (square), "the last 2 rows"
-    units = " and ".join(AXIS_UNITS[a] if unseen > 1 else AXIS_UNITS[a][:-1]
-                         for a in AXES[len(context.in_spatial)]) if square else unit
-    count = f"{unseen} " if unseen > 1 else ""
-    notes = [f"PyTorch would silently floor {fmt(exact)} to {floored}: the last {count}{units} "
-             f"of the padded input would never be seen"]
+    axes = AXES[len(context.in_spatial)] if square else (axis,)
+    notes = [f"PyTorch would silently floor {fmt(exact)} to {floored}: "
+             f"{unseen_text(unseen, axes)}"]
     hints = fit_suggestions(size, kernel_eff, pad, stride, pooling=context.pooling if context else False)
     if context is not None and context.pooling:
-        hints.append(f"or `ceil_mode: true` on the layer to round {fmt(exact)} up to "
-                     f"{floored + 1}, as PyTorch's ceil_mode does")
-    hints.append("or write `rounding: floor` on the layer (or the spec) to accept PyTorch's flooring")
+        hints.append(Setting("ceil_mode", (True,), purpose=f"to round {fmt(exact)} up to "
+                             f"{floored + 1}, as PyTorch's ceil_mode does"))
+    hints.append(Setting("rounding", ("floor",), scope="the layer (or the spec)",
+                         purpose="to accept PyTorch's flooring"))
     return StrictRoundingError(message, notes=notes, hints=hints, exact=exact, floored=floored,
-                               unseen=unseen, unit=units)
+                               unseen=unseen, axes=axes)
 
 
 SEARCH = 64   # how far from the layer's stride fit_suggestions looks
 
 
-def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, pooling: bool = False) -> list[str]:
+def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, pooling: bool = False) -> list[Setting]:
     """Nearby strides and paddings for which (W − F + 2P)/S + 1 is a whole number."""
     hints = []
     # Only candidates near the layer's own values are tried (sizes reach 2^31: the search must
@@ -182,14 +199,17 @@ def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, poolin
                if s != stride and (size + 2 * pad - kernel_eff) % s == 0 and size + 2 * pad >= kernel_eff]
     strides.sort(key=lambda s: (abs(s - stride), s))
     if strides:
-        options = " or ".join(f"{s} (→ {(size + 2 * pad - kernel_eff) // s + 1})" for s in sorted(strides[:2]))
-        hints.append(f"stride {options} would fit")
+        options = tuple(sorted(strides[:2]))
+        hints.append(Setting("stride", options,
+                             tuple((size + 2 * pad - kernel_eff) // s + 1 for s in options)))
     max_pad = kernel_eff // 2 if pooling else max(kernel_eff, pad + 2)
     reach = 2 * stride + 2
     pads = [p for p in range(max(0, pad - reach), min(max_pad, pad + reach) + 1)
             if p != pad and size + 2 * p >= kernel_eff and (size + 2 * p - kernel_eff) % stride == 0]
     pads.sort(key=lambda p: (abs(p - pad), p))
     if pads:
-        options = " or ".join(f"{p} (→ {(size + 2 * p - kernel_eff) // stride + 1})" for p in sorted(pads[:2]))
-        hints.append(f"padding {options} would fit with stride {stride}")
+        options = tuple(sorted(pads[:2]))
+        hints.append(Setting("padding", options,
+                             tuple((size + 2 * p - kernel_eff) // stride + 1 for p in options),
+                             context=f" with stride {stride}"))
     return hints

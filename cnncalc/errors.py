@@ -13,6 +13,53 @@ class Pos:
     col: int
 
 
+class Setting(str):
+    """A hint that changes one layer setting, kept as data as well as text.
+
+    As text it is the spec file's wording; `command_line()` words the same change as the one-line
+    commands' options (`cnncalc conv`/`pool` build their spec in memory), so neither wording is
+    derived from the other. `key` is the spec key; `options` the values that would fit, each
+    with the output size it gives (`stride 1 (→ 5) or 2 (→ 3) would fit`), or one value to write
+    (`or write `rounding: floor` on the layer …`) when `gives` is empty; `scope` where a spec
+    writes it; `purpose` what it does; `context` what the fit assumes (" with stride 3")."""
+
+    __slots__ = ("key", "options", "gives", "scope", "purpose", "context")
+
+    def __new__(cls, key: str, options: tuple, gives: tuple = (), *, scope: str = "the layer",
+                purpose: str = "", context: str = ""):
+        self = super().__new__(cls, _setting_text(key, options, gives, scope, purpose, context,
+                                                  command_line=False))
+        self.key, self.options, self.gives = key, tuple(options), tuple(gives)
+        self.scope, self.purpose, self.context = scope, purpose, context
+        return self
+
+    def command_line(self) -> str:
+        """The hint as `cnncalc conv`/`pool` say it: `pass `--rounding floor``."""
+        return _setting_text(self.key, self.options, self.gives, self.scope, self.purpose,
+                             self.context, command_line=True)
+
+    def __reduce__(self):
+        return (_setting, (self.key, self.options, self.gives, self.scope, self.purpose,
+                           self.context))
+
+
+def _setting(key, options, gives, scope, purpose, context) -> Setting:
+    return Setting(key, options, gives, scope=scope, purpose=purpose, context=context)
+
+
+def _setting_text(key, options, gives, scope, purpose, context, *, command_line: bool) -> str:
+    tail = f" {purpose}" if purpose else ""
+    if gives:   # values that fit: the lecture's words, the same in a spec and on the command line
+        fits = " or ".join(f"{v} (→ {g})" for v, g in zip(options, gives))
+        return f"{key} {fits} would fit{context}{tail}"
+    (value,) = options
+    if command_line:
+        flag = f"--{key.replace('_', '-')}"
+        return f"or pass `{flag if value is True else f'{flag} {value}'}`{context}{tail}"
+    written = "true" if value is True else "false" if value is False else value
+    return f"or write `{key}: {written}` on {scope}{context}{tail}"
+
+
 class SpecError(Exception):
     """A problem with a spec, in the user's terms.
 

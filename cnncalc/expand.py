@@ -17,7 +17,7 @@ from cnncalc.errors import Pos, SpecError, printable
 from cnncalc.graph import Node, child_path
 from cnncalc.kinds import COMPOSITE_KINDS, KINDS, first_argument
 from cnncalc.loader import Map, Seq
-from cnncalc.spec import LayerExpect, Spec, error_from_pydantic
+from cnncalc.spec import LayerExpect, Spec, error_from_pydantic, shown
 
 MAX_NODES = 250_000    # 100,000 layers take ~3 s; 490,000 took 23 s and 2.3 GB
 MAX_BLOCK_DEPTH = 32
@@ -74,7 +74,7 @@ class _Expander:
             value_pos = raw.at(kind)
         else:
             raise SpecError(f"a layer entry is a kind name (`relu`) or `kind: arguments`, "
-                            f"not {raw!r}", pos)
+                            f"not {shown(raw)}", pos)
         if kind in KINDS:
             return self.leaf(kind, value, pos, value_pos, path, rounding, block)
         if kind in self.blocks:
@@ -83,7 +83,8 @@ class _Expander:
             return self.composite(kind, value, pos, value_pos, path, rounding, block)
         names = [*KINDS, *COMPOSITE_KINDS, *self.blocks]
         close = get_close_matches(str(kind), names, n=1, cutoff=0.6)
-        hints = [f"did you mean `{close[0]}`?"] if close else []
+        hints = [f"did you mean `{close[0]}`?"] if close else [
+            f"`{kind}` isn't a kind or a block: define blocks under `blocks:`"]
         hints.append("`cnncalc kinds` lists every kind")
         raise SpecError(f"unknown layer kind `{kind}`", pos, hints=hints)
 
@@ -98,8 +99,8 @@ class _Expander:
         else:
             first = first_argument(rule)
             if first is None:
-                raise SpecError(f"`{kind}` takes no arguments, but was given {value!r}", value_pos,
-                                hints=[f"write just `- {kind}`"])
+                raise SpecError(f"`{kind}` takes no arguments, but was given {shown(value)}",
+                                value_pos, hints=[f"write just `- {kind}`"])
             args = Map({first: value}, pos=value_pos)
             args.val_pos[first] = value_pos
             options = {}
@@ -147,9 +148,12 @@ class _Expander:
     def repeat(self, args: Map, pos, value_pos, path, rounding, block) -> Node:
         _only_keys(args, ("times", "layers"), "repeat", value_pos)
         times = args.get("times")
-        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
+        if "times" not in args:
             raise SpecError(f"`repeat` needs `times`: a whole number from 1 to {MAX_REPEAT:,}",
-                            args.at("times") if "times" in args else value_pos)
+                            value_pos)
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
+            raise SpecError(f"`times` must be a whole number from 1 to {MAX_REPEAT:,}, not "
+                            f"{shown(times)}", args.at("times"))
         if "layers" not in args:
             raise SpecError("`repeat` needs `layers`", value_pos)
         node = self.new(path, "repeat", pos, rounding, block=block)
@@ -183,8 +187,8 @@ class _Expander:
             node.shortcut = shortcut
         else:
             close = get_close_matches(str(shortcut), SHORTCUTS, n=1, cutoff=0.5)
-            raise SpecError(f"`shortcut` can't be {shortcut!r}: write identity, projection, auto, "
-                            "or a list of entries", args.at("shortcut"),
+            raise SpecError(f"`shortcut` can't be {shown(shortcut)}: write identity, projection, "
+                            "auto, or a list of entries", args.at("shortcut"),
                             hints=[f"did you mean `{close[0]}`?"] if close else [])
         node.children = [main, short]
         return node
@@ -205,7 +209,7 @@ class _Expander:
             given, options = Map(pos=value_pos), {}
         else:
             if not declared:
-                raise SpecError(f"block `{name}` takes no parameters, but was given {value!r}",
+                raise SpecError(f"block `{name}` takes no parameters, but was given {shown(value)}",
                                 value_pos)
             first = next(iter(declared))
             given, options = Map({first: value}, pos=value_pos), {}
@@ -254,8 +258,11 @@ def _split_options(value: Map) -> tuple[Map, dict]:
             args.key_pos[key] = value.key_pos.get(key)
             args.val_pos[key] = value.val_pos.get(key)
     if "rounding" in options and options["rounding"] not in ("strict", "floor"):
-        raise SpecError(f"`rounding` can't be {options['rounding']!r}: write strict or floor",
-                        value.at("rounding"))
+        given = options["rounding"]
+        close = [r for r in ("strict", "floor") if isinstance(given, str) and r == given.lower()]
+        raise SpecError(f"`rounding` can't be {shown(given)}: write strict or floor",
+                        value.at("rounding"),
+                        hints=[f"did you mean `{close[0]}`?"] if close else [])
     if "name" in options and not isinstance(options["name"], (str, int)):
         raise SpecError("`name` must be text", value.at("name"))
     return args, options

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cnncalc.analyze import Analysis, Field, Row, in_layout
-from cnncalc.dims import AXES, AXIS_UNITS, effective_kernel, fmt, is_int, numel
+from cnncalc.dims import AXES, effective_kernel, fmt, is_int, numel, unseen_text
 from cnncalc.kinds import (ACTIVATIONS, COMPOSITE_KINDS, IDENTITY, KINDS, Window, conv_geometry,
-                           per_axis, pool_geometry, upsample_scales)
+                           conv_transpose_geometry, per_axis, pool_geometry, upsample_scales)
 from cnncalc.units import grouped
 
 
@@ -194,15 +194,10 @@ def _out_steps(label, w, k, s, before, after, out, ceil_mode, f_name, axis) -> l
     if remainder:
         exact = (w - k + before + after) / s + 1
         # `axis` is every axis's name when they all have the same numbers (a square input)
-        units = [AXIS_UNITS[a] for a in axis] if isinstance(axis, tuple) else [AXIS_UNITS[axis]]
-        if remainder == 1:
-            unseen = (f"{' and '.join(u[:-1] for u in units)} of the padded input "
-                      f"{'is' if len(units) == 1 else 'are'}")
-        else:
-            unseen = f"{remainder} {' and '.join(units)} of the padded input are"
+        unseen = unseen_text(remainder, axis if isinstance(axis, tuple) else (axis,), tense="is")
         return [Step(label, f"⌊(W − {f_name} + {pad_general})/S⌋ + 1", f"⌊({span})/{n(s)}⌋ + 1", out),
                 Step(f"(rounding floor: ({span})/{n(s)} + 1 = {fmt(exact)}, rounded down as "
-                     f"PyTorch does: the last {unseen} never seen)")]
+                     f"PyTorch does: {unseen})")]
     return [Step(label, general, f"({span})/{n(s)} + 1", out)]
 
 
@@ -242,12 +237,7 @@ def explain_conv(row: Row, context: Context) -> list[Step]:
 @rule("conv_transpose")
 def explain_conv_transpose(row: Row, context: Context) -> list[Step]:
     args = row.node.args
-    dims = len(row.input_shape) - 1
-    kernel = per_axis(args.kernel, dims, "kernel")
-    stride = per_axis(args.stride, dims, "stride")
-    padding = per_axis(args.padding, dims, "padding")
-    out_pad = per_axis(args.output_padding, dims, "output_padding")
-    dilation = per_axis(args.dilation, dims, "dilation")
+    kernel, stride, padding, out_pad, dilation = conv_transpose_geometry(args, row.input_shape)
     values = list(zip(row.input_shape[1:], kernel, stride, padding, out_pad, dilation,
                       row.output_shape[1:]))
     groups = _grouped_axes(values, _axes_of(row))

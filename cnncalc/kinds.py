@@ -287,15 +287,19 @@ def conv_window(args: ConvArgs, shape):
 # ---------------------------------------------------------------------------------------------
 # conv_transpose: out = (W − 1)·S − 2P + D·(F − 1) + output_padding + 1
 
+def conv_transpose_geometry(args: ConvTransposeArgs, shape):
+    """Per-axis kernel, stride, padding, output_padding and dilation."""
+    n = len(shape) - 1
+    return (per_axis(args.kernel, n, "kernel"), per_axis(args.stride, n, "stride"),
+            per_axis(args.padding, n, "padding"), per_axis(args.output_padding, n, "output_padding"),
+            per_axis(args.dilation, n, "dilation"))
+
+
 def conv_transpose_shape(args: ConvTransposeArgs, shape, fit: Fit):
     need_rank(shape, SPATIAL, "conv_transpose", "a [C, L], [C, H, W] or [C, D, H, W] input")
     check_groups(shape[0], args.out, args.groups, "conv_transpose")
     n = len(shape) - 1
-    kernel = per_axis(args.kernel, n, "kernel")
-    stride = per_axis(args.stride, n, "stride")
-    padding = per_axis(args.padding, n, "padding")
-    out_pad = per_axis(args.output_padding, n, "output_padding")
-    dilation = per_axis(args.dilation, n, "dilation")
+    kernel, stride, padding, out_pad, dilation = conv_transpose_geometry(args, shape)
     sizes = []
     for w, k, s, p, op, d, axis in zip(spatial(shape), kernel, stride, padding, out_pad, dilation,
                                        AXES[n]):

@@ -129,9 +129,10 @@ def parse_yaml(text: str, file: str):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _plain_problem(exc.problem or exc.context or "invalid YAML", text, mark)
         notes = []
-        if exc.problem and exc.context and exc.context_mark and exc.context_mark is not mark:
+        if (exc.problem and exc.context and exc.context_mark and exc.context_mark is not mark
+                and (exc.context_mark.line, exc.context_mark.column) != (mark.line, mark.column)):
             started = _YAML_CONTEXTS.get(exc.context, exc.context)
             notes.append(f"{started} at line {exc.context_mark.line + 1}, column "
                          f"{exc.context_mark.column + 1}")
@@ -208,7 +209,7 @@ def _convert(node, budget: list[int], depth: int):
                 raise SpecError("a key must be a plain name", _pos(key_node))
             key = _convert(key_node, budget, depth + 1)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise SpecError(f"a key must be a name, not {key!r}", _pos(key_node))
+                raise SpecError(f"a key must be a name, not {shown(key)}", _pos(key_node))
             key = str(key)
             if key in mapping:
                 raise SpecError(f"duplicate key {key!r}", _pos(key_node),
@@ -220,10 +221,74 @@ def _convert(node, budget: list[int], depth: int):
     raise SpecError("unsupported YAML node", _pos(node))  # pragma: no cover
 
 
+def shown(value, room: int = 40) -> str:
+    """A value for a message, as YAML writes it and short: true, null, [1, 2, 3],
+    {conv: {...}}; text is quoted ('HWC') but plain inside a list ([relu, conv])."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {_nested(v)}" for k, v in value.items())
+        text = "{" + inner + "}"
+        return text if len(text) <= room else "{...}"
+    if isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(_nested(v) for v in value) + "]"
+        return text if len(text) <= room else "[...]"
+    return repr(value)  # pragma: no cover - the loader builds only the types above
+
+
+def _nested(value) -> str:
+    if isinstance(value, dict):
+        return "{...}" if value else "{}"
+    if isinstance(value, (list, tuple)):
+        return "[...]" if value else "[]"
+    if isinstance(value, str) and _PLAIN_TEXT.match(value) and value.lower() not in _YAML_WORDS:
+        return value    # [relu, conv], as YAML writes it
+    return shown(value)
+
+
+_PLAIN_TEXT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
 def _tag_error(node) -> SpecError:
     tag = node.tag.replace("tag:yaml.org,2002:", "!!")
     return SpecError(f"YAML tags such as `{tag}` aren't allowed in a spec", _pos(node),
                      hints=["write plain numbers, text, lists and mappings"])
+
+
+def _plain_problem(problem: str, text: str, mark) -> str:
+    """The YAML parser's common complaints in a spec writer's words."""
+    if problem == "found character that cannot start any token" and mark is not None:
+        lines = text.splitlines()
+        if mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+            return "tabs aren't allowed for indentation in YAML; use spaces"
+    for start, plain in _YAML_PROBLEMS.items():
+        if problem.startswith(start):
+            return plain
+    return problem
+
+
+_YAML_PROBLEMS = {
+    "did not find expected key": "this line doesn't line up with the keys of the mapping it "
+                                 "is in: indent it like the keys above it",
+    "did not find expected '-' indicator": "this line doesn't line up with the list it is in: "
+                                           "start a list item with `- ` at the indentation of "
+                                           "the items above, or indent it under one item",
+    "expected <block end>": "this line doesn't line up with the lines above it: check its "
+                            "indentation",
+    "mapping values are not allowed": "a `key: value` can't start here: write one `key: value` "
+                                      "a line (a nested mapping on the lines below, indented), "
+                                      "or quote text that contains `: `",
+    "could not find expected ':'": "expected `key: value` here: is a `:` missing?",
+    "did not find expected ',' or ']'": "expected `,` or `]`: is the `[...]` list closed?",
+    "did not find expected ',' or '}'": "expected `,` or `}`: is the `{...}` mapping closed?",
+}
 
 
 # The YAML parser's words for where a construct began, in a spec writer's words.

@@ -35,7 +35,8 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
         root = expand(spec)
     except SpecError as exc:
         raise exc.located(file) from None
-    stem = Path(file).stem if file not in ("<stdin>", "<spec>") else "spec"
+    # a piped spec is `<stdin>` in the report's title as in its messages
+    stem = {"<stdin>": "<stdin>", "<spec>": "spec"}.get(file) or Path(file).stem
     # printable: the name heads every report (see expand._apply_options)
     return Loaded(file, printable(spec.name or stem), spec, raw, root)
 

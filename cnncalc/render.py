@@ -27,9 +27,9 @@ CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision
                "memory: every layer's output × batch × bytes per element.")
 
 
-def shape_text(shape) -> str:
+def shape_text(shape, sep: str = "×") -> str:
     # A symbolic size in parentheses where it isn't one name: `64×(floor((H - 1)/2) + 1)×W`
-    return "×".join(f"({d})" if isinstance(d, str) and len(shape) > 1 and not d.isidentifier()
+    return sep.join(f"({d})" if isinstance(d, str) and len(shape) > 1 and not d.isidentifier()
                     else str(d) for d in shape)
 
 
@@ -253,9 +253,19 @@ def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for layer in visible(report, depth):
-        writer.writerow([shape_text(layer[c]) if c.endswith("shape") else layer[c]
-                         if layer[c] is not None else "" for c in CSV_COLUMNS])
+        writer.writerow([_csv_cell(c, layer[c]) for c in CSV_COLUMNS])
     return out.getvalue()
+
+
+def _csv_cell(column: str, value):
+    """Spreadsheet-friendly: `32x32x10` (plain ASCII), true/false as in JSON, empty for none."""
+    if value is None:
+        return ""
+    if column.endswith("shape"):
+        return shape_text(value, sep="x")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def render(report: dict, fmt: Format, depth: int | None = None, checks=None, console=None) -> str | None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from cnncalc.errors import Pos, SpecError
-from cnncalc.loader import Map, Seq
+from cnncalc.loader import Map, Seq, shown
 from cnncalc.units import parse_bytes, parse_count
 
 MAX_INPUT_DIM = 2**31 - 1
@@ -183,11 +183,11 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
     elif kind in ("greater_than_equal", "greater_than"):
         bound = context.get("ge", context.get("gt"))
         word = "at least" if kind == "greater_than_equal" else "more than"
-        message = f"{subject} must be {word} {_number(bound)}, not {value!r}"
+        message = f"{subject} must be {word} {_number(bound)}, not {shown(value)}"
     elif kind in ("less_than_equal", "less_than"):
         bound = context.get("le", context.get("lt"))
         word = "at most" if kind == "less_than_equal" else "less than"
-        message = f"{subject} must be {word} {_number(bound)}, not {value!r}"
+        message = f"{subject} must be {word} {_number(bound)}, not {shown(value)}"
     elif kind in ("too_short", "too_long"):
         message = (f"{subject} " + error["msg"].lower().replace("list should have", "needs")
                    .replace(" after validation", ""))
@@ -195,13 +195,25 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
         message = f"{subject}: {error['msg'].removeprefix('Value error, ')}"
     else:
         same_field = [e for e in errors if _field_path(e["loc"]) == _field_path(error["loc"])]
-        message = f"{subject} can't be {value!r}: {_expected(same_field)}"
+        message = f"{subject} can't be {shown(value)}: {_expected(same_field)}"
+        hints += _literal_hint(value, same_field)
     if what == "the spec" and path[:1] == ["input"] and kind != "missing":
         hints.append("`input` is the shape of one sample: [C, L], [C, H, W] or [C, D, H, W], "
                      "e.g. [3, 32, 32]")
     elif what == "the spec" and path == ["layers"] and kind != "missing":
         hints.append("write the layers as a list, one `- entry` a line")
     return SpecError(message, pos, hints=hints)
+
+
+def _literal_hint(value, errors) -> list[str]:
+    """`HWC` for `layout` (chw or hwc): "did you mean `hwc`?"."""
+    if not isinstance(value, str):
+        return []
+    choices = [c for e in errors if e["type"] == "literal_error"
+               for c in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected", "")))]
+    close = [c for c in choices if c.lower() == value.lower()] or get_close_matches(
+        value.lower(), choices, n=1, cutoff=0.6)
+    return [f"did you mean `{close[0]}`?"] if close else []
 
 
 def _number(value) -> str:

@@ -16,8 +16,10 @@ _NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
     """`whole`: the value must come out a whole number (a count); otherwise it is rounded
     down (a memory bound: at most 102.4 bytes is at most 102)."""
-    if isinstance(text, bool):
-        raise ValueError(f"expected a {what}, got {text!r}")
+    if isinstance(text, (bool, dict, list)) or text is None:
+        from cnncalc.loader import shown   # values named as YAML writes them (`true`, `[...]`)
+
+        raise ValueError(f"expected a {what}, not {shown(text)}")
     if isinstance(text, int):
         if text < 0:
             raise ValueError(f"a {what} can't be negative: {text}")

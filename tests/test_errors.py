@@ -118,6 +118,63 @@ CASES = [
         layers:
           - relu: {rounding: ceil}
         """, "3:22", ["`rounding` can't be 'ceil': write strict or floor"], []),
+    ("rounding-on-a-layer-in-the-wrong-case", """
+        input: [3, 32, 32]
+        layers:
+          - relu: {rounding: Floor}
+        """, "3:22", ["`rounding` can't be 'Floor': write strict or floor"],
+     ["did you mean `floor`?"]),
+    ("layout-in-the-wrong-case", """
+        input: [3, 32, 32]
+        layout: HWC
+        layers: [relu]
+        """, "2:9", ["`layout` can't be 'HWC': expected 'chw' or 'hwc'"], ["did you mean `hwc`?"]),
+    ("rounding-in-the-wrong-case", """
+        input: [3, 32, 32]
+        rounding: Floor
+        layers: [relu]
+        """, "2:11", ["`rounding` can't be 'Floor'"], ["did you mean `floor`?"]),
+    ("literal-argument-in-the-wrong-case", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3, padding: Same}
+        """, "3:40", ["`padding` of `conv` can't be 'Same'"], ["did you mean `same`?"]),
+    ("true-for-a-number", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: 8, kernel: 3, padding: true}
+        """, "3:40", ["`padding` of `conv` can't be true: expected a whole number"], []),
+    ("mapping-for-a-number", """
+        input: [3, 32, 32]
+        layers:
+          - conv: {out: {conv: {out: 3}}, kernel: 3}
+        """, "3:17", ["`out` of `conv` can't be {conv: {...}}: expected a whole number"], []),
+    ("long-list-for-a-number", """
+        input: [3, 32, 32]
+        layers:
+          - linear: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+        """, "3:13", ["`out` of `linear` can't be [...]: expected a whole number"], []),
+    ("list-for-an-entry", """
+        input: [3, 32, 32]
+        layers:
+          - [relu, conv]
+        """, "3:5", ["`kind: arguments`, not [relu, conv]"], []),
+    ("true-for-a-count", """
+        input: [3, 32, 32]
+        budget: {params: true}
+        layers: [relu]
+        """, "2:18", ["`budget.params`: expected a count, not true"], []),
+    ("true-for-a-key", """
+        input: [3, 32, 32]
+        true: 1
+        layers: [relu]
+        """, "2:1", ["a key must be a name, not true"], []),
+    ("unknown-kind-not-close-to-any", """
+        input: [3, 32, 32]
+        layers:
+          - mybloc
+        """, "3:5", ["unknown layer kind `mybloc`"],
+     ["`mybloc` isn't a kind or a block: define blocks under `blocks:`"]),
     ("unknown-expect-figure", """
         input: [3, 8, 8]
         layers:
@@ -175,14 +232,40 @@ CASES = [
     ("yaml-syntax-unclosed-list", """
         input: [3, 32, 32
         layers: [relu]
-        """, "2:7", ["invalid YAML: did not find expected ',' or ']'",
+        """, "2:7", ["invalid YAML: expected `,` or `]`: is the `[...]` list closed?",
                      "in the `[...]` list that starts at line 1, column 8"], []),
     ("yaml-syntax-bad-indentation", """
         input: [3, 8, 8]
         layers:
           - conv: {out: 8, kernel: 3}
            - relu
-        """, "4:4", ["invalid YAML", "in the list that starts at line 3, column 3"], []),
+        """, "4:4", ["invalid YAML: this line doesn't line up with the list it is in",
+                     "in the list that starts at line 3, column 3"], []),
+    ("yaml-syntax-key-inside-a-list", """
+        input: [3, 8, 8]
+        layers:
+          - relu
+          name: x
+        """, "4:3", ["invalid YAML: this line doesn't line up with the list it is in: start a "
+                     "list item with `- `", "in the list that starts at line 3, column 3"], []),
+    ("yaml-syntax-item-dedented", """
+        input: [3, 8, 8]
+        layers:
+          - relu
+         - relu
+        """, "4:2", ["invalid YAML: this line doesn't line up with the keys of the mapping it "
+                     "is in", "in the mapping that starts at line 1, column 1"], []),
+    ("yaml-syntax-two-keys-on-a-line", """
+        input: [3, 8, 8]
+        layers:
+          - conv: out: 3
+        """, "3:14", ["invalid YAML: a `key: value` can't start here"], []),
+    ("yaml-syntax-missing-colon", """
+        input: [3, 8, 8]
+        layers
+          - relu
+        """, "4:1", ["invalid YAML: expected `key: value` here: is a `:` missing?",
+                     "in the `key: value` that starts at line 2, column 1"], []),
     ("yaml-syntax-unclosed-quote", """
         input: [3, 8, 8]
         name: "abc
@@ -247,7 +330,17 @@ CASES = [
         input: [3, 8, 8]
         layers:
           - repeat: {times: 0, layers: [relu]}
-        """, "3:21", ["`repeat` needs `times`: a whole number from 1 to 1,000,000"], []),
+        """, "3:21", ["`times` must be a whole number from 1 to 1,000,000, not 0"], []),
+    ("repeat-times-true", """
+        input: [3, 32, 32]
+        layers:
+          - repeat: {times: true, layers: [relu]}
+        """, "3:21", ["`times` must be a whole number from 1 to 1,000,000, not true"], []),
+    ("repeat-without-times", """
+        input: [3, 32, 32]
+        layers:
+          - repeat: {layers: [relu]}
+        """, "3:13", ["`repeat` needs `times`: a whole number from 1 to 1,000,000"], []),
     ("repeat-unknown-key", """
         input: [3, 8, 8]
         layers:
@@ -538,6 +631,26 @@ def test_standard_input_good_spec():
                      input="input: [3, 32, 32]\nlayers: [conv: {out: 10, kernel: 5, padding: 2}]\n")
     assert result.returncode == 0, result.stderr
     assert '"params": 760' in result.stdout
+
+
+def test_standard_input_is_named_alike_in_reports_and_errors():
+    """Errors say `<stdin>:3:5:` (above); the report's title says `<stdin>` too."""
+    good = run_cli("summary", "-", input="input: [3, 8, 8]\nlayers: [relu]\n")
+    assert good.returncode == 0 and good.stdout.startswith("<stdin>: input 3×8×8"), good.stdout
+    assert load_text("input: [3, 8, 8]\nlayers: [relu]\n", "<stdin>").name == "<stdin>"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("input: [3, 8, 8]\nlayers:\n\t- relu\n", "3:1"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv:\n  \t  out: 3\n", "4:3"),
+])
+def test_tab_indentation(runner, tmp_path, monkeypatch, text, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["summary", "net.yaml"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"net.yaml:{where}: error: invalid YAML: tabs aren't allowed for "
+                             "indentation in YAML; use spaces\n")
 
 
 def test_no_traceback_in_a_real_process(tmp_path):

@@ -360,3 +360,96 @@ def test_working_renders_for_symbolic_sizes(spec):
             if hasattr(value, "free_symbols"):
                 value = value.subs({s: values[s.name] for s in value.free_symbols})
             assert value == figures[step.label][k], (row.node.kind, step.text())
+
+
+# -- one wording, rendered from data -----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["conv", "7x7x1", "--filters", "1", "--kernel", "3", "--stride", "3"],
+                                  ["pool", "9x8x3", "--kernel", "2"]])
+def test_one_liner_hints_name_options_never_spec_keys(args):
+    """The one-line commands have no spec file: their hints say `--rounding floor` and
+    `--ceil-mode`, never the spec file's `rounding: floor` / `ceil_mode: true`."""
+    result = run_cli(*args)
+    assert result.returncode == 2
+    hints = [line for line in result.stderr.splitlines() if line.startswith("  hint:")]
+    assert "  hint: or pass `--rounding floor` to accept PyTorch's flooring" in hints
+    if args[0] == "pool":
+        assert "  hint: or pass `--ceil-mode` to round 4.5 up to 5, as PyTorch's ceil_mode does" in hints
+    for hint in hints:
+        assert "rounding: floor" not in hint and "ceil_mode: true" not in hint and "on the layer" not in hint
+
+
+def test_command_line_hints_are_rendered_from_the_setting_not_rewritten_text():
+    """A setting hint worded differently in a spec (another scope, another purpose) still comes
+    out as the option on the command line: nothing depends on matching the spec wording."""
+    from cnncalc.commands.conv import command_line_errors
+    from cnncalc.errors import Setting
+
+    hints = [Setting("rounding", ("floor",), scope="the block's use", purpose="to floor it"),
+             Setting("ceil_mode", (True,), purpose="to round up"),
+             Setting("stride", (1, 2), (5, 3)), "a plain hint"]
+    assert hints[:2] == ["or write `rounding: floor` on the block's use to floor it",
+                         "or write `ceil_mode: true` on the layer to round up"]
+    with pytest.raises(SpecError) as info:
+        with command_line_errors("conv"):
+            raise SpecError("layer 0 (conv): bad", hints=hints)
+    assert info.value.hints == ["or pass `--rounding floor` to floor it", "or pass `--ceil-mode` to round up",
+                                "stride 1 (→ 5) or 2 (→ 3) would fit", "a plain hint"]
+
+
+def test_strict_error_explanation_and_validate_word_the_unseen_input_alike():
+    """`(W − F + 2P)/S + 1 = 2.33 … the last row and column of the padded input would never be
+    seen` comes from one helper: the strict error, the floor layer's working and validate's note
+    (its `unseen_text('was')`) differ only in tense."""
+    from cnncalc.dims import StrictRoundingError, unseen_text
+    from cnncalc.pipeline import load_text
+
+    for shape, words in (([1, 7, 7], "the last row and column of the padded input"),
+                         ([1, 9, 7], "the last column of the padded input"),
+                         ([1, 9, 8], "the last 2 columns of the padded input")):
+        spec = json.dumps({"input": shape, "layers": [{"conv": {"out": 1, "kernel": 3, "stride": 3}}]})
+        with pytest.raises(StrictRoundingError) as info:
+            analyze_loaded(load_text(spec, "s.yaml"))
+        error = info.value
+        assert f"{words} would never be seen" in "\n".join(error.notes)
+        assert error.unseen_text() in "\n".join(error.notes)
+        assert error.unseen_text("was").startswith(words) and "never seen" in error.unseen_text("was")
+        floor = json.loads(spec) | {"rounding": "floor"}
+        analysis = analyze_loaded(load_text(json.dumps(floor), "s.yaml"))
+        text = "\n".join(lines(explain_row(analysis.rows[-1], context_of(analysis))))
+        assert f"{words} {'is' if words.startswith('the last column') else 'are'} never seen" in text, text
+    assert unseen_text(2, ("H", "W"), "is") == "the last 2 rows and columns of the padded input are never seen"
+    assert unseen_text(1, ("L",), "was") == "the last position of the padded input was never seen"
+
+
+def test_conv_transpose_geometry_is_shared_by_the_shape_and_its_working():
+    from cnncalc.kinds import conv_transpose_geometry
+
+    spec = {"input": [2, 5, 6], "layers": [{"conv_transpose": {
+        "out": 4, "kernel": [3, 2], "stride": [2, 3], "padding": [1, 0], "output_padding": [1, 2],
+        "dilation": [1, 2]}}]}
+    analysis = analyze_loaded(load_dict(spec))
+    row = analysis.rows[-1]
+    assert conv_transpose_geometry(row.node.args, row.input_shape) == (
+        (3, 2), (2, 3), (1, 0), (1, 2), (1, 2))
+    assert row.output_shape == (4, (5 - 1) * 2 - 2 + 2 + 1 + 1, (6 - 1) * 3 + 2 * 1 + 2 + 1)
+    text = "\n".join(lines(explain_row(row, context_of(analysis))))
+    assert "(5 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1" in text and "(6 − 1)·3 − 2·0 + 2·(2 − 1) + 2 + 1" in text
+
+
+@pytest.mark.parametrize("command", [["conv", "--filters", "10", "--kernel", "5"],
+                                     ["pool", "--kernel", "2"]])
+def test_a_two_size_shape_is_said_to_be_read_as_1d(command):
+    """`cnncalc conv 32x32` is a 1-D input (length 32, 32 channels): a note on standard error
+    says so and how to write the 32×32 grey image meant; three sizes get no note."""
+    name, options = command[0], command[1:]
+    one_d = run_cli(name, "32x32", *options)
+    assert one_d.returncode == 0, one_d.stderr
+    assert ("note: read as L×C: a 1-D input of length 32 with 32 channels; "
+            "for a 32×32 image write 32x32x1") in one_d.stderr
+    chw = run_cli(name, "3x32", "--layout", "chw", *options)
+    assert "read as C×L: a 1-D input of length 32 with 3 channels" in chw.stderr
+    assert "write 1x3x32" in chw.stderr
+    image = run_cli(name, "32x32x1", *options)
+    assert image.returncode == 0 and image.stderr == ""
+    assert "note:" not in image.stdout + image.stderr

@@ -147,6 +147,16 @@ def test_table_depth_collapses_nesting(small):
     assert len(rows) == sum(1 for row in small["layers"] if row["depth"] == 0) == 5
 
 
+@pytest.mark.parametrize("command", ["summary", "explain"])
+def test_depth_help_says_what_depth_shows(command):
+    """`--depth 1` shows the top-level entries (render.visible keeps depth < N): the help says
+    "the first N levels", not "levels above N"."""
+    result = run_cli(command, "--help")
+    text = " ".join(result.stdout.replace("│", " ").split()).replace("top- level", "top-level")
+    assert "Show the first N levels of nesting only (1: top-level entries)." in text
+    assert "above N" not in text
+
+
 def test_no_control_characters_reach_a_terminal():
     """Names and block names come from untrusted specs: no escape sequences in any format."""
     report = report_of('name: "n\\e]0;t\\a"\ninput: [1, 4]\nblocks: {"b\\e[2J": {layers: [relu]}}\n'
@@ -225,7 +235,8 @@ def test_csv_shape(small):
     for line, row in zip(rows[1:], small["layers"]):
         record = dict(zip(CSV_COLUMNS, line))
         assert record["path"] == row["path"] and record["kind"] == row["kind"]
-        assert record["output_shape"] == "×".join(map(str, row["output_shape"]))
+        assert record["output_shape"] == "x".join(map(str, row["output_shape"]))  # ASCII
+        assert record["leaf"] == ("true" if row["leaf"] else "false")              # as JSON
         for figure in FIGURES:
             assert int(record[figure]) == row[figure]
     assert len(list(csv.reader(io.StringIO(render(small, Format.csv, depth=1))))) == 1 + 5

@@ -336,3 +336,28 @@ def test_wheel_ships_every_bundled_spec(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("cnncalc-*.whl")
     shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("cnncalc/specs/")}
     assert shipped == {f"cnncalc/specs/{p.name}" for p in SPECS.glob("*.yaml")}
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_zoo_table_wraps_descriptions_at_words(columns):
+    """At 80 columns the description wraps at spaces, and a dotted name too long for a line
+    breaks after a dot (`torchvision.models.` / `alexnet`), never inside a word."""
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "zoo"], capture_output=True,
+                            text=True, env=cli_env() | {"COLUMNS": str(columns)}, cwd=ROOT,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= columns
+    cells: dict[str, list[str]] = {}
+    spec = None
+    for line in lines:
+        parts = [p.strip() for p in line.split("│")]
+        if len(parts) == 5:
+            spec = parts[0] or spec
+            cells.setdefault(spec, []).append(parts[4])
+    for row in entries():
+        text = ""
+        for piece in filter(None, cells[row["spec"]]):
+            text += ("" if not text or text.endswith(".") and not row["description"].startswith(
+                text + " ") else " ") + piece
+        assert text == row["description"], (row["spec"], cells[row["spec"]])

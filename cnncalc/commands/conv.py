@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cnncalc.cli import command
-from cnncalc.errors import SpecError
+from cnncalc.errors import Setting, SpecError
 
 
 class Layout(str, Enum):
@@ -58,6 +58,22 @@ def input_shape(text: str, layout: Layout) -> list[int]:
     return sizes
 
 
+def one_d_note(sizes: list[int], layout: Layout) -> None:
+    """Two sizes are a 1-D input (length and channels), which is seldom what a student writing
+    `32x32` means: say so on standard error, with the spelling of the image they may mean."""
+    if len(sizes) != 2:
+        return
+    import sys
+
+    if layout is Layout.hwc:
+        (length, channels), order, image = sizes, "L×C", f"{sizes[0]}x{sizes[1]}x1"
+    else:
+        (channels, length), order, image = sizes, "C×L", f"1x{sizes[0]}x{sizes[1]}"
+    sys.stderr.write(f"note: read as {order}: a 1-D input of length {length} with {channels} "
+                     f"channel{'s' if channels != 1 else ''}; for a {sizes[0]}×{sizes[1]} image "
+                     f"write {image}\n")
+
+
 def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Rounding,
            as_json: bool) -> int:
     """Explain one layer of `kind` on an input of `shape`: the one-line questions' common path."""
@@ -82,10 +98,7 @@ def command_line_errors(kind: str):
         yield
     except SpecError as exc:
         exc.message = exc.message.removeprefix(f"layer 0 ({kind}): ")
-        exc.hints = [h.replace("write `rounding: floor` on the layer (or the spec)",
-                               "pass `--rounding floor`")
-                     .replace("`ceil_mode: true` on the layer", "pass `--ceil-mode`")
-                     for h in exc.hints]
+        exc.hints = [h.command_line() if isinstance(h, Setting) else h for h in exc.hints]
         exc.pos, exc.file = None, f"cnncalc {kind.removeprefix('max').removeprefix('avg')}"
         raise exc from None
 
@@ -114,4 +127,5 @@ def conv(
                                           words=("same", "valid")),
                 "dilation": per_axis_value(dilation, "dilation"), "groups": groups, "bias": bias}
         sizes = input_shape(shape, layout)
+    one_d_note(sizes, layout)
     return answer("conv", sizes, layout, args, rounding, as_json)

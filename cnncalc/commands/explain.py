@@ -33,7 +33,7 @@ def explain(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
     from cnncalc.pipeline import analyze_loaded, load
 

@@ -2,18 +2,129 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
 from cnncalc.cli import command
 
+EXAMPLES = """
 
-@command("kinds", help="List every layer kind, its arguments (with defaults) and the PyTorch module.")
-def kinds() -> int:
+Examples:
+
+  cnncalc kinds                    # a table of every kind
+
+  cnncalc kinds --format json      # the same, for machines
+"""
+
+# The composite kinds (cnncalc.kinds.COMPOSITE_KINDS) as the spec language describes them:
+# (argument, required, default) in YAML spelling, the PyTorch module the cross-check builds,
+# and a summary. Composites take no pydantic model, so their arguments are written out here.
+COMPOSITES = {
+    "sequential": ([("entries", True, None)], "Sequential", "the entries in order"),
+    "repeat": ([("times", True, None), ("layers", True, None)], "Sequential",
+               "the layers, `times` times in a row"),
+    "concat": ([("branches", True, None)], "torch.cat(…, dim=1)",
+               "every branch gets the same input; outputs joined along channels "
+               "(`[]` is the identity branch)"),
+    "add": ([("branches", True, None)], "sum of the branches (+)",
+            "element-wise sum of the branches; shapes must match exactly"),
+    "residual": ([("layers", True, None), ("shortcut", False, "identity")],
+                 "layers(x) + shortcut(x)",
+                 "add of the layers and the shortcut: identity, projection, auto or entries"),
+}
+
+# A default of None means "not given": for the pools' `stride` PyTorch then uses the kernel
+# size (cnncalc.kinds.pool_geometry does the same).
+NONE_MEANS = {"stride": "kernel"}
+
+
+class KindsFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def yaml_spelling(value) -> str:
+    """A default as a spec would write it: `true`, `nearest`, `1.0e-05` (PyYAML reads `1e-5`
+    as a string, so floats keep the form PyYAML writes)."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+
+
+def entries() -> list[dict]:
+    """Every kind, leaf ones then composites: kind, torch, summary and its arguments."""
     from cnncalc.kinds import COMPOSITE_KINDS, KINDS
 
+    rows = []
     for kind in KINDS.values():
         args = []
         for name, info in kind.args.model_fields.items():
-            args.append(name if info.is_required() else f"{name}={info.default!r}")
-        print(f"{kind.name:<18} {', '.join(args) or '-':<60} {kind.torch}")
-    print()
-    print("composites: " + ", ".join(COMPOSITE_KINDS) + " (see the spec language)")
+            required = info.is_required()
+            default = None if required else info.default
+            if required:
+                text = None
+            elif default is None:
+                text = NONE_MEANS[name]
+            else:
+                text = yaml_spelling(default)
+            args.append({"name": name, "required": required, "default": default,
+                         "default_text": text})
+        rows.append({"kind": kind.name, "torch": kind.torch, "summary": kind.summary,
+                     "args": args})
+    for name in COMPOSITE_KINDS:
+        args, torch, summary = COMPOSITES[name]
+        rows.append({"kind": name, "torch": torch, "summary": summary, "composite": True,
+                     "args": [{"name": a, "required": r, "default": d, "default_text": d}
+                              for a, r, d in args]})
+    return rows
+
+
+def args_text(args: list[dict]) -> str:
+    if not args:
+        return "-"
+    # one argument a line: `name: default` or `name (required)`, as a spec would write it
+    return "\n".join(f"{a['name']} (required)" if a["required"]
+                     else f"{a['name']}: {a['default_text']}" for a in args)
+
+
+def render_table(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Layer kinds (arguments with their defaults)", title_justify="left",
+                  show_edge=False)
+    # The summary goes under the kind's name: at 80 columns a fourth column would leave it a
+    # few characters; arguments and module names stay whole (no_wrap), the summary wraps.
+    table.add_column("Kind", min_width=16, max_width=30)
+    table.add_column("Arguments", no_wrap=True)
+    table.add_column("PyTorch", no_wrap=True)
+    for i, row in enumerate(rows):
+        if row.get("composite") and not rows[i - 1].get("composite"):
+            table.add_section()
+        # Text, not markup: nothing in the table is read as a rich tag
+        kind = Text(row["kind"], style="bold")
+        kind.append("\n" + row["summary"], style="dim")
+        table.add_row(kind, Text(args_text(row["args"])), Text(row["torch"]))
+    composites = sum(1 for row in rows if row.get("composite"))
+    console = Console()
+    console.print(table)
+    console.print(Text(f"{len(rows) - composites} leaf kinds, then {composites} composites (see "
+                       "the spec language). `stride: kernel`: the stride defaults to the kernel "
+                       "size, as in PyTorch."))
+
+
+@command("kinds", help="List every layer kind, its arguments (with defaults) and the PyTorch "
+         "module." + EXAMPLES)
+def kinds(format: Annotated[KindsFormat, typer.Option("--format", "-f", help="Output format.")]
+          = KindsFormat.table) -> int:
+    rows = entries()
+    if format is KindsFormat.table:
+        render_table(rows)
+    else:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -9,7 +9,7 @@ import typer
 
 from cnncalc.cli import command
 from cnncalc.commands.conv import (Layout, LayoutOption, Rounding, RoundingOption, answer,
-                                   command_line_errors, input_shape, per_axis_value)
+                                   command_line_errors, input_shape, one_d_note, per_axis_value)
 
 
 class PoolType(str, Enum):
@@ -45,4 +45,5 @@ def pool(
             raise SpecError("average pooling has no dilation (PyTorch's AvgPool doesn't take one)",
                             hints=["drop --dilation, or use --type max"])
         sizes = input_shape(shape, layout)
+    one_d_note(sizes, layout)
     return answer(f"{type.value}pool", sizes, layout, args, rounding, as_json)

@@ -41,7 +41,7 @@ def summary(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
     dtype: Annotated[Dtype, DtypeChoice] = Dtype.float32,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show nesting levels above N only.")] = None,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also show every layer's working "
                        "(as `cnncalc explain`; in JSON, an `explanation` per layer).")] = False,
     input: Annotated[Optional[str], typer.Option(

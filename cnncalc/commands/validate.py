@@ -192,7 +192,7 @@ def validate_one(source: str, batch: int, device: str, progress, against: str | 
         else:
             strict.notes.append(
                 f"PyTorch ran it anyway: it floored {fmt(strict.exact)} to {strict.floored}, "
-                f"{strict.unseen} input {strict.unit} never seen"
+                f"so {strict.unseen_text('was')}"
                 + (f" (with flooring, {agreement})" if result["ok"]
                    else f"; with flooring: {'; '.join(line.strip() for line in problems)}"))
         raise strict

@@ -99,23 +99,51 @@ def render_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def wrap_words(text: str, width: int) -> str:
+    """`text` in lines of at most `width`, broken at spaces; a word longer than a line (a
+    dotted name such as `torchvision.models.squeezenet1_0`) is broken after one of its dots,
+    never inside a name (rich's overflow="fold" cuts `torchvision.models.a|lexnet`)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        pieces = [word]
+        if len(word) > width:       # a piece still too long is left to the column's overflow
+            pieces = [p for p in re.split(r"(?<=\.)", word) if p]
+        for i, piece in enumerate(pieces):
+            joined = line + (" " if line and i == 0 else "") + piece
+            if line and len(joined) > width:
+                lines.append(line)
+                joined = piece
+            line = joined
+    return "\n".join(lines + [line])
+
+
 def render_table(rows: list[dict]) -> None:
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from cnncalc.units import grouped, human_count
 
+    headers = ("Spec", "Input", "Params", "MACs")
+    cells = [(row["spec"], input_text(row), grouped(row["params"]), human_count(row["macs"]))
+             for row in rows]
+    console = Console()
+    # The figures never wrap; the description gets the rest of the line (each of the five
+    # columns has a space of padding either side, with a one-character rule between columns)
+    # and is wrapped here, at words, to that width.
+    widths = [max(cell_len(c[i]) for c in [headers, *cells]) for i in range(len(headers))]
+    width = max(12, console.width - sum(widths) - 3 * len(widths) - 2)
     table = Table(title="Bundled specs (cnncalc summary NAME)", title_justify="left",
                   show_edge=False)
-    table.add_column("Spec", no_wrap=True)
-    table.add_column("Input", no_wrap=True)
-    table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
+    for header in headers:
+        table.add_column(header, no_wrap=True,
+                         justify="right" if header in ("Params", "MACs") else "left")
     table.add_column("What it is", overflow="fold")
-    for row in rows:
-        table.add_row(row["spec"], input_text(row), grouped(row["params"]),
-                      human_count(row["macs"]), row["description"])
-    Console().print(table)
+    for row, figures in zip(rows, cells):
+        table.add_row(*figures, Text(wrap_words(row["description"], width)))
+    console.print(table)
 
 
 @command("zoo", help="List the bundled specs with their input, params and MACs." + EXAMPLES)
