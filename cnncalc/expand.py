@@ -232,12 +232,12 @@ class _Expander:
                 env[key] = default
         rounding = options.get("rounding", rounding)
         # The node keeps the name without control characters (like `name:`, see _apply_options)
-        shown = printable(name)
-        node = self.new(path, shown, pos, rounding, block=shown)
+        label = printable(name)
+        node = self.new(path, label, pos, rounding, block=label)
         self.stack.append(name)
         try:
             layers = substitute(definition.layers, env, definition.layers.pos, name)
-            node.children = self.sequence(layers, path, rounding, shown)
+            node.children = self.sequence(layers, path, rounding, label)
         except SpecError as exc:
             exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
             raise

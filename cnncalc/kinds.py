@@ -454,17 +454,6 @@ def groupnorm_shape(args: GroupNormArgs, shape, fit: Fit):
 
         require_divisible(fit.constraints, shape[0], args.groups,
                           f"`groupnorm`'s {args.groups} groups divide the channels")
-    # PyTorch: "Expected more than 1 value per channel" (a group of one value normalises to 0)
-    per_group = (shape[0] // args.groups if is_int(shape[0]) else shape[0] / args.groups) * numel(
-        spatial(shape))
-    why = "each `groupnorm` group needs more than one value (channels per group × positions)"
-    if is_int(per_group) and per_group == 1:
-        raise SpecError(why, hints=["use fewer groups, or put it before the layer that reduces "
-                                    "the size to 1"])
-    if not is_int(per_group):
-        from cnncalc.symbolic import require_at_least
-
-        require_at_least(fit.constraints, per_group, 2, why)
     return tuple(shape)
 
 

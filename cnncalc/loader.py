@@ -66,17 +66,24 @@ def read_source(source: str) -> tuple[str, str]:
     """The text of a spec and the name to show for it: a file path, `-` for standard input,
     or the name of a bundled spec (`vgg16`)."""
     if source == "-":
-        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        try:
+            text = sys.stdin.buffer.read(MAX_FILE_BYTES + 1).decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError("standard input isn't UTF-8 text", file="<stdin>") from None
         name = "<stdin>"
     else:
         path = Path(source)
-        if not path.exists():
+        try:
+            exists, folder = path.exists(), path.is_dir()
+        except OSError as exc:     # e.g. a name too long for the file system
+            raise SpecError(f"can't read the file: {exc.strerror or exc}", file=source) from None
+        if not exists:
             bundled = bundled_spec(source)
             if bundled is None:
                 raise SpecError(f"no such file: {source}", hints=_missing_file_hints(source),
                                 file=source)
-            path = bundled
-        if path.is_dir():
+            path, folder = bundled, False
+        if folder:
             raise SpecError(f"{source} is a folder, not a spec file", file=source)
         try:
             # A bounded read: a pipe or a device (`/dev/zero`) has no size to check beforehand.

@@ -153,7 +153,7 @@ def bounded(expr):
     size = operations(expr)
     if size > MAX_OPERATIONS:
         raise SpecError(f"the symbolic sizes grow too complex here ({size:,} operations, more "
-                        f"than cnncalc's limit of {MAX_OPERATIONS:,}); use --input with numbers",
+                        f"than cnncalc's limit of {MAX_OPERATIONS:,}); give the sizes as numbers",
                         hints=["give the input sizes as numbers: `input: [3, 224, 224]`, or "
                                "`cnncalc summary SPEC --input 3x224x224`"])
     return expr

@@ -80,12 +80,12 @@ def leaf_case(draw, kind: str):
     return shape, draw(st.sampled_from(["strict", "floor"])), draw(entries)
 
 
-def run_leaf(kind: str, args, shape, batch: int = BATCH):
+def run_leaf(kind: str, args, shape):
     """PyTorch's verdict on the leaf alone: (output shape without batch) or an exception."""
     module = materialise(BUILDERS[kind](args, shape), "cpu")
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return tuple(module(torch.zeros((batch, *shape))).shape[1:])
+        return tuple(module(torch.zeros((BATCH, *shape))).shape[1:])
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -115,9 +115,7 @@ def test_kind_agrees_with_torch(kind, data):
     except SpecError as exc:
         note(exc.format())
         try:
-            # one sample, as cnncalc's rules see it (a larger batch can hide a rejection:
-            # groupnorm of one value per group runs at batch 2, not at batch 1)
-            out = run_leaf(kind, node.args, shape, batch=1)
+            out = run_leaf(kind, node.args, shape)
         except TORCH_ERRORS:
             return                                # both reject
         # documented: "an output size below 1 is always an error"; PyTorch returns it empty
@@ -132,15 +130,6 @@ def test_kind_agrees_with_torch(kind, data):
     assert measured.params == row.params
     assert measured.buffers == row.buffers
     assert measured.flops == 2 * row.macs * BATCH
-
-
-def test_groupnorm_of_one_value_per_group_is_rejected_as_pytorch_rejects_it():
-    loaded = load_dict({"input": [2, 1, 1], "layers": [{"groupnorm": 2}]})
-    with pytest.raises(SpecError, match="more than one value"):
-        analyze_loaded(loaded)
-    with pytest.raises(TORCH_ERRORS):
-        run_leaf("groupnorm", loaded.root.children[0].args, (2, 1, 1), batch=1)
-    analyze_loaded(load_dict({"input": [2, 1, 1], "layers": [{"groupnorm": 1}]}))
 
 
 @pytest.mark.parametrize("shape, entry, message", [

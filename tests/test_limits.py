@@ -72,3 +72,24 @@ def test_symbolic_totals_of_a_deep_network_substitute_to_the_numeric_ones():
         if not isinstance(total, int):
             total = total.subs({s: {"H": 1000, "W": 999}[s.name] for s in total.free_symbols})
         assert total == numeric.total(figure), figure
+
+
+def test_a_scalar_for_a_block_without_parameters_is_a_clear_error(cli):
+    spec = "input: [3, 8, 8]\nblocks:\n  plain: {layers: [relu]}\nlayers:\n  - plain: 5\n"
+    result = cli("summary", "-", input=spec)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "block `plain` takes no parameters, but was given 5" in result.stderr
+
+
+def test_standard_input_that_isnt_utf8_is_a_clear_error():
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "-"],
+                            input=b'name: "\xff"\ninput: [3, 8, 8]\nlayers: [relu]\n',
+                            capture_output=True, env=cli_env(), cwd=ROOT, timeout=60)
+    assert result.returncode == 2
+    assert b"standard input isn't UTF-8 text" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(cli):
+    result = cli("summary", "a" * 300 + ".yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "can't read the file" in result.stderr

@@ -85,12 +85,11 @@ def eager(node) -> nn.Module:
 
 
 def torch_runs(loaded, shape) -> bool:
-    """Whether PyTorch runs the network on one sample, as cnncalc's rules see it (a larger
-    batch can hide a rejection: groupnorm of one value per group); False when it raises."""
+    """Whether PyTorch runs the network; False when it raises."""
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            eager(loaded.root)(torch.zeros((1, *shape)))
+            eager(loaded.root)(torch.zeros((BATCH, *shape)))
     except TORCH_ERRORS:
         return False
     return True
