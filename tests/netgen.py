@@ -54,6 +54,17 @@ def _entry(kind: str, args: dict, shorthand: str | None = None):
 
 # -- leaves ---------------------------------------------------------------------------------------
 
+def _with_common(draw, args: dict, dilation, groups: int) -> dict:
+    """`args` with the arguments conv and conv_transpose share, written only when not default."""
+    if dilation != 1:
+        args["dilation"] = dilation
+    if groups != 1:
+        args["groups"] = groups
+    if draw(st.booleans()):
+        args["bias"] = draw(st.booleans())
+    return args
+
+
 @st.composite
 def _conv(draw, shape):
     c, sizes = shape[0], _spatial(shape)
@@ -75,13 +86,7 @@ def _conv(draw, shape):
         args["stride"] = _per_axis(draw, n, st.integers(1, 3))
     if padding != 0 or draw(st.booleans()):
         args["padding"] = padding
-    if dilation != 1:
-        args["dilation"] = dilation
-    if groups != 1:
-        args["groups"] = groups
-    if draw(st.booleans()):
-        args["bias"] = draw(st.booleans())
-    return _entry("conv", args)
+    return _entry("conv", _with_common(draw, args, dilation, groups))
 
 
 @st.composite
@@ -99,13 +104,7 @@ def _conv_transpose(draw, shape):
     output_padding = draw(st.integers(0, max(stride, dilation) - 1))
     if output_padding:
         args["output_padding"] = output_padding
-    if dilation != 1:
-        args["dilation"] = dilation
-    if groups != 1:
-        args["groups"] = groups
-    if draw(st.booleans()):
-        args["bias"] = draw(st.booleans())
-    return _entry("conv_transpose", args)
+    return _entry("conv_transpose", _with_common(draw, args, dilation, groups))
 
 
 @st.composite
