@@ -9,7 +9,10 @@ feeds random text and random specs to the pipeline: a report or a SpecError, not
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +26,7 @@ from cnncalc.kinds import COMPOSITE_KINDS, KINDS
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.render import Format, render
 from cnncalc.report import Options, build
-from conftest import run_cli
+from conftest import ROOT, cli_env, run_cli
 
 _register()
 
@@ -661,6 +664,21 @@ def test_no_traceback_in_a_real_process(tmp_path):
     assert result.stdout == ""
     assert result.stderr.startswith(f"{spec}:3:5: error: layer 0 (conv): 7×7 input")
     assert "Traceback" not in result.stderr
+
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args", [("summary", "vgg16"), ("summary", "vgg16", "-f", "json"),
+                                  ("zoo",), ("conv", "7x7x3", "--filters", "2", "--kernel", "3"),
+                                  ("validate", "cs231n_conv", "--device", "cpu")])
+def test_output_that_cannot_be_written_is_an_error_not_a_traceback(args):
+    # validate: with PyTorch loaded the exit skips the teardown, after a flush that fails too
+    with open("/dev/full", "w") as full:      # every write fails: "No space left on device"
+        result = subprocess.run([sys.executable, "-m", "cnncalc", *args], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT,
+                                timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == "error: cannot write the output: No space left on device\n"
 
 
 # -- whatever the input: a report or a SpecError, never another exception ----------------------

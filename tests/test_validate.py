@@ -254,6 +254,20 @@ def test_table_and_quiet_stderr(net):
     assert result.stderr == ""      # no progress display when standard error isn't a terminal
 
 
+
+def test_a_real_process_keeps_its_output_and_status(tmp_path):
+    """With PyTorch loaded the process leaves without the interpreter's teardown
+    (cli._exit_without_teardown): standard output and error still arrive whole, and the exit
+    status is the command's (1 here: PyTorch refuses groupnorm of one value per group at batch 1,
+    which cnncalc accepts; see the README)."""
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [4, 1, 1]\nlayers:\n  - groupnorm: {groups: 4}\n")
+    result = run_cli("validate", spec, "--device", "cpu", "--format", "json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"].startswith("ValueError: Expected more than 1 value")
+    assert result.stderr.startswith(f"{spec}: PyTorch rejected a network cnncalc accepted")
+
+
 def test_hwc_layout_and_nested_paths(tmp_path):
     spec = tmp_path / "res.yaml"
     spec.write_text("input: [9, 9, 4]\nlayout: hwc\nblocks:\n  unit:\n    params: {w: required}\n"
