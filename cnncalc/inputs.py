@@ -184,6 +184,24 @@ class _Solver:
                 break
         return result
 
+    def weigh(self) -> tuple[list[Intervals], list[bool]]:
+        """What `residue` gives for every residue, and per condition whether the others
+        already accept exactly the same sizes. Going from the last, each is tested against all
+        before it and those kept after it, so of two that say the same the first layer's is
+        kept, and what is kept accepts exactly what all accept."""
+        P = self.period
+        sets = [[self._eval(tree, r) for r in range(1, P + 1)] for tree in self.trees]
+        before = [[ALL] * P]            # before[i]: per residue, what conditions 0..i-1 accept
+        for own in sets:
+            before.append([_intersect(a, b) for a, b in zip(before[-1], own)])
+        everything, kept_after, implied = before[-1], [ALL] * P, [False] * len(sets)
+        for i in reversed(range(len(sets))):
+            if [_intersect(a, b) for a, b in zip(before[i], kept_after)] == everything:
+                implied[i] = True
+            else:
+                kept_after = [_intersect(a, b) for a, b in zip(kept_after, sets[i])]
+        return everything, implied
+
     def _eval(self, tree, r: int) -> Intervals:
         if not isinstance(tree, _Leaf):
             op, parts = tree
@@ -296,6 +314,12 @@ def _none(name: str) -> Accepted:
 
 
 def solve_symbol(name: str, conds: list) -> Accepted:
+    solver = _solver(name, conds)
+    return _accepted(name, solver.period, [solver.residue(r) for r in range(1, solver.period + 1)])
+
+
+def _solver(name: str, conds: list) -> _Solver:
+    """The solver of `conds`, or a SpecError for conditions it can't solve or work too large."""
     try:
         solver = _Solver(name, conds)
     except _NotSolvable as exc:
@@ -310,7 +334,11 @@ def solve_symbol(name: str, conds: list) -> Accepted:
                         f"product of the strides and scale denominators along it): beyond "
                         f"cnncalc's limit of {MAX_PERIOD:,} (or {MAX_WORK:,} evaluations)",
                         hints=[f"try `cnncalc summary --input` with the sizes you need"])
-    sets = [solver.residue(r) for r in range(1, P + 1)]     # sets[r - 1]: residue r
+    return solver
+
+
+def _accepted(name: str, P: int, sets: list[Intervals]) -> Accepted:
+    """The closed form of the sizes r + k·P with k in sets[r - 1], for r = 1 … P."""
 
     def member(x: int) -> bool:
         if x < 1:
@@ -386,23 +414,64 @@ def accepted_inputs(loaded) -> dict[str, Accepted]:
     from cnncalc.pipeline import analyze_loaded
 
     override, names = symbolic_override(loaded)
-    analysis = analyze_loaded(loaded, override)
+    try:
+        return accepted_sizes(analyze_loaded(loaded, override), names)
+    except SpecError as exc:
+        raise exc.located(loaded.file) from None
+
+
+def accepted_sizes(analysis, names: list[str]) -> dict[str, Accepted]:
+    """`accepted_inputs` for an analysis whose spatial sizes are the symbols `names`."""
+    conditions = _conditions(analysis)
+    result = {n: solve_symbol(n, [c.cond for c in conditions if c.cond.symbols() == {n}])
+              for n in names}
+    # a condition left without a symbol (sympy couldn't fold it to a number) holds or not
+    fixed = [c.cond for c in conditions if not c.cond.symbols()]
+    unmet = bool(fixed) and solve_symbol("_", fixed).minimum is None
+    if unmet or any(a.minimum is None for a in result.values()):
+        result = {n: _none(n) for n in names}
+    return result
+
+
+def _conditions(analysis) -> list:
+    """The analysis's conditions on sizes (not its assumptions); a SpecError for one that
+    couples two sizes, which the solver treats each on its own."""
     conditions = [c for c in analysis.constraints if c.kind != "assumption"]
     for c in conditions:
         symbols = c.cond.symbols()
         if len(symbols) > 1:
             raise SpecError(f"{c.where} couples {' and '.join(sorted(symbols))}: {c.text}",
                             hints=["`cnncalc inputs` treats each size on its own; try "
-                                   "`cnncalc summary --input` with numbers for the sizes you need"]
-                            ).located(loaded.file)
+                                   "`cnncalc summary --input` with numbers for the sizes you need"])
+    return conditions
+
+
+MAX_EXPLAINED = 20_000         # residues × conditions weighed for a summary's footer (~0.3 s at most)
+
+
+def explain_constraints(analysis) -> tuple[dict[str, Accepted], list[bool]] | None:
+    """For a symbolic summary: each spatial symbol's accepted sizes, and per constraint of the
+    analysis whether the others already imply it (an assumption never is). None where that
+    can't be worked out: sizes coupled, a period beyond the limits, or no size accepted at all
+    (then every condition is worth reading)."""
+    names = list(dict.fromkeys(str(d) for d in analysis.input_shape[1:]
+                               if getattr(d, "is_Symbol", False)))
+    accepted, implied = {}, {}
     try:
-        result = {n: solve_symbol(n, [c.cond for c in conditions if c.cond.symbols() == {n}])
-                  for n in names}
-        # a condition left without a symbol (sympy couldn't fold it to a number) holds or not
+        conditions = _conditions(analysis)
         fixed = [c.cond for c in conditions if not c.cond.symbols()]
-        unmet = bool(fixed) and solve_symbol("_", fixed).minimum is None
-    except SpecError as exc:
-        raise exc.located(loaded.file) from None
-    if unmet or any(a.minimum is None for a in result.values()):
-        result = {n: _none(n) for n in names}
-    return result
+        if fixed and solve_symbol("_", fixed).minimum is None:
+            return None
+        for name in names:
+            mine = [c for c in conditions if c.cond.symbols() == {name}]
+            solver = _solver(name, [c.cond for c in mine])
+            if solver.period * max(1, solver.count()) > MAX_EXPLAINED:
+                return None
+            sets, flags = solver.weigh()
+            accepted[name] = _accepted(name, solver.period, sets)
+            if accepted[name].minimum is None:
+                return None
+            implied.update(zip(map(id, mine), flags))
+    except SpecError:
+        return None
+    return accepted, [implied.get(id(c), False) for c in analysis.constraints]

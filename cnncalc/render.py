@@ -105,21 +105,36 @@ def render_table(report: dict, depth: int | None = None, checks: list[Check] | N
     console.print(Text(f"Output: {shape_text(report['output_shape'])}. {CONVENTIONS}",
                        style="dim"))
     if "constraints" in report:
-        render_constraints(report["constraints"], console)
+        for line in constraint_lines(report):
+            console.print(line, markup=False, highlight=False)
     if checks:
         render_checks(checks, console)
 
 
-def render_constraints(constraints: list[dict], console) -> None:
-    """The footer of a symbolic report: what the sizes (positive integers) must satisfy."""
-    if not constraints:
-        console.print("Sizes are positive integers; every size is accepted.", markup=False,
-                      highlight=False)
-        return
-    console.print("Sizes are positive integers, accepted where:", markup=False, highlight=False)
-    for c in constraints:
-        mark = "note" if c["kind"] == "assumption" else "-"
-        console.print(f"  {mark} {c['where']}: {c['text']}", markup=False, highlight=False)
+def constraint_lines(report: dict, bullet: str = "  -") -> list[str]:
+    """The footer of a symbolic report: the sizes accepted, and the conditions that make it so
+    (those the others imply are counted, not listed; without a solution, every condition)."""
+    constraints, accepted = report["constraints"], report.get("accepted")
+    notes = [f"{bullet[:-1]}note {c['where']}: {c['text']}" for c in constraints
+             if c["kind"] == "assumption"]
+    conditions = [c for c in constraints if c["kind"] != "assumption"]
+    if accepted is None:
+        head = "Sizes are positive integers, accepted where:" if conditions else \
+            "Sizes are positive integers; every size is accepted."
+        return [head] + [f"{bullet} {c['where']}: {c['text']}" for c in conditions] + notes
+    shown = [c for c in conditions if not c["implied"]]
+    sizes = "; ".join(a["text"] for a in accepted.values())
+    lines = [f"Sizes are positive integers. Accepted: {sizes}" + (", because of:" if shown else ".")
+             if shown or any(a["text"] != f"{name} ≥ 1" for name, a in accepted.items())
+             else "Sizes are positive integers; every size is accepted."]
+    lines += [f"{bullet} {c['where']}: {c['text']}" for c in shown]
+    if len(conditions) > len(shown):
+        more = len(conditions) - len(shown)
+        lines.append(f"{' ' * (len(bullet) - 1)}({more} {'more ' if shown else ''}"
+                     f"condition{'s' if more > 1 else ''} "
+                     f"{'that these imply' if shown else 'that every size meets'}: "
+                     "`--format json` lists every one)")
+    return lines + notes
 
 
 UNALIGNED_NOTE = ("* after branches (concat, add, residual) whose receptive fields are not "
@@ -238,8 +253,8 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
         lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{show(c.expected, c.figure)}"
                   f" | {show(c.actual, c.figure)} | {'✓' if c.ok else '✗'} |" for c in checks]
     if report.get("constraints"):
-        lines += ["", "Sizes are positive integers, accepted where:", ""]
-        lines += [f"- {c['where']}: {c['text']}" for c in report["constraints"]]
+        head, *rest = constraint_lines(report, bullet="-")
+        lines += ["", head, "", *rest]
     lines += ["", CONVENTIONS]
     return "\n".join(lines) + "\n"
 

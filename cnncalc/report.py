@@ -64,8 +64,23 @@ def build(analysis: Analysis, name: str, options: Options) -> dict:
         },
     }
     if analysis.symbolic:
-        report["constraints"] = [c.as_dict() for c in analysis.constraints]
+        report["constraints"], report["accepted"] = constraints(analysis)
     return report
+
+
+def constraints(analysis: Analysis) -> tuple[list[dict], dict | None]:
+    """A symbolic report's conditions on sizes, each marked `implied` when the others already
+    imply it, and each size's accepted set as `cnncalc inputs` gives it (None when cnncalc
+    can't solve them)."""
+    from cnncalc.inputs import explain_constraints
+
+    rows = [c.as_dict() for c in analysis.constraints]
+    explained = explain_constraints(analysis)
+    if explained is None:
+        return [{**row, "implied": False} for row in rows], None
+    accepted, implied = explained
+    return ([{**row, "implied": flag} for row, flag in zip(rows, implied)],
+            {name: a.as_dict() for name, a in accepted.items()})
 
 
 def layer_row(row: Row, layout: str, options: Options) -> dict:

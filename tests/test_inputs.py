@@ -4,13 +4,13 @@
 import json
 
 import pytest
-from hypothesis import event, given
+from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 
 from conftest import SPECS, run_cli
 from netgen import load_dict, networks
 from cnncalc.errors import SpecError
-from cnncalc.inputs import accepted_inputs, symbolic_override
+from cnncalc.inputs import accepted_inputs, explain_constraints, solve_symbol, symbolic_override
 from cnncalc.pipeline import analyze_loaded, load, load_text
 
 
@@ -86,6 +86,50 @@ def test_inputs_equal_brute_force_for_random_networks(spec):
     assert_brute_force(loaded, upto_for(dims))
 
 
+
+def note_event(label: str) -> None:
+    if currently_in_test_context():
+        event(label)
+
+
+def assert_footer_is_exact(loaded) -> None:
+    """What a symbolic summary's footer claims: its accepted sizes are `cnncalc inputs`'s, the
+    conditions it lists (those not implied) accept exactly what all of them accept, and
+    dropping any listed one accepts more."""
+    override, names = symbolic_override(loaded)
+    analysis = analyze_loaded(loaded, override)
+    explained = explain_constraints(analysis)
+    if explained is None:
+        note_event("footer: no solution, every condition listed")
+        return
+    accepted, implied = explained
+    assert {n: a.as_dict() for n, a in accepted.items()} == \
+        {n: a.as_dict() for n, a in accepted_inputs(loaded).items()}
+    listed = [c for c, flag in zip(analysis.constraints, implied)
+              if not flag and c.kind != "assumption"]
+    note_event("footer: no conditions" if not analysis.constraints else
+               "footer: some implied" if len(listed) < len(analysis.constraints) else
+               "footer: none implied")
+    for name in names:
+        mine = [c.cond for c in listed if c.cond.symbols() == {name}]
+        assert solve_symbol(name, mine).as_dict() == accepted[name].as_dict(), name
+        for i in range(len(mine)):
+            assert solve_symbol(name, mine[:i] + mine[i + 1:]).as_dict() != \
+                accepted[name].as_dict(), f"{name}: condition {i} is implied by the others"
+
+
+@given(networks(ranks=(1, 2), max_layers=6, rounding="strict")
+       | networks(ranks=(1, 2), max_layers=8, kinds=("conv", "maxpool", "avgpool", "upsample"),
+                  rounding="strict"))
+def test_summary_footer_is_exact_for_random_networks(spec):
+    loaded = load_dict(spec)
+    try:
+        accepted_inputs(loaded)
+    except SpecError:
+        return      # refused or an error at every size: nothing to explain
+    assert_footer_is_exact(loaded)
+
+
 SLIDING = ("conv", "maxpool", "avgpool", "conv_transpose", "upsample", "zeropad", "relu")
 
 
@@ -105,6 +149,7 @@ def test_inputs_equal_brute_force_for_the_zoo(name):
     if len(loaded.spec.input) < 2:
         pytest.skip("no spatial sizes")
     assert_brute_force(loaded, 140)
+    assert_footer_is_exact(loaded)
 
 
 @pytest.mark.parametrize("name, size, formula", [

@@ -134,7 +134,9 @@ def test_floor_sizes_fold_into_one_floor_and_print_as_the_lecture_writes():
                                       "  - conv: {out: 4, kernel: 3, stride: 2}\n").stdout)
     assert report["output_shape"] == [4, "floor((H - 3)/2) + 1", "floor((W - 3)/2) + 1"]
     assert report["constraints"][0] == {"where": "layer 0 (conv)", "kind": "at_least",
-                                        "text": "H ≥ 3 (the 3-wide filter fits along H)"}
+                                        "text": "H ≥ 3 (the 3-wide filter fits along H)",
+                                        "implied": False}
+    assert report["accepted"]["H"]["text"] == "H ≥ 3"
 
 
 def test_concat_of_branches_that_agree_at_some_sizes_records_the_equality():
@@ -166,8 +168,53 @@ def test_summary_table_lists_the_constraints_in_plain_words():
                      "  - conv: {out: 8, kernel: 7, stride: 3}\n")
     assert result.returncode == 0, result.stderr
     assert "8×((H - 4)/3)×((W - 4)/3)" in result.stdout
-    assert "accepted where:" in result.stdout
+    assert "Sizes are positive integers. Accepted: H ≡ 1 (mod 3), H ≥ 7; W ≡ 1 (mod 3), W ≥ 7, " \
+           "because of:" in result.stdout
     assert "layer 0 (conv): H - 7 is a multiple of 3" in result.stdout
+
+
+def test_summary_footer_lists_the_conditions_that_decide_and_counts_the_rest():
+    # U-Net: 50 conditions; H = 16·k follows from the deepest pool's rounding alone
+    table = run_cli("summary", "unet", "--input", "1xHxW")
+    assert table.returncode == 0, table.stderr
+    footer = table.stdout[table.stdout.index("Sizes are"):].splitlines()
+    assert footer[0] == "Sizes are positive integers. Accepted: H = 16·k, k ≥ 1; W = 16·k, k ≥ 1, because of:"
+    assert footer[1:] == [
+        "  - layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (H - 16)/8 is a multiple of 2 (strict "
+        "rounding along H: the stride divides W + 2P − F)",
+        "  - layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (W - 16)/8 is a multiple of 2 (strict "
+        "rounding along W: the stride divides W + 2P − F)",
+        "  (48 more conditions that these imply: `--format json` lists every one)"]
+    report = json.loads(run_cli("summary", "unet", "--input", "1xHxW", "-f", "json").stdout)
+    assert len(report["constraints"]) == 50
+    assert [c["where"] for c in report["constraints"] if not c["implied"]] == [
+        "layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool)"] * 2
+    assert report["accepted"]["H"] == json.loads(run_cli("inputs", "unet", "-f", "json").stdout)[
+        "dims"]["H"]
+    markdown = run_cli("summary", "unet", "--input", "1xHxW", "-f", "markdown").stdout
+    assert "\n- layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (H - 16)/8 is a multiple" in markdown
+    assert "\n(48 more conditions that these imply" in markdown
+
+
+def test_summary_footer_beyond_the_solver_limit_lists_every_condition():
+    # 2^13 = 8192 residues × 26 conditions: more than a footer is worth (inputs.MAX_EXPLAINED)
+    spec = "input: [1, L]\nlayers:\n" + "  - maxpool: 2\n" * 13
+    report = json.loads(run_cli("summary", "-", "-f", "json", input=spec).stdout)
+    assert report["accepted"] is None and len(report["constraints"]) == 26
+    assert "accepted where:" in run_cli("summary", "-", input=spec).stdout
+
+
+def test_summary_footer_without_a_solution_lists_every_condition():
+    # adding two flattened maps couples H and W (floor(H/2)·floor(W/2) = H·floor(W/4)):
+    # no per-size answer
+    spec = ("input: [1, H, W]\nrounding: floor\nlayers:\n  - add:\n"
+            "    - [{maxpool: 2}, flatten]\n    - [{maxpool: [1, 4]}, flatten]\n")
+    report = json.loads(run_cli("summary", "-", "-f", "json", input=spec).stdout)
+    assert report["accepted"] is None and report["constraints"]
+    assert not any(c["implied"] for c in report["constraints"])
+    table = run_cli("summary", "-", input=spec).stdout
+    assert "accepted where:" in table
+    assert all(f"{c['where']}: {c['text']}" in table.replace("\n", " ") for c in report["constraints"])
 
 
 def test_input_option_with_numbers_overrides_the_spec():
