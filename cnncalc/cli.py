@@ -3,6 +3,7 @@ an exit status: 0 ok, 1 a check failed, 2 bad input."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import importlib
@@ -50,16 +51,10 @@ def command(name: str, **kwargs):
         def run(*args, **kw):
             try:
                 status = function(*args, **kw)
-                sys.stdout.flush()   # a failed write is then reported here, not at exit
             except SpecError as exc:
                 print(exc.format(), file=sys.stderr)
                 status = 2
-            except OSError as exc:
-                if exc.filename is not None or isinstance(exc, BrokenPipeError):
-                    raise   # a file's own error; a closed pipe is rich's to handle
-                # writing the output failed: a full disk, a device error
-                print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
-                status = 1
+            sys.stdout.flush()   # a failed write is then reported by main, not at exit
             raise typer.Exit(status or 0)
         if "help" in kwargs:
             kwargs["help"] = _keep_examples(kwargs["help"])
@@ -77,7 +72,26 @@ def _keep_examples(help: str) -> str:
     return "\n\n".join([head.rstrip(), "Examples:", *("\b\n" + p for p in paragraphs)])
 
 
+# Where writing the output fails for a reason of the machine's, not of a file we were given.
+# (A closed pipe, EPIPE, is rich's and click's to handle: they exit 1 quietly.)
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+_skip_teardown = False
+
+
+def skip_teardown() -> None:
+    """For a command that has loaded PyTorch and runs no one else's code: the process leaves
+    without the interpreter's teardown once the output is out. That teardown (collecting and
+    freeing PyTorch's ~165,000 objects, then its C++ static destructors) takes about 0.4 s, a
+    quarter of a `validate` run, and PyTorch's exit handlers only flush its debug logs and
+    statistics. Not for `validate --against`: the user's code may have exit work of its own."""
+    global _skip_teardown
+    _skip_teardown = True
+
+
 def main() -> None:
+    global _skip_teardown
+    _skip_teardown = False
     # One run builds one large tree of objects and exits; the cyclic collector's default
     # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
     # Collect rarely, as mypy does.
@@ -85,24 +99,29 @@ def main() -> None:
     _register(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         app()
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS or exc.filename is not None:
+            raise
+        print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        _leave(1)
     except SystemExit as done:
-        if "torch" in sys.modules and (done.code is None or isinstance(done.code, int)):
-            _exit_without_teardown(done.code or 0)
+        if done.code is None or isinstance(done.code, int):
+            _leave(done.code or 0)
         raise
 
 
-def _exit_without_teardown(status: int) -> None:
-    """Leave now, once the output is out. With PyTorch loaded, the interpreter's teardown
-    (collecting and freeing PyTorch's ~165,000 objects, then its C++ static destructors) takes
-    about 0.4 s, a quarter of a `validate` run, and nothing of ours is left to do: PyTorch's
-    exit handlers only flush its debug logs and statistics. Where flushing fails (a closed
-    pipe, a full disk), Python's own exit reports it as usual."""
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return
-    os._exit(status)
+def _leave(status: int) -> None:
+    """Exit with `status`: without the teardown where a command asked (skip_teardown) and the
+    output is out, else as Python does."""
+    if _skip_teardown:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass        # the output can't be written: Python's own exit deals with it
+        else:
+            os._exit(status)
+    raise SystemExit(status)
 
 
 def _register(command: str | None = None) -> None:

@@ -277,7 +277,9 @@ class Accepted:
             elif classes == [0]:
                 parts.append(f"{n} = {self.period}·k, k ≥ {t // self.period}")
             else:
-                parts.append(f"{n} ≡ {', '.join(map(str, classes))} (mod {self.period}), {n} ≥ {t}")
+                # the bound only where some class's first positive size is below it
+                bound = f", {n} ≥ {t}" if t > min(c or self.period for c in classes) else ""
+                parts.append(f"{n} ≡ {', '.join(map(str, classes))} (mod {self.period}){bound}")
         if self.exceptions:
             listed = ", ".join(map(str, self.exceptions))
             parts.append(f"{n} = {listed}" if len(self.exceptions) == 1 else f"{n} ∈ {{{listed}}}")
@@ -450,28 +452,30 @@ MAX_EXPLAINED = 20_000         # residues × conditions weighed for a summary's 
 
 
 def explain_constraints(analysis) -> tuple[dict[str, Accepted], list[bool]] | None:
-    """For a symbolic summary: each spatial symbol's accepted sizes, and per constraint of the
-    analysis whether the others already imply it (an assumption never is). None where that
-    can't be worked out: sizes coupled, a period beyond the limits, or no size accepted at all
-    (then every condition is worth reading)."""
+    """For a symbolic summary: each spatial symbol's accepted sizes (as `accepted_inputs`), and
+    per constraint of the analysis whether the others already imply it (an assumption never
+    is). Where no size is accepted, one symbol's conditions that can't all hold are kept and
+    the rest implied. None where that can't be worked out: sizes coupled, or more work than a
+    footer is worth (MAX_EXPLAINED)."""
     names = list(dict.fromkeys(str(d) for d in analysis.input_shape[1:]
                                if getattr(d, "is_Symbol", False)))
-    accepted, implied = {}, {}
+    weighed = {}        # name ("_": conditions without a symbol) -> (Accepted, its flags)
     try:
         conditions = _conditions(analysis)
-        fixed = [c.cond for c in conditions if not c.cond.symbols()]
-        if fixed and solve_symbol("_", fixed).minimum is None:
-            return None
-        for name in names:
-            mine = [c for c in conditions if c.cond.symbols() == {name}]
+        for name in [*names, "_"]:
+            mine = [c for c in conditions if c.cond.symbols() == ({name} if name != "_" else set())]
             solver = _solver(name, [c.cond for c in mine])
             if solver.period * max(1, solver.count()) > MAX_EXPLAINED:
                 return None
             sets, flags = solver.weigh()
-            accepted[name] = _accepted(name, solver.period, sets)
-            if accepted[name].minimum is None:
-                return None
-            implied.update(zip(map(id, mine), flags))
+            weighed[name] = (_accepted(name, solver.period, sets), dict(zip(map(id, mine), flags)))
     except SpecError:
         return None
-    return accepted, [implied.get(id(c), False) for c in analysis.constraints]
+    unmet = next((name for name, (a, _) in weighed.items() if a.minimum is None), None)
+    if unmet is None:
+        accepted = {name: weighed[name][0] for name in names}
+        implied = {key: flag for _, flags in weighed.values() for key, flag in flags.items()}
+    else:       # what can't hold for `unmet` is the whole story: no size of any is accepted
+        accepted = {name: _none(name) for name in names}
+        implied = weighed[unmet][1]
+    return accepted, [implied.get(id(c), c.kind != "assumption") for c in analysis.constraints]

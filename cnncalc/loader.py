@@ -66,10 +66,15 @@ def read_source(source: str) -> tuple[str, str]:
     """The text of a spec and the name to show for it: a file path, `-` for standard input,
     or the name of a bundled spec (`vgg16`)."""
     if source == "-":
+        if sys.stdin is None:       # started with standard input closed
+            raise SpecError("there is no standard input to read", file="<stdin>")
         try:
             text = sys.stdin.buffer.read(MAX_FILE_BYTES + 1).decode("utf-8")
         except UnicodeDecodeError:
             raise SpecError("standard input isn't UTF-8 text", file="<stdin>") from None
+        except OSError as exc:      # e.g. standard input opened for writing only
+            raise SpecError(f"can't read standard input: {exc.strerror or exc}",
+                            file="<stdin>") from None
         name = "<stdin>"
     else:
         path = Path(source)

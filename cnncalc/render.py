@@ -111,30 +111,38 @@ def render_table(report: dict, depth: int | None = None, checks: list[Check] | N
         render_checks(checks, console)
 
 
-def constraint_lines(report: dict, bullet: str = "  -") -> list[str]:
-    """The footer of a symbolic report: the sizes accepted, and the conditions that make it so
-    (those the others imply are counted, not listed; without a solution, every condition)."""
+def constraint_lines(report: dict, markdown: bool = False) -> list[str]:
+    """The footer of a symbolic report: the sizes accepted, and the conditions that make it so;
+    those the others imply are counted, not listed (without a solution, every condition is
+    listed). In the table, lists are indented; in Markdown, blank lines set them apart."""
     constraints, accepted = report["constraints"], report.get("accepted")
-    notes = [f"{bullet[:-1]}note {c['where']}: {c['text']}" for c in constraints
-             if c["kind"] == "assumption"]
     conditions = [c for c in constraints if c["kind"] != "assumption"]
+    listed = [c for c in conditions if accepted is None or not c["implied"]]
+    notes = [c for c in constraints if c["kind"] == "assumption"]
+    item, gap = ("- ", [""]) if markdown else ("  - ", [])
+
     if accepted is None:
-        head = "Sizes are positive integers, accepted where:" if conditions else \
-            "Sizes are positive integers; every size is accepted."
-        return [head] + [f"{bullet} {c['where']}: {c['text']}" for c in conditions] + notes
-    shown = [c for c in conditions if not c["implied"]]
-    sizes = "; ".join(a["text"] for a in accepted.values())
-    lines = [f"Sizes are positive integers. Accepted: {sizes}" + (", because of:" if shown else ".")
-             if shown or any(a["text"] != f"{name} ≥ 1" for name, a in accepted.items())
-             else "Sizes are positive integers; every size is accepted."]
-    lines += [f"{bullet} {c['where']}: {c['text']}" for c in shown]
-    if len(conditions) > len(shown):
-        more = len(conditions) - len(shown)
-        lines.append(f"{' ' * (len(bullet) - 1)}({more} {'more ' if shown else ''}"
-                     f"condition{'s' if more > 1 else ''} "
-                     f"{'that these imply' if shown else 'that every size meets'}: "
-                     "`--format json` lists every one)")
-    return lines + notes
+        head = ["Sizes are positive integers, accepted where:" if conditions else
+                "Sizes are positive integers; every size is accepted."]
+    elif all(a["min"] is None for a in accepted.values()):
+        head = ["No input size is accepted: these conditions can't all hold:"]
+    elif not listed:
+        head = ["Sizes are positive integers; every size is accepted."]
+    else:
+        head = ["Sizes are positive integers. Accepted:", *gap,
+                *(item + a["text"] for a in accepted.values()), *gap, "because of:"]
+    lines = head + (gap if listed or notes else [])
+    lines += [f"{item}{c['where']}: {c['text']}" for c in listed]
+    lines += [f"{item}note {c['where']}: {c['text']}" for c in notes]
+    unlisted = len(conditions) - len(listed)
+    if unlisted:
+        many = unlisted > 1
+        count = f"{unlisted} {'more ' if listed else ''}condition{'s' if many else ''}"
+        what = (count if head[0].startswith("No ") else f"{count} that these imply" if listed
+                else f"{count} that every size meets")
+        lines += [*gap, f"{'' if markdown else '  '}({what}: `--format json` lists "
+                        f"{'them all' if many else 'it'})"]
+    return lines
 
 
 UNALIGNED_NOTE = ("* after branches (concat, add, residual) whose receptive fields are not "
@@ -253,8 +261,7 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
         lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{show(c.expected, c.figure)}"
                   f" | {show(c.actual, c.figure)} | {'✓' if c.ok else '✗'} |" for c in checks]
     if report.get("constraints"):
-        head, *rest = constraint_lines(report, bullet="-")
-        lines += ["", head, "", *rest]
+        lines += ["", *constraint_lines(report, markdown=True)]
     lines += ["", CONVENTIONS]
     return "\n".join(lines) + "\n"
 

@@ -271,7 +271,7 @@ def symbolic_sliding_out(fit, size, kernel_eff: int, pad_total, stride: int, *, 
         return as_dim(out)
     if fit.rounding == "strict":
         require_divisible(fit.constraints, span, stride,
-                          f"strict rounding along {axis}: the stride divides W + 2P − F")
+                          f"strict rounding along {axis}: stride {stride} divides the size − F + 2P")
         return as_dim(bounded(span / stride + 1))
     return as_dim(floor_div(span, stride) + 1)
 

@@ -159,6 +159,18 @@ def test_team_model_agrees_from_the_current_directory(team):
     assert "4 spec layers, 1 modules" in result.stdout     # three ReLUs and flatten; Dropout
 
 
+def test_the_models_own_exit_work_still_runs(team):
+    # validate leaves without the interpreter's teardown, but not with --against: the
+    # user's module may flush a log or run atexit handlers at exit
+    (team / "teamnet" / "logged.py").write_text(
+        "import atexit\nfrom teamnet.model import small\n"
+        "log = open('factory.log', 'w')\nlog.write('built\\n')      # flushed only at exit\n"
+        "atexit.register(lambda: open('atexit.txt', 'w').write('ran'))\n")
+    result = run_cli("validate", "net.yaml", "--against", "teamnet.logged:small", cwd=team)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (team / "factory.log").read_text() == "built\n"
+    assert (team / "atexit.txt").read_text() == "ran"
+
 def test_in_process_and_a_class_as_factory(team, capsys):
     assert validate_against(["net.yaml"], "teamnet.model:Net", 2, "cpu", "json") == 0
     data = json.loads(capsys.readouterr().out)

@@ -670,7 +670,8 @@ def test_no_traceback_in_a_real_process(tmp_path):
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
 @pytest.mark.parametrize("args", [("summary", "vgg16"), ("summary", "vgg16", "-f", "json"),
                                   ("zoo",), ("conv", "7x7x3", "--filters", "2", "--kernel", "3"),
-                                  ("validate", "cs231n_conv", "--device", "cpu")])
+                                  ("validate", "cs231n_conv", "--device", "cpu"),
+                                  ("--help",), ("--version",), ("validate", "--help")])
 def test_output_that_cannot_be_written_is_an_error_not_a_traceback(args):
     # validate: with PyTorch loaded the exit skips the teardown, after a flush that fails too
     with open("/dev/full", "w") as full:      # every write fails: "No space left on device"
@@ -680,6 +681,16 @@ def test_output_that_cannot_be_written_is_an_error_not_a_traceback(args):
     assert result.returncode == 1
     assert result.stderr == "error: cannot write the output: No space left on device\n"
 
+
+
+@pytest.mark.parametrize("redirect, message", [
+    ("0>/dev/null", "can't read standard input: Bad file descriptor"),   # opened write-only
+    ("<&-", "there is no standard input to read")])                      # closed
+def test_unreadable_standard_input_is_bad_input(redirect, message):
+    result = subprocess.run(["sh", "-c", f"{sys.executable} -m cnncalc summary - {redirect}"],
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=120)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"<stdin>: error: {message}\n"
 
 # -- whatever the input: a report or a SpecError, never another exception ----------------------
 

@@ -11,7 +11,7 @@ from hypothesis import currently_in_test_context, event, given, note
 from hypothesis import strategies as st
 
 from conftest import ROOT, cli_env, run_cli
-from netgen import load_dict, networks, symbolic_input
+from netgen import load_dict, networks, symbolic_input, to_yaml
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.symbolic import Cond, symbol
@@ -168,8 +168,8 @@ def test_summary_table_lists_the_constraints_in_plain_words():
                      "  - conv: {out: 8, kernel: 7, stride: 3}\n")
     assert result.returncode == 0, result.stderr
     assert "8×((H - 4)/3)×((W - 4)/3)" in result.stdout
-    assert "Sizes are positive integers. Accepted: H ≡ 1 (mod 3), H ≥ 7; W ≡ 1 (mod 3), W ≥ 7, " \
-           "because of:" in result.stdout
+    assert "Sizes are positive integers. Accepted:\n  - H ≡ 1 (mod 3), H ≥ 7\n" \
+           "  - W ≡ 1 (mod 3), W ≥ 7\nbecause of:\n" in result.stdout
     assert "layer 0 (conv): H - 7 is a multiple of 3" in result.stdout
 
 
@@ -178,13 +178,16 @@ def test_summary_footer_lists_the_conditions_that_decide_and_counts_the_rest():
     table = run_cli("summary", "unet", "--input", "1xHxW")
     assert table.returncode == 0, table.stderr
     footer = table.stdout[table.stdout.index("Sizes are"):].splitlines()
-    assert footer[0] == "Sizes are positive integers. Accepted: H = 16·k, k ≥ 1; W = 16·k, k ≥ 1, because of:"
-    assert footer[1:] == [
+    assert footer == [
+        "Sizes are positive integers. Accepted:",
+        "  - H = 16·k, k ≥ 1",
+        "  - W = 16·k, k ≥ 1",
+        "because of:",
         "  - layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (H - 16)/8 is a multiple of 2 (strict "
-        "rounding along H: the stride divides W + 2P − F)",
+        "rounding along H: stride 2 divides the size − F + 2P)",
         "  - layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (W - 16)/8 is a multiple of 2 (strict "
-        "rounding along W: the stride divides W + 2P − F)",
-        "  (48 more conditions that these imply: `--format json` lists every one)"]
+        "rounding along W: stride 2 divides the size − F + 2P)",
+        "  (48 more conditions that these imply: `--format json` lists them all)"]
     report = json.loads(run_cli("summary", "unet", "--input", "1xHxW", "-f", "json").stdout)
     assert len(report["constraints"]) == 50
     assert [c["where"] for c in report["constraints"] if not c["implied"]] == [
@@ -192,9 +195,25 @@ def test_summary_footer_lists_the_conditions_that_decide_and_counts_the_rest():
     assert report["accepted"]["H"] == json.loads(run_cli("inputs", "unet", "-f", "json").stdout)[
         "dims"]["H"]
     markdown = run_cli("summary", "unet", "--input", "1xHxW", "-f", "markdown").stdout
-    assert "\n- layer 1.1.0.2.1.0.2.1.0.2.1.0.0 (maxpool): (H - 16)/8 is a multiple" in markdown
-    assert "\n(48 more conditions that these imply" in markdown
+    footer = markdown[markdown.index("Sizes are"):].split("\n\n")     # blocks
+    assert footer[:4] == ["Sizes are positive integers. Accepted:",
+                          "- H = 16·k, k ≥ 1\n- W = 16·k, k ≥ 1", "because of:",
+                          "\n".join(line[2:] for line in table.stdout.splitlines()
+                                    if line.startswith("  - layer"))]
+    assert footer[4] == "(48 more conditions that these imply: `--format json` lists them all)"
 
+
+def test_summary_footer_when_no_size_is_accepted_names_the_conflict():
+    # strict maxpool 2 halves H; concat with the unpooled H needs H/2 = H: never
+    spec = "input: [3, H]\nlayers:\n  - concat: [[{maxpool: 2}], [relu]]\n"
+    table = run_cli("summary", "-", input=spec).stdout
+    footer = table[table.index("No input size"):].splitlines()
+    assert footer == ["No input size is accepted: these conditions can't all hold:",
+                      "  - layer 0 (concat): H = H/2 (concat: branch 1 agrees along L)",
+                      "  (2 more conditions: `--format json` lists them all)"]
+    report = json.loads(run_cli("summary", "-", "-f", "json", input=spec).stdout)
+    assert report["accepted"]["H"]["min"] is None
+    assert report["accepted"] == json.loads(run_cli("inputs", "-", "-f", "json", input=spec).stdout)["dims"]
 
 def test_summary_footer_beyond_the_solver_limit_lists_every_condition():
     # 2^13 = 8192 residues × 26 conditions: more than a footer is worth (inputs.MAX_EXPLAINED)
@@ -270,6 +289,10 @@ def test_auto_shortcut_that_is_an_identity_at_some_sizes_is_marked():
     assert check_against_numeric(spec, {"L": 1}) == "auto identity"
     for size in range(2, 12):
         assert check_against_numeric(spec, {"L": size}) == "accepted"
+    text = to_yaml(symbolic_spec)
+    for fmt, bullet in (("table", "  - "), ("markdown", "\n- ")):
+        out = run_cli("summary", "-", "-f", fmt, input=text).stdout
+        assert f"{bullet}note layer 0 (residual): these figures use a projection" in out, fmt
 
 
 # ---------------------------------------------------------------------------------------------

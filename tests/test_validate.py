@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +31,7 @@ from cnncalc.crosscheck.measure import measure
 from cnncalc.dims import StrictRoundingError
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded
-from conftest import SPECS, run_cli
+from conftest import ROOT, SPECS, cli_env, run_cli
 from netgen import load_dict, networks, to_yaml
 
 BATCH = 2
@@ -267,6 +269,20 @@ def test_a_real_process_keeps_its_output_and_status(tmp_path):
     assert json.loads(result.stdout)["error"].startswith("ValueError: Expected more than 1 value")
     assert result.stderr.startswith(f"{spec}: PyTorch rejected a network cnncalc accepted")
 
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_what_disagreed_reaches_stderr_when_stdout_cannot_be_written(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [4, 1, 1]\nlayers:\n  - groupnorm: {groups: 4}\n")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "cnncalc", "validate", str(spec),
+                                 "--device", "cpu", "-f", "json"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT,
+                                timeout=120)
+    assert result.returncode == 1
+    assert f"{spec}: PyTorch rejected a network cnncalc accepted" in result.stderr
+    assert result.stderr.endswith("error: cannot write the output: No space left on device\n")
 
 def test_hwc_layout_and_nested_paths(tmp_path):
     spec = tmp_path / "res.yaml"

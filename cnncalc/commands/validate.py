@@ -65,8 +65,11 @@ def validate(
         print("error: `cnncalc validate` needs PyTorch: pip install 'cnncalc[torch]'",
               file=sys.stderr)
         return 2
+    from cnncalc.cli import skip_teardown
     from cnncalc.crosscheck.measure import resolve_device
 
+    if against is None:
+        skip_teardown()
     try:
         where = resolve_device(device.value)
     except ValueError as exc:
@@ -95,24 +98,25 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
                 results.append(result)
                 status = max(status, 0 if result["ok"] else 1)
             progress.advance(overall)
-    if fmt == "json":
-        _print_json(results, several=len(specs) > 1)
-    if against is not None:
-        from cnncalc.crosscheck.drift import report
+    try:
+        if fmt == "json":
+            _print_json(results, several=len(specs) > 1)
+        if against is not None:
+            from cnncalc.crosscheck.drift import report
 
-        for result in results:
-            report(result, table=fmt != "json")
-        return status
-    if fmt != "json":
-        from cnncalc.crosscheck.diff import render_table
+            for result in results:
+                report(result, table=fmt != "json")
+        elif fmt != "json":
+            from cnncalc.crosscheck.diff import render_table
 
-        console = Console()
+            console = Console()
+            for result in results:
+                if result["totals"] is not None:
+                    render_table(result, console)
+    finally:    # what disagreed, on standard error even when standard output can't be written
         for result in results:
-            if result["totals"] is not None:
-                render_table(result, console)
-    for result in results:
-        for line in result.get("problems", []):
-            print(f"{result['file']}: {line}", file=sys.stderr)
+            for line in result.get("problems", []):
+                print(f"{result['file']}: {line}", file=sys.stderr)
     return status
 
 
