@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from cnncalc.analyze import Analysis, in_layout
 from cnncalc.dims import is_int
 from cnncalc.errors import Pos
-from cnncalc.report import Options, activation_bytes
+from cnncalc.report import Options, activation_bytes, plain
 from cnncalc.units import grouped, human_bytes
 
 
@@ -17,32 +17,110 @@ class Check:
     figure: str           # shape, params, macs, flops, activation_memory, ...
     expected: object      # what the spec says (for budgets: the bound)
     actual: object
-    ok: bool
+    # True or False; None where it can't be decided: a number against a figure that depends
+    # on symbolic input sizes (`macs ≤ 1M` of a `[3, H, W]` input)
+    ok: bool | None
     pos: Pos | None
     bound: bool = False   # a budget (actual ≤ expected) rather than an expectation (==)
 
     def describe(self) -> str:
         relation = "≤" if self.bound else "="
-        verdict = "ok" if self.ok else "FAILED"
+        verdict = {True: "ok", False: "FAILED", None: "can't be checked"}[self.ok]
         return (f"{self.where}: {self.figure} {show(self.actual, self.figure)} "
                 f"(expected {relation} {show(self.expected, self.figure)}): {verdict}")
 
 
 def show(value, figure: str) -> str:
+    """A figure in a message: `27×32×32`, `26,370`, `100 KiB (102,440 bytes)`; a symbolic one
+    as `summary` prints it (`729*(floor((H - 3)/2) + 1)`, not sympy's own form)."""
+    from cnncalc.render import shape_text     # render imports this module
+
     if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
-    if figure.endswith("memory") and is_int(value):
+        return shape_text(plain(value))
+    if not is_int(value):
+        return f"{plain(value)} bytes" if figure.endswith("memory") else str(plain(value))
+    if figure.endswith("memory"):
         return f"{human_bytes(value)} ({grouped(value)} bytes)"
     return grouped(value)
 
 
-def _equal(expected, actual) -> bool:
-    if isinstance(expected, (list, tuple)):
-        return len(expected) == len(actual) and all(_equal(e, a) for e, a in zip(expected, actual))
-    if is_int(actual) or isinstance(expected, str):
-        return expected == actual or str(expected) == str(actual)
-    return bool(actual == expected)
+def undecided_sizes(check: Check) -> list[str]:
+    """The input's named sizes that keep `check` from being decided (`['H', 'W']`): those of
+    the figure, or of the shape's entries expected as numbers (not the `W` of `[8, 32, W]`)."""
+    pairs = (zip(check.expected, check.actual) if isinstance(check.actual, (list, tuple))
+             else [(check.expected, check.actual)])
+    return sorted({s.name for expected, actual in pairs if not isinstance(expected, str)
+                   for s in getattr(actual, "free_symbols", ())})
 
+
+def _number(value):
+    """A figure as an int, or None where it depends on symbolic sizes."""
+    if is_int(value):
+        return value
+    return int(value) if getattr(value, "is_Integer", False) else None   # a sympy Integer
+
+
+def _equal(expected, actual) -> bool | None:
+    """None where it can't be decided: a number expected of a figure that depends on the
+    input's named sizes. A name expected (`shape: [64, H, W]`) is compared as written."""
+    if isinstance(expected, (list, tuple)):
+        if len(expected) != len(actual):
+            return False
+        verdicts = [_equal(e, a) for e, a in zip(expected, actual)]
+        return False if False in verdicts else None if None in verdicts else True
+    if isinstance(expected, str):
+        return expected == actual or expected == plain(actual)
+    number = _number(actual)
+    return None if number is None else expected == number
+
+
+
+def mark(check: Check) -> str:
+    """✓ holds, ✗ fails, ? can't be decided (a figure of symbolic sizes)."""
+    return {True: "✓", False: "✗", None: "?"}[check.ok]
+
+
+def exit_status(checks: list[Check]) -> int:
+    """0 every check holds, 1 one fails, 2 one can't be decided: bad input for it (2 wins)."""
+    if any(c.ok is None for c in checks):
+        return 2
+    return 1 if any(c.ok is False for c in checks) else 0
+
+
+def describe_failure(check: Check, extra_budget: dict | None = None) -> str:
+    """A check that fails or can't be decided, in words (`extra_budget`: bounds from options)."""
+    actual, expected = show(check.actual, check.figure), show(check.expected, check.figure)
+    figure = check.figure.replace("_", " ")
+    source = (f" (--max-{check.figure.replace('_', '-')})" if check.figure in (extra_budget or {})
+              else "")
+    what = f"budget{source}" if check.bound else "expect"
+    if check.ok is None:
+        sizes = undecided_sizes(check)
+        return (f"{what}: {check.where} {figure} is {actual}, which depends on the input's "
+                f"size{'s' * (len(sizes) != 1)} {', '.join(sizes)}: it can't be checked "
+                f"against {'≤ ' if check.bound else ''}{expected}")
+    if check.bound:
+        return f"{what}: {check.where} {figure} is {actual}, over the bound {expected}"
+    return f"{what}: {check.where} {figure} is {actual}, but the spec expects {expected}"
+
+
+def undecided_hint(name: str, sizes) -> str:
+    """What to do about a check that can't be decided, for the spec `name` with input `sizes`."""
+    from cnncalc.errors import printable
+
+    shown = printable(f"[{', '.join(str(s) for s in sizes)}]")   # as the spec writes it
+    return (f"hint: write the input's sizes as numbers in the spec (its `input` is {shown}) "
+            f"to check this; `cnncalc inputs {name}` lists the sizes the network accepts")
+
+
+def report_undecided(checks: list[Check], file: str, sizes) -> None:
+    """On standard error, each check that can't be decided, as an error (exit status 2)."""
+    import sys
+
+    for check in (c for c in checks if c.ok is None):
+        where = f"{file}:{check.pos.line}:{check.pos.col}" if check.pos else file
+        print(f"{where}: error: {describe_failure(check)}\n  {undecided_hint(file, sizes)}",
+              file=sys.stderr)
 
 def run_checks(analysis: Analysis, options: Options, raw=None,
                extra_budget: dict | None = None, expectations: bool = True) -> list[Check]:
@@ -85,7 +163,8 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
     bounds.update(extra_budget or {})
     for figure, bound in bounds.items():
         actual = totals[figure]
-        ok = bool(actual <= bound) if is_int(actual) else False
+        number = _number(actual)
+        ok = None if number is None else number <= bound
         # A bound from the command line has no place in the file.
         pos = None if figure in (extra_budget or {}) else _top_pos(raw, "budget", figure)
         checks.append(Check("network", figure, bound, actual, ok, pos, bound=True))

@@ -150,6 +150,10 @@ class StrictRoundingError(SpecError):
     def unseen_text(self, tense: str = "would") -> str:
         return unseen_text(self.unseen, self.axes, tense)
 
+    def floor_note(self) -> str:
+        """What PyTorch would do instead (`validate` swaps it for what PyTorch did)."""
+        return f"PyTorch would silently floor {fmt(self.exact)} to {self.floored}: {self.unseen_text()}"
+
 
 def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: int, axis: str,
                  context: SlidingContext | None) -> SpecError:
@@ -169,20 +173,22 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
     square = context is not None and len(set(zip(context.in_spatial, context.kernel, context.stride,
                                                  context.padding))) == 1
     along = f" along {axis}" if context is None or (len(context.in_spatial) > 1 and not square) else ""
-    message = (f"{what} doesn't fit{along}: (W − F + 2P)/S + 1 = "
+    # the size's letter as CS231n writes it: W for a square input, else the axis (L in 1-D)
+    letter = axis if along or (context is not None and len(context.in_spatial) == 1) else "W"
+    message = (f"{what} doesn't fit{along}: ({letter} − F + 2P)/S + 1 = "
                f"({size} − {kernel_eff} + 2·{pad})/{stride} + 1 = {fmt(exact)}, not a whole number")
     # "the last row and column" (square), "the last 2 rows"
     axes = AXES[len(context.in_spatial)] if square else (axis,)
-    notes = [f"PyTorch would silently floor {fmt(exact)} to {floored}: "
-             f"{unseen_text(unseen, axes)}"]
     hints = fit_suggestions(size, kernel_eff, pad, stride, pooling=context.pooling if context else False)
     if context is not None and context.pooling:
         hints.append(Setting("ceil_mode", (True,), purpose=f"to round {fmt(exact)} up to "
                              f"{floored + 1}, as PyTorch's ceil_mode does"))
     hints.append(Setting("rounding", ("floor",), scope="the layer (or the spec)",
                          purpose="to accept PyTorch's flooring"))
-    return StrictRoundingError(message, notes=notes, hints=hints, exact=exact, floored=floored,
-                               unseen=unseen, axes=axes)
+    error = StrictRoundingError(message, hints=hints, exact=exact, floored=floored,
+                                unseen=unseen, axes=axes)
+    error.notes.append(error.floor_note())
+    return error
 
 
 SEARCH = 64   # how far from the layer's stride fit_suggestions looks

@@ -23,6 +23,8 @@ MAX_NODES = 250_000    # 100,000 layers take ~3 s; 490,000 took 23 s and 2.3 GB
 MAX_BLOCK_DEPTH = 32
 MAX_REPEAT = 1_000_000
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
+# Norms whose sizes come from their input: `batchnorm: 64`, as BatchNorm2d(64), is a slip
+SIZED_BY_INPUT = ("batchnorm", "instancenorm", "layernorm")
 COMMON_OPTIONS = ("name", "expect", "rounding")
 SHORTCUTS = ("identity", "projection", "auto")
 
@@ -81,6 +83,11 @@ class _Expander:
             return self.block_use(kind, value, pos, value_pos, path, rounding)
         if kind in COMPOSITE_KINDS:
             return self.composite(kind, value, pos, value_pos, path, rounding, block)
+        if " - " in str(kind):      # `- relu` then `   - flatten` one column deeper
+            above, below = str(kind).split(" - ", 1)
+            raise SpecError(f"unknown layer kind `{kind}`", pos, hints=[
+                f"`- {below}` is indented more than `- {above}` above it, so YAML read it as "
+                "text continuing that item: line up the `- ` of every item in a list"])
         names = [*KINDS, *COMPOSITE_KINDS, *self.blocks]
         close = get_close_matches(str(kind), names, n=1, cutoff=0.6)
         hints = [f"did you mean `{close[0]}`?"] if close else [
@@ -108,7 +115,11 @@ class _Expander:
         try:
             validated = rule.args.model_validate(dict(args))
         except ValidationError as exc:
-            raise error_from_pydantic(exc, args, f"`{kind}`", list(rule.args.model_fields)) from None
+            error = error_from_pydantic(exc, args, f"`{kind}`", list(rule.args.model_fields))
+            if kind in SIZED_BY_INPUT and type(value) is int:
+                error.hints.insert(0, f"`{kind}` takes its channels from its input: write "
+                                      f"`- {kind}` alone (`{kind}: {value}` sets `{first}`)")
+            raise error from None
         node = self.new(path, kind, pos, rounding, args=validated, block=block, leaf=True)
         return _apply_options(node, options, value)
 

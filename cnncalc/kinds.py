@@ -32,6 +32,8 @@ NonNegInt = Annotated[int, Field(ge=0, le=MAX_INT)]
 SpatialPos = Union[PosInt, Annotated[list[PosInt], Field(min_length=1, max_length=3)]]
 SpatialNonNeg = Union[NonNegInt, Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]]
 PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
+# PyTorch takes any eps; one of 1 or more is a slip (`batchnorm: 64` meant as channels): refused
+Epsilon = Annotated[float, Field(gt=0, lt=1)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -97,7 +99,7 @@ class LinearArgs(Args):
 
 
 class BatchNormArgs(Args):
-    eps: PositiveFloat = 1e-5
+    eps: Epsilon = 1e-5
     momentum: Probability = 0.1
     affine: bool = True
 
@@ -310,7 +312,8 @@ def conv_transpose_shape(args: ConvTransposeArgs, shape, fit: Fit):
         size = (w - 1) * s - 2 * p + d * (k - 1) + op + 1
         if is_int(size) and size < 1:
             raise SpecError(f"`conv_transpose` output along {axis} would be {size}: "
-                            f"(W − 1)·S − 2P + D·(F − 1) + output_padding + 1 = "
+                            f"({axis} − 1)·S − 2P + {'dilation' if axis == 'D' else 'D'}·(F − 1) "
+                            "+ output_padding + 1 = "
                             f"({w} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {size}",
                             hints=["reduce the padding"])
         if not is_int(size):

@@ -280,10 +280,27 @@ def _plain_problem(problem: str, text: str, mark) -> str:
         lines = text.splitlines()
         if mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
             return "tabs aren't allowed for indentation in YAML; use spaces"
+    if problem.startswith("mapping values are not allowed") and _deeper_item(text, mark):
+        return OVERINDENTED_ITEM
     for start, plain in _YAML_PROBLEMS.items():
         if problem.startswith(start):
             return plain
     return problem
+
+
+OVERINDENTED_ITEM = ("this `- ` item is indented more than the item above it: line up the "
+                     "`- ` of every item in a list")
+
+
+def _deeper_item(text: str, mark) -> bool:
+    """The mark's line is a `- ` list item indented more than the `- ` item just above it."""
+    if mark is None:
+        return False
+    lines = text.splitlines()[:mark.line + 1]
+    items = [(len(line) - len(line.lstrip()), line.lstrip()) for line in lines if line.strip()]
+    if len(items) < 2 or not (items[-1][1].startswith("- ") and items[-2][1].startswith("- ")):
+        return False
+    return items[-1][0] > items[-2][0]
 
 
 _YAML_PROBLEMS = {

@@ -9,7 +9,7 @@ import io
 import json
 from enum import Enum
 
-from cnncalc.checks import Check, show
+from cnncalc.checks import Check, mark, show
 from cnncalc.errors import printable
 from cnncalc.kinds import KINDS
 from cnncalc.units import grouped, human_bytes, human_count
@@ -217,7 +217,7 @@ def render_checks(checks: list[Check], console) -> None:
         table.add_row(Text(check.where), Text(check.figure),
                       Text(relation + show(check.expected, check.figure)),
                       Text(show(check.actual, check.figure)),
-                      Text("✓", style="green") if check.ok else Text("✗", style="red"))
+                      Text(mark(check), style={True: "green", False: "red", None: "yellow"}[check.ok]))
     console.print(table)
 
 
@@ -259,7 +259,7 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
     if checks:
         lines += ["", "| Where | Figure | Expected | Actual | |", "|---|---|---|---|---|"]
         lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{show(c.expected, c.figure)}"
-                  f" | {show(c.actual, c.figure)} | {'✓' if c.ok else '✗'} |" for c in checks]
+                  f" | {show(c.actual, c.figure)} | {mark(c)} |" for c in checks]
     if report.get("constraints"):
         lines += ["", *constraint_lines(report, markdown=True)]
     lines += ["", CONVENTIONS]

@@ -10,7 +10,8 @@ MEMORY_SUFFIXES = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
 }
-_NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+# `1e8`, `2.5e6` too (the exponent to 3 digits: `1e999999999` would be a billion-digit int)
+_NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?)\s*([A-Za-z]*)\s*$")
 
 
 def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:

@@ -184,3 +184,143 @@ def test_budgets_at_the_totals_pass_and_one_below_fails(spec):
         assert below.status == ("failed" if over else "ok")
         assert len(below.problems) == len(over)
         assert all(p.message.startswith("budget (--max-") and p.line is None for p in below.problems)
+
+
+# Symbolic sizes: a 3×3 stride-2 conv on [3, H, W]. Its params are a number; its MACs and
+# memory depend on H and W, so no bound on them can be decided.
+SYMBOLIC = """\
+input: [3, H, W]
+layers:
+  - conv: {out: 27, kernel: 3, stride: 2, rounding: floor}
+budget:
+  params: 1K
+  activation_memory: 1MB
+"""
+SYMBOLIC_MACS = "729*(floor((H - 3)/2) + 1)*(floor((W - 3)/2) + 1)"    # as `summary` prints it
+
+
+@pytest.fixture
+def symbolic(tmp_path):
+    pytest.importorskip("sympy")
+    path = tmp_path / "sym.yaml"
+    path.write_text(SYMBOLIC)
+    return path
+
+
+def test_a_budget_on_symbolic_sizes_is_bad_input_with_a_hint(symbolic):
+    result = run_cli("check", symbolic, "--max-macs", "1M")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    hint = ("  hint: write the input's sizes as numbers in the spec (its `input` is [3, H, W]) "
+            f"to check this; `cnncalc inputs {symbolic}` lists the sizes the network accepts")
+    assert lines == [       # the spec's budget (params within 1K: not a problem), then --max-macs
+        f"{symbolic}:6:22: error: budget: network activation memory is "
+        "108*(floor((H - 3)/2) + 1)*(floor((W - 3)/2) + 1) bytes, which depends on the "
+        "input's sizes H, W: it can't be checked against ≤ 977 KiB (1,000,000 bytes)",
+        hint,
+        f"{symbolic}: error: budget (--max-macs): network macs is {SYMBOLIC_MACS}, which "
+        "depends on the input's sizes H, W: it can't be checked against ≤ 1,000,000",
+        hint,
+        "1 file checked: 0 failed a check, 1 invalid",
+    ]
+
+
+def test_a_figure_that_does_not_depend_on_the_sizes_is_checked_as_usual(symbolic):
+    """Params of a conv don't depend on H or W: 756 against a bound, as for numeric input."""
+    undecided = ("activation_memory", "macs")
+    within = check_file(str(symbolic), Options(), {"params": 756, "macs": 10**6})
+    assert [(c.figure, c.actual, c.ok) for c in within.checks] == [
+        ("params", 756, True), ("activation_memory", within.checks[1].actual, None),
+        ("macs", within.checks[2].actual, None)]
+    assert within.status == "invalid" and len(within.problems) == len(undecided)
+    over = check_file(str(symbolic), Options(), {"params": 755})
+    assert over.status == "invalid"          # the memory budget still can't be decided
+    assert over.problems[0].message == "budget (--max-params): network params is 756, over the bound 755"
+    assert over.problems[0].details == []    # a plain failure: no hint about the sizes
+    # Without the undecidable budget in the spec, an over-budget symbolic spec just fails
+    only_params = symbolic.parent / "params.yaml"
+    only_params.write_text(SYMBOLIC.replace("  activation_memory: 1MB\n", ""))
+    assert check_file(str(only_params), Options(), {}).status == "ok"
+    assert check_file(str(only_params), Options(), {"params": 755}).status == "failed"
+
+
+def test_an_undecided_check_in_json_and_github(symbolic):
+    result = run_cli("check", symbolic, "--max-macs", "1M", "-f", "json")
+    assert result.returncode == 2
+    [data] = json.loads(result.stdout)
+    assert data["status"] == "invalid"
+    checks = {c["figure"]: c for c in data["checks"]}
+    assert checks["params"]["ok"] is True and checks["params"]["actual"] == 756
+    # neither passed nor failed: `ok` is null, the figure as `summary` prints it
+    assert checks["macs"]["ok"] is None and checks["macs"]["actual"] == SYMBOLIC_MACS
+    assert checks["activation_memory"]["ok"] is None
+    assert checks["activation_memory"]["line"] == 6 and checks["activation_memory"]["col"] == 22
+    assert [p["message"].split(":")[0] for p in data["problems"]] == ["budget", "budget (--max-macs)"]
+    assert all(p["details"][0].startswith("hint: write the input's sizes as numbers")
+               for p in data["problems"])
+
+    github = run_cli("check", symbolic, "-f", "github")
+    assert github.returncode == 2
+    [line] = github.stdout.splitlines()            # params are within 1K: only the memory
+    assert line.startswith(f"::error file={str(symbolic).replace(':', '%3A')},line=6,col=22,"
+                           "title=cnncalc check::budget: network activation memory is 108*(")
+    assert "it can't be checked against ≤ 977 KiB" in line and "%0Ahint: write the input" in line
+
+
+EXPECT_SYMBOLIC = """\
+input: [3, H, W]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, expect: {shape: [8, H, W], params: 224}}
+  - conv: {out: 8, kernel: 3, padding: 1, expect: {macs: 100}}
+  - conv: {out: 8, kernel: 3, padding: 1, expect: {shape: [8, 32, W]}}
+  - conv: {out: 8, kernel: 3, padding: 1, expect: {shape: [9, 32, W]}}
+  - conv: {out: 8, kernel: 3, stride: 2, rounding: floor, expect: {shape: [8, H, W]}}
+expect: {params: 2_560}
+"""
+
+
+def test_expectations_on_symbolic_sizes(tmp_path):
+    """Names expected are compared as written; a number expected of a figure that depends on
+    a name can't be decided (bad input, with the size named); a figure that is a number, or a
+    shape already wrong in a number (9 channels, not 8), is checked as usual."""
+    pytest.importorskip("sympy")
+    path = tmp_path / "expect.yaml"
+    path.write_text(EXPECT_SYMBOLIC)
+    result = check_file(str(path), Options(), {})
+    verdicts = [(c.where.split(" (")[0], c.figure, c.ok) for c in result.checks]
+    assert verdicts == [("layer 0", "shape", True), ("layer 0", "params", True),
+                        ("layer 1", "macs", None), ("layer 2", "shape", None),
+                        ("layer 3", "shape", False), ("layer 4", "shape", False),
+                        ("network", "params", True)]
+    assert result.status == "invalid"
+    messages = [(p.line, p.message, bool(p.details)) for p in result.problems]
+    assert messages == [
+        (4, "expect: layer 1 (conv) macs is 576*H*W, which depends on the input's sizes H, W: "
+            "it can't be checked against 100", True),
+        (5, "expect: layer 2 (conv) shape is 8×H×W, which depends on the input's size H: "
+            "it can't be checked against 8×32×W", True),
+        (6, "expect: layer 3 (conv) shape is 8×H×W, but the spec expects 9×32×W", False),
+        (7, "expect: layer 4 (conv) shape is 8×(floor((H - 3)/2) + 1)×(floor((W - 3)/2) + 1), "
+            "but the spec expects 8×H×W", False),
+    ]
+    # Only decidable expectations left: a wrong one fails (exit 1), as on numeric input
+    decidable = tmp_path / "decidable.yaml"
+    decidable.write_text(EXPECT_SYMBOLIC.replace("macs: 100", "params: 584")
+                         .replace("[8, 32, W]", "[8, H, W]"))
+    assert check_file(str(decidable), Options(), {}).status == "failed"
+    decidable.write_text(decidable.read_text().replace("[9, 32, W]", "[8, H, W]")
+                         .replace("stride: 2, rounding: floor", "padding: 1"))
+    assert check_file(str(decidable), Options(), {}).status == "ok"
+
+
+def test_bounds_in_scientific_notation(files):
+    """`--max-params 1e8` is a count; `1.5` and `1e-3` aren't, in the usual words."""
+    good = files["good"]
+    assert run_cli("check", good, "--max-params", "1e5").returncode == 0          # 26,370 params
+    over = run_cli("check", good, "--max-params", "2.5e4", "--max-flops", "1e9")
+    assert over.returncode == 1
+    assert "network params is 26,370, over the bound 25,000" in over.stdout
+    for text, words in (("1.5", "'1.5' is 1.5: a count must be a whole number"),
+                        ("1e-3", "'1e-3' is 0.001: a count must be a whole number")):
+        rejected = run_cli("check", good, "--max-macs", text)
+        assert rejected.returncode == 2 and rejected.stderr == f"error: --max-macs: {words}\n"

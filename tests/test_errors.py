@@ -244,6 +244,21 @@ CASES = [
            - relu
         """, "4:4", ["invalid YAML: this line doesn't line up with the list it is in",
                      "in the list that starts at line 3, column 3"], []),
+    ("yaml-item-indented-deeper-becomes-text", """
+        input: [3, 8, 8]
+        layers:
+          - relu
+           - flatten
+        """, "3:5", ["unknown layer kind `relu - flatten`"],
+     ["`- flatten` is indented more than `- relu` above it, so YAML read it as text continuing "
+      "that item: line up the `- ` of every item in a list"]),
+    ("yaml-item-with-arguments-indented-deeper", """
+        input: [3, 8, 8]
+        layers:
+          - relu
+           - maxpool: 2
+        """, "4:13", ["invalid YAML: this `- ` item is indented more than the item above it: "
+                      "line up the `- ` of every item in a list"], []),
     ("yaml-syntax-key-inside-a-list", """
         input: [3, 8, 8]
         layers:
@@ -438,8 +453,22 @@ CASES = [
         input: [3, 2, 2]
         layers:
           - conv_transpose: {out: 8, kernel: 1, padding: 1}
-        """, "3:5", ["output along H would be 0", "(2 − 1)·1 − 2·1 + 1·(1 − 1) + 0 + 1 = 0"],
+        """, "3:5", ["output along H would be 0: (H − 1)·S − 2P + D·(F − 1) + output_padding + 1 = "
+                     "(2 − 1)·1 − 2·1 + 1·(1 − 1) + 0 + 1 = 0"],
      ["reduce the padding"]),
+    ("batchnorm-channels-as-eps", """
+        input: [64, 8, 8]
+        layers:
+          - batchnorm: 64
+        """, "3:16", ["`eps` of `batchnorm` must be less than 1, not 64"],
+     ["`batchnorm` takes its channels from its input: write `- batchnorm` alone "
+      "(`batchnorm: 64` sets `eps`)"]),
+    ("layernorm-channels-as-affine", """
+        input: [64, 8, 8]
+        layers:
+          - layernorm: 64
+        """, "3:16", ["`affine` of `layernorm` can't be 64: expected true or false"],
+     ["`layernorm` takes its channels from its input"]),
     ("strict-stride", """
         input: [3, 7, 7]
         layers:
@@ -449,6 +478,18 @@ CASES = [
                      "(7 − 3 + 2·0)/3 + 1 = 2.33", "PyTorch would silently floor 2.33 to 2"],
      ["stride 1 (→ 5) or 2 (→ 3) would fit", "padding 1 (→ 3) would fit with stride 3",
       "rounding: floor"]),
+    ("strict-stride-one-axis-named-by-its-letter", """
+        input: [1, 7, 9]
+        layers:
+          - conv: {out: 1, kernel: 3, stride: 3}
+        """, "3:5", ["7×9 input, 3×3 filter, stride 3 doesn't fit along H: (H − F + 2P)/S + 1 = "
+                     "(7 − 3 + 2·0)/3 + 1 = 2.33"], []),
+    ("strict-stride-1d-is-l", """
+        input: [1, 7]
+        layers:
+          - conv: {out: 1, kernel: 3, stride: 3}
+        """, "3:5", ["7 input, 3 filter, stride 3 doesn't fit: (L − F + 2P)/S + 1 = "
+                     "(7 − 3 + 2·0)/3 + 1 = 2.33"], []),
     ("strict-pool-hwc", """
         layout: hwc
         input: [9, 8, 3]

@@ -15,6 +15,7 @@ import ast
 import json
 import math
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -132,6 +133,7 @@ GOLDEN_CASES = {
     "conv_dilated_grouped_chw": ["conv", "96x27x27", "--layout", "chw", "--filters", "256",
                                  "--kernel", "5", "--padding", "4", "--dilation", "2",
                                  "--groups", "2"],
+    "conv_3x5_kernel": ["conv", "32x32x3", "--filters", "10", "--kernel", "3x5", "--padding", "1"],
     "vgg16_cs231n": ["explain", "tests/golden/vgg16_cs231n.yaml"],
     "wrong_expectation": ["explain", "tests/golden/wrong_expectation.yaml"],
 }
@@ -173,6 +175,76 @@ def test_golden_lecture_figures():
     assert "C/G = 96/2 = 48" in dilated
     wrong = text["wrong_expectation"]
     assert "✗" in wrong and "exit status 1" in wrong
+
+
+# -- the input size in a formula is written with its axis's letter ----------------------------
+
+AXIS_LETTER_SPECS = {
+    "1-D": {"input": [2, 30], "layers": [
+        {"conv": {"out": 4, "kernel": 7, "padding": 3}}, {"maxpool": {"kernel": 3, "ceil_mode": True}},
+        {"conv_transpose": {"out": 2, "kernel": 3, "stride": 2}}, {"zeropad": {"padding": 1}},
+        {"upsample": {"scale": 2}}, {"conv": {"out": 2, "kernel": 3, "padding": "same"}},
+        {"adaptive_avgpool": {"output": 7}}]},
+    "2-D": {"input": [3, 32, 24], "rounding": "floor", "layers": [
+        {"conv": {"out": 8, "kernel": [3, 5], "padding": 1}},
+        {"conv": {"out": 8, "kernel": 3, "stride": 2, "padding": "same", "dilation": [1, 2]}},
+        {"maxpool": {"kernel": [2, 3], "stride": 3}}, {"zeropad": {"padding": [1, 2]}},
+        {"upsample": {"scale": 2}}, {"conv_transpose": {"out": 4, "kernel": [2, 3], "stride": 2}},
+        {"adaptive_avgpool": {"output": [3, 4]}}]},
+    "3-D": {"input": [2, 8, 10, 12], "layers": [
+        {"conv": {"out": 4, "kernel": 3, "padding": 1, "dilation": [2, 1, 1]}},
+        {"conv_transpose": {"out": 4, "kernel": [3, 2, 2], "stride": 2, "dilation": [2, 1, 1]}},
+        {"zeropad": {"padding": [1, 2, 3]}}, {"avgpool": {"kernel": [1, 2, 2]}}]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(AXIS_LETTER_SPECS))
+def test_formulas_write_each_axis_size_with_its_letter(name):
+    """CS231n's W2 = (W1 − F + 2P)/S + 1 and H2 = (H1 − F + 2P)/S + 1: `out H = (H − F …`,
+    `out D = (D − F …`, `out = (L − F …` in 1-D; W alone stands for every axis of a square
+    input. In 3-D, where D is the depth, the dilation is spelt out."""
+    analysis = analyze_loaded(load_dict(AXIS_LETTER_SPECS[name]))
+    axes = {"1-D": ("L",), "2-D": ("H", "W"), "3-D": ("D", "H", "W")}[name]
+    context = context_of(analysis)
+    seen = set()
+    for row in analysis.rows:
+        for step in explain_row(row, context):
+            words = step.label.split()
+            if words[0] not in ("out", "padding", "window") or not step.general:
+                continue
+            axis = words[1] if len(words) > 1 and words[1] in axes else (
+                axes[0] if len(axes) == 1 else "W")
+            letters = [t for t in re.findall(r"[A-Za-z_]+", step.general) if t in axes + ("W",)]
+            # same's `padding = F − 1` (stride 1) has no size in it
+            assert letters == [axis] or (words[0] == "padding" and not letters), (
+                row.node.kind, step.text())
+            seen.add((row.node.kind, axis))
+    kinds = {kind for kind, _ in seen}
+    assert {"conv", "conv_transpose", "zeropad"} <= kinds
+    assert {axis for _, axis in seen} == set(axes)
+
+
+def test_per_axis_working_as_cs231n_writes_it():
+    text = {}
+    for name, spec in AXIS_LETTER_SPECS.items():
+        analysis = analyze_loaded(load_dict(spec))
+        text[name] = render_text(analysis, build(analysis, "net", Options()))
+    assert "out = (L − F + 2P)/S + 1 = (30 − 7 + 2·3)/1 + 1 = 30" in text["1-D"]
+    assert "out H = (H − F + 2P)/S + 1 = (32 − 3 + 2·1)/1 + 1 = 32" in text["2-D"]
+    assert "out W = (W − F + 2P)/S + 1 = (24 − 5 + 2·1)/1 + 1 = 22" in text["2-D"]
+    assert "padding W = max((out − 1)·S + F_eff − W, 0) = max((11 − 1)·2 + 5 − 22, 0) = 3" in text["2-D"]
+    assert "out D = (D − F_eff + 2P)/S + 1 = (8 − 5 + 2·1)/1 + 1 = 6" in text["3-D"]
+    assert ("out H = (H − 1)·S − 2P + dilation·(F − 1) + output_padding + 1 = "
+            "(10 − 1)·2 − 2·0 + 1·(2 − 1) + 0 + 1 = 20") in text["3-D"]
+    assert "F_eff D = dilation·(F − 1) + 1 = 2·(3 − 1) + 1 = 5" in text["3-D"]
+
+
+def test_symbolic_sizes_keep_their_axis_letter():
+    spec = "input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: [3, 5], padding: 1}\n"
+    result = run_cli("explain", "-", input=spec)
+    assert result.returncode == 0, result.stderr
+    assert "out H = (H − F + 2P)/S + 1 = (H − 3 + 2·1)/1 + 1 = H" in result.stdout
+    assert "out W = (W − F + 2P)/S + 1 = (W − 5 + 2·1)/1 + 1 = W − 2" in result.stdout
 
 
 # -- VGG-16 as in the CS231n notes -------------------------------------------------------------
@@ -306,6 +378,20 @@ def test_one_liner_errors_exit_2_in_plain_words(args, words):
     assert result.returncode == 2, result.stdout
     assert words in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"cnncalc {args[0]}") or "Usage" in result.stderr
+
+
+def test_conv_padding_hint_names_same_and_valid_and_pool_does_not():
+    """conv's --padding takes `same` and `valid` and its hint says so; pool's takes neither."""
+    conv = run_cli("conv", "32x32x3", "--filters", "1", "--kernel", "3", "--padding", "half")
+    assert conv.returncode == 2 and "Traceback" not in conv.stderr, conv.stderr
+    assert "  hint: write it like 2, or 3x5 for one value per axis, or same or valid" in conv.stderr
+    for word in ("same", "valid"):    # what the hint offers is accepted
+        assert run_cli("conv", "32x32x3", "--filters", "1", "--kernel", "3",
+                       "--padding", word).returncode == 0
+    pool = run_cli("pool", "32x32x3", "--kernel", "2", "--padding", "same")
+    assert pool.returncode == 2 and "Traceback" not in pool.stderr, pool.stderr
+    assert "  hint: write it like 2, or 3x5 for one value per axis\n" in pool.stderr
+    assert "valid" not in pool.stderr
 
 
 @pytest.mark.parametrize("args", [["explain", "cs231n_conv"], ["summary", "vgg16", "--explain"],

@@ -236,6 +236,69 @@ def test_summary_footer_without_a_solution_lists_every_condition():
     assert all(f"{c['where']}: {c['text']}" in table.replace("\n", " ") for c in report["constraints"])
 
 
+@pytest.mark.parametrize("spec, value, entry, example", [
+    ("cs231n_conv_chw", "HxW", "first entry, as the spec's layout chw", "3xHxW"),
+    ("cs231n_conv", "HxWxC", "last entry, as the spec's layout hwc", "HxWx3")])
+def test_input_option_with_a_name_for_channels_gets_a_hint_for_the_option(tmp_path, spec, value,
+                                                                         entry, example):
+    if spec == "cs231n_conv_chw":
+        spec = tmp_path / "net.yaml"
+        spec.write_text("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3}\n")
+    result = run_cli("summary", spec, "--input", value)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"--input: error: `--input {value}`: the channels ({entry} has "
+                             "them) must be a whole number; only spatial sizes can be names\n"
+                             f"  hint: write it like {example}\n")
+
+
+def test_input_option_notes_a_change_of_spatial_sizes_or_of_channels(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3}\n")
+    rank = run_cli("summary", spec, "--input", "3xH")
+    assert rank.returncode == 0, rank.stderr
+    assert rank.stderr == ("note: --input 3xH has 1 spatial size; the spec's input [3, 32, 32] "
+                           "has 2 spatial sizes\n")
+    # cs231n_conv is H×W×C: --input 3x64x64 is 3×64 with 64 channels
+    channels = run_cli("summary", "cs231n_conv", "--input", "3x64x64")
+    assert "note: --input 3x64x64 gives 64 channels, the spec's input [32, 32, 3] has 3 (--input " \
+           "is read in the spec's layout, hwc: H×W×C)" in channels.stderr
+    same = run_cli("summary", spec, "--input", "3xHxW")
+    assert same.returncode == 0 and same.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["summary", "explain"])
+def test_a_channels_first_input_that_looks_like_hwc_gets_a_note(tmp_path, command):
+    looks = tmp_path / "looks.yaml"
+    looks.write_text("input: [32, 32, 3]\nlayers:\n  - conv: {out: 2, kernel: 3}\n")
+    result = run_cli(command, looks)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("note: `input: [32, 32, 3]` is read channels first (32 channels of "
+                             "32×3); for H×W×C write `layout: hwc`\n")
+    for text in ("input: [3, 32, 32]", "layout: hwc\ninput: [32, 32, 3]", "input: [16, 16, 16]"):
+        looks.write_text(text + "\nlayers:\n  - conv: {out: 2, kernel: 3}\n")
+        assert run_cli(command, looks).stderr == "", text
+
+@pytest.mark.parametrize("command", ["summary", "explain"])
+def test_checks_of_figures_that_depend_on_symbolic_sizes_are_undecided(tmp_path, command):
+    spec = tmp_path / "bud.yaml"
+    spec.write_text("input: [3, H, W]\nbudget: {macs: 1M, params: 1M}\nlayers:\n"
+                    "  - conv: {out: 8, kernel: 3, expect: {macs: 100, params: 224}}\n")
+    result = run_cli(command, spec)
+    assert result.returncode == 2       # not 1: nothing was found wrong, it can't be told
+    assert result.stderr.splitlines()[::2] == [
+        f"{spec}:4:5: error: expect: layer 0 (conv) macs is 216*(H - 2)*(W - 2), which depends "
+        "on the input's sizes H, W: it can't be checked against 100",
+        f"{spec}:2:16: error: budget: network macs is 216*(H - 2)*(W - 2), which depends on the "
+        "input's sizes H, W: it can't be checked against ≤ 1,000,000"]
+    assert "write the input's sizes as numbers in the spec" in result.stderr
+    if command == "summary":
+        rows = [line.split("│")[-1].strip() for line in result.stdout.splitlines()
+                if line.startswith((" layer 0 (conv) │", " network "))]
+        assert rows == ["✓", "?", "✓", "?"]       # params decided, MACs not
+    else:
+        assert "expected macs 100: ? (it depends on the input's sizes)" in result.stdout
+        assert "expected params 224: ✓" in result.stdout
+
 def test_input_option_with_numbers_overrides_the_spec():
     spec = ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 10, kernel: 5, padding: 2}\n"
             "  - relu\n  - maxpool: 2\n  - flatten\n  - linear: 10\n")

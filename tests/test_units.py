@@ -13,6 +13,9 @@ counts = st.integers(min_value=0, max_value=10**18)
     ("15.47G", 15_470_000_000), ("5M", 5_000_000), ("1T", 10**12), ("2K", 2_000),
     ("138.357544M", 138_357_544), ("1234", 1234), ("1_000", 1000), ("1,000", 1000),
     (" 7 ", 7), ("3k", 3000), (760, 760), (0, 0), (2.0, 2), ("0.768M", 768_000),
+    # scientific notation, when it comes out whole (a float that YAML read, as repr writes it)
+    ("1e8", 10**8), ("2.5e6", 2_500_000), ("1E3", 1000), ("1.5e+3", 1500), ("1e0", 1),
+    ("2.5e-1K", 250), ("1.5e3K", 1_500_000), (1e20, 10**20), ("1e999", 10**999),
 ])
 def test_parse_count(text, value):
     assert parse_count(text) == value
@@ -23,6 +26,7 @@ def test_parse_count(text, value):
     ("40KiB", 40_960), ("3.04KB", 3_040), ("2B", 2), ("1TiB", 2**40), (4096, 4096),
     ("100mb", 100_000_000),
     ("0.1KiB", 102),       # 102.4 bytes: a bound, rounded down
+    ("1e3MB", 10**9), ("2.5e-1KiB", 256), ("1e-3KB", 1),
 ])
 def test_parse_bytes(text, value):
     assert parse_bytes(text) == value
@@ -38,6 +42,11 @@ def test_parse_bytes(text, value):
     ("-5", "isn't a count"),
     ("1.2.3M", "isn't a count"),
     ("G", "isn't a count"),
+    ("1e-3", "'1e-3' is 0.001: a count must be a whole number"),
+    ("2.5e-1", "is 0.25: a count must be a whole number"),
+    ("1e", "isn't a count (write it like"),
+    ("1e1000", "isn't a count"),      # exponents to 3 digits: no billion-digit numbers
+    ("1e3MB", "isn't a count"),
 ])
 def test_parse_count_rejects(text, message):
     with pytest.raises(ValueError) as info:

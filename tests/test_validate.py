@@ -307,6 +307,7 @@ def test_strict_rounding_says_what_pytorch_did(tmp_path):
     assert "2.33" in result.stderr
     assert "PyTorch ran it anyway: it floored 2.33 to 2, so the last column of the padded input was never seen" in result.stderr
     assert "with flooring, every figure agrees" in result.stderr
+    assert "would silently floor" not in result.stderr     # what it did replaces what it would
     assert result.stdout == ""
 
 
@@ -367,6 +368,19 @@ def test_bad_input_exits_2(net, args, message):
     result = invoke("validate", *([net] if args[0].startswith("--") else []), *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_input_option_gives_a_symbolic_spec_its_numbers(tmp_path):
+    spec = tmp_path / "sym.yaml"
+    spec.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - relu\n")
+    result = invoke("validate", spec, "--input", "3x16x12", "--device", "cpu", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["totals"]["torch"]["output_shape"] == [8, 14, 10]
+    assert report["layers"][0]["torch"]["flops"] == 2 * 8 * 14 * 10 * 27
+    named = invoke("validate", spec, "--input", "3xHx12", "--device", "cpu")
+    assert named.exit_code == 2 and "needs numbers for every input size, not [3, 'H', 12]" in named.stderr
+    assert "give them with `--input`" in named.stderr
 
 
 def test_symbolic_input_is_bad_input(tmp_path):

@@ -1,6 +1,7 @@
 """`cnncalc check FILE...`: every spec valid, and within its `expect` and `budget`, for CI and
 pre-commit. Every file is checked and every problem reported before the exit status:
-0 all good, 1 a check failed, 2 a file is invalid (2 wins over 1)."""
+0 all good, 1 a check failed, 2 a file is invalid, or has a check that can't be decided (a
+number against a figure that depends on symbolic sizes); 2 wins over 1."""
 
 from __future__ import annotations
 
@@ -54,14 +55,14 @@ class Problem:
 @dataclass(slots=True)
 class FileResult:
     file: str
-    status: str = "ok"          # ok | failed | invalid
+    status: str = "ok"          # ok | failed | invalid (also: a check that can't be decided)
     problems: list[Problem] = field(default_factory=list)
     checks: list = field(default_factory=list)
 
 
 def _bound(option: str):
     figure, parser = BUDGET_OPTIONS[option]
-    example = "5M, 2G" if parser is parse_count else "200MB, 1.5GiB"
+    example = "5M, 2G, 1e8" if parser is parse_count else "200MB, 1.5GiB"
     return typer.Option(option, metavar="COUNT" if parser is parse_count else "SIZE",
                         help=f"Upper bound on the network's {figure.replace('_', ' ')} "
                         f"({example}); replaces the spec's budget for it.", show_default=False)
@@ -69,7 +70,8 @@ def _bound(option: str):
 
 @command("check", help="Check spec files for CI and pre-commit: each must be valid and meet its "
          "`expect` and `budget` (and the bounds given here). Reports every problem in every "
-         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid." + EXAMPLES)
+         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "
+         "on symbolic input sizes, so it can't be decided)." + EXAMPLES)
 def check(
     files: Annotated[list[str], typer.Argument(metavar="FILE", help="Spec files (or bundled names, or `-`).")],
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.human,
@@ -104,7 +106,7 @@ def check(
 
 def check_file(name: str, options, extra_budget: dict) -> FileResult:
     """Load, analyse and check one spec; a SpecError makes the file invalid."""
-    from cnncalc.checks import run_checks
+    from cnncalc.checks import describe_failure, run_checks, undecided_hint
     from cnncalc.errors import SpecError, printable
     from cnncalc.pipeline import analyze_loaded, load
 
@@ -121,27 +123,18 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
                                        + [printable(f"hint: {h}") for h in exc.hints]))
         return result
     result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
-    for failed in (c for c in result.checks if not c.ok):
-        result.status = "failed"
-        result.problems.append(Problem(describe_failure(failed, extra_budget),
-                                       *_line_col(failed.pos)))
+    for bad in (c for c in result.checks if not c.ok):
+        # A check that can't be decided (a number against a figure of symbolic sizes) is bad
+        # input for it, not a failure: nothing was found over a bound or off an expectation.
+        undecided = bad.ok is None
+        if undecided:
+            result.status = "invalid"
+        elif result.status == "ok":
+            result.status = "failed"
+        hints = [undecided_hint(name, loaded.spec.input)] if undecided else []
+        result.problems.append(Problem(describe_failure(bad, extra_budget),
+                                       *_line_col(bad.pos), hints))
     return result
-
-
-def describe_failure(check, extra_budget: dict) -> str:
-    from cnncalc.checks import show
-    from cnncalc.dims import is_int
-
-    actual, expected = show(check.actual, check.figure), show(check.expected, check.figure)
-    figure = check.figure.replace("_", " ")
-    if check.bound:
-        source = (f" (--max-{check.figure.replace('_', '-')})" if check.figure in extra_budget
-                  else "")
-        if not is_int(check.actual):
-            return (f"budget{source}: {check.where} {figure} is {actual}, which depends on "
-                    f"the input's sizes: it can't be checked against ≤ {expected}")
-        return f"budget{source}: {check.where} {figure} is {actual}, over the bound {expected}"
-    return f"expect: {check.where} {figure} is {actual}, but the spec expects {expected}"
 
 
 def _line_col(pos) -> tuple:

@@ -41,8 +41,8 @@ def per_axis_value(text: str | None, what: str, *, allow_zero: bool = False, wor
         return text.strip().lower()
     from cnncalc.spec import parse_sizes
 
-    values = parse_sizes(text, f"--{what}", least=0 if allow_zero else 1,
-                         example="2, or 3x5 for one value per axis")
+    example = "2, or 3x5 for one value per axis" + (f", or {' or '.join(words)}" if words else "")
+    values = parse_sizes(text, f"--{what}", least=0 if allow_zero else 1, example=example)
     return values[0] if len(values) == 1 else values
 
 

@@ -35,16 +35,20 @@ def explain(
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
     depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
+    from cnncalc.commands.summary import note_layout
     from cnncalc.pipeline import analyze_loaded, load
 
     loaded = load(spec)
-    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth)
+    note_layout(loaded.spec)
+    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth,
+                file=loaded.file)
 
 
 def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
-         checks: bool = True) -> int:
-    """Print the explanation (text or JSON) of an analysis; the exit status of its checks."""
-    from cnncalc.checks import run_checks
+         checks: bool = True, file: str | None = None) -> int:
+    """Print the explanation (text or JSON) of an analysis; the exit status of its checks
+    (`file`: the spec's, for the error of a check that can't be decided)."""
+    from cnncalc.checks import exit_status, report_undecided, run_checks
     from cnncalc.explain import explanations, render_text
     from cnncalc.render import render_json
     from cnncalc.report import Options, build
@@ -59,7 +63,8 @@ def show(analysis, name: str, raw=None, format: str = "text", depth: int | None 
     else:
         sys.stdout.write(render_text(analysis, report, depth, found))
         print_totals(report, found)
-    return 1 if any(not c.ok for c in found) else 0
+    report_undecided(found, file or name, analysis.spec.input)
+    return exit_status(found)
 
 
 def print_totals(report: dict, checks: list) -> None:

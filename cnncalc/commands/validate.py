@@ -30,6 +30,8 @@ Examples:
   cnncalc validate big.yaml --device meta      # any size, without memory
 
   cnncalc validate net.yaml --format json --batch 8
+
+  cnncalc validate unet --input 1x256x256      # another input size
 """
 
 
@@ -51,6 +53,9 @@ def validate(
     format: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")] = ValidateFormat.table,
     batch: Annotated[int, typer.Option("--batch", min=1, max=2**20, help="Batch size of the forward pass.")] = 1,
     device: Annotated[Device, typer.Option("--device", help="Where to run: auto = cuda when available, else cpu; meta = shapes only, no memory.")] = Device.auto,
+    input: Annotated[Optional[str], typer.Option(
+        "--input", help="Input shape instead of the spec's, in its layout, as numbers: "
+        "`3x512x512`.")] = None,
     against: Annotated[Optional[str], typer.Option("--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
@@ -75,13 +80,18 @@ def validate(
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return validate_specs(specs, batch, where, format.value, against)
+    override = None
+    if input is not None:
+        from cnncalc.commands.summary import parse_input
+
+        override = parse_input(input)
+    return validate_specs(specs, batch, where, format.value, against, override)
 
 
 def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
-                   against: str | None = None) -> int:
-    """Validate each spec (with `against`, the model its factory builds) on the resolved
-    `device`, report, and return the worst exit status."""
+                   against: str | None = None, override: list | None = None) -> int:
+    """Validate each spec (with `against`, the model its factory builds; with `override`, on
+    that input) on the resolved `device`, report, and return the worst exit status."""
     from rich.console import Console
 
     stderr = Console(stderr=True)
@@ -90,7 +100,7 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
         overall = progress.add_task("specs", total=len(specs), visible=len(specs) > 1)
         for source in specs:
             try:
-                result = validate_one(source, batch, device, progress, against)
+                result = validate_one(source, batch, device, progress, against, override)
             except SpecError as exc:
                 progress.console.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
                 status = 2
@@ -141,7 +151,7 @@ class Prepared:
     strict: object = None   # the StrictRoundingError that flooring got past, for its note
 
 
-def prepare(source: str, batch: int, device: str) -> Prepared:
+def prepare(source: str, batch: int, device: str, override: list | None = None) -> Prepared:
     """What `validate` and `validate --against` both do before running anything: load and
     analyse the spec, insist on numeric input sizes, and refuse a run the device has no memory
     for (estimated from the spec). Where strict rounding rejects a layer PyTorch would floor,
@@ -150,21 +160,25 @@ def prepare(source: str, batch: int, device: str) -> Prepared:
     from cnncalc.dims import StrictRoundingError, numel
     from cnncalc.pipeline import analyze_loaded, load
 
+    from cnncalc.commands.summary import check_override
+
     loaded = load(source)
+    if override is not None:
+        check_override(override, "x".join(map(str, override)), loaded.spec)
     strict = None
     try:
-        analysis = analyze_loaded(loaded)
+        analysis = analyze_loaded(loaded, override)
     except StrictRoundingError as exc:
         strict = exc
         try:
-            analysis = analyze_loaded(replace(loaded, root=_floored(loaded.root)))
+            analysis = analyze_loaded(replace(loaded, root=_floored(loaded.root)), override)
         except SpecError:
             raise exc from None
     if analysis.symbolic:
         raise SpecError("`validate` runs the network, so it needs numbers for every input size, "
-                        f"not {list(loaded.spec.input)}", file=loaded.file,
-                        hints=["write the sizes as numbers, or use `cnncalc summary` for "
-                               "symbolic figures"])
+                        f"not {list(override or loaded.spec.input)}", file=loaded.file,
+                        hints=["give them with `--input`, e.g. `--input 3x224x224`, or use "
+                               "`cnncalc summary` for symbolic figures"])
     if device != "meta":
         try:
             check_memory(device, needed_bytes(analysis.total("params"), analysis.total("buffers"),
@@ -175,10 +189,11 @@ def prepare(source: str, batch: int, device: str) -> Prepared:
     return Prepared(loaded, analysis, strict)
 
 
-def validate_one(source: str, batch: int, device: str, progress, against: str | None = None) -> dict:
+def validate_one(source: str, batch: int, device: str, progress, against: str | None = None,
+                 override: list | None = None) -> dict:
     """Prepare one spec, run it (or the model `against` builds) and compare; a SpecError for
     bad input, strict rounding's error included, with what PyTorch did by flooring."""
-    prepared = prepare(source, batch, device)
+    prepared = prepare(source, batch, device, override)
     if against is None:
         result = _run_spec(prepared, batch, device, progress)
         problems, agreement = result.get("problems", []), "every figure agrees with cnncalc's"
@@ -191,6 +206,7 @@ def validate_one(source: str, batch: int, device: str, progress, against: str | 
     if strict is not None:
         from cnncalc.dims import fmt
 
+        strict.notes.remove(strict.floor_note())     # replaced by what PyTorch did
         if result.get("error"):
             strict.notes.append(f"PyTorch refused it even flooring: {result['error']}")
         else:
