@@ -249,11 +249,12 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
     lines = [f"## {report['name']}", "",
              f"Input {shape_text(report['input_shape'])} ({report['layout']}), "
              f"batch {report['batch']}, {report['dtype']}.", "",
-             "| Layer | Output | Params | MACs |", "|---|---:|---:|---:|"]
+             "| Layer | Output | Params | MACs | RF |", "|---|---:|---:|---:|---:|"]
     for layer in visible(report, depth):
         label = "&nbsp;&nbsp;" * layer["depth"] + layer_label(layer).replace("|", "\\|")
         lines.append(f"| {label} | {shape_text(layer['output_shape'])} | "
-                     f"{grouped(layer['params'])} | {grouped(layer['macs'])} |")
+                     f"{grouped(layer['params'])} | {grouped(layer['macs'])} | "
+                     f"{field_cell(layer.get('receptive_field'))} |")
     lines += ["", "| Total | |", "|---|---:|"]
     lines += [f"| {label} | {value} |" for label, value in totals_lines(report)]
     if checks:
@@ -267,7 +268,7 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
 
 
 CSV_COLUMNS = ("path", "kind", "name", "depth", "leaf", "input_shape", "output_shape", "params",
-               "buffers", "macs", "flops", "activation_bytes")
+               "buffers", "macs", "flops", "activation_bytes", "receptive_field")
 
 
 def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
@@ -275,7 +276,7 @@ def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for layer in visible(report, depth):
-        writer.writerow([_csv_cell(c, layer[c]) for c in CSV_COLUMNS])
+        writer.writerow([_csv_cell(c, layer.get(c)) for c in CSV_COLUMNS])
     return out.getvalue()
 
 
@@ -285,6 +286,8 @@ def _csv_cell(column: str, value):
         return ""
     if column.endswith("shape"):
         return shape_text(value, sep="x")
+    if column == "receptive_field":     # its size, as the table's RF column (* not aligned)
+        return shape_text(value["size"], sep="x") + ("*" if value.get("aligned") is False else "")
     if isinstance(value, bool):
         return "true" if value else "false"
     return value

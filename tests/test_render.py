@@ -15,7 +15,7 @@ from cnncalc.errors import SpecError
 from cnncalc.kinds import KINDS
 from cnncalc.loader import bundled_names
 from cnncalc.pipeline import analyze_loaded, load, load_text
-from cnncalc.render import CSV_COLUMNS, Format, layer_label, render
+from cnncalc.render import CSV_COLUMNS, Format, field_cell, layer_label, render
 from cnncalc.report import Options, build
 from conftest import run_cli
 from netgen import load_dict, networks
@@ -216,15 +216,17 @@ def test_markdown_shape(small):
     text = render(small, Format.markdown)
     lines = text.splitlines()
     assert lines[0] == "## small"
-    start = lines.index("| Layer | Output | Params | MACs |")
+    start = lines.index("| Layer | Output | Params | MACs | RF |")
     rows = lines[start + 2:start + 2 + len(small["layers"])]
     assert all(line.startswith("| ") and line.endswith(" |") for line in rows)
     assert "a\\|b" in text                           # a `|` in a name doesn't break the table
-    assert all(len(line.replace("\\|", "").split("|")) == 6 for line in rows)
+    assert all(len(line.replace("\\|", "").split("|")) == 7 for line in rows)
+    assert [line.rsplit("|", 2)[1].strip() for line in rows] == [
+        field_cell(layer.get("receptive_field")) for layer in small["layers"]]
     assert lines[start + 2 + len(small["layers"])] == ""
     assert f"| Params | {small['totals']['params']:,} (" in text           # the totals table
     depth1 = render(small, Format.markdown, depth=1).splitlines()
-    start = depth1.index("| Layer | Output | Params | MACs |") + 2
+    start = depth1.index("| Layer | Output | Params | MACs | RF |") + 2
     assert depth1[start + 5] == "" and depth1[start + 4].startswith("| 4 linear")
 
 
@@ -237,6 +239,8 @@ def test_csv_shape(small):
         assert record["path"] == row["path"] and record["kind"] == row["kind"]
         assert record["output_shape"] == "x".join(map(str, row["output_shape"]))  # ASCII
         assert record["leaf"] == ("true" if row["leaf"] else "false")              # as JSON
+        field = row.get("receptive_field")
+        assert record["receptive_field"] == (field_cell(field).replace("×", "x") if field else "")
         for figure in FIGURES:
             assert int(record[figure]) == row[figure]
     assert len(list(csv.reader(io.StringIO(render(small, Format.csv, depth=1))))) == 1 + 5
