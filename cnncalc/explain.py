@@ -218,13 +218,19 @@ def _filters_text(kernel, c_per_group, layout: str) -> str:
     return "×".join(number(d) for d in dims)
 
 
+def _kernel_letters(kernel, axes) -> str:
+    """`F·F` for a square kernel, as CS231n writes it; `F_H·F_W` where the sizes differ."""
+    if len(set(kernel)) == 1:
+        return "·".join("F" for _ in kernel)
+    return "·".join(f"F_{axis}" for axis in axes)
+
 @rule("conv")
 def explain_conv(row: Row, context: Context) -> list[Step]:
     args = row.node.args
     kernel, stride, dilation, _, pads = conv_geometry(args, row.input_shape)
     c, g, k_out = row.input_shape[0], args.groups, args.out
     per_group = c // g if is_int(c) else c / g
-    letters = "·".join("F" for _ in kernel)
+    letters = _kernel_letters(kernel, _axes_of(row))
     filters = f"{number(k_out)} filter{'s' if k_out != 1 else ''}"
     steps = [Step(f"{filters}, each {_filters_text(kernel, per_group, context.layout)}"
                   + (f" (groups {g}: each filter sees C/G = {n(c)}/{g} = {number(per_group)} "
@@ -263,7 +269,7 @@ def explain_conv_transpose(row: Row, context: Context) -> list[Step]:
                           out, then=context.shape(row.output_shape) if index == len(groups) - 1
                           else ""))
     c, g, k_out = row.input_shape[0], args.groups, args.out
-    letters = "·".join("F" for _ in kernel)
+    letters = _kernel_letters(kernel, _axes_of(row))
     per = f"({n(k_out)}/{g})" if g > 1 else n(k_out)
     k_general = "K/G" if g > 1 else "K"
     weights = f"{n(c)}·{per}·{prod_text(kernel)}"
