@@ -104,23 +104,28 @@ def describe_failure(check: Check, extra_budget: dict | None = None) -> str:
     return f"{what}: {check.where} {figure} is {actual}, but the spec expects {expected}"
 
 
-def undecided_hint(name: str, sizes) -> str:
-    """What to do about a check that can't be decided, for the spec `name` with input `sizes`."""
-    from cnncalc.errors import printable
+def undecided_hint(name: str, spec, from_option: bool = False) -> str:
+    """What to do about a check that can't be decided, for the spec `name` (file) whose sizes
+    are names in `spec.input` (or, `from_option`, in the `--input` given)."""
+    from cnncalc.override import as_written, example
 
-    shown = printable(f"[{', '.join(str(s) for s in sizes)}]")   # as the spec writes it
-    return (f"hint: write the input's sizes as numbers in the spec (its `input` is {shown}) "
-            f"to check this; `cnncalc inputs {name}` lists the sizes the network accepts")
+    inputs = ("`cnncalc inputs -` (the spec on standard input)" if name in ("-", "<stdin>")
+              else f"`cnncalc inputs {name}`")
+    give = (f"give --input as numbers (e.g. `--input {example(spec, names=False)}`)" if from_option
+            else f"write the input's sizes as numbers in the spec (its `input` is "
+                 f"{as_written(spec.input)})")
+    return f"hint: {give} to check this; {inputs} lists the sizes the network accepts"
 
 
-def report_undecided(checks: list[Check], file: str, sizes) -> None:
+def report_undecided(checks: list[Check], file: str, spec, from_option: bool = False) -> None:
     """On standard error, each check that can't be decided, as an error (exit status 2)."""
     import sys
 
     for check in (c for c in checks if c.ok is None):
         where = f"{file}:{check.pos.line}:{check.pos.col}" if check.pos else file
-        print(f"{where}: error: {describe_failure(check)}\n  {undecided_hint(file, sizes)}",
-              file=sys.stderr)
+        print(f"{where}: error: {describe_failure(check)}\n  "
+              f"{undecided_hint(file, spec, from_option)}", file=sys.stderr)
+
 
 def run_checks(analysis: Analysis, options: Options, raw=None,
                extra_budget: dict | None = None, expectations: bool = True) -> list[Check]:

@@ -167,6 +167,8 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
                 f"stride {joined(context.stride) if len(set(context.stride)) > 1 else context.stride[0]}")
         if any(context.padding):
             what += f", padding {joined(context.padding) if len(set(context.padding)) > 1 else context.padding[0]}"
+        if context.dilation > 1:
+            what += f", dilation {context.dilation}"
     else:
         what = f"input {size}, {fit.word} {kernel_eff}, stride {stride}"
     # "along H" only where the axes differ: a square 7×7 input with a 3×3 filter fails on both.
@@ -175,7 +177,8 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
     along = f" along {axis}" if context is None or (len(context.in_spatial) > 1 and not square) else ""
     # the size's letter as CS231n writes it: W for a square input, else the axis (L in 1-D)
     letter = axis if along or (context is not None and len(context.in_spatial) == 1) else "W"
-    message = (f"{what} doesn't fit{along}: ({letter} − F + 2P)/S + 1 = "
+    f_name = "F_eff" if context is not None and context.dilation > 1 else "F"   # D·(F − 1) + 1
+    message = (f"{what} doesn't fit{along}: ({letter} − {f_name} + 2P)/S + 1 = "
                f"({size} − {kernel_eff} + 2·{pad})/{stride} + 1 = {fmt(exact)}, not a whole number")
     # "the last row and column" (square), "the last 2 rows"
     axes = AXES[len(context.in_spatial)] if square else (axis,)

@@ -83,9 +83,10 @@ class _Expander:
             return self.block_use(kind, value, pos, value_pos, path, rounding)
         if kind in COMPOSITE_KINDS:
             return self.composite(kind, value, pos, value_pos, path, rounding, block)
-        if " - " in str(kind):      # `- relu` then `   - flatten` one column deeper
-            above, below = str(kind).split(" - ", 1)
-            raise SpecError(f"unknown layer kind `{kind}`", pos, hints=[
+        continued = re.match(r"(\S+)\s+-\s+(\S.*)$", str(kind), re.S)
+        if continued:       # `- relu` then `   - flatten` one column deeper, read as one text
+            above, below = continued[1], " ".join(continued[2].split())
+            raise SpecError(f"unknown layer kind `{' '.join(str(kind).split())}`", pos, hints=[
                 f"`- {below}` is indented more than `- {above}` above it, so YAML read it as "
                 "text continuing that item: line up the `- ` of every item in a list"])
         names = [*KINDS, *COMPOSITE_KINDS, *self.blocks]

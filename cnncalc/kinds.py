@@ -312,7 +312,7 @@ def conv_transpose_shape(args: ConvTransposeArgs, shape, fit: Fit):
         size = (w - 1) * s - 2 * p + d * (k - 1) + op + 1
         if is_int(size) and size < 1:
             raise SpecError(f"`conv_transpose` output along {axis} would be {size}: "
-                            f"({axis} − 1)·S − 2P + {'dilation' if axis == 'D' else 'D'}·(F − 1) "
+                            f"({axis} − 1)·S − 2P + {'dilation' if n == 3 else 'D'}·(F − 1) "
                             "+ output_padding + 1 = "
                             f"({w} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {size}",
                             hints=["reduce the padding"])

@@ -300,7 +300,12 @@ def _deeper_item(text: str, mark) -> bool:
     items = [(len(line) - len(line.lstrip()), line.lstrip()) for line in lines if line.strip()]
     if len(items) < 2 or not (items[-1][1].startswith("- ") and items[-2][1].startswith("- ")):
         return False
-    return items[-1][0] > items[-2][0]
+    # deeper under `- sequential:` is nesting, not a slip; and the mark must be the line's
+    # first `: ` (`- conv: kernel: 3` is two keys on a line, whatever the indentation)
+    above = items[-2][1].split(" #")[0].rstrip()
+    first_colon = lines[-1].find(": ")
+    return (items[-1][0] > items[-2][0] and not above.endswith(":")
+            and (first_colon == -1 or mark.column <= first_colon + 1))
 
 
 _YAML_PROBLEMS = {

@@ -32,7 +32,7 @@ def _number_pattern(suffixes: dict) -> str:
     flags): `15.47G`, `1_000`, `100 MB`, `1.5GiB`."""
     options = "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in s)
                        for s in sorted(suffixes, key=len, reverse=True) if s)
-    return rf"^\s*[0-9][0-9_,]*(\.[0-9]+)?([eE][+-]?[0-9]{{1,3}})?\s*({options})?\s*$"
+    return rf"^\s*[0-9][0-9_,]*(\.[0-9]+)?([eE][+-]?[0-9]{{1,2}})?\s*({options})?\s*$"
 
 
 def _amount(what: str, suffixes: dict, example: str) -> dict:

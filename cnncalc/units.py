@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -10,8 +11,9 @@ MEMORY_SUFFIXES = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
 }
-# `1e8`, `2.5e6` too (the exponent to 3 digits: `1e999999999` would be a billion-digit int)
-_NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?)\s*([A-Za-z]*)\s*$")
+# `1e8`, `2.5e6` too (`1e3MB` for memory, which needs a unit). The exponent is at most 2
+# digits: `1e999999999` would be a billion-digit int.
+_NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)([eE][+-]?[0-9]{1,2})?\s*([A-Za-z]*)\s*$")
 
 
 def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
@@ -26,18 +28,23 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) ->
             raise ValueError(f"a {what} can't be negative: {text}")
         return text
     if isinstance(text, float):
+        if not math.isfinite(text):     # YAML's `1e400` or `.inf`
+            raise ValueError(f"a {what} must be a finite number, not {text}")
         text = repr(text)
     match = _NUMBER.match(str(text))
-    suffix = match.group(2).upper() if match else ""
+    suffix = (match.group(3) or "").upper() if match else ""
     if not match or suffix not in suffixes:
-        examples = "1234, 15.47G, 5M" if "G" in suffixes else "100MB, 1.5GiB, 512KiB"
+        examples = "1234, 15.47G, 5M, 1e8" if "G" in suffixes else "100MB, 1.5GiB, 512KiB"
         raise ValueError(f"{text!r} isn't a {what} (write it like {examples})")
     try:
-        value = Decimal(match.group(1).replace("_", "").replace(",", "")) * suffixes[suffix]
+        value = (Decimal(match.group(1).replace("_", "").replace(",", "") + (match.group(2) or ""))
+                 * suffixes[suffix])
     except InvalidOperation:
         raise ValueError(f"{text!r} isn't a {what}") from None
     if whole and value != value.to_integral_value():
-        raise ValueError(f"{text!r} is {value.normalize():,f}: a {what} must be a whole number")
+        exact = f"{value.normalize():,f}"
+        said = f"{text!r} is {exact}" if exact != str(text).strip() else repr(text)
+        raise ValueError(f"{said}: a {what} must be a whole number")
     return int(value)
 
 

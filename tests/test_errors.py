@@ -259,6 +259,20 @@ CASES = [
            - maxpool: 2
         """, "4:13", ["invalid YAML: this `- ` item is indented more than the item above it: "
                       "line up the `- ` of every item in a list"], []),
+    ("yaml-item-deeper-after-a-blank-line", """
+        input: [3, 8, 8]
+        layers:
+          - relu
+
+            - flatten
+        """, "3:5", ["unknown layer kind `relu - flatten`"],
+     ["`- flatten` is indented more than `- relu` above it"]),
+    ("yaml-nested-list-is-no-over-indentation", """
+        input: [3, 8, 8]
+        layers:
+          - sequential:
+              - conv: kernel: 3
+        """, "4:21", ["invalid YAML: a `key: value` can't start here"], []),
     ("yaml-syntax-key-inside-a-list", """
         input: [3, 8, 8]
         layers:
@@ -490,6 +504,18 @@ CASES = [
           - conv: {out: 1, kernel: 3, stride: 3}
         """, "3:5", ["7 input, 3 filter, stride 3 doesn't fit: (L − F + 2P)/S + 1 = "
                      "(7 − 3 + 2·0)/3 + 1 = 2.33"], []),
+    ("strict-stride-dilated-is-f-eff", """
+        input: [1, 100]
+        layers:
+          - conv: {out: 1, kernel: 4, stride: 2, dilation: 2}
+        """, "3:5", ["100 input, 4 filter, stride 2, dilation 2 doesn't fit: (L − F_eff + 2P)/S + 1 "
+                     "= (100 − 7 + 2·0)/2 + 1 = 47.5"], []),
+    ("conv-transpose-3d-spells-dilation", """
+        input: [3, 8, 2, 8]
+        layers:
+          - conv_transpose: {out: 2, kernel: [3, 1, 3], padding: [0, 1, 0]}
+        """, "3:5", ["output along H would be 0: (H − 1)·S − 2P + dilation·(F − 1) + output_padding"],
+     []),
     ("strict-pool-hwc", """
         layout: hwc
         input: [9, 8, 3]

@@ -342,7 +342,7 @@ def test_one_liner_pool_types_and_layouts_agree():
 def test_summary_conv_and_pool_read_sizes_alike(text):
     """One parser for `summary --input`, the one-liners' SHAPE and their per-axis options."""
     from cnncalc.commands.conv import Layout, input_shape, per_axis_value
-    from cnncalc.commands.summary import parse_input
+    from cnncalc.override import parse_input
 
     assert parse_input(text) == input_shape(text, Layout.chw) == per_axis_value(text, "kernel")
     assert parse_input(text) == [3, 8, 8]
@@ -353,7 +353,7 @@ def test_summary_conv_and_pool_read_sizes_alike(text):
                                   "3xx8", "3x-8x8"])
 def test_summary_conv_and_pool_refuse_the_same_sizes(text):
     from cnncalc.commands.conv import Layout, input_shape, per_axis_value
-    from cnncalc.commands.summary import parse_input
+    from cnncalc.override import parse_input
 
     for parse in (parse_input, lambda t: input_shape(t, Layout.hwc),
                   lambda t: per_axis_value(t, "kernel")):

@@ -266,6 +266,35 @@ def test_input_option_notes_a_change_of_spatial_sizes_or_of_channels(tmp_path):
     assert same.returncode == 0 and same.stderr == ""
 
 
+@pytest.mark.parametrize("spec, value, note", [
+    ("c3d", "1x16x112x112", "note: --input 1x16x112x112 gives 1 channel, the spec's input "
+     "[3, 16, 112, 112] has 3 (--input is read in the spec's layout, chw: C×D×H×W)\n"),
+    ("ecg1d", "2x256", "note: --input 2x256 gives 2 channels, the spec's input [1, 256] has 1 "
+     "(--input is read in the spec's layout, chw: C×L)\n"),
+    ("mlp", "8", ""),                                   # a flat input: its features, no note
+    ("mlp", "3x4", "note: --input 3x4 has 1 spatial size; the spec's input [4] has no spatial "
+     "sizes\n")])
+def test_input_option_notes_name_the_layout_of_every_rank(tmp_path, spec, value, note):
+    if spec == "mlp":
+        spec = tmp_path / "mlp.yaml"
+        spec.write_text("input: [4]\nlayers:\n  - linear: 2\n")
+    result = run_cli("summary", spec, "--input", value)
+    assert result.stderr.replace("note: the spec's `expect` values are for its own input, so "
+                                 "they aren't checked with --input\n", "") == note
+
+
+def test_undecided_checks_hint_at_what_made_the_sizes_names(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 32, 32]\nbudget: {macs: 1M}\nlayers:\n  - conv: {out: 8, kernel: 3}\n")
+    option = run_cli("summary", spec, "--input", "3xHxW")
+    assert option.returncode == 2
+    assert "hint: give --input as numbers (e.g. `--input 3x32x32`) to check this" in option.stderr
+    stdin = run_cli("summary", "-", input="input: [3, H, W]\nbudget: {macs: 1M}\nlayers:\n"
+                                            "  - conv: {out: 8, kernel: 3}\n")
+    assert stdin.returncode == 2
+    assert "its `input` is [3, H, W]) to check this; `cnncalc inputs -` (the spec on standard " \
+           "input) lists" in stdin.stderr
+
 @pytest.mark.parametrize("command", ["summary", "explain"])
 def test_a_channels_first_input_that_looks_like_hwc_gets_a_note(tmp_path, command):
     looks = tmp_path / "looks.yaml"

@@ -379,8 +379,10 @@ def test_input_option_gives_a_symbolic_spec_its_numbers(tmp_path):
     assert report["ok"] and report["totals"]["torch"]["output_shape"] == [8, 14, 10]
     assert report["layers"][0]["torch"]["flops"] == 2 * 8 * 14 * 10 * 27
     named = invoke("validate", spec, "--input", "3xHx12", "--device", "cpu")
-    assert named.exit_code == 2 and "needs numbers for every input size, not [3, 'H', 12]" in named.stderr
-    assert "give them with `--input`" in named.stderr
+    assert named.exit_code == 2 and "needs numbers for every input size, not [3, H, 12]" in named.stderr
+    assert "give them with `--input`, e.g. `--input 3x224x224`" in named.stderr
+    words = invoke("validate", "lenet5", "--input", "abc", "--device", "meta")
+    assert words.exit_code == 2 and "hint: write it like 1x32x32" in words.stderr   # numbers
 
 
 def test_symbolic_input_is_bad_input(tmp_path):

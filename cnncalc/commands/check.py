@@ -131,7 +131,7 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
             result.status = "invalid"
         elif result.status == "ok":
             result.status = "failed"
-        hints = [undecided_hint(name, loaded.spec.input)] if undecided else []
+        hints = [undecided_hint(name, loaded.spec)] if undecided else []
         result.problems.append(Problem(describe_failure(bad, extra_budget),
                                        *_line_col(bad.pos), hints))
     return result

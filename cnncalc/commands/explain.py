@@ -35,7 +35,7 @@ def explain(
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
     depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
-    from cnncalc.commands.summary import note_layout
+    from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load
 
     loaded = load(spec)
@@ -63,7 +63,7 @@ def show(analysis, name: str, raw=None, format: str = "text", depth: int | None 
     else:
         sys.stdout.write(render_text(analysis, report, depth, found))
         print_totals(report, found)
-    report_undecided(found, file or name, analysis.spec.input)
+    report_undecided(found, file or name, analysis.spec)
     return exit_status(found)
 
 

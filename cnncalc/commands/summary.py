@@ -49,6 +49,7 @@ def summary(
         "for symbolic sizes: `3xHxW`.")] = None,
 ) -> int:
     from cnncalc.checks import exit_status, report_undecided, run_checks
+    from cnncalc.override import check_override, note_layout, parse_input
     from cnncalc.pipeline import analyze_loaded, load
     from cnncalc.report import build
 
@@ -80,57 +81,5 @@ def summary(
     text = render(report, format, depth, checks)
     if text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    report_undecided(checks, loaded.file, loaded.spec.input)
+    report_undecided(checks, loaded.file, loaded.spec, from_option=override is not None)
     return exit_status(checks)
-
-
-def parse_input(text: str) -> list:
-    """`3x224x224` / `3xHxW` / `224,224,3` -> [3, 'H', 'W'] (checked as the spec's `input`)."""
-    from cnncalc.errors import SpecError
-    from cnncalc.spec import parse_sizes
-
-    example = "3x224x224 or 3xHxW"
-    try:
-        dims = parse_sizes(text, "--input", names=True, example=example)
-    except SpecError as exc:
-        raise exc.located("--input") from None
-    if not 1 <= len(dims) <= 4:
-        raise SpecError(f"`--input {text}` has {len(dims)} entries; an input has 1 to 4",
-                        hints=[f"write it like {example}"], file="--input")
-    return dims
-
-
-def check_override(dims: list, text: str, spec) -> None:
-    """`--input` read in the spec's layout: its channels must be a number, and a note on
-    standard error where it changes the spec's number of spatial sizes or of channels."""
-    from cnncalc.errors import SpecError
-
-    hwc = spec.layout == "hwc" and len(dims) > 1
-    channels = dims[-1] if hwc else dims[0]
-    if not isinstance(channels, int):
-        raise SpecError(f"`--input {text}`: the channels ({'last' if hwc else 'first'} entry, "
-                        f"as the spec's layout {spec.layout} has them) must be a whole number; "
-                        "only spatial sizes can be names",
-                        hints=[f"write it like {'HxWx3' if hwc else '3xHxW'}"], file="--input")
-    own = list(spec.input)
-    own_channels = own[-1] if spec.layout == "hwc" and len(own) > 1 else own[0]
-    if len(dims) != len(own):
-        print(f"note: --input {text} has {_sizes(len(dims) - 1)}; the spec's input {own} has "
-              f"{_sizes(len(own) - 1)}", file=sys.stderr)
-    elif channels != own_channels:
-        print(f"note: --input {text} gives {channels} channels, the spec's input {own} has "
-              f"{own_channels} (--input is read in the spec's layout, {spec.layout}: "
-              f"{'H×W×C' if spec.layout == 'hwc' else 'C×H×W'})", file=sys.stderr)
-
-
-def _sizes(n: int) -> str:
-    return f"{n} spatial size{'s' if n != 1 else ''}"
-
-
-def note_layout(spec) -> None:
-    """A note for `input: [32, 32, 3]` read channels first: it looks like H×W×C."""
-    dims = list(spec.input)
-    if (spec.layout == "chw" and len(dims) == 3 and all(isinstance(d, int) for d in dims)
-            and dims[0] == dims[1] > 4 and dims[2] in (1, 3, 4)):
-        print(f"note: `input: {dims}` is read channels first ({dims[0]} channels of "
-              f"{dims[1]}×{dims[2]}); for H×W×C write `layout: hwc`", file=sys.stderr)

@@ -82,9 +82,9 @@ def validate(
         return 2
     override = None
     if input is not None:
-        from cnncalc.commands.summary import parse_input
+        from cnncalc.override import parse_input
 
-        override = parse_input(input)
+        override = parse_input(input, numbers=True)
     return validate_specs(specs, batch, where, format.value, against, override)
 
 
@@ -160,11 +160,11 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     from cnncalc.dims import StrictRoundingError, numel
     from cnncalc.pipeline import analyze_loaded, load
 
-    from cnncalc.commands.summary import check_override
+    from cnncalc.override import as_written, check_override, example
 
     loaded = load(source)
     if override is not None:
-        check_override(override, "x".join(map(str, override)), loaded.spec)
+        check_override(override, "x".join(map(str, override)), loaded.spec, numbers=True)
     strict = None
     try:
         analysis = analyze_loaded(loaded, override)
@@ -176,9 +176,10 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
             raise exc from None
     if analysis.symbolic:
         raise SpecError("`validate` runs the network, so it needs numbers for every input size, "
-                        f"not {list(override or loaded.spec.input)}", file=loaded.file,
-                        hints=["give them with `--input`, e.g. `--input 3x224x224`, or use "
-                               "`cnncalc summary` for symbolic figures"])
+                        f"not {as_written(override or loaded.spec.input)}", file=loaded.file,
+                        hints=[f"give them with `--input`, e.g. `--input "
+                               f"{example(loaded.spec, names=False)}`, or use `cnncalc summary` "
+                               "for symbolic figures"])
     if device != "meta":
         try:
             check_memory(device, needed_bytes(analysis.total("params"), analysis.total("buffers"),
