@@ -280,7 +280,7 @@ def _plain_problem(problem: str, text: str, mark) -> str:
         lines = text.splitlines()
         if mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
             return "tabs aren't allowed for indentation in YAML; use spaces"
-    if problem.startswith("mapping values are not allowed") and _deeper_item(text, mark):
+    if problem.startswith(_INDENTATION_PROBLEMS) and _deeper_item(text, mark):
         return OVERINDENTED_ITEM
     for start, plain in _YAML_PROBLEMS.items():
         if problem.startswith(start):
@@ -288,6 +288,10 @@ def _plain_problem(problem: str, text: str, mark) -> str:
     return problem
 
 
+# what the parser says when a `- ` item sits deeper than the one above (which one depends on
+# what follows the item above)
+_INDENTATION_PROBLEMS = ("mapping values are not allowed", "did not find expected key",
+                         "did not find expected '-' indicator", "expected <block end>")
 OVERINDENTED_ITEM = ("this `- ` item is indented more than the item above it: line up the "
                      "`- ` of every item in a list")
 

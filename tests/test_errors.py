@@ -242,8 +242,8 @@ CASES = [
         layers:
           - conv: {out: 8, kernel: 3}
            - relu
-        """, "4:4", ["invalid YAML: this line doesn't line up with the list it is in",
-                     "in the list that starts at line 3, column 3"], []),
+        """, "4:4", ["invalid YAML: this `- ` item is indented more than the item above it: "
+                     "line up the `- ` of every item in a list"], []),
     ("yaml-item-indented-deeper-becomes-text", """
         input: [3, 8, 8]
         layers:
