@@ -224,6 +224,7 @@ def _kernel_letters(kernel, axes) -> str:
         return "·".join("F" for _ in kernel)
     return "·".join(f"F_{axis}" for axis in axes)
 
+
 @rule("conv")
 def explain_conv(row: Row, context: Context) -> list[Step]:
     args = row.node.args
@@ -269,7 +270,7 @@ def explain_conv_transpose(row: Row, context: Context) -> list[Step]:
                           out, then=context.shape(row.output_shape) if index == len(groups) - 1
                           else ""))
     c, g, k_out = row.input_shape[0], args.groups, args.out
-    letters = _kernel_letters(kernel, _axes_of(row))
+    letters = _kernel_letters(kernel, axes)
     per = f"({n(k_out)}/{g})" if g > 1 else n(k_out)
     k_general = "K/G" if g > 1 else "K"
     weights = f"{n(c)}·{per}·{prod_text(kernel)}"
