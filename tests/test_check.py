@@ -324,3 +324,12 @@ def test_bounds_in_scientific_notation(files):
                         ("1e-3", "'1e-3' is 0.001: a count must be a whole number")):
         rejected = run_cli("check", good, "--max-macs", text)
         assert rejected.returncode == 2 and rejected.stderr == f"error: --max-macs: {words}\n"
+
+
+def test_a_file_that_fails_one_check_and_cannot_decide_another_counts_as_both(tmp_path):
+    spec = tmp_path / "sym.yaml"
+    spec.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 3}\n")
+    result = run_cli("check", spec, "--max-params", "10", "--max-macs", "5M")
+    assert result.returncode == 2                       # undecided wins over failed
+    assert "network params is 224, over the bound 10" in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 file checked: 1 failed a check, 1 invalid"

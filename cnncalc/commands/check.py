@@ -152,7 +152,9 @@ def render_human(results: list[FileResult]) -> str:
             lines.append(f"{where}: error: {p.message}")
             lines += [f"  {d}" for d in p.details]
     bad = [r for r in results if r.status != "ok"]
-    counts = {s: sum(r.status == s for r in results) for s in ("failed", "invalid")}
+    # a file may both fail a check and have one that can't be decided: counted in both
+    counts = {"failed": sum(any(c.ok is False for c in r.checks) for r in results),
+              "invalid": sum(r.status == "invalid" for r in results)}
     checked = f"{len(results)} file{'s' * (len(results) != 1)} checked"
     lines.append(f"{checked}: {counts['failed']} failed a check, {counts['invalid']} invalid"
                  if bad else f"{checked}: all good")
