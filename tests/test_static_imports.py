@@ -1,6 +1,6 @@
 """The static path never imports torch, sympy or numpy: `summary` in every format, on numeric
-input, with blocks, residuals and checks, and on a spec with an error, in one fresh process
-(sys.modules is what the process really imported, whatever imported it)."""
+input, with blocks, residuals and checks, and on a spec with an error, and `zoo`, in one fresh
+process (sys.modules is what the process really imported, whatever imported it)."""
 
 import json
 import subprocess
@@ -20,6 +20,8 @@ runs = [
     ["summary", "specs/googlenet.yaml", "--format", "markdown", "--depth", "2"],
     ["summary", "cs231n_conv", "--format", "csv"],             # has expect: checks run
     ["summary", "-"],                                          # an error, from stdin
+    ["summary", "resnet50", "--format", "json"],               # a deep net, numeric: no sympy
+    ["zoo", "--format", "json"],                               # analyses every bundled spec
 ]
 codes = []
 for args in runs:
@@ -38,6 +40,6 @@ def test_summary_imports_no_torch_sympy_numpy():
     result = subprocess.run([sys.executable, "-c", script], input="input: [3, 8, 8]\nlayers: [rleu]\n",
                             capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=120)
     outcome = json.loads(result.stderr.strip().splitlines()[-1])
-    assert outcome["codes"] == [0, 0, 0, 0, 2], result.stderr
+    assert outcome["codes"] == [0, 0, 0, 0, 2, 0, 0], result.stderr
     assert outcome["heavy"] == [], f"the static path imported {outcome['heavy']}"
     assert '"params": 11689512' in result.stdout          # torchvision's resnet18, for the record

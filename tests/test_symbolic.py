@@ -357,17 +357,6 @@ def test_a_symbol_for_channels_is_refused():
     assert "channels" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_numeric_summary_never_imports_sympy():
-    code = ("import sys, atexit\n"
-            "atexit.register(lambda: print('sympy' in sys.modules, file=sys.stderr))\n"
-            "sys.argv = ['cnncalc', 'summary', 'resnet50', '--format', 'json']\n"
-            "from cnncalc.cli import main\nmain()\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=cli_env(), cwd=ROOT, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "False"
-
-
 def test_auto_shortcut_that_is_an_identity_at_some_sizes_is_marked():
     # stride 2, same channels: a projection, except at L = 1 where the layers keep the size
     spec = {"input": [2, 9], "rounding": "floor", "layers": [{"residual": {
