@@ -424,15 +424,23 @@ def accepted_inputs(loaded) -> dict[str, Accepted]:
 
 def accepted_sizes(analysis, names: list[str]) -> dict[str, Accepted]:
     """`accepted_inputs` for an analysis whose spatial sizes are the symbols `names`."""
-    conditions = _conditions(analysis)
-    result = {n: solve_symbol(n, [c.cond for c in conditions if c.cond.symbols() == {n}])
-              for n in names}
-    # a condition left without a symbol (sympy couldn't fold it to a number) holds or not
-    fixed = [c.cond for c in conditions if not c.cond.symbols()]
-    unmet = bool(fixed) and solve_symbol("_", fixed).minimum is None
-    if unmet or any(a.minimum is None for a in result.values()):
-        result = {n: _none(n) for n in names}
-    return result
+    groups = _by_size(_conditions(analysis), names)
+    solved = {name: solve_symbol(name, [c.cond for c in mine]) for name, mine in groups.items()}
+    return _of_network(solved, names)
+
+
+def _by_size(conditions: list, names: list[str]) -> dict[str, list]:
+    """The conditions of each size; under "_" those left without a symbol (sympy couldn't fold
+    them to a number: they hold or not)."""
+    return {name: [c for c in conditions if c.cond.symbols() == ({name} if name != "_" else set())]
+            for name in [*names, "_"]}
+
+
+def _of_network(solved: dict[str, Accepted], names: list[str]) -> dict[str, Accepted]:
+    """Each size's accepted sizes, or none for every size when one group accepts none."""
+    if any(a.minimum is None for a in solved.values()):
+        return {name: _none(name) for name in names}
+    return {name: solved[name] for name in names}
 
 
 def _conditions(analysis) -> list:
@@ -459,23 +467,20 @@ def explain_constraints(analysis) -> tuple[dict[str, Accepted], list[bool]] | No
     footer is worth (MAX_EXPLAINED)."""
     names = list(dict.fromkeys(str(d) for d in analysis.input_shape[1:]
                                if getattr(d, "is_Symbol", False)))
-    weighed = {}        # name ("_": conditions without a symbol) -> (Accepted, its flags)
+    solved, flags = {}, {}      # per group of _by_size: its accepted sizes, its implied flags
     try:
-        conditions = _conditions(analysis)
-        for name in [*names, "_"]:
-            mine = [c for c in conditions if c.cond.symbols() == ({name} if name != "_" else set())]
+        for name, mine in _by_size(_conditions(analysis), names).items():
             solver = _solver(name, [c.cond for c in mine])
             if solver.period * max(1, solver.count()) > MAX_EXPLAINED:
                 return None
-            sets, flags = solver.weigh()
-            weighed[name] = (_accepted(name, solver.period, sets), dict(zip(map(id, mine), flags)))
+            sets, implied = solver.weigh()
+            solved[name] = _accepted(name, solver.period, sets)
+            flags[name] = dict(zip(map(id, mine), implied))
     except SpecError:
         return None
-    unmet = next((name for name, (a, _) in weighed.items() if a.minimum is None), None)
-    if unmet is None:
-        accepted = {name: weighed[name][0] for name in names}
-        implied = {key: flag for _, flags in weighed.values() for key, flag in flags.items()}
-    else:       # what can't hold for `unmet` is the whole story: no size of any is accepted
-        accepted = {name: _none(name) for name in names}
-        implied = weighed[unmet][1]
-    return accepted, [implied.get(id(c), c.kind != "assumption") for c in analysis.constraints]
+    unmet = next((name for name, a in solved.items() if a.minimum is None), None)
+    # where a group accepts nothing, its conflict is the whole story: the rest is implied
+    implied = (flags[unmet] if unmet is not None
+               else {key: flag for group in flags.values() for key, flag in group.items()})
+    return (_of_network(solved, names),
+            [implied.get(id(c), c.kind != "assumption") for c in analysis.constraints])
