@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import prod
+from typing import Callable
 
 from cnncalc.errors import Setting, SpecError
 
@@ -58,6 +59,13 @@ def fmt(value) -> str:
     return str(value)
 
 
+def in_layout(shape, layout: str) -> tuple:
+    """A channels-first shape as the spec writes it (`hwc`: channels last)."""
+    if layout == "hwc" and len(shape) > 1:
+        return (*shape[1:], shape[0])
+    return tuple(shape)
+
+
 def joined(values) -> str:
     """(7, 7) -> '7×7'; symbolic sizes in parentheses: '20×((H - 4)/3)×W'."""
     if all(is_int(v) for v in values):
@@ -70,13 +78,80 @@ def joined(values) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    """How a layer rounds `(W − F + 2P)/S + 1`: `strict` rejects a non-integer, `floor` rounds
-    down as PyTorch does. `word` names the window in messages ("filter", "window")."""
+    """The rule context a layer's rules compute in: how the layer rounds `(W − F + 2P)/S + 1`
+    (`strict` rejects a non-integer, `floor` rounds down as PyTorch does; `word` names the
+    window in messages, "filter" or "window"), and the operations whose meaning differs between
+    numbers and symbols. With whole numbers a condition that fails raises the rule's error;
+    with symbolic sizes (`[3, H, W]`) it is recorded in `constraints` as a condition on the
+    input sizes (see cnncalc.symbolic), so each rule is written once for both."""
 
     rounding: str
     word: str = "filter"
-    # With symbolic sizes, strict layers add their divisibility conditions here (see symbolic).
     constraints: list | None = field(default=None, compare=False)
+
+    def at_least(self, value, bound, why: str, error: Callable[[], SpecError]) -> None:
+        """value ≥ bound; `why` words the condition for symbols, `error` is raised for numbers."""
+        if is_int(value):
+            if value < bound:
+                raise error()
+            return
+        from cnncalc.symbolic import require_at_least
+
+        require_at_least(self.constraints, value, bound, why)
+
+    def divisible(self, value, divisor: int, why: str, error: Callable[[], SpecError]) -> None:
+        """`divisor` divides `value`, as at_least."""
+        if is_int(value):
+            if value % divisor:
+                raise error()
+            return
+        from cnncalc.symbolic import require_divisible
+
+        require_divisible(self.constraints, value, divisor, why)
+
+    def exact_div(self, value, divisor: int):
+        """value / divisor where `divisible` has been required."""
+        if is_int(value):
+            return value // divisor
+        from cnncalc.symbolic import as_dim, bounded
+
+        return as_dim(bounded(value / divisor))
+
+    def floor_div(self, value, divisor: int):
+        if is_int(value):
+            return value // divisor
+        from cnncalc.symbolic import as_dim, floor_div
+
+        return as_dim(floor_div(value, divisor))
+
+    def ceil_div(self, value, divisor: int):
+        return ceil_div(value, divisor)
+
+    def max(self, a, b):
+        if is_int(a) and is_int(b):
+            return max(a, b)
+        from cnncalc.symbolic import as_dim, bounded, sympy
+
+        return as_dim(bounded(sympy.Max(a, b)))
+
+    def min(self, a, b):
+        if is_int(a) and is_int(b):
+            return min(a, b)
+        from cnncalc.symbolic import as_dim, bounded, sympy
+
+        return as_dim(bounded(sympy.Min(a, b)))
+
+    def floor_scale(self, size, scale: float):
+        """floor(size × scale), as PyTorch computes it in double precision."""
+        if is_int(size):
+            return int(size * scale // 1)
+        from cnncalc.symbolic import floor_scale
+
+        return floor_scale(size, scale)
+
+    def equal(self, a, b, what: str = "") -> bool:
+        """As same_dim, recording an equality that holds at some sizes only."""
+        return same_dim(a, b, self.constraints, what)
 
 
 def sliding_out(fit: Fit, size, kernel_eff: int, pad_total, stride: int, *, axis: str,
@@ -84,29 +159,34 @@ def sliding_out(fit: Fit, size, kernel_eff: int, pad_total, stride: int, *, axis
     """Output size of one spatial axis of a convolution or pooling window.
 
     `pad_total` is the sum of the padding at both ends (2P when symmetric)."""
-    span = size + pad_total - kernel_eff
-    if not is_int(span):
-        from cnncalc.symbolic import symbolic_sliding_out
-
-        return symbolic_sliding_out(fit, size, kernel_eff, pad_total, stride, axis=axis,
-                                    ceil_mode=ceil_mode, context=context)
     # PyTorch rounds up before it checks the size, so a ceil_mode window may overhang the input
     # by up to stride − 1 (a 3-wide window with stride 2 on 2 positions gives 1 output).
-    if span < (-(stride - 1) if ceil_mode else 0):
-        raise SpecError(
-            f"the {fit.word} is larger than the padded input along {axis}: "
-            f"{size} + {pad_total} padding < {kernel_eff}"
-            + (f" (effective {fit.word} size with dilation)" if context and context.dilation > 1 else ""),
-            hints=[f"the input along {axis} must be at least {kernel_eff - pad_total}"])
+    overhang = stride - 1 if ceil_mode else 0
+    dilated = context is not None and context.dilation > 1
+    fit.at_least(size + pad_total, kernel_eff - overhang,
+                 f"the {kernel_eff}-wide {fit.word} fits along {axis}"
+                 + (f" (overhanging by up to {overhang} with ceil_mode)" if overhang else ""),
+                 lambda: SpecError(
+                     f"the {fit.word} is larger than the padded input along {axis}: "
+                     f"{size} + {pad_total} padding < {kernel_eff}"
+                     + (f" (effective {fit.word} size with dilation)" if dilated else ""),
+                     hints=[f"the input along {axis} must be at least {kernel_eff - pad_total}"]))
+    span = size + pad_total - kernel_eff
     if ceil_mode:
-        out = -(-span // stride) + 1
-        # PyTorch: the last window must start inside the input or its left padding.
-        if (out - 1) * stride >= size + pad_total // 2:
-            out -= 1
+        # PyTorch: ceil(span/S) + 1 windows, less one if the last would start beyond the input
+        # and its left padding; that is min(ceil(span/S) + 1, ceil((W + P)/S)). When the kernel
+        # (less P) is at least S, some start always lies in between and the min is the first.
+        out = fit.ceil_div(span, stride) + 1
+        pad = pad_total // 2
+        if kernel_eff - pad < stride:
+            out = fit.min(out, fit.ceil_div(size + pad, stride))
         return out
-    if span % stride and fit.rounding == "strict":
-        raise strict_error(fit, size, kernel_eff, pad_total, stride, axis, context)
-    return span // stride + 1
+    if fit.rounding == "strict":
+        fit.divisible(span, stride,
+                      f"strict rounding along {axis}: stride {stride} divides the size − F + 2P",
+                      lambda: strict_error(fit, size, kernel_eff, pad_total, stride, axis, context))
+        return fit.exact_div(span, stride) + 1
+    return fit.floor_div(span, stride) + 1
 
 
 @dataclass(frozen=True, slots=True)

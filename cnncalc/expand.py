@@ -15,30 +15,42 @@ from pydantic import ValidationError
 from cnncalc.arith import ExpressionError, evaluate
 from cnncalc.errors import Pos, SpecError, printable
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds import COMPOSITE_KINDS, KINDS, first_argument
+from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
+from cnncalc.kinds.composite import MAX_REPEAT
 from cnncalc.loader import Map, Seq
 from cnncalc.spec import LayerExpect, Spec, error_from_pydantic, shown
 
-MAX_NODES = 250_000    # 100,000 layers take ~3 s; 490,000 took 23 s and 2.3 GB
+MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
-MAX_REPEAT = 1_000_000
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
-# Norms whose sizes come from their input: `batchnorm: 64`, as BatchNorm2d(64), is a slip
-SIZED_BY_INPUT = ("batchnorm", "instancenorm", "layernorm")
 COMMON_OPTIONS = ("name", "expect", "rounding")
-SHORTCUTS = ("identity", "projection", "auto")
+
+__all__ = ["MAX_NODES", "MAX_REPEAT", "expand", "substitute"]
 
 _PARAM = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _WHOLE_EXPR = re.compile(r"^\$\{([^}]*)\}$")
 
 
-def expand(spec: Spec) -> Node:
-    """The network as a tree of nodes; the root is a `sequential` with path ''."""
+def expand(spec: Spec, raw: Map | None = None) -> Node:
+    """The network as a tree of nodes; the root is a `sequential` with path ''. `raw` is the
+    spec's top-level mapping as loaded, for the positions of block names."""
+    _check_block_names(spec, raw)
     expander = _Expander(spec)
     layers = substitute(spec.layers, None, spec.layers.pos, None)
     children = expander.sequence(layers, "", spec.rounding, None)
-    return Node("", "sequential", Pos(1, 1), spec.rounding, children=children)
+    return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
+
+
+def _check_block_names(spec: Spec, raw: Map | None) -> None:
+    """A block may not take a built-in kind's name: `concat` must mean one thing."""
+    for name in spec.blocks:
+        if name in BUILTIN_NAMES:
+            blocks = raw.get("blocks") if isinstance(raw, Map) else None
+            pos = blocks.key_pos.get(name) if isinstance(blocks, Map) else None
+            kind = "composite" if name in COMPOSITES else "layer kind"
+            raise SpecError(f"a block can't be called `{name}`: that is a built-in {kind}", pos,
+                            hints=[f"rename the block (e.g. `my_{name}`) and its uses"])
 
 
 class _Expander:
@@ -53,6 +65,23 @@ class _Expander:
             raise SpecError(f"the network expands to more than {MAX_NODES:,} layers",
                             kwargs.get("pos") or args[2])
         return Node(*args, **kwargs)
+
+    def reserve(self, nodes: int, message: str, pos) -> None:
+        """Count `nodes` more before they are made (a repeat's copies); `message` has
+        `{limit}` for MAX_NODES."""
+        if self.count + nodes > MAX_NODES:
+            raise SpecError(message.format(limit=MAX_NODES), pos)
+        self.count += nodes
+
+    # For the composites' `expand`: the options every entry may carry, and allowed keys
+    def options(self, value: Map) -> tuple[Map, dict]:
+        return _split_options(value)
+
+    def finish(self, node: Node, options: dict, value) -> Node:
+        return _apply_options(node, options, value)
+
+    def only_keys(self, args: Map, allowed: tuple, kind: str, pos) -> None:
+        _only_keys(args, allowed, kind, pos)
 
     def sequence(self, raw, prefix: str, rounding: str, block: str | None) -> list[Node]:
         if not isinstance(raw, Seq):
@@ -79,17 +108,17 @@ class _Expander:
                             f"not {shown(raw)}", pos)
         if kind in KINDS:
             return self.leaf(kind, value, pos, value_pos, path, rounding, block)
+        if kind in COMPOSITES:
+            return COMPOSITES[kind].expand(self, value, Entry(path, pos, value_pos, rounding, block))
         if kind in self.blocks:
             return self.block_use(kind, value, pos, value_pos, path, rounding)
-        if kind in COMPOSITE_KINDS:
-            return self.composite(kind, value, pos, value_pos, path, rounding, block)
         continued = re.match(r"(\S+)\s+-\s+(\S.*)$", str(kind), re.S)
         if continued:       # `- relu` then `   - flatten` one column deeper, read as one text
             above, below = continued[1], " ".join(continued[2].split())
             raise SpecError(f"unknown layer kind `{' '.join(str(kind).split())}`", pos, hints=[
                 f"`- {below}` is indented more than `- {above}` above it, so YAML read it as "
                 "text continuing that item: line up the `- ` of every item in a list"])
-        names = [*KINDS, *COMPOSITE_KINDS, *self.blocks]
+        names = [*KINDS, *COMPOSITES, *self.blocks]
         close = get_close_matches(str(kind), names, n=1, cutoff=0.6)
         hints = [f"did you mean `{close[0]}`?"] if close else [
             f"`{kind}` isn't a kind or a block: define blocks under `blocks:`"]
@@ -105,7 +134,7 @@ class _Expander:
         elif value is None:
             args, options = Map(pos=value_pos), {}
         else:
-            first = first_argument(rule)
+            first = rule.first_argument()
             if first is None:
                 raise SpecError(f"`{kind}` takes no arguments, but was given {shown(value)}",
                                 value_pos, hints=[f"write just `- {kind}`"])
@@ -117,93 +146,12 @@ class _Expander:
             validated = rule.args.model_validate(dict(args))
         except ValidationError as exc:
             error = error_from_pydantic(exc, args, f"`{kind}`", list(rule.args.model_fields))
-            if kind in SIZED_BY_INPUT and type(value) is int:
+            if rule.sized_by_input and type(value) is int:
                 error.hints.insert(0, f"`{kind}` takes its channels from its input: write "
                                       f"`- {kind}` alone (`{kind}: {value}` sets `{first}`)")
             raise error from None
-        node = self.new(path, kind, pos, rounding, args=validated, block=block, leaf=True)
+        node = self.new(path, rule, pos, rounding, args=validated, block=block)
         return _apply_options(node, options, value)
-
-    # -- composites ----------------------------------------------------------------------------
-
-    def composite(self, kind: str, value, pos, value_pos, path, rounding, block) -> Node:
-        if kind == "sequential":
-            node = self.new(path, kind, pos, rounding, block=block)
-            node.children = self.sequence(value, path, rounding, block)
-            return node
-        if kind in ("concat", "add"):
-            if not isinstance(value, Seq) or not value:
-                raise SpecError(f"`{kind}` takes a list of branches, each a list of entries",
-                                value_pos, hints=[f"e.g. `{kind}: [[conv: ...], []]`"])
-            node = self.new(path, kind, pos, rounding, block=block)
-            for b, branch in enumerate(value):
-                if not isinstance(branch, Seq):
-                    raise SpecError(f"branch {b} of `{kind}` must be a list of entries "
-                                    "(`[]` for the identity)", value.at(b))
-                branch_path = child_path(path, b)
-                child = self.new(branch_path, "sequential", value.at(b), rounding, block=block)
-                child.children = self.sequence(branch, branch_path, rounding, block)
-                node.children.append(child)
-            return node
-        if not isinstance(value, Map):
-            raise SpecError(f"`{kind}` takes a mapping", value_pos,
-                            hints=["`repeat: {times: N, layers: [...]}`" if kind == "repeat" else
-                                   "`residual: {layers: [...], shortcut: identity}`"])
-        args, options = _split_options(value)
-        rounding = options.get("rounding", rounding)
-        if kind == "repeat":
-            return _apply_options(self.repeat(args, pos, value_pos, path, rounding, block),
-                                  options, value)
-        return _apply_options(self.residual(args, pos, value_pos, path, rounding, block),
-                              options, value)
-
-    def repeat(self, args: Map, pos, value_pos, path, rounding, block) -> Node:
-        _only_keys(args, ("times", "layers"), "repeat", value_pos)
-        times = args.get("times")
-        if "times" not in args:
-            raise SpecError(f"`repeat` needs `times`: a whole number from 1 to {MAX_REPEAT:,}",
-                            value_pos)
-        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
-            raise SpecError(f"`times` must be a whole number from 1 to {MAX_REPEAT:,}, not "
-                            f"{shown(times)}", args.at("times"))
-        if "layers" not in args:
-            raise SpecError("`repeat` needs `layers`", value_pos)
-        node = self.new(path, "repeat", pos, rounding, block=block)
-        first_path = child_path(path, 0)
-        before = self.count
-        first = self.new(first_path, "sequential", args.at("layers"), rounding, block=block)
-        first.children = self.sequence(args["layers"], first_path, rounding, block)
-        per_iteration = self.count - before
-        if self.count + per_iteration * (times - 1) > MAX_NODES:
-            raise SpecError(f"`repeat` {times:,} times expands to more than {MAX_NODES:,} layers",
-                            args.at("times"))
-        self.count += per_iteration * (times - 1)
-        node.children = [first] + [first.renamed(first_path, child_path(path, r))
-                                   for r in range(1, times)]
-        return node
-
-    def residual(self, args: Map, pos, value_pos, path, rounding, block) -> Node:
-        _only_keys(args, ("layers", "shortcut"), "residual", value_pos)
-        if "layers" not in args:
-            raise SpecError("`residual` needs `layers`", value_pos)
-        node = self.new(path, "residual", pos, rounding, block=block)
-        main_path, short_path = child_path(path, "layers"), child_path(path, "shortcut")
-        main = self.new(main_path, "sequential", args.at("layers"), rounding, block=block)
-        main.children = self.sequence(args["layers"], main_path, rounding, block)
-        shortcut = args.get("shortcut", "identity")
-        short = self.new(short_path, "sequential", args.at("shortcut") if "shortcut" in args
-                         else value_pos, rounding, block=block)
-        if isinstance(shortcut, Seq):
-            short.children = self.sequence(shortcut, short_path, rounding, block)
-        elif shortcut in SHORTCUTS:
-            node.shortcut = shortcut
-        else:
-            close = get_close_matches(str(shortcut), SHORTCUTS, n=1, cutoff=0.5)
-            raise SpecError(f"`shortcut` can't be {shown(shortcut)}: write identity, projection, "
-                            "auto, or a list of entries", args.at("shortcut"),
-                            hints=[f"did you mean `{close[0]}`?"] if close else [])
-        node.children = [main, short]
-        return node
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -245,7 +193,7 @@ class _Expander:
         rounding = options.get("rounding", rounding)
         # The node keeps the name without control characters (like `name:`, see _apply_options)
         label = printable(name)
-        node = self.new(path, label, pos, rounding, block=label)
+        node = self.new(path, BLOCK, pos, rounding, block=label, kind=label)
         self.stack.append(name)
         try:
             layers = substitute(definition.layers, env, definition.layers.pos, name)

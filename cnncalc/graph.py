@@ -4,12 +4,12 @@ a stable dotted path (`7.0.layers.3`) that every report and the PyTorch cross-ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cnncalc.errors import Pos
 
 if TYPE_CHECKING:
-    from cnncalc.kinds import Args
+    from cnncalc.kinds import Args, Composite, LeafKind
     from cnncalc.spec import LayerExpect
 
 
@@ -17,14 +17,15 @@ if TYPE_CHECKING:
 class Node:
     """One entry of the network.
 
-    kind: a leaf kind (`conv`), a composite kind (`sequential`, `repeat`, `concat`, `add`,
-    `residual`) or a block's name. Leaves have `args`; composites have `children`: the layers of
-    a sequential, repeat iteration or block use, the branches of concat/add (each a
-    `sequential`), or `[layers, shortcut]` of a residual.
+    impl: the kind object that owns every rule of this node (cnncalc.kinds): a leaf kind, a
+    composite kind, or `BLOCK` for a block's use. `kind` is the name reports show: the kind's
+    name, or the block's. Leaves have `args`; composites have `children`: the layers of a
+    sequential, repeat iteration or block use, the branches of concat/add (each a `sequential`),
+    or `[layers, shortcut]` of a residual.
     """
 
     path: str
-    kind: str
+    impl: "LeafKind | Composite"
     pos: Pos | None
     rounding: str
     args: "Args | None" = None
@@ -33,7 +34,27 @@ class Node:
     expect: "LayerExpect | None" = None
     shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
     block: str | None = None        # the block this node was written in, for messages
-    leaf: bool = False
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = self.impl.name
+
+    @property
+    def leaf(self) -> bool:
+        return self.impl.leaf
+
+    @property
+    def leaf_kind(self) -> "LeafKind":
+        """The kind of a leaf node (`impl`, typed as such)."""
+        assert self.impl.leaf, self.path
+        return cast("LeafKind", self.impl)
+
+    @property
+    def composite(self) -> "Composite":
+        """The kind of a composite node (`impl`, typed as such)."""
+        assert not self.impl.leaf, self.path
+        return cast("Composite", self.impl)
 
     def renamed(self, old_prefix: str, new_prefix: str) -> "Node":
         """A copy whose path (and its children's) starts with new_prefix instead of old_prefix.

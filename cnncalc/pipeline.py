@@ -32,7 +32,7 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
     try:
         data = parse_yaml(text, file)
         spec, raw = validate_top(data)
-        root = expand(spec)
+        root = expand(spec, raw)
     except SpecError as exc:
         raise exc.located(file) from None
     # a piped spec is `<stdin>` in the report's title as in its messages

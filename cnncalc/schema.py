@@ -1,6 +1,6 @@
 """The JSON Schema of the spec language, generated from the models that validate specs: the top
 level (`spec.Spec`, `Expect`, `Budget`, `LayerExpect`), every leaf kind's `Args` model in
-`kinds.KINDS`, and the composite kinds and block uses that `expand.py` reads.
+`kinds.KINDS`, each composite kind's own schema (`kinds.COMPOSITES`), and block uses.
 
 Editors use it through the `# yaml-language-server: $schema=...` line at the top of a spec:
 they complete kinds and argument names and flag unknown keys. The schema is as strict as a
@@ -16,8 +16,8 @@ import json
 
 from pydantic.json_schema import GenerateJsonSchema
 
-from cnncalc.expand import COMMON_OPTIONS, MAX_REPEAT, SHORTCUTS
-from cnncalc.kinds import COMPOSITE_KINDS, KINDS, first_argument
+from cnncalc.expand import COMMON_OPTIONS
+from cnncalc.kinds import COMPOSITES, KINDS
 from cnncalc.spec import SYMBOL, LayerExpect, Spec, _symbol
 from cnncalc.units import COUNT_SUFFIXES, MEMORY_SUFFIXES, parse_bytes, parse_count
 
@@ -102,7 +102,7 @@ def _leaf_value(kind) -> dict:
     """`kind: {arguments}`, `kind: scalar` (the first argument) or `kind:` (no arguments)."""
     args = _strip(_model(kind.args))
     alternatives = [args]
-    first = first_argument(kind)
+    first = kind.first_argument()
     if first is not None:
         alternatives.append(copy.deepcopy(args["properties"][first]))
     if not args.get("required"):
@@ -110,32 +110,10 @@ def _leaf_value(kind) -> dict:
     return {"anyOf": alternatives} if len(alternatives) > 1 else args
 
 
-def _composites(entry: dict) -> dict:
-    layers = {"type": "array", "items": entry}
-    composites = {
-        "sequential": ({"type": "array", "items": entry}, "the entries in order"),
-        "repeat": ({"type": "object", "additionalProperties": False, "required": ["times", "layers"],
-                    "properties": {"times": {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
-                                   "layers": layers}},
-                   "the layers, `times` times in a row"),
-        "concat": ({"type": "array", "minItems": 1, "items": layers},
-                   "branches on the same input, joined along channels; [] is the identity"),
-        "add": ({"type": "array", "minItems": 1, "items": layers},
-                "branches on the same input, summed element-wise"),
-        "residual": ({"type": "object", "additionalProperties": False, "required": ["layers"],
-                      "properties": {"layers": layers,
-                                     "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layers],
-                                                  "default": "identity"}}},
-                     "the layers plus a shortcut"),
-    }
-    assert set(composites) == set(COMPOSITE_KINDS), "schema composites out of step with kinds.py"
-    return composites
-
-
 def _entry(entry: dict, options: dict, parameterised: bool) -> dict:
     """One layer entry: a bare kind name, `kind: value` for a leaf or composite kind, or a use
     of a block (any other single key)."""
-    known = [*KINDS, *COMPOSITE_KINDS]
+    known = [*KINDS, *COMPOSITES]
     bare = [name for name, kind in KINDS.items() if not _model(kind.args).get("required")]
 
     def value(schema: dict) -> dict:
@@ -156,8 +134,9 @@ def _entry(entry: dict, options: dict, parameterised: bool) -> dict:
     for name, kind in KINDS.items():
         alternatives.append(_single(name, outer(value(inner(_leaf_value(kind)))),
                                     f"{kind.summary} (PyTorch {kind.torch})"))
-    for name, (schema, text) in _composites(entry).items():
-        alternatives.append(_single(name, outer(value(inner(schema))), text))
+    for name, composite in COMPOSITES.items():
+        alternatives.append(_single(name, outer(value(inner(composite.schema(entry)))),
+                                    composite.summary))
     alternatives.append({
         "type": "object", "minProperties": 1, "maxProperties": 1,
         "propertyNames": {"not": {"enum": known}},

@@ -249,32 +249,7 @@ def ceil_div(expr, divisor: int):
 
 
 # ---------------------------------------------------------------------------------------------
-# The rules dims.py and kinds.py hand over when a size is symbolic
-
-def symbolic_sliding_out(fit, size, kernel_eff: int, pad_total, stride: int, *, axis: str,
-                         ceil_mode: bool = False, context=None):
-    """dims.sliding_out for a symbolic size: the same rule, with its conditions recorded."""
-    span = size + pad_total - kernel_eff
-    # As the numeric rule: a ceil_mode window may overhang the input by up to S − 1.
-    overhang = stride - 1 if ceil_mode else 0
-    require_at_least(fit.constraints, size + pad_total, kernel_eff - overhang,
-                     f"the {kernel_eff}-wide {fit.word} fits along {axis}"
-                     + (f" (overhanging by up to {overhang} with ceil_mode)" if overhang else ""))
-    if ceil_mode:
-        # PyTorch: ceil(span/S) + 1 windows, less one if the last would start beyond the input
-        # and its left padding; that is min(ceil(span/S) + 1, ceil((W + P)/S)). When the
-        # kernel (less P) is at least S, some start always lies in between: no Min needed.
-        out = ceil_div(span, stride) + 1
-        pad = pad_total // 2
-        if kernel_eff - pad < stride:
-            out = bounded(sympy.Min(out, ceil_div(size + pad, stride)))
-        return as_dim(out)
-    if fit.rounding == "strict":
-        require_divisible(fit.constraints, span, stride,
-                          f"strict rounding along {axis}: stride {stride} divides the size − F + 2P")
-        return as_dim(bounded(span / stride + 1))
-    return as_dim(floor_div(span, stride) + 1)
-
+# The operations of dims.Fit (the rule context) and the analysis, for symbolic sizes
 
 def floor_scale(size, scale: float):
     """floor(size × scale) (upsample) for a symbolic size."""
@@ -284,11 +259,6 @@ def floor_scale(size, scale: float):
 def ceil_ratio(a, b):
     """ceil(a / b) of two dimensions: an int where it is one number for every size."""
     return as_dim(bounded(sympy.ceiling(sympy.sympify(a) / sympy.sympify(b))))
-
-
-def require_positive(constraints, size, what: str) -> None:
-    """A symbolic output size must be at least 1 (the numeric path raises otherwise)."""
-    require_at_least(constraints, size, 1, what)
 
 
 def compare(a, b):

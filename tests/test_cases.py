@@ -57,7 +57,28 @@ def load_cases() -> list:
     return cases
 
 
+def kind_examples() -> list:
+    """The worked example each kind carries (`example` on its object in cnncalc.kinds)."""
+    from cnncalc.kinds import BLOCK, COMPOSITES, KINDS
+
+    return [pytest.param(yaml.safe_load(kind.example), id=f"example:{kind.name}")
+            for kind in [*KINDS.values(), *COMPOSITES.values(), BLOCK]]
+
+
 CASES = load_cases()
+EXAMPLES = kind_examples()
+
+
+def test_every_kind_carries_a_worked_example():
+    """One example per kind, naming the kind in its spec, with figures to check."""
+    from cnncalc.kinds import BLOCK, COMPOSITES, KINDS
+
+    for kind, example in zip([*KINDS.values(), *COMPOSITES.values(), BLOCK], EXAMPLES):
+        case = example.values[0]
+        assert set(case) <= {"name", "spec", "options", "expected"}, kind.name
+        assert case["expected"], kind.name
+        if kind is not BLOCK:
+            assert kind.name in yaml.safe_dump(case["spec"]), f"{kind.name}'s example doesn't use it"
 
 
 def run_case(case: dict):
@@ -73,7 +94,7 @@ def test_the_cases_cover_the_issue():
     """Some figures of the issue must be among the cases, and every leaf and composite kind."""
     assert len(CASES) >= 60
     text = "\n".join(p.read_text(encoding="utf-8") for p in CASES_DIR.glob("*.yaml"))
-    from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+    from cnncalc.kinds import COMPOSITES, KINDS
 
     specs = [c.values[0]["spec"] for c in CASES]
     used = set()
@@ -90,7 +111,7 @@ def test_the_cases_cover_the_issue():
             used.add(value)
 
     walk(specs)
-    missing = (set(KINDS) | set(COMPOSITE_KINDS)) - used
+    missing = (set(KINDS) | set(COMPOSITES)) - used
     assert not missing, f"no case uses {sorted(missing)}"
     arguments: dict[str, set] = {}
 
@@ -114,7 +135,7 @@ def test_the_cases_cover_the_issue():
         assert figure in text
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + EXAMPLES)
 def test_case(case):
     expected = case["expected"]
     assert set(expected) <= EXPECTED_KEYS, f"unknown expectation {set(expected) - EXPECTED_KEYS}"

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from cnncalc.checks import run_checks
 from cnncalc.cli import _register, app
 from cnncalc.errors import SpecError
-from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+from cnncalc.kinds import COMPOSITES, KINDS
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.render import Format, render
 from cnncalc.report import Options, build
@@ -378,6 +378,18 @@ CASES = [
         layers:
           - repeat: {times: 3, layer: [relu]}
         """, "3:24", ["`repeat` has no `layer`"], ["did you mean `layers`?"]),
+    ("block-named-like-a-composite", """
+        input: [3, 8, 8]
+        blocks: {concat: {layers: [conv: {out: 4, kernel: 1}, relu]}}
+        layers: [concat]
+        """, "2:10", ["a block can't be called `concat`: that is a built-in composite"],
+     ["rename the block (e.g. `my_concat`) and its uses"]),
+    ("block-named-like-a-leaf-kind", """
+        input: [3, 8, 8]
+        blocks:
+          relu: {layers: [conv: {out: 4, kernel: 1}]}
+        layers: [relu]
+        """, "3:3", ["a block can't be called `relu`: that is a built-in layer kind"], []),
     ("block-cycle", """
         input: [3, 8, 8]
         blocks:
@@ -778,7 +790,7 @@ def test_random_text_never_crashes(text):
     _summary(text)
 
 
-_NAMES = [*KINDS, *COMPOSITE_KINDS, "out", "kernel", "stride", "padding", "times", "layers",
+_NAMES = [*KINDS, *COMPOSITES, "out", "kernel", "stride", "padding", "times", "layers",
           "shortcut", "groups", "same", "identity", "projection", "auto", "$w", "${w*2}"]
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-2, 40) | st.floats(-2, 40) | st.sampled_from(_NAMES)

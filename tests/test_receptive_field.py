@@ -31,15 +31,14 @@ F = torch.nn.functional
 from conftest import ROOT  # noqa: E402
 from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
 
-from cnncalc.crosscheck.build import BUILDERS  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
-from cnncalc.kinds import (IDENTITY, KINDS, Window, conv_geometry, identity_window,  # noqa: E402
-                           per_axis, pool_geometry)
+from cnncalc.field import IDENTITY, Window  # noqa: E402
+from cnncalc.kinds import KINDS, conv_geometry, per_axis, pool_geometry  # noqa: E402
 from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
 
 SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
                  "global_avgpool", "zeropad", "linear")
-POSITIONWISE_KINDS = tuple(name for name, kind in KINDS.items() if kind.window is identity_window)
+POSITIONWISE_KINDS = tuple(name for name, kind in KINDS.items() if kind.position_wise)
 WINDOW_KINDS = SLIDING_KINDS + POSITIONWISE_KINDS
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _ADAPTIVE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
@@ -95,7 +94,7 @@ def run_leaf(node, x):
 
 def real_module(kind: str, args, shape):
     """The cross-check's own PyTorch module, in eval mode, all-ones weights and zero biases."""
-    module = BUILDERS[kind](args, shape).to(torch.float64).eval()
+    module = KINDS[kind].build(torch.nn, args, shape).to(torch.float64).eval()
     with torch.no_grad():
         for name, p in module.named_parameters():
             p.fill_(0.0 if name.rsplit(".", 1)[-1] == "bias" else 1.0)

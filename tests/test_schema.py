@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from cnncalc.errors import SpecError
-from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+from cnncalc.kinds import COMPOSITES, KINDS
 from cnncalc.loader import parse_yaml
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.schema import build, schema_text
@@ -55,7 +55,7 @@ def test_every_kind_is_in_the_schema_with_its_arguments():
     entry = build()["$defs"]["entry"]["anyOf"]
     keyed = {next(iter(alt["properties"])): alt for alt in entry
              if alt.get("type") == "object" and "required" in alt}
-    assert set(keyed) == set(KINDS) | set(COMPOSITE_KINDS)
+    assert set(keyed) == set(KINDS) | set(COMPOSITES)
     for name, kind in KINDS.items():
         value = keyed[name]["properties"][name]
         args = next(a for a in value.get("anyOf", [value]) if a.get("type") == "object")

@@ -71,7 +71,7 @@ def print_totals(report: dict, checks: list) -> None:
     """The totals, FLOPs = 2 × MACs with its arithmetic, and the expectations table."""
     from rich.console import Console
 
-    from cnncalc.explain import n, number
+    from cnncalc.working import n, number
     from cnncalc.render import render_checks
 
     totals = report["totals"]

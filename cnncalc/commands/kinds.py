@@ -20,23 +20,6 @@ Examples:
   cnncalc kinds --format json      # the same, for machines
 """
 
-# The composite kinds (cnncalc.kinds.COMPOSITE_KINDS) as the spec language describes them:
-# (argument, required, default) in YAML spelling, the PyTorch module the cross-check builds,
-# and a summary. Composites take no pydantic model, so their arguments are written out here.
-COMPOSITES = {
-    "sequential": ([("entries", True, None)], "Sequential", "the entries in order"),
-    "repeat": ([("times", True, None), ("layers", True, None)], "Sequential",
-               "the layers, `times` times in a row"),
-    "concat": ([("branches", True, None)], "torch.cat(…, dim=1)",
-               "every branch gets the same input; outputs joined along channels "
-               "(`[]` is the identity branch)"),
-    "add": ([("branches", True, None)], "sum of the branches (+)",
-            "element-wise sum of the branches; shapes must match exactly"),
-    "residual": ([("layers", True, None), ("shortcut", False, "identity")],
-                 "layers(x) + shortcut(x)",
-                 "add of the layers and the shortcut: identity, projection, auto or entries"),
-}
-
 # A default of None means "not given": for the pools' `stride` PyTorch then uses the kernel
 # size (cnncalc.kinds.pool_geometry does the same).
 NONE_MEANS = {"stride": "kernel"}
@@ -57,7 +40,7 @@ def yaml_spelling(value) -> str:
 
 def entries() -> list[dict]:
     """Every kind, leaf ones then composites: kind, torch, summary and its arguments."""
-    from cnncalc.kinds import COMPOSITE_KINDS, KINDS
+    from cnncalc.kinds import COMPOSITES, KINDS
 
     rows = []
     for kind in KINDS.values():
@@ -75,11 +58,11 @@ def entries() -> list[dict]:
                          "default_text": text})
         rows.append({"kind": kind.name, "torch": kind.torch, "summary": kind.summary,
                      "args": args})
-    for name in COMPOSITE_KINDS:
-        args, torch, summary = COMPOSITES[name]
-        rows.append({"kind": name, "torch": torch, "summary": summary, "composite": True,
+    for composite in COMPOSITES.values():
+        rows.append({"kind": composite.name, "torch": composite.torch,
+                     "summary": composite.summary, "composite": True,
                      "args": [{"name": a, "required": r, "default": d, "default_text": d}
-                              for a, r, d in args]})
+                              for a, r, d in composite.arguments]})
     return rows
 
 

@@ -26,7 +26,6 @@ import sys
 from dataclasses import dataclass
 
 from cnncalc.errors import SpecError, printable
-from cnncalc.kinds import KINDS
 
 FIGURES = ("output_shape", "params", "flops")
 
@@ -119,7 +118,7 @@ def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
         leaves.append(Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
                            + ")", tuple(row.output_shape), row.params, 2 * row.macs * batch,
                            node.pos.line if node.pos else None, node.pos.col if node.pos else None,
-                           _family(KINDS[node.kind].torch), tuple(row.input_shape)))
+                           _family(node.impl.torch), tuple(row.input_shape)))
     return leaves, index
 
 
@@ -207,13 +206,8 @@ class _Pairer:
     def node(self, node, states: dict) -> dict:
         if node.leaf:
             return self.leaf(self.index[id(node)], states)
-        if node.kind == "residual":
-            main, short = node.children
-            resolved = self.analysis.shortcuts.get(node.path)
-            branches = [main.children, resolved if resolved is not None else short.children]
-        elif node.kind in ("concat", "add"):
-            branches = [branch.children for branch in node.children]
-        else:
+        branches = node.composite.branches(node, self.analysis.shortcuts)
+        if branches is None:
             return self.sequence(node.children, states)
         if not self.any_order:
             orders = [branches]

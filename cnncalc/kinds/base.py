@@ -1,0 +1,158 @@
+"""What every layer kind is made of: its arguments model, the helpers its rules share, and the
+base class that gives a new kind its defaults (no params, no buffers, no MACs, position-wise).
+
+A leaf kind is one class, registered with `@leaf_kind`, that owns everything about it:
+
+- `args`: the pydantic model of its arguments (the first field is what `kind: value` fills);
+- its static rules, pure functions of the arguments and the input shape of ONE sample, channels
+  first (`(C, *spatial)`, or `(N,)` after flatten), written once for numbers and symbols against
+  the rule context `fit` (cnncalc.dims.Fit):
+  `shape(args, shape, fit)` (raises SpecError when the layer can't apply), `params(args, shape)`
+  (as `sum(p.numel())` over the PyTorch module), `buffers(args, shape)`, `macs(args, shape, out)`
+  (multiply-accumulates of conv/conv_transpose/linear, bias excluded; FLOPs are 2 × MACs, as
+  `FlopCounterMode` counts them) and `window(args, shape)` (IDENTITY for a position-wise layer,
+  a `Window`, or None where the receptive field isn't defined);
+- `explain(row, context)`: the working with the spec's numbers (cnncalc.working);
+- `build(nn, args, shape)`: the PyTorch module the cross-check runs, with `torch.nn` handed in so
+  that nothing here imports torch; it states PyTorch's own arguments and never calls the static
+  rules, so a wrong rule shows up as a disagreement;
+- `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
+- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cnncalc.dims import AXES, Fit
+from cnncalc.errors import SpecError
+from cnncalc.field import IDENTITY, Window
+
+if TYPE_CHECKING:
+    from cnncalc.analyze import Row
+    from cnncalc.working import Context, Step
+
+MAX_INT = 2**31 - 1  # PyTorch stores sizes and arguments as 32/64-bit ints; bounds the work too
+
+PosInt = Annotated[int, Field(ge=1, le=MAX_INT)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_INT)]
+SpatialPos = Union[PosInt, Annotated[list[PosInt], Field(min_length=1, max_length=3)]]
+SpatialNonNeg = Union[NonNegInt, Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]]
+PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
+# PyTorch takes any eps; one of 1 or more is a slip (`batchnorm: 64` meant as channels): refused
+Epsilon = Annotated[float, Field(gt=0, lt=1)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class Args(BaseModel):
+    """Arguments of a leaf kind. The first field is what a scalar shorthand fills."""
+
+    # No NaN or infinity: they would make the JSON report invalid (and mean nothing here).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True,
+                              allow_inf_nan=False)
+
+
+class NoArgs(Args):
+    pass
+
+
+SPATIAL = (2, 3, 4)   # sample ranks with 1, 2 or 3 spatial axes
+SPATIAL_INPUT = "a [C, L], [C, H, W] or [C, D, H, W] input"
+
+
+def spatial(shape) -> tuple:
+    return tuple(shape[1:])
+
+
+def per_axis(value, ndim: int, name: str) -> tuple:
+    """An int or a per-axis list, as one value per spatial axis."""
+    if isinstance(value, list):
+        if len(value) != ndim:
+            raise SpecError(f"`{name}` has {len(value)} values but the input has {ndim} spatial "
+                            f"dimension{'s' if ndim != 1 else ''} ({', '.join(AXES[ndim])})",
+                            hints=["write one value per spatial axis, or a single number"])
+        return tuple(value)
+    return (value,) * ndim
+
+
+def need_rank(shape, ranks: tuple, kind: str, what: str) -> None:
+    if len(shape) not in ranks:
+        # not the shape itself: the analysis adds it as the spec writes it (its layout)
+        hints = ([f"the input was flattened earlier; put `{kind}` before `flatten`"]
+                 if len(shape) == 1 else [])
+        raise SpecError(f"`{kind}` needs {what}, not a {len(shape)}-dimensional one", hints=hints)
+
+
+def divisors(n: int) -> list[int]:
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def module(nn: Any, family: str, n: int) -> Any:
+    """`nn.Conv2d` for ("Conv", 2), etc."""
+    if n not in (1, 2, 3):
+        raise ValueError(f"{family} needs 1, 2 or 3 spatial axes, not {n}")
+    return getattr(nn, f"{family}{n}d")
+
+
+def as_torch(value: Any) -> Any:
+    """A spec's int-or-list argument as PyTorch takes it."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+class LeafKind:
+    """The defaults of a leaf kind: shape unchanged, no params, buffers or MACs, position-wise
+    (output i sees input i). A kind overrides what differs."""
+
+    name: ClassVar[str]
+    args: ClassVar[type[Args]] = NoArgs
+    torch: ClassVar[str]                  # the PyTorch module the cross-check builds
+    summary: ClassVar[str]                # one line for `cnncalc kinds`, the docs and the schema
+    example: ClassVar[str]                # a worked case, as in tests/cases/*.yaml
+    position_wise: ClassVar[bool] = True
+    # Sizes come from the input: `batchnorm: 64` (as BatchNorm2d(64)) is a slip, and says so
+    sized_by_input: ClassVar[bool] = False
+    leaf: ClassVar[bool] = True
+
+    def shape(self, args: Any, shape: tuple, fit: Fit) -> tuple:
+        return tuple(shape)
+
+    def params(self, args: Any, shape: tuple) -> Any:
+        return 0
+
+    def buffers(self, args: Any, shape: tuple) -> Any:
+        return 0
+
+    def macs(self, args: Any, shape: tuple, out: tuple) -> Any:
+        return 0
+
+    def window(self, args: Any, shape: tuple) -> Window | str | None:
+        return IDENTITY if self.position_wise else None
+
+    def explain(self, row: Row, context: Context) -> list[Step]:
+        raise NotImplementedError(f"{self.name}: no explanation")
+
+    def build(self, nn: Any, args: Any, shape: tuple) -> Any:
+        raise NotImplementedError(f"{self.name}: no PyTorch builder")
+
+    def first_argument(self) -> str | None:
+        """The argument a scalar shorthand (`linear: 4096`) fills."""
+        return next(iter(self.args.model_fields), None)
+
+    def __repr__(self) -> str:
+        return f"<kind {self.name}>"
+
+
+KINDS: dict[str, LeafKind] = {}
+K = TypeVar("K", bound=type[LeafKind])
+
+
+def leaf_kind(cls: K) -> K:
+    """Register a leaf kind class (its one instance serves every node of that kind)."""
+    if cls.name in KINDS:
+        raise RuntimeError(f"kind {cls.name!r} registered twice")
+    KINDS[cls.name] = cls()
+    return cls
+

@@ -1,0 +1,497 @@
+"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `residual`,
+and a block's use (not a kind a spec names: any name defined under `blocks:`).
+
+A composite owns every stage's view of it, as a leaf kind does:
+
+- `expand(ex, value, entry)`: the node it makes from the spec's value (`ex` is the expander,
+  `entry` the entry's path, positions, rounding and block);
+- `analyze(walker, node, shape, rf, depth)`: its output shape and receptive field from its
+  children's (the walker analyses each child and keeps their rows);
+- `explain(row, context)`: how it combines its children, in words and numbers;
+- `build(builder, node)`: the PyTorch module (`builder` builds the children; torch is handed in
+  through it, so nothing here imports torch);
+- `branches(node, shortcuts)`: the lists of nodes `validate --against` may pair in any order
+  (None: its children run in order);
+- `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
+  editor schema; `example`: a worked case the test suite runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cnncalc.analyze import label_of, same_shape, shape_text, symbolic_ratio
+from cnncalc.dims import ceil_div, is_int
+from cnncalc.errors import Pos, SpecError
+from cnncalc.field import union
+from cnncalc.graph import Node, child_path
+from cnncalc.kinds.base import KINDS
+from cnncalc.kinds.conv import Conv, ConvArgs
+from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
+from cnncalc.loader import Map, Seq, shown
+from cnncalc.working import Step, alignment, branch_rows, n, number
+
+if TYPE_CHECKING:
+    from cnncalc.analyze import Row
+    from cnncalc.working import Context
+
+MAX_REPEAT = 1_000_000
+SHORTCUTS = ("identity", "projection", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Where an entry is: its path, its position and its value's, the rounding it inherits and
+    the block it was written in."""
+
+    path: str
+    pos: Pos
+    value_pos: Pos
+    rounding: str
+    block: str | None
+
+
+class Composite:
+    name: ClassVar[str]
+    torch: ClassVar[str]
+    summary: ClassVar[str]
+    arguments: ClassVar[list[tuple[str, bool, Any]]]    # (YAML name, required, default)
+    example: ClassVar[str]
+    leaf: ClassVar[bool] = False
+    block_use: ClassVar[bool] = False
+
+    def expand(self, ex: Any, value: Any, entry: Entry) -> Node:
+        raise NotImplementedError
+
+    def analyze(self, walker: Any, node: Node, shape: tuple, rf: Any, depth: int) -> tuple:
+        return walker.children(node.children, shape, rf, depth + 1)
+
+    def explain(self, row: Row, context: Context) -> list[Step]:
+        raise NotImplementedError
+
+    def build(self, builder: Any, node: Node) -> Any:
+        return builder.sequential(node.children)
+
+    def branches(self, node: Node, shortcuts: dict) -> list[list[Node]] | None:
+        return None
+
+    def schema(self, entry: dict) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<composite {self.name}>"
+
+
+COMPOSITES: dict[str, Composite] = {}
+
+
+def composite_kind(cls: type[Composite]) -> type[Composite]:
+    if cls.name in COMPOSITES or cls.name in KINDS:
+        raise RuntimeError(f"kind {cls.name!r} registered twice")
+    COMPOSITES[cls.name] = cls()
+    return cls
+
+
+def _layers_schema(entry: dict) -> dict:
+    return {"type": "array", "items": entry}
+
+
+@composite_kind
+class Sequential(Composite):
+    name = "sequential"
+    torch = "Sequential"
+    summary = "the entries in order"
+    arguments = [("entries", True, None)]
+    example = """
+name: sequential
+spec:
+  input: [3, 8, 8]
+  layers:
+    - sequential: [conv: {out: 4, kernel: 3, padding: 1}, relu]
+expected:
+  # (8 − 3 + 2)/1 + 1 = 8; params (3·3·3 + 1)·4 = 112
+  output: [4, 8, 8]
+  params: 112
+"""
+
+    def expand(self, ex, value, entry: Entry) -> Node:
+        node = ex.new(entry.path, self, entry.pos, entry.rounding, block=entry.block)
+        node.children = ex.sequence(value, entry.path, entry.rounding, entry.block)
+        return node
+
+    def explain(self, row, context) -> list[Step]:
+        return []   # a branch or a list of layers: its heading (in → out) says it all
+
+    def schema(self, entry: dict) -> dict:
+        return _layers_schema(entry)
+
+
+@composite_kind
+class Repeat(Composite):
+    name = "repeat"
+    torch = "Sequential"
+    summary = "the layers, `times` times in a row"
+    arguments = [("times", True, None), ("layers", True, None)]
+    example = """
+name: repeat-3
+spec:
+  input: [8, 16, 16]
+  layers:
+    - repeat: {times: 3, layers: [conv: {out: 8, kernel: 3, padding: 1}, relu]}
+expected:
+  # three times (3·3·8 + 1)·8 = 584 params; each conv 16·16·8·(3·3·8) = 147,456 MACs
+  output: [8, 16, 16]
+  params: 1_752
+  macs: 442_368
+"""
+
+    def expand(self, ex, value, entry: Entry) -> Node:
+        if not isinstance(value, Map):
+            raise SpecError("`repeat` takes a mapping", entry.value_pos,
+                            hints=["`repeat: {times: N, layers: [...]}`"])
+        args, options = ex.options(value)
+        rounding = options.get("rounding", entry.rounding)
+        ex.only_keys(args, ("times", "layers"), "repeat", entry.value_pos)
+        times = args.get("times")
+        if "times" not in args:
+            raise SpecError(f"`repeat` needs `times`: a whole number from 1 to {MAX_REPEAT:,}",
+                            entry.value_pos)
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
+            raise SpecError(f"`times` must be a whole number from 1 to {MAX_REPEAT:,}, not "
+                            f"{shown(times)}", args.at("times"))
+        if "layers" not in args:
+            raise SpecError("`repeat` needs `layers`", entry.value_pos)
+        path = entry.path
+        node = ex.new(path, self, entry.pos, rounding, block=entry.block)
+        first_path = child_path(path, 0)
+        before = ex.count
+        first = ex.new(first_path, SEQUENTIAL, args.at("layers"), rounding, block=entry.block)
+        first.children = ex.sequence(args["layers"], first_path, rounding, entry.block)
+        ex.reserve((ex.count - before) * (times - 1),
+                   f"`repeat` {times:,} times expands to more than {{limit:,}} layers",
+                   args.at("times"))
+        node.children = [first] + [first.renamed(first_path, child_path(path, r))
+                                   for r in range(1, times)]
+        return ex.finish(node, options, value)
+
+    def explain(self, row, context) -> list[Step]:
+        times = len(row.node.children)
+        return [Step(f"the same layers {times} time{'s' if times != 1 else ''} in a row")]
+
+    def schema(self, entry: dict) -> dict:
+        return {"type": "object", "additionalProperties": False, "required": ["times", "layers"],
+                "properties": {"times": {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
+                               "layers": _layers_schema(entry)}}
+
+
+class Branched(Composite):
+    """concat and add: every branch gets the entry's input, and their outputs are combined."""
+
+    arguments = [("branches", True, None)]
+
+    def expand(self, ex, value, entry: Entry) -> Node:
+        if not isinstance(value, Seq) or not value:
+            raise SpecError(f"`{self.name}` takes a list of branches, each a list of entries",
+                            entry.value_pos, hints=[f"e.g. `{self.name}: [[conv: ...], []]`"])
+        node = ex.new(entry.path, self, entry.pos, entry.rounding, block=entry.block)
+        for b, branch in enumerate(value):
+            if not isinstance(branch, Seq):
+                raise SpecError(f"branch {b} of `{self.name}` must be a list of entries "
+                                "(`[]` for the identity)", value.at(b))
+            branch_path = child_path(entry.path, b)
+            child = ex.new(branch_path, SEQUENTIAL, value.at(b), entry.rounding, block=entry.block)
+            child.children = ex.sequence(branch, branch_path, entry.rounding, entry.block)
+            node.children.append(child)
+        return node
+
+    def analyze(self, walker, node: Node, shape, rf, depth):
+        outs, fields = [], []
+        for branch in node.children:
+            out, branch_rf = walker.node(branch, shape, rf, depth + 1)
+            outs.append(out)
+            fields.append(branch_rf)
+        return self.combine(outs, walker.constraints, walker.layout), union(fields)
+
+    def combine(self, outs: list, constraints: list | None, layout: str) -> tuple:
+        raise NotImplementedError
+
+    def build(self, builder, node: Node):
+        return builder.branches(self.name, node.children, self.combined)
+
+    def combined(self, torch: Any, outs: list) -> Any:
+        raise NotImplementedError
+
+    def branches(self, node: Node, shortcuts: dict):
+        return [branch.children for branch in node.children]
+
+    def schema(self, entry: dict) -> dict:
+        return {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+
+
+@composite_kind
+class Concat(Branched):
+    name = "concat"
+    torch = "torch.cat(…, dim=1)"
+    summary = ("every branch gets the same input; outputs joined along channels "
+               "(`[]` is the identity branch)")
+    example = """
+name: dense-layer
+spec:
+  input: [64, 8, 8]
+  layers:
+    - concat: [[], [conv: {out: 32, kernel: 3, padding: 1}]]
+expected:
+  # channels 64 + 32 = 96; params (3·3·64 + 1)·32 = 18,464
+  output: [96, 8, 8]
+  params: 18_464
+"""
+
+    def combine(self, outs, constraints, layout):
+        """Channels joined; spatial sizes must match (an equality recorded for symbols that
+        agree at some sizes only); messages show shapes in the spec's `layout`."""
+        first = outs[0]
+        for b, out in enumerate(outs[1:], 1):
+            if len(out) != len(first) or not same_shape(out[1:], first[1:], constraints,
+                                                         f"concat: branch {b} agrees", offset=1):
+                raise SpecError(f"`concat` needs branches of the same spatial size, but branch 0 "
+                                f"gives {shape_text(first, layout)} and branch {b} gives "
+                                f"{shape_text(out, layout)}",
+                                hints=["pad or pool one branch so the sizes match"])
+        return (sum(out[0] for out in outs), *first[1:])
+
+    def combined(self, torch, outs):
+        return torch.cat(outs, dim=1)
+
+    def explain(self, row, context) -> list[Step]:
+        branches = branch_rows(row, context)
+        channels = [b.output_shape[0] for b in branches]
+        return [Step(f"every branch gets the {context.shape(row.input_shape)} input; their "
+                     "outputs are joined along channels (spatial sizes match)"),
+                Step("channels", " + ".join(f"C{i}" for i in range(len(channels))),
+                     " + ".join(n(c) for c in channels), row.output_shape[0],
+                     then=context.shape(row.output_shape))] + alignment(branches, row)
+
+
+@composite_kind
+class Add(Branched):
+    name = "add"
+    torch = "sum of the branches (+)"
+    summary = "element-wise sum of the branches; shapes must match exactly"
+    example = """
+name: add-two-branches
+spec:
+  input: [16, 8, 8]
+  layers:
+    - add: [[conv: {out: 16, kernel: 3, padding: 1}], [conv: {out: 16, kernel: 1}]]
+expected:
+  # shapes match, so the sum is 16×8×8; params (3·3·16 + 1)·16 + (16 + 1)·16 = 2,592
+  output: [16, 8, 8]
+  params: 2_592
+"""
+
+    def combine(self, outs, constraints, layout, residual: bool = False):
+        """Shapes must match exactly (no broadcasting)."""
+        first = outs[0]
+        for b, out in enumerate(outs[1:], 1):
+            what = "the layers and the shortcut agree" if residual else f"add: branch {b} agrees"
+            if not same_shape(out, first, constraints, what):
+                what = ("the layers and the shortcut" if residual else f"branch 0 and branch {b}")
+                hints = (["use `shortcut: projection` (or `auto`) to match channels and size"]
+                         if residual else ["add a 1×1 conv to one branch to match the shapes"])
+                raise SpecError(f"`{'residual' if residual else 'add'}` needs equal shapes, but "
+                                f"{what} give {shape_text(first, layout)} and "
+                                f"{shape_text(out, layout)}", hints=hints)
+        return tuple(first)
+
+    def combined(self, torch, outs):
+        total = outs[0]
+        for out in outs[1:]:
+            total = total + out
+        return total
+
+    def explain(self, row, context) -> list[Step]:
+        branches = branch_rows(row, context)
+        return [Step(f"{len(branches)} branches, each {context.shape(row.output_shape)}, summed "
+                     "element by element: shape unchanged, channels are not added up")
+                ] + alignment(branches, row)
+
+
+@composite_kind
+class Residual(Composite):
+    name = "residual"
+    torch = "layers(x) + shortcut(x)"
+    summary = "add of the layers and the shortcut: identity, projection, auto or entries"
+    arguments = [("layers", True, None), ("shortcut", False, "identity")]
+    example = """
+name: basic-block-downsampling
+spec:
+  input: [64, 56, 56]
+  layers:
+    - residual:
+        shortcut: auto
+        layers: [conv: {out: 128, kernel: 3, stride: 2, padding: 1, bias: false}, batchnorm]
+expected:
+  # (56 − 3 + 2)/2 + 1 = 28; the shapes differ, so auto is a projection: a 1×1 conv with
+  # stride 2 to 128 channels (64·128 = 8,192 params) and a batchnorm (256);
+  # layers 3·3·64·128 = 73,728 + 256: 82,432 params in all
+  output: [128, 28, 28]
+  params: 82_432
+"""
+
+    def expand(self, ex, value, entry: Entry) -> Node:
+        if not isinstance(value, Map):
+            raise SpecError("`residual` takes a mapping", entry.value_pos,
+                            hints=["`residual: {layers: [...], shortcut: identity}`"])
+        args, options = ex.options(value)
+        rounding = options.get("rounding", entry.rounding)
+        ex.only_keys(args, ("layers", "shortcut"), "residual", entry.value_pos)
+        if "layers" not in args:
+            raise SpecError("`residual` needs `layers`", entry.value_pos)
+        path, block = entry.path, entry.block
+        node = ex.new(path, self, entry.pos, rounding, block=block)
+        main_path, short_path = child_path(path, "layers"), child_path(path, "shortcut")
+        main = ex.new(main_path, SEQUENTIAL, args.at("layers"), rounding, block=block)
+        main.children = ex.sequence(args["layers"], main_path, rounding, block)
+        shortcut = args.get("shortcut", "identity")
+        short = ex.new(short_path, SEQUENTIAL, args.at("shortcut") if "shortcut" in args
+                       else entry.value_pos, rounding, block=block)
+        if isinstance(shortcut, Seq):
+            short.children = ex.sequence(shortcut, short_path, rounding, block)
+        elif shortcut in SHORTCUTS:
+            node.shortcut = shortcut
+        else:
+            close = get_close_matches(str(shortcut), SHORTCUTS, n=1, cutoff=0.5)
+            raise SpecError(f"`shortcut` can't be {shown(shortcut)}: write identity, projection, "
+                            "auto, or a list of entries", args.at("shortcut"),
+                            hints=[f"did you mean `{close[0]}`?"] if close else [])
+        node.children = [main, short]
+        return ex.finish(node, options, value)
+
+    def analyze(self, walker, node: Node, shape, rf, depth):
+        main, short = node.children
+        main_out, main_rf = walker.node(main, shape, rf, depth + 1)
+        mode = node.shortcut
+        # With symbols, `auto` takes the identity only when the layers keep the shape at every
+        # size; where they keep it at some sizes only, the projection is taken and marked.
+        maybe_identity = False
+        if mode == "auto":
+            mode = "identity" if same_shape(main_out, shape) else "projection"
+            if mode == "projection" and not all(is_int(d) for d in (*main_out, *shape)):
+                from cnncalc.symbolic import maybe_equal_shapes
+
+                maybe_identity = maybe_equal_shapes(main_out, shape)
+        if mode == "projection":
+            short = self.projection(walker, node, short, shape, main_out, rf, main_rf)
+        mark = len(walker.constraints)     # the shortcut's conditions and the add's
+        short_out, short_rf = walker.node(short, shape, rf, depth + 1)
+        out = ADD.combine([main_out, short_out], walker.constraints, walker.layout, residual=True)
+        if maybe_identity:
+            from cnncalc.symbolic import auto_identity_case
+
+            auto_identity_case(walker.constraints, mark, main_out, shape, label_of(node))
+        return out, union([main_rf, short_rf])
+
+    def projection(self, walker, node: Node, short: Node, shape, main_out, rf, main_rf) -> Node:
+        """The 1×1 convolution (no bias) and batchnorm that map the input to the main branch's
+        channels and size, with the main branch's overall stride (as torchvision's
+        downsample)."""
+        if len(shape) < 2 or len(main_out) != len(shape):
+            raise SpecError("a projection shortcut needs spatial input and output of the same rank",
+                            hints=["write the shortcut's layers explicitly"])
+        if rf is not None and main_rf is not None:
+            stride = [jo // ji for jo, ji in zip(main_rf.jump, rf.jump)]
+        else:
+            stride = [ceil_div(w, o) if is_int(w) and is_int(o) else symbolic_ratio(w, o)
+                      for w, o in zip(shape[1:], main_out[1:])]
+        if not all(is_int(s) and s >= 1 for s in stride):
+            hints = ["write the shortcut's layers explicitly"]
+            if not all(is_int(d) for d in (*shape, *main_out)):
+                hints.append("with symbolic sizes it depends on the size here (after a layer "
+                             "without a receptive field: upsample, conv_transpose, ...)")
+            raise SpecError("can't derive the projection's stride from the layers", hints=hints)
+        path = short.path
+        conv = Node(child_path(path, 0), KINDS[Conv.name], short.pos, node.rounding,
+                    args=ConvArgs(out=main_out[0], kernel=1,
+                                  stride=stride[0] if len(set(stride)) == 1 else stride,
+                                  bias=False), block=node.block)
+        norm = Node(child_path(path, 1), KINDS[BatchNorm.name], short.pos, node.rounding,
+                    args=BatchNormArgs(), block=node.block)
+        resolved = Node(path, SEQUENTIAL, short.pos, node.rounding, children=[conv, norm],
+                        block=node.block)
+        walker.shortcuts[node.path] = resolved.children
+        return resolved
+
+    def explain(self, row, context) -> list[Step]:
+        main, short = branch_rows(row, context)
+        mode = row.node.shortcut
+        if mode == "auto":
+            mode = "projection" if row.node.path in context.shortcuts else "identity"
+        if mode == "projection":
+            conv = context.shortcuts[row.node.path][0].args
+            stride = conv.stride if isinstance(conv.stride, int) else "×".join(map(str, conv.stride))
+            how = (f"shortcut: projection (1×1 conv to {number(conv.out)} channels, stride "
+                   f"{stride}, no bias, then batchnorm)")
+        elif mode == "identity":
+            how = "shortcut: identity (the input itself)"
+        else:
+            how = "shortcut: its own layers"
+        return [Step(f"layers: {context.shape(main.input_shape)} → "
+                     f"{context.shape(main.output_shape)}; {how} gives "
+                     f"{context.shape(short.output_shape)}"),
+                Step(f"the two are summed element by element → {context.shape(row.output_shape)}")
+                ] + alignment([main, short], row)
+
+    def build(self, builder, node: Node):
+        main, short = node.children
+        resolved = builder.shortcuts.get(node.path)
+        if resolved is not None:     # a projection the analysis resolved
+            short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
+        return builder.residual(builder.node(main), builder.node(short))
+
+    def branches(self, node: Node, shortcuts: dict):
+        main, short = node.children
+        resolved = shortcuts.get(node.path)
+        return [main.children, resolved if resolved is not None else short.children]
+
+    def schema(self, entry: dict) -> dict:
+        layers = _layers_schema(entry)
+        return {"type": "object", "additionalProperties": False, "required": ["layers"],
+                "properties": {"layers": layers,
+                               "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layers],
+                                            "default": "identity"}}}
+
+
+class BlockUse(Composite):
+    """A use of a block from `blocks:`: its layers with the parameters substituted, in order.
+    (Expanded by the expander, which knows the blocks; not a kind a spec can name.)"""
+
+    name = "block"
+    torch = "Sequential"
+    summary = "a use of a block"
+    arguments = []
+    block_use = True
+    example = """
+name: block-use
+spec:
+  input: [3, 8, 8]
+  blocks:
+    conv_relu:
+      params: {width: required}
+      layers: [conv: {out: $width, kernel: 3, padding: 1}, relu]
+  layers: [conv_relu: 4, conv_relu: {width: 8}]
+expected:
+  # (3·3·3 + 1)·4 = 112 and (3·3·4 + 1)·8 = 296
+  output: [8, 8, 8]
+  params: 408
+"""
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step(f"a use of the block `{row.node.kind}`: {number(row.params)} params and "
+                     f"{number(row.macs)} MACs in its layers")]
+
+
+SEQUENTIAL = COMPOSITES["sequential"]
+ADD: Add = COMPOSITES["add"]  # type: ignore[assignment]
+BLOCK = BlockUse()

@@ -1,0 +1,97 @@
+"""Fully connected layers and flattening."""
+
+from __future__ import annotations
+
+from cnncalc.dims import Fit, in_layout, numel
+from cnncalc.kinds.base import Args, LeafKind, PosInt, leaf_kind
+from cnncalc.working import Step, axes_of, n, number, prod_text
+
+
+class LinearArgs(Args):
+    out: PosInt
+    bias: bool = True
+
+
+@leaf_kind
+class Linear(LeafKind):
+    name = "linear"
+    args = LinearArgs
+    torch = "Linear"
+    summary = "fully connected, on the last dimension"
+    # On a [C, H, W] sample it mixes every position along the last axis (W), so each output
+    # sees the whole axis: not a sliding window (found by tests/test_receptive_field.py).
+    position_wise = False
+    example = """
+name: classifier
+spec:
+  input: [4096]
+  layers: [linear: 1000]
+expected:
+  # params (4096 + 1)·1000 = 4,097,000; MACs 4096·1000 = 4,096,000
+  output: [1000]
+  params: 4_097_000
+  macs: 4_096_000
+"""
+
+    def shape(self, args: LinearArgs, shape, fit: Fit):
+        return (*shape[:-1], args.out)
+
+    def params(self, args: LinearArgs, shape):
+        return shape[-1] * args.out + (args.out if args.bias else 0)
+
+    def macs(self, args: LinearArgs, shape, out):
+        return numel(shape) * args.out
+
+    def explain(self, row, context) -> list[Step]:
+        args = row.node.args
+        n_in = row.input_shape[-1]
+        steps = []
+        if len(row.input_shape) > 1:
+            steps.append(Step(f"acts on the last dimension ({number(n_in)} values) at each of the "
+                              f"other positions"))
+        if args.bias:
+            steps.append(Step("params", "(in + 1)·out", f"({n(n_in)} + 1)·{n(args.out)}",
+                              row.params))
+        else:
+            steps.append(Step("params", "in·out (no bias)", f"{n(n_in)}·{n(args.out)}",
+                              row.params))
+        if len(row.input_shape) > 1:
+            steps.append(Step("MACs", "in elements · out",
+                              f"{prod_text(row.input_shape)} · {n(args.out)}", row.macs))
+        else:
+            steps.append(Step("MACs", "in·out", f"{n(n_in)}·{n(args.out)}", row.macs))
+        return steps
+
+    def build(self, nn, args: LinearArgs, shape):
+        return nn.Linear(shape[-1], args.out, bias=args.bias)
+
+
+@leaf_kind
+class Flatten(LeafKind):
+    name = "flatten"
+    torch = "Flatten"
+    summary = "all dimensions of the sample become one"
+    position_wise = False
+    example = """
+name: flatten-vgg
+spec:
+  input: [512, 7, 7]
+  layers: [flatten]
+expected:
+  # 512·7·7 = 25,088 values
+  output: [25_088]
+"""
+
+    def shape(self, args, shape, fit: Fit):
+        return (numel(shape),)
+
+    def explain(self, row, context) -> list[Step]:
+        steps = [Step("values", "", prod_text(in_layout(row.input_shape, context.layout)),
+                      row.output_shape[0], then=context.shape(row.output_shape))]
+        if context.layout == "hwc" and len(row.input_shape) > 1:
+            steps.append(Step("(PyTorch flattens channels first: the order is C, then "
+                              f"{', '.join(axes_of(row))})"))
+        return steps
+
+    def build(self, nn, args, shape):
+        return nn.Flatten()

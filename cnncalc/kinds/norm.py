@@ -1,0 +1,220 @@
+"""Normalisation layers."""
+
+from __future__ import annotations
+
+from cnncalc.dims import Fit, in_layout, is_int, numel
+from cnncalc.errors import SpecError
+from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, Epsilon, LeafKind, PosInt,
+                                Probability, divisors, leaf_kind, module, need_rank, spatial)
+from cnncalc.working import Step, affine_steps, n, prod_text
+
+
+class BatchNormArgs(Args):
+    eps: Epsilon = 1e-5
+    momentum: Probability = 0.1
+    affine: bool = True
+
+
+class AffinePerChannel(LeafKind):
+    """A scale γ and a shift β per channel when `affine`."""
+
+    def params(self, args, shape):
+        return 2 * shape[0] if args.affine else 0
+
+
+@leaf_kind
+class BatchNorm(AffinePerChannel):
+    name = "batchnorm"
+    args = BatchNormArgs
+    torch = "BatchNorm1d/2d/3d"
+    summary = "batch normalisation"
+    sized_by_input = True
+    example = """
+name: batchnorm-64
+spec:
+  input: [64, 56, 56]
+  layers: [batchnorm]
+expected:
+  # params 2·64 = 128 (γ, β); buffers 2·64 + 1 = 129 (running mean, variance, batch counter)
+  output: [64, 56, 56]
+  params: 128
+  buffers: 129
+"""
+
+    def buffers(self, args, shape):
+        return 2 * shape[0] + 1      # running_mean, running_var, num_batches_tracked
+
+    def explain(self, row, context) -> list[Step]:
+        c = row.input_shape[0]
+        what = ("normalises each channel (batch statistics in training, running averages at "
+                "inference)")
+        return affine_steps(row, what) + [
+            Step("buffers", "2·C + 1 (running mean and variance per channel, and a batch counter)",
+                 f"2·{n(c)} + 1", row.buffers)]
+
+    def build(self, nn, args: BatchNormArgs, shape):
+        # BatchNorm1d takes (N, C) and (N, C, L)
+        return module(nn, "BatchNorm", max(len(shape) - 1, 1))(
+            shape[0], eps=args.eps, momentum=args.momentum, affine=args.affine)
+
+
+class GroupNormArgs(Args):
+    groups: PosInt
+    affine: bool = True
+
+
+# group and instance norm divide by statistics over every spatial position (also in eval
+# mode): each output depends on the whole input, so there is no sliding-window field
+
+@leaf_kind
+class GroupNorm(AffinePerChannel):
+    name = "groupnorm"
+    args = GroupNormArgs
+    torch = "GroupNorm"
+    summary = "group normalisation"
+    position_wise = False
+    example = """
+name: groupnorm-32
+spec:
+  input: [64, 8, 8]
+  layers: [groupnorm: 32]
+expected:
+  # 64/32 = 2 channels per group; params 2·64 = 128
+  output: [64, 8, 8]
+  params: 128
+  buffers: 0
+"""
+
+    def shape(self, args: GroupNormArgs, shape, fit: Fit):
+        # channels may depend on the input size (after flatten)
+        fit.divisible(shape[0], args.groups, f"`groupnorm`'s {args.groups} groups divide the channels",
+                      lambda: SpecError(
+                          f"`groupnorm` has {args.groups} groups but {shape[0]} channels: "
+                          "channels must divide evenly into groups",
+                          hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"]))
+        return tuple(shape)
+
+    def explain(self, row, context) -> list[Step]:
+        c, g = row.input_shape[0], row.node.args.groups
+        per = c // g if is_int(c) else c / g
+        return [Step("channels per group", "C/G", f"{n(c)}/{n(g)}", per)] + affine_steps(
+            row, f"normalises each of the {g} groups of channels over its channels and positions")
+
+    def build(self, nn, args: GroupNormArgs, shape):
+        return nn.GroupNorm(args.groups, shape[0], affine=args.affine)
+
+
+class InstanceNormArgs(Args):
+    affine: bool = False
+
+
+@leaf_kind
+class InstanceNorm(AffinePerChannel):
+    name = "instancenorm"
+    args = InstanceNormArgs
+    torch = "InstanceNorm1d/2d/3d"
+    summary = "instance normalisation"
+    position_wise = False
+    sized_by_input = True
+    example = """
+name: instancenorm-affine
+spec:
+  input: [32, 16, 16]
+  layers: [instancenorm: {affine: true}]
+expected:
+  # params 2·32 = 64; no running statistics by default
+  output: [32, 16, 16]
+  params: 64
+  buffers: 0
+"""
+
+    def shape(self, args, shape, fit: Fit):
+        need_rank(shape, SPATIAL, "instancenorm", SPATIAL_INPUT)
+        # PyTorch: "Expected more than 1 spatial element" (it normalises over the positions)
+        fit.at_least(numel(spatial(shape)), 2, "`instancenorm` needs more than one spatial position",
+                     lambda: SpecError("`instancenorm` needs more than one spatial position",
+                                       hints=["put it before the pooling that reduces the size to "
+                                              "1, or use `layernorm`"]))
+        return tuple(shape)
+
+    def explain(self, row, context) -> list[Step]:
+        return affine_steps(row, "normalises each channel of each sample over its positions")
+
+    def build(self, nn, args: InstanceNormArgs, shape):
+        return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], affine=args.affine)
+
+
+class LayerNormArgs(Args):
+    affine: bool = True
+
+
+@leaf_kind
+class LayerNorm(LeafKind):
+    name = "layernorm"
+    args = LayerNormArgs
+    torch = "LayerNorm"
+    summary = "layer normalisation over the whole sample"
+    position_wise = False
+    sized_by_input = True
+    example = """
+name: layernorm-whole-sample
+spec:
+  input: [4, 3, 3]
+  layers: [layernorm]
+expected:
+  # a scale and a shift for each of the 4·3·3 = 36 elements: 72 params
+  output: [4, 3, 3]
+  params: 72
+"""
+
+    def params(self, args: LayerNormArgs, shape):
+        return 2 * numel(shape) if args.affine else 0
+
+    def explain(self, row, context) -> list[Step]:
+        what = "normalises over the whole sample"
+        if not row.node.args.affine:
+            return [Step(f"{what}; no learnable parameters (affine: false)")]
+        return [Step(what), Step("params", "2·(elements of the sample) (a scale and a shift each)",
+                                 f"2·{prod_text(in_layout(row.input_shape, context.layout))}",
+                                 row.params)]
+
+    def build(self, nn, args: LayerNormArgs, shape):
+        return nn.LayerNorm(list(shape), elementwise_affine=args.affine)
+
+
+class LRNArgs(Args):
+    size: PosInt
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+
+@leaf_kind
+class LRN(LeafKind):
+    name = "lrn"
+    args = LRNArgs
+    torch = "LocalResponseNorm"
+    summary = "local response normalisation across channels"
+    example = """
+name: alexnet-lrn
+spec:
+  input: [96, 55, 55]
+  layers: [lrn: 5]
+expected:
+  # across 5 neighbouring channels at each position: shape unchanged, no parameters
+  output: [96, 55, 55]
+  params: 0
+  layers:
+    "0": {receptive_field: {size: [1, 1]}}
+"""
+
+    def shape(self, args, shape, fit: Fit):
+        need_rank(shape, SPATIAL, "lrn", SPATIAL_INPUT)
+        return tuple(shape)
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step(f"divides each value by a sum over {row.node.args.size} neighbouring "
+                     "channels at the same position; shape unchanged, no parameters")]
+
+    def build(self, nn, args: LRNArgs, shape):
+        return nn.LocalResponseNorm(args.size, alpha=args.alpha, beta=args.beta, k=args.k)

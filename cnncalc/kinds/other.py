@@ -1,0 +1,196 @@
+"""Dropout, padding, upsampling and the identity."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from cnncalc.dims import AXES, Fit
+from cnncalc.errors import SpecError
+from cnncalc.field import Window
+from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, LeafKind, PositiveFloat,
+                                Probability, SpatialNonNeg, leaf_kind, module, need_rank,
+                                per_axis, spatial)
+from cnncalc.working import Step, axes_of, grouped_axes, n, number, size_letter
+
+
+class DropoutArgs(Args):
+    p: Probability = 0.5
+
+
+@leaf_kind
+class Dropout(LeafKind):
+    name = "dropout"
+    args = DropoutArgs
+    torch = "Dropout"
+    summary = "dropout (identity at inference)"
+    what = "value"
+    example = """
+name: dropout-half
+spec:
+  input: [4096]
+  layers: [dropout: 0.5]
+expected:
+  output: [4096]
+  params: 0
+"""
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step(f"in training, each {self.what} is zeroed with probability p = "
+                     f"{number(row.node.args.p)}; at inference it passes through; no parameters")]
+
+    def build(self, nn, args: DropoutArgs, shape):
+        return getattr(nn, self.torch)(args.p)
+
+
+@leaf_kind
+class Dropout2d(Dropout):
+    name = "dropout2d"
+    torch = "Dropout2d"
+    summary = "channel dropout"
+    what = "whole channel"
+    example = """
+name: dropout2d-needs-an-image
+spec:
+  input: [8, 16]
+  layers: [dropout2d]
+expected:
+  error: ["`dropout2d` needs a [C, H, W] input"]
+"""
+
+    def shape(self, args, shape, fit: Fit):
+        need_rank(shape, (3,), "dropout2d", "a [C, H, W] input")
+        return tuple(shape)
+
+
+class ZeroPadArgs(Args):
+    padding: SpatialNonNeg
+
+
+@leaf_kind
+class ZeroPad(LeafKind):
+    name = "zeropad"
+    position_wise = False
+    args = ZeroPadArgs
+    torch = "ZeroPad1d/2d/3d"
+    summary = "zero padding"
+    example = """
+name: zeropad-2
+spec:
+  input: [3, 28, 28]
+  layers: [zeropad: 2]
+expected:
+  # 28 + 2·2 = 32; the field starts 2 pixels into the padding
+  output: [3, 32, 32]
+  layers:
+    "0": {receptive_field: {size: [1, 1], start: [-2, -2]}}
+"""
+
+    def shape(self, args: ZeroPadArgs, shape, fit: Fit):
+        need_rank(shape, SPATIAL, "zeropad", SPATIAL_INPUT)
+        pads = per_axis(args.padding, len(shape) - 1, "padding")
+        return (shape[0], *(w + 2 * p for w, p in zip(spatial(shape), pads)))
+
+    def window(self, args: ZeroPadArgs, shape):
+        pads = per_axis(args.padding, len(shape) - 1, "padding")
+        return Window((1,) * len(pads), (1,) * len(pads), pads)
+
+    def explain(self, row, context) -> list[Step]:
+        pads = per_axis(row.node.args.padding, len(row.input_shape) - 1, "padding")
+        values = list(zip(row.input_shape[1:], pads, row.output_shape[1:]))
+        axes = axes_of(row)
+        groups = grouped_axes(values, axes)
+        return [Step(f"out{suffix}", f"{size_letter(suffix, axes)} + 2P", f"{n(w)} + 2·{n(p)}", out,
+                     then=context.shape(row.output_shape) if i == len(groups) - 1 else "")
+                for i, (suffix, (w, p, out)) in enumerate(groups)] + [Step("no parameters")]
+
+    def build(self, nn, args: ZeroPadArgs, shape):
+        n_axes = len(shape) - 1
+        pads = args.padding if isinstance(args.padding, list) else [args.padding] * n_axes
+        return module(nn, "ZeroPad", n_axes)(tuple(x for p in reversed(pads) for x in (p, p)))
+
+
+class UpsampleArgs(Args):
+    scale: Union[PositiveFloat, Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)]]
+    mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
+
+
+UPSAMPLE_RANKS = {"linear": (2,), "bilinear": (3,), "bicubic": (3,), "trilinear": (4,),
+                  "nearest": SPATIAL}
+UPSAMPLE_INPUTS = {"linear": "a [C, L] input", "bilinear": "a [C, H, W] input",
+                   "bicubic": "a [C, H, W] input", "trilinear": "a [C, D, H, W] input",
+                   "nearest": SPATIAL_INPUT}
+
+
+def upsample_scales(args: UpsampleArgs, shape) -> tuple:
+    return per_axis(args.scale, len(shape) - 1, "scale")
+
+
+@leaf_kind
+class Upsample(LeafKind):
+    name = "upsample"
+    args = UpsampleArgs
+    torch = "Upsample"
+    summary = "upsampling by a scale factor"
+    position_wise = False
+    example = """
+name: upsample-2
+spec:
+  input: [64, 14, 14]
+  layers: [upsample: 2]
+expected:
+  # ⌊14·2⌋ = 28; no parameters; no receptive field (positions are interpolated)
+  output: [64, 28, 28]
+  params: 0
+"""
+
+    def shape(self, args: UpsampleArgs, shape, fit: Fit):
+        need_rank(shape, UPSAMPLE_RANKS[args.mode], f"upsample` with `mode: {args.mode}",
+                  UPSAMPLE_INPUTS[args.mode])
+        # PyTorch: floor(size × scale), computed in double precision.
+        out = (shape[0], *(fit.floor_scale(w, s)
+                           for w, s in zip(spatial(shape), upsample_scales(args, shape))))
+        for size, axis in zip(out[1:], AXES[len(out) - 1]):
+            fit.at_least(size, 1, f"the upsampled size along {axis} is at least 1",
+                         lambda: SpecError(f"the output would have size {size}: every size must "
+                                           "be at least 1"))
+        return out
+
+    def explain(self, row, context) -> list[Step]:
+        args = row.node.args
+        scales = upsample_scales(args, row.input_shape)
+        values = list(zip(row.input_shape[1:], scales, row.output_shape[1:]))
+        axes = axes_of(row)
+        groups = grouped_axes(values, axes)
+        return [Step(f"out{suffix}", f"⌊{size_letter(suffix, axes)}·scale⌋", f"⌊{n(w)}·{n(s)}⌋",
+                     out, then=context.shape(row.output_shape) if i == len(groups) - 1 else "")
+                for i, (suffix, (w, s, out)) in enumerate(groups)] + [
+            Step(f"{args.mode} interpolation; no parameters")]
+
+    def build(self, nn, args: UpsampleArgs, shape):
+        scale = (tuple(float(s) for s in args.scale) if isinstance(args.scale, list)
+                 else float(args.scale))
+        return nn.Upsample(scale_factor=scale, mode=args.mode)
+
+
+@leaf_kind
+class Identity(LeafKind):
+    name = "identity"
+    torch = "Identity"
+    summary = "no-op"
+    example = """
+name: identity
+spec:
+  input: [3, 5, 5]
+  layers: [identity]
+expected:
+  output: [3, 5, 5]
+  params: 0
+"""
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step("passes its input through unchanged")]
+
+    def build(self, nn, args, shape):
+        return nn.Identity()
