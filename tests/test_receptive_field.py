@@ -282,7 +282,10 @@ def test_vgg16_receptive_fields_as_published():
     rows = {row.node.path: row.field for row in analysis.rows}
     assert rows["16"].size == (196, 196) and rows["16"].jump == (16, 16)    # conv5_3
     assert rows["17"].size == (212, 212) and rows["17"].jump == (32, 32)    # pool5
-    assert rows["17"].start == (-2, -2) or rows["17"].start[0] < 0
+    # The field of output 0 starts at u_L = −Σ_l p_l·j_(l−1) (Araujo et al., Distill 2019,
+    # "effective padding"): each padded 3×3 conv (p = 1) moves the start back by the jump it
+    # reads, the 2×2 pools have p = 0: −(2·1 + 2·2 + 3·4 + 3·8 + 3·16) = −(2+4+12+24+48) = −90.
+    assert rows["16"].start == (-90, -90) and rows["17"].start == (-90, -90)
 
 
 ALEXNET = """\
