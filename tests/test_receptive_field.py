@@ -6,11 +6,12 @@ concat/add/residual/blocks), the test runs it in PyTorch with all-ones weights a
 nothing cancels), every pooling replaced by a window *sum* of the same geometry (max pooling
 would pass gradient to one input only); the input is ones with requires_grad. Convolutions,
 zero-pads and position-wise kinds run as their real module (crosscheck/build.py's BUILDERS,
-eval mode, all-ones weights, zero biases), and the poolings take their geometry from that
-module: no padding or window comes from cnncalc's own rules. The input positions with a non-zero gradient of the centre
-output must lie in the predicted field clipped to the input (positions in the padding don't
-exist), reach its ends where they are inside the input, and fill it wherever the field has no
-holes (dilation, or a stride larger than the field so far, leaves gaps between the taps).
+eval mode, all-ones weights, zero biases), and the poolings take their geometry from their
+module: no padding or window comes from cnncalc's rules (`same` padding: test_same_padding.py).
+The input positions with a non-zero gradient of the centre output must lie in the predicted
+field clipped to the input (positions in the padding don't exist), reach its ends where they
+are inside the input, and fill it wherever the field has no holes (dilation, or a stride
+larger than the field so far, leaves gaps between the taps).
 Which kinds are position-wise is written here, as PyTorch documents them, and proven per kind
 against PyTorch both ways: a listed kind has cnncalc's identity window and its real module's
 output at one position depends on the input at that position only; every other kind's module
@@ -330,7 +331,8 @@ def test_vgg16_receptive_fields_as_published():
     assert rows["17"].size == (212, 212) and rows["17"].jump == (32, 32)    # pool5
     # The field of output 0 starts at u_L = −Σ_l p_l·j_(l−1) (Araujo et al., Distill 2019,
     # "effective padding"): each padded 3×3 conv (p = 1) moves the start back by the jump it
-    # reads, the 2×2 pools have p = 0: −(2·1 + 2·2 + 3·4 + 3·8 + 3·16) = −(2+4+12+24+48) = −90.
+    # reads, the 2×2 pools have p = 0:
+    # −(2·1 + 2·2 + 3·4 + 3·8 + 3·16) = −(2 + 4 + 12 + 24 + 48) = −90.
     assert rows["16"].start == (-90, -90) and rows["17"].start == (-90, -90)
 
 
