@@ -14,7 +14,8 @@ A case is a mapping:
         "0": {output_shape: [1, 3, 3], macs: 81, receptive_field: {size: [3, 3]}}
       checks:                         # every expect/budget check, in order
         - {where: network, figure: params, ok: true}
-      status: 1                       # the exit status `summary` would give (default 0)
+      status: 1                       # the exit status `summary` gives (default 0; 2 when a
+                                      # check can't be decided)
     # or, for a spec that must be rejected:
     expected:
       error: ["2.33", "stride 2"]     # substrings of the message (with its notes and hints)
@@ -33,7 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnncalc.checks import run_checks
+from cnncalc.checks import exit_status, run_checks
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.report import Options, build
@@ -171,13 +172,14 @@ def test_case(case):
     if "checks" in expected:
         got = [{"where": c.where, "figure": c.figure, "ok": c.ok} for c in checks]
         assert got == expected["checks"]
-    status = 1 if any(not c.ok for c in checks) else 0
-    assert status == expected.get("status", 0), [c.describe() for c in checks]
+    # the status `summary` gives, by its own rule (an undecided check is bad input: 2)
+    assert exit_status(checks) == expected.get("status", 0), [c.describe() for c in checks]
 
 
 def test_summary_exit_status_follows_the_checks(tmp_path):
     """What `status` means above, through the command: 1 with the report and the failed check
-    (a failed expectation is not bad input), 0 when every check holds."""
+    (a failed expectation is not bad input), 0 when every check holds, 2 when one can't be
+    decided."""
     from typer.testing import CliRunner
 
     from cnncalc.cli import _register, app
@@ -193,3 +195,9 @@ def test_summary_exit_status_follows_the_checks(tmp_path):
                                                                    ("macs", True, 4)]
     spec.write_text(spec.read_text().replace("750", "760"))
     assert CliRunner().invoke(app, ["summary", str(spec)]).exit_code == 0
+    # a budget that depends on symbolic sizes can't be decided: 2, even with a failed check
+    spec.write_text("input: [3, H, W]\nlayers: [conv: {out: 4, kernel: 3}]\n"
+                    "budget: {macs: 1M, params: 100}\n")
+    result = CliRunner().invoke(app, ["summary", str(spec), "--format", "json"])
+    assert result.exit_code == 2, result.stderr
+    assert [c["ok"] for c in json.loads(result.stdout)["checks"]] == [False, None]

@@ -1,18 +1,21 @@
 """Receptive fields (size, jump, start per axis; Araujo, Norris & Sim, Distill 2019) against
 PyTorch, by gradients.
 
-For a random network (the sliding-window kinds, every kind cnncalc calls position-wise, and
+For a random network (the sliding-window kinds, the position-wise kinds, and
 concat/add/residual/blocks), the test runs it in PyTorch with all-ones weights and no bias (so
 nothing cancels), every pooling replaced by a window *sum* of the same geometry (max pooling
-would pass gradient to one input only); the input is ones with requires_grad. Position-wise
-kinds run as their real module (crosscheck/build.py's BUILDERS, eval mode, all-ones weights,
-zero biases), so a kind that mixes positions (GroupNorm, InstanceNorm) but claimed the identity
-window would show a larger field. The input positions with a non-zero gradient of the centre
-output must lie in the predicted field clipped to the input (positions in the padding don't
-exist), reach its ends where they are inside the input, and fill it wherever the field has no
-holes (dilation, or a stride larger than the field so far, leaves gaps between the taps).
-A per-kind test checks the identity window directly: whenever a kind's window is the identity,
-its real module's output at one position depends on the input at that position only.
+would pass gradient to one input only); the input is ones with requires_grad. Convolutions,
+zero-pads and position-wise kinds run as their real module (each kind's `build`,
+eval mode, all-ones weights, zero biases), and the poolings take their geometry from their
+module: no padding or window comes from cnncalc's rules (`same` padding: test_same_padding.py).
+The input positions with a non-zero gradient of the centre output must lie in the predicted
+field clipped to the input (positions in the padding don't exist), reach its ends where they
+are inside the input, and fill it wherever the field has no holes (dilation, or a stride
+larger than the field so far, leaves gaps between the taps).
+Which kinds are position-wise is written here, as PyTorch documents them, and proven per kind
+against PyTorch both ways: a listed kind has cnncalc's identity window and its real module's
+output at one position depends on the input at that position only; every other kind's module
+reads other positions in some drawn case, and there cnncalc's window isn't the identity.
 Published figures too: VGG-16's 212 and AlexNet's 195 pixels (Distill 2019, table of
 architectures).
 """
@@ -33,13 +36,21 @@ from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
 
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.field import IDENTITY, Window  # noqa: E402
-from cnncalc.kinds import KINDS, conv_geometry, per_axis, pool_geometry  # noqa: E402
+from cnncalc.kinds import KINDS, per_axis  # noqa: E402
 from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
 
 SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
                  "global_avgpool", "zeropad", "linear")
-POSITIONWISE_KINDS = tuple(name for name, kind in KINDS.items() if kind.position_wise)
-WINDOW_KINDS = SLIDING_KINDS + POSITIONWISE_KINDS
+# The kinds whose PyTorch module computes each output position from that input position only,
+# as PyTorch documents them: element-wise activations, Dropout (the identity in eval mode),
+# BatchNorm in eval mode (a per-channel affine map), PReLU, Softmax and LogSoftmax over dim 1
+# (the channels), LocalResponseNorm (across channels) and Identity. Written here, not read from
+# cnncalc; the per-kind tests below prove it against PyTorch, both ways.
+POSITION_WISE = ("batchnorm", "dropout", "dropout2d", "elu", "gelu", "hardswish", "identity",
+                 "leaky_relu", "log_softmax", "lrn", "prelu", "relu", "relu6", "sigmoid", "silu",
+                 "softmax", "tanh")
+NOT_POSITION_WISE = tuple(sorted(set(KINDS) - set(POSITION_WISE)))
+WINDOW_KINDS = SLIDING_KINDS + POSITION_WISE
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _ADAPTIVE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 _MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -60,18 +71,26 @@ def _window_sum(x, kernel, stride, dilation, pads, out_sizes):
     return y[(slice(None), slice(None), *(slice(0, o) for o in out_sizes))]
 
 
+def _axes(value, dims: int) -> tuple:
+    """A PyTorch module's int-or-tuple argument, one value per spatial axis."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
 def run_leaf(node, x):
+    """The leaf in PyTorch, its geometry (padding included) read from the module the
+    cross-check builds, never from cnncalc's rules."""
     args, shape = node.args, tuple(x.shape[1:])
     dims = len(shape) - 1
-    if node.kind == "conv":
-        kernel, stride, dilation, _, pads = conv_geometry(args, shape)
-        weight = torch.ones(args.out, shape[0] // args.groups, *kernel, dtype=x.dtype)
-        return _CONV[dims](_pad(x, pads), weight, stride=stride, dilation=dilation,
-                           groups=args.groups)
+    if node.kind in ("conv", "zeropad"):
+        return real_module(node.kind, args, shape)(x)      # all-ones weights, no bias
     if node.kind in ("maxpool", "avgpool"):
-        kernel, stride, padding, dilation = pool_geometry(args, shape)
+        module = KINDS[node.kind].build(torch.nn, args, shape)
+        kernel, stride, padding = (_axes(getattr(module, a), dims)
+                                   for a in ("kernel_size", "stride", "padding"))
+        dilation = _axes(getattr(module, "dilation", 1), dims)      # AvgPool has none
         # PyTorch's own pooling decides the output size (ceil_mode and all) ...
-        real = _MAXPOOL[dims](x.detach(), kernel, stride, padding, dilation, ceil_mode=args.ceil_mode)
+        real = _MAXPOOL[dims](x.detach(), kernel, stride, padding, dilation,
+                              ceil_mode=module.ceil_mode)
         outs = real.shape[2:]
         # ... and a window sum of the same geometry measures what each output depends on:
         # extra zeros on the right where ceil_mode lets the last window run past the input.
@@ -81,14 +100,13 @@ def run_leaf(node, x):
             pads.append((p, p + extra))
         return _window_sum(x, kernel, stride, dilation, pads, outs)
     if node.kind in ("adaptive_avgpool", "adaptive_maxpool"):
-        return _ADAPTIVE[dims](x, per_axis(args.output, dims, "output"))
+        # an average, also for max pooling: its gradient reaches one input of each window only
+        return _ADAPTIVE[dims](x, KINDS[node.kind].build(torch.nn, args, shape).output_size)
     if node.kind == "global_avgpool":
         return _ADAPTIVE[dims](x, 1)
     if node.kind == "linear":
         return F.linear(x, torch.ones(args.out, shape[-1], dtype=x.dtype))
-    if node.kind == "zeropad":
-        return _pad(x, [(p, p) for p in per_axis(args.padding, dims, "padding")])
-    assert KINDS[node.kind].window(args, shape) == IDENTITY, node.kind
+    assert node.kind in POSITION_WISE, node.kind
     return run_positionwise(node, x)
 
 
@@ -242,33 +260,64 @@ def _leaf_cases(draw, kind):
     return shape, draw(leaf_entry(kind, shape)), draw(st.integers(0, 2**31 - 1))
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+def _leaf_gradient(kind: str, shape, entry, seed: int, draw_position):
+    """(cnncalc's window, the output position, the input positions its gradient reaches) for
+    the real module of one leaf, on inputs in [0.5, 1.5] (where every activation has a slope)
+    with any weights of the channels; of the first of two samples (GroupNorm refuses one sample
+    with one value per group)."""
+    analysis = analyze_loaded(load_dict({"input": list(shape), "layers": [entry]}))
+    node = analysis.rows[-1].node
+    g = torch.Generator().manual_seed(seed)
+    x = (0.5 + torch.rand(2, *shape, generator=g, dtype=torch.float64)).requires_grad_()
+    y = real_module(kind, node.args, shape)(x)
+    position = tuple(draw_position(w) for w in y.shape[2:])
+    weights = 0.5 + torch.rand(y.shape[1], generator=g, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((y[(0, slice(None), *position)] * weights).sum(), x)
+    found = {tuple(p) for p in (grad[0] != 0).any(dim=0).nonzero().tolist()}
+    return KINDS[kind].window(node.args, shape), position, found
+
+
+@pytest.mark.parametrize("kind", POSITION_WISE)
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_an_identity_window_is_position_wise_in_pytorch(kind, data):
-    """Every kind, whatever its window function: where cnncalc gives the identity window, the
-    real module's output at one position has a non-zero gradient at that input position only
-    (inputs in [0.5, 1.5], where every activation has a slope; any weights of the channels)."""
-    case = data.draw(_leaf_cases(kind))
-    if case is None:
-        return
-    shape, entry, seed = case
-    try:
-        analysis = analyze_loaded(load_dict({"input": list(shape), "layers": [entry]}))
-    except SpecError:
-        return
-    node = analysis.rows[-1].node
-    if KINDS[kind].window(node.args, shape) != IDENTITY:
-        return
-    g = torch.Generator().manual_seed(seed)
-    x = (0.5 + torch.rand(1, *shape, generator=g, dtype=torch.float64)).requires_grad_()
-    y = real_module(kind, node.args, shape)(x)
-    position = tuple(data.draw(st.integers(0, w - 1)) for w in shape[1:])
-    weights = 0.5 + torch.rand(shape[0], generator=g, dtype=torch.float64)
-    (grad,) = torch.autograd.grad((y[(0, slice(None), *position)] * weights).sum(), x)
-    found = {tuple(p) for p in (grad[0] != 0).any(dim=0).nonzero().tolist()}
+    """A position-wise kind: cnncalc gives it the identity window, and its real module's output
+    at one position has a non-zero gradient at that input position only."""
+    shape, entry, seed = data.draw(_leaf_cases(kind))
+    window, position, found = _leaf_gradient(kind, shape, entry, seed,
+                                             lambda w: data.draw(st.integers(0, w - 1)))
+    assert window == IDENTITY, (entry, shape, window)
     constant = kind in ("softmax", "log_softmax") and shape[0] == 1    # 1 (or 0) everywhere
     assert found == (set() if constant else {position}), (entry, shape, sorted(found)[:5])
+
+
+MIXES: dict[str, int] = {}
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def _where_pytorch_mixes_positions_cnncalc_has_no_identity_window(kind, data):
+    case = data.draw(_leaf_cases(kind))
+    assume(case is not None)
+    shape, entry, seed = case
+    try:
+        # positions counted from the far end, where strided windows drift from their output's
+        window, position, found = _leaf_gradient(kind, shape, entry, seed,
+                                                 lambda w: w - 1 - data.draw(st.integers(0, w - 1)))
+    except SpecError:
+        assume(False)       # e.g. instancenorm on one position: not a network to run
+    if found != {position}:     # an output without positions (flatten) mixes them all
+        assert window != IDENTITY, (entry, shape, position, sorted(found)[:5])
+        MIXES[kind] = MIXES.get(kind, 0) + 1
+
+
+@pytest.mark.parametrize("kind", NOT_POSITION_WISE)
+def test_a_kind_without_the_identity_window_mixes_positions_in_pytorch(kind):
+    """The converse: for every other kind, PyTorch's module reads other input positions than
+    the output's own in some of the drawn cases (and cnncalc never calls those position-wise)."""
+    MIXES.pop(kind, None)
+    _where_pytorch_mixes_positions_cnncalc_has_no_identity_window(kind)
+    assert MIXES.get(kind, 0) >= 1, f"{kind} never mixed positions in PyTorch"
 
 
 def _field_after(text: str, path: str):
@@ -281,7 +330,11 @@ def test_vgg16_receptive_fields_as_published():
     rows = {row.node.path: row.field for row in analysis.rows}
     assert rows["16"].size == (196, 196) and rows["16"].jump == (16, 16)    # conv5_3
     assert rows["17"].size == (212, 212) and rows["17"].jump == (32, 32)    # pool5
-    assert rows["17"].start == (-2, -2) or rows["17"].start[0] < 0
+    # The field of output 0 starts at u_L = −Σ_l p_l·j_(l−1) (Araujo et al., Distill 2019,
+    # "effective padding"): each padded 3×3 conv (p = 1) moves the start back by the jump it
+    # reads, the 2×2 pools have p = 0:
+    # −(2·1 + 2·2 + 3·4 + 3·8 + 3·16) = −(2 + 4 + 12 + 24 + 48) = −90.
+    assert rows["16"].start == (-90, -90) and rows["17"].start == (-90, -90)
 
 
 ALEXNET = """\
