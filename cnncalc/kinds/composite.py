@@ -327,14 +327,14 @@ class Residual(Composite):
     example = """
 name: basic-block-downsampling
 spec:
-  input: [64, 56, 56]
+  input: [64, 55, 55]
   layers:
     - residual:
         shortcut: auto
         layers: [conv: {out: 128, kernel: 3, stride: 2, padding: 1, bias: false}, batchnorm]
 expected:
-  # (56 − 3 + 2)/2 + 1 = 28; the shapes differ, so auto is a projection: a 1×1 conv with
-  # stride 2 to 128 channels (64·128 = 8,192 params) and a batchnorm (256);
+  # (55 − 3 + 2·1)/2 + 1 = 28; the shapes differ, so auto is a projection: a 1×1 conv with
+  # stride 2, (55 − 1)/2 + 1 = 28, to 128 channels (64·128 = 8,192 params) and a batchnorm (256);
   # layers 3·3·64·128 = 73,728 + 256: 82,432 params in all
   output: [128, 28, 28]
   params: 82_432
