@@ -261,7 +261,7 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
     message = (f"{what} doesn't fit{along}: ({letter} − {f_name} + 2P)/S + 1 = "
                f"({size} − {kernel_eff} + 2·{pad})/{stride} + 1 = {fmt(exact)}, not a whole number")
     # "the last row and column" (square), "the last 2 rows"
-    axes = AXES[len(context.in_spatial)] if square else (axis,)
+    axes = AXES[len(context.in_spatial)] if square and context is not None else (axis,)
     hints = fit_suggestions(size, kernel_eff, pad, stride, pooling=context.pooling if context else False)
     if context is not None and context.pooling:
         hints.append(Setting("ceil_mode", (True,), purpose=f"to round {fmt(exact)} up to "

@@ -37,7 +37,7 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
     spec's top-level mapping as loaded, for the positions of block names."""
     _check_block_names(spec, raw)
     expander = _Expander(spec)
-    layers = substitute(spec.layers, None, spec.layers.pos, None)
+    layers = substitute(spec.layers, None, getattr(spec.layers, "pos", None), None)
     children = expander.sequence(layers, "", spec.rounding, None)
     return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
 
@@ -90,7 +90,7 @@ class _Expander:
         return [self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
                 for i, item in enumerate(raw)]
 
-    def entry(self, raw, pos: Pos, path: str, rounding: str, block: str | None) -> Node:
+    def entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
         # A path has one part per level; every later pass (analysis, reports, the PyTorch
         # build) walks the graph recursively, so its depth is bounded here, with a message.
         if path.count(".") >= MAX_NESTING:
@@ -196,7 +196,8 @@ class _Expander:
         node = self.new(path, BLOCK, pos, rounding, block=label, kind=label)
         self.stack.append(name)
         try:
-            layers = substitute(definition.layers, env, definition.layers.pos, name)
+            layers = substitute(definition.layers, env, getattr(definition.layers, "pos", None),
+                                name)
             node.children = self.sequence(layers, path, rounding, label)
         except SpecError as exc:
             exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 from functools import lru_cache
 
 from cnncalc.errors import SpecError
@@ -168,7 +169,7 @@ class Cond:
     a whole number), `and` or `or` (of `parts`)."""
 
     op: str
-    expr: object = None
+    expr: Any = None
     parts: tuple = ()
 
     def symbols(self) -> set:

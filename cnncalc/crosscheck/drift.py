@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
 import math
 import os
 import re
@@ -111,7 +113,8 @@ def build_model(target: str, device: str):
 
 def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
     """The spec's leaves in the analysis' order, and each leaf node's index (by id)."""
-    leaves, index = [], {}
+    leaves: list[Leaf] = []
+    index: dict[int, int] = {}
     for row in analysis.leaves:
         node = row.node
         index[id(node)] = len(leaves)
@@ -209,6 +212,7 @@ class _Pairer:
         branches = node.composite.branches(node, self.analysis.shortcuts)
         if branches is None:
             return self.sequence(node.children, states)
+        orders: Iterable[Sequence[list]]
         if not self.any_order:
             orders = [branches]
         elif len(branches) <= MAX_ORDERS_OF:
@@ -302,7 +306,7 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
                    if s is not None and t is not None else [])
         divergence = {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
     out = measurement.output_shape
-    totals = {
+    totals: dict[str, Any] = {
         "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
                  "flops": 2 * analysis.total("macs") * batch},
         "model": {"output_shape": list(out[1:]) if out is not None else None,

@@ -47,8 +47,8 @@ class Entry:
     the block it was written in."""
 
     path: str
-    pos: Pos
-    value_pos: Pos
+    pos: Pos | None
+    value_pos: Pos | None
     rounding: str
     block: str | None
 
