@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import run_cli
 
 from cnncalc.commands.conv import Layout, Rounding, conv
+from cnncalc.commands.inputs import compact
 from cnncalc.errors import SpecError
 
 
@@ -64,3 +65,49 @@ def test_transposed_errors_name_the_command_and_options():
     assert "--output-padding belongs to a transposed convolution" in forward.stderr
     same = run_cli("conv", "16x16x3", "--filters", "8", "--kernel", "3", "--padding", "same", "--transpose")
     assert same.returncode == 2 and "--padding same is for a forward convolution" in same.stderr
+
+
+# -- inputs --upto: runs, not every number ---------------------------------------------------
+
+
+def expand(text: str) -> list[int]:
+    """The sizes that `compact` text stands for."""
+    values: list[int] = []
+    parts = text.split(", ") if text else []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if "–" in part:
+            low, high = map(int, part.split("–"))
+            values += range(low, high + 1)
+        elif i + 2 < len(parts) and parts[i + 2] == "…":
+            first, second, last = int(part), int(parts[i + 1]), int(parts[i + 3])
+            values += range(first, last + 1, second - first)
+            i += 3
+        else:
+            values.append(int(part))
+        i += 1
+    return values
+
+
+@given(st.sets(st.integers(1, 200), max_size=60))
+def test_compact_stands_for_exactly_the_sizes(sizes):
+    values = sorted(sizes)
+    text = compact(values)
+    assert expand(text) == values
+    assert "–" not in text or any(b - a == 1 for a, b in zip(values, values[1:]))
+
+
+def test_compact_reads_as_runs():
+    assert compact(list(range(1, 513))) == "1–512"
+    assert compact(list(range(32, 513, 32))) == "32, 64, …, 512"
+    assert compact([7, 9, 10, 11, 12]) == "7, 9–12"
+    assert compact([1, 2]) == "1, 2"
+
+
+def test_inputs_upto_prints_runs():
+    result = run_cli("inputs", "resnet50", "--upto", "512")
+    assert result.returncode == 0
+    rows = [line for line in result.stdout.splitlines() if "│" in line]
+    assert len(rows) == 2 and all(row.rstrip().endswith("1–512") for row in rows)
+    assert max(map(len, result.stdout.splitlines())) <= 120
