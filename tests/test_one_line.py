@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +113,26 @@ def test_inputs_upto_prints_runs():
     rows = [line for line in result.stdout.splitlines() if "│" in line]
     assert len(rows) == 2 and all(row.rstrip().endswith("1–512") for row in rows)
     assert max(map(len, result.stdout.splitlines())) <= 120
+
+
+# -- --json: an error is JSON on standard output too --------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (("conv", "224x224x3", "--filters", "96", "--kernel", "11", "--stride", "4"), "54.25, not a whole number"),
+    (("conv", "22x22x3", "--filters", "0", "--kernel", "1"), "--filters 0 is out of range"),
+    (("conv", "22x", "--filters", "3", "--kernel", "1"), "isn't a size"),
+    (("pool", "22x22x3", "--kernel", "5", "--stride", "2"), "9.5, not a whole number"),
+    (("pool", "22x22x3", "--kernel", "2", "--type", "avg", "--dilation", "2"), "average pooling has no dilation"),
+    (("solve", "22x22x3", "11x11"), "keeps the number of axes"),
+])
+def test_json_errors_are_json_on_stdout(args, message):
+    result = run_cli(*args, "--json")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert message in error["message"]
+    assert error["where"] == f"cnncalc {args[0]}"
+    assert message in result.stderr          # and the text for people, as without --json
+    if "54.25" in message:
+        assert error["hints"] == ["stride 1 (→ 214) or 3 (→ 72) would fit",
+                                  "or pass `--rounding floor` to accept PyTorch's flooring"]

@@ -7,6 +7,7 @@ here."""
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated
@@ -104,6 +105,30 @@ def command_line_errors(kind: str, name: str | None = None):
         raise exc from None
 
 
+@contextmanager
+def json_errors(as_json: bool):
+    """With --json an error is also a JSON object on standard output, for the script that reads
+    it: {"error": {"where", "message", "notes", "hints"}}; the text still goes to standard error
+    and the exit status is 2 either way."""
+    try:
+        yield
+    except SpecError as exc:
+        if as_json:
+            error = {"where": exc.where(), "message": exc.message, "notes": list(exc.notes),
+                     "hints": [str(h) for h in exc.hints]}
+            sys.stdout.write(json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n")
+        raise
+
+
+def whole(value: int, what: str, least: int = 1) -> int:
+    """A count option checked here rather than by the option parser, so that `--json` reports it
+    like any other error."""
+    if not least <= value <= 2**31 - 1:
+        raise SpecError(f"{what} {value} is out of range: it must be a whole number from {least} "
+                        f"to {2**31 - 1:,}")
+    return value
+
+
 @command("conv", help="Explain one convolution on an input shape, e.g. "
          "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
          "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
@@ -112,12 +137,12 @@ def command_line_errors(kind: str, name: str | None = None):
          "arithmetic.")
 def conv(
     shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
-    filters: Annotated[int, typer.Option("--filters", "-k", min=1, max=2**31 - 1, help="Number of filters K (output channels).")],
+    filters: Annotated[int, typer.Option("--filters", "-k", help="Number of filters K (output channels).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Filter size F (or 3x5 per axis).")],
     stride: Annotated[str, typer.Option("--stride", "-s", help="Stride S.")] = "1",
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding P on each side, or same / valid.")] = "0",
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation D: F_eff = D·(F − 1) + 1.")] = "1",
-    groups: Annotated[int, typer.Option("--groups", "-g", min=1, max=2**31 - 1, help="Groups G: each filter sees C/G channels.")] = 1,
+    groups: Annotated[int, typer.Option("--groups", "-g", help="Groups G: each filter sees C/G channels.")] = 1,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Whether each filter has a bias.")] = True,
     layout: Annotated[Layout, LayoutOption] = Layout.hwc,
     rounding: Annotated[Rounding, RoundingOption] = Rounding.strict,
@@ -125,8 +150,16 @@ def conv(
     transpose: Annotated[bool, typer.Option("--transpose", help="A transposed convolution (PyTorch's ConvTranspose): it upsamples.")] = False,
     output_padding: Annotated[str, typer.Option("--output-padding", help="With --transpose: extra rows and columns on one side of the output (less than the stride or the dilation).")] = "0",
 ) -> int:
+    with json_errors(as_json):
+        return _conv(shape, filters, kernel, stride, padding, dilation, groups, bias, layout,
+                     rounding, as_json, transpose, output_padding)
+
+
+def _conv(shape, filters, kernel, stride, padding, dilation, groups, bias, layout, rounding,
+          as_json, transpose, output_padding) -> int:
     kind = "conv_transpose" if transpose else "conv"
     with command_line_errors(kind, "conv"):
+        filters, groups = whole(filters, "--filters"), whole(groups, "--groups")
         if transpose and padding.strip().lower() in ("same", "valid"):
             raise SpecError(f"--padding {padding.strip().lower()} is for a forward convolution; "
                             "a transposed one takes a size", hints=["write it like 1, or 1x2 per axis"])

@@ -9,7 +9,8 @@ import typer
 
 from cnncalc.cli import command
 from cnncalc.commands.conv import (Layout, LayoutOption, Rounding, RoundingOption, answer,
-                                   command_line_errors, input_shape, one_d_note, per_axis_value)
+                                   command_line_errors, input_shape, json_errors, one_d_note,
+                                   per_axis_value)
 
 
 class PoolType(str, Enum):
@@ -33,6 +34,12 @@ def pool(
     rounding: Annotated[Rounding, RoundingOption] = Rounding.strict,
     as_json: Annotated[bool, typer.Option("--json", help="The summary report as JSON, with the explanation.")] = False,
 ) -> int:
+    with json_errors(as_json):
+        return _pool(shape, kernel, stride, padding, type, dilation, ceil_mode, layout, rounding,
+                     as_json)
+
+
+def _pool(shape, kernel, stride, padding, type, dilation, ceil_mode, layout, rounding, as_json) -> int:
     from cnncalc.errors import SpecError
 
     with command_line_errors("pool"):

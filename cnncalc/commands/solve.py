@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from cnncalc.cli import command
-from cnncalc.commands.conv import Layout, LayoutOption, command_line_errors, input_shape, per_axis_value
+from cnncalc.commands.conv import (Layout, LayoutOption, command_line_errors, input_shape,
+                                   json_errors, per_axis_value)
 from cnncalc.dims import AXES
 from cnncalc.errors import SpecError
 
@@ -50,6 +51,13 @@ def solve(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Show at most this many settings.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="The answer as JSON.")] = False,
 ) -> int:
+    with json_errors(as_json):
+        return _solve(source, target, kernel, stride, padding, dilation, max_kernel, max_stride,
+                      max_padding, max_dilation, pool, layout, limit, as_json)
+
+
+def _solve(source, target, kernel, stride, padding, dilation, max_kernel, max_stride, max_padding,
+           max_dilation, pool, layout, limit, as_json) -> int:
     from cnncalc.solve import Bounds, SolveError, combined, count, nearest
 
     with command_line_errors("solve"):
