@@ -23,8 +23,9 @@ class Format(str, Enum):
 
 
 CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision's GFLOPS, "
-               "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode). Activation "
-               "memory: every layer's output × batch × bytes per element.")
+               "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode); both per sample, "
+               "whatever the batch. Activation memory: every layer's output × batch × bytes per "
+               "element.")
 
 
 def shape_text(shape, sep: str = "×") -> str:
@@ -66,8 +67,8 @@ def totals_lines(report: dict) -> list[tuple[str, str]]:
         ("Params", _count(t["params"])),
         ("Trainable params", _count(t["trainable_params"])),
         ("Buffers", _count(t["buffers"])),
-        ("MACs", _count(t["macs"])),
-        ("FLOPs", _count(t["flops"])),
+        ("MACs (per sample)", _count(t["macs"])),
+        ("FLOPs (per sample)", _count(t["flops"])),
         (f"Input memory ({report['dtype']}, batch {report['batch']})", _bytes(t["input_bytes"])),
         ("Activation memory", _bytes(t["activation_bytes"])),
         ("Param memory", _bytes(t["param_bytes"])),
