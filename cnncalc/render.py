@@ -299,8 +299,9 @@ def render(report: dict, fmt: Format, depth: int | None = None, checks=None, con
     if fmt is Format.table:
         render_table(report, depth, checks, console)
         return None
-    if fmt is Format.json:
-        return render_json(report, checks)
+    if fmt is Format.json:      # rows deeper than --depth left out, as in the other formats
+        return render_json(report if depth is None else dict(report, layers=visible(report, depth)),
+                           checks)
     # JSON escapes control characters itself; the text formats go to terminals too.
     if fmt is Format.markdown:
         return printable(render_markdown(report, depth, checks), keep="\n")

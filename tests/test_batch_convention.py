@@ -38,3 +38,17 @@ def test_a_batch_that_doesnt_divide_the_count_is_a_disagreement():
 
     assert per_sample(24, 8) == 3 and isinstance(per_sample(24, 8), int)
     assert per_sample(25, 8) == 25 / 8
+
+
+# -- --depth in JSON, as in the other formats ------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["summary", "--format", "json"], ["explain", "--format", "json"]])
+def test_json_honours_depth(command):
+    full = json.loads(run_cli(command[0], "resnet18", *command[1:]).stdout)
+    cut = json.loads(run_cli(command[0], "resnet18", *command[1:], "--depth", "2").stdout)
+    assert [r["path"] for r in cut["layers"]] == [r["path"] for r in full["layers"] if r["depth"] < 2]
+    assert len(cut["layers"]) < len(full["layers"])
+    assert cut["totals"] == full["totals"]          # the totals still sum every leaf
+    csv_rows = run_cli("summary", "resnet18", "--format", "csv", "--depth", "2").stdout.splitlines()
+    assert len(csv_rows) - 1 == len(cut["layers"])

@@ -59,6 +59,10 @@ def show(analysis, name: str, raw=None, format: str = "text", depth: int | None 
     if format == "json":
         for layer, text in zip(report["layers"], explanations(analysis)):
             layer["explanation"] = text
+        if depth is not None:   # as the text: rows deeper than --depth left out
+            from cnncalc.render import visible
+
+            report = dict(report, layers=visible(report, depth))
         sys.stdout.write(render_json(report, found) + "\n")
     else:
         sys.stdout.write(render_text(analysis, report, depth, found))
