@@ -46,4 +46,11 @@ def analyze_loaded(loaded: Loaded, input_override: list | None = None) -> Analys
         shape = input_shape_of(loaded.spec, input_override)
         return analyze(loaded.spec, loaded.root, shape)
     except SpecError as exc:
+        from cnncalc.hints import layout_hint, projection_error
+
+        projection_error(exc, loaded.root)
+        # `input: [227, 227, 3]` read channels first fails far from the input: say why here
+        hint = layout_hint(loaded.spec) if input_override is None else None
+        if hint:
+            exc.hints.append(hint)
         raise exc.located(loaded.file) from None

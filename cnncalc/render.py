@@ -220,6 +220,12 @@ def render_checks(checks: list[Check], console) -> None:
                       Text(show(check.actual, check.figure)),
                       Text(mark(check), style={True: "green", False: "red", None: "yellow"}[check.ok]))
     console.print(table)
+    from cnncalc.hints import reordered
+
+    for check in checks:        # an expected shape in another order: the layout, usually
+        order = reordered(check.expected, check.actual) if check.figure in ("shape", "output") else None
+        if order:
+            console.print(Text(f"note: {check.where}: {order}"))
 
 
 def render_json(report: dict, checks: list[Check] | None = None) -> str:

@@ -135,4 +135,5 @@ def test_json_errors_are_json_on_stdout(args, message):
     assert message in result.stderr          # and the text for people, as without --json
     if "54.25" in message:
         assert error["hints"] == ["stride 1 (→ 214) or 3 (→ 72) would fit",
+                                  "an input of 227x227x3 (or 223x223x3) would fit",
                                   "or pass `--rounding floor` to accept PyTorch's flooring"]

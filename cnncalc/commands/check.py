@@ -107,6 +107,7 @@ def check(
 def check_file(name: str, options, extra_budget: dict) -> FileResult:
     """Load, analyse and check one spec; a SpecError makes the file invalid."""
     from cnncalc.checks import describe_failure, run_checks, undecided_hint
+    from cnncalc.hints import reordered
     from cnncalc.errors import SpecError, printable
     from cnncalc.pipeline import analyze_loaded, load
 
@@ -132,6 +133,9 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
         elif result.status == "ok":
             result.status = "failed"
         hints = [undecided_hint(name, loaded.spec)] if undecided else []
+        order = reordered(bad.expected, bad.actual) if bad.figure in ("shape", "output") else None
+        if order:
+            hints.append(f"note: {order}")
         result.problems.append(Problem(describe_failure(bad, extra_budget),
                                        *_line_col(bad.pos), hints))
     return result

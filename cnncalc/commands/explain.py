@@ -38,10 +38,13 @@ def explain(
     from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load
 
+    from cnncalc.hints import print_linear_notes
+
     loaded = load(spec)
     note_layout(loaded.spec)
-    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth,
-                file=loaded.file)
+    analysis = analyze_loaded(loaded)
+    print_linear_notes(analysis, loaded.file)
+    return show(analysis, loaded.name, loaded.raw, format.value, depth, file=loaded.file)
 
 
 def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
