@@ -282,6 +282,8 @@ def _plain_problem(problem: str, text: str, mark) -> str:
             return "tabs aren't allowed for indentation in YAML; use spaces"
     if problem.startswith(_INDENTATION_PROBLEMS) and _deeper_item(text, mark):
         return OVERINDENTED_ITEM
+    if problem.startswith("did not find expected key") and _item_among_keys(text, mark):
+        return ITEM_AMONG_KEYS
     for start, plain in _YAML_PROBLEMS.items():
         if problem.startswith(start):
             return plain
@@ -294,6 +296,24 @@ _INDENTATION_PROBLEMS = ("mapping values are not allowed", "did not find expecte
                          "did not find expected '-' indicator", "expected <block end>")
 OVERINDENTED_ITEM = ("this `- ` item is indented more than the item above it: line up the "
                      "`- ` of every item in a list")
+
+
+ITEM_AMONG_KEYS = ("a list item (`- `) can't stand among the keys of a mapping: put it in the "
+                   "list it belongs to (under a key such as `layers:`), or write it as "
+                   "`key: value`")
+
+
+def _item_among_keys(text: str, mark) -> bool:
+    """The parser stopped at a `- ` item lined up with the keys of the mapping it is in (the
+    line's indentation is right: the item is the problem, not where it starts)."""
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    stripped = line.lstrip(" ")
+    return (stripped == "-" or stripped.startswith("- ")) and mark.column == len(line) - len(stripped)
 
 
 def _deeper_item(text: str, mark) -> bool:

@@ -52,9 +52,18 @@ def _args_text(kind: str, args: dict) -> str:
     for key, value in args.items():
         if key in fields and fields[key].default == value:
             continue
-        shown = "×".join(map(str, value)) if isinstance(value, list) else value
+        shown = "×".join(map(_as_spec, value)) if isinstance(value, list) else _as_spec(value)
         parts.append(f"{key}={shown}")
     return " ".join(parts)
+
+
+def _as_spec(value) -> str:
+    """A value as the spec writes it: `true`, not Python's `True`; `2`, not the model's `2.0`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def visible(report: dict, depth: int | None) -> list[dict]:

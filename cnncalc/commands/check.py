@@ -111,7 +111,8 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
     from cnncalc.errors import SpecError, printable
     from cnncalc.pipeline import analyze_loaded, load
 
-    result = FileResult(name)
+    # standard input is `<stdin>` here as in every other command's messages
+    result = FileResult("<stdin>" if name == "-" else name)
     try:
         loaded = load(name)
         analysis = analyze_loaded(loaded)

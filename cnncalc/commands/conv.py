@@ -172,7 +172,8 @@ def whole(value: int, what: str, least: int = 1) -> int:
     return value
 
 
-@command("conv", help="Explain one convolution on an input shape, e.g. "
+@command("conv", short_help="Explain one convolution (--transpose: a transposed one).",
+         help="Explain one convolution on an input shape, e.g. "
          "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
          "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
          "written 3x5. --transpose for a transposed convolution: out = (W − 1)·S − 2P + "

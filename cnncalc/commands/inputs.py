@@ -44,6 +44,7 @@ def inputs(
     from cnncalc.pipeline import load
 
     loaded = load(spec)
+    _need_sympy(loaded.name)
     dims = accepted_inputs(loaded)
     if format is InputsFormat.json:
         data = {"name": loaded.name, "dims": {n: a.as_dict(upto) for n, a in dims.items()}}
@@ -70,6 +71,20 @@ def inputs(
         table.add_row(*map(Text, row))
     console.print(table)
     return 0
+
+
+def _need_sympy(name: str) -> None:
+    """`inputs` solves every spec with its sizes as names, so it needs sympy even for a spec
+    written with numbers: say so, not that the spec has symbolic sizes."""
+    from importlib.util import find_spec
+
+    from cnncalc.errors import SpecError
+
+    if find_spec("sympy") is None:
+        raise SpecError(f"`cnncalc inputs` solves {name}'s input sizes as names (H, W) and needs "
+                        "sympy for that", hints=["python3 -m pip install 'cnncalc[symbolic]' "
+                                                 "(or python3 -m pip install sympy)"],
+                        file="cnncalc inputs")
 
 
 def compact(values: list[int]) -> str:

@@ -18,7 +18,8 @@ class PoolType(str, Enum):
     avg = "avg"
 
 
-@command("pool", help="Explain one pooling layer on an input shape, e.g. "
+@command("pool", short_help="Explain one pooling layer on an input shape.",
+         help="Explain one pooling layer on an input shape, e.g. "
          "`cnncalc pool 55x55x96 --kernel 3 --stride 2` (lecture notation HxWxC; --layout chw "
          "for PyTorch's CxHxW). The stride defaults to the kernel size, as in PyTorch. Exit "
          "status 2 when the window doesn't fit, with the arithmetic.")

@@ -29,7 +29,8 @@ Examples:
 BIG = 2**31 - 1
 
 
-@command("solve", help="Find every kernel, stride, padding and dilation that takes input SHAPE "
+@command("solve", short_help="Which kernel, stride and padding take one shape to another.",
+         help="Find every kernel, stride, padding and dilation that takes input SHAPE "
          "to output SHAPE exactly under strict rounding ((W − F + 2P)/S + 1 a whole number), "
          "simplest first, each with its arithmetic. By default kernel ≤ 11, stride ≤ kernel, "
          "padding < kernel and dilation 1; --max-* change a bound, --kernel/--stride/--padding/"
