@@ -50,3 +50,18 @@ def test_activation_memory_numbers_in_the_docs_are_cnncalcs_and_torchinfos():
     stats = torchinfo.summary(torchvision_ref.vgg16(), input_size=(1, 3, 224, 224), verbose=0,
                               device="cpu")
     assert stats.total_output_bytes == theirs
+
+
+@pytest.mark.parametrize("command", [
+    "cnncalc solve 227x227x3 55x55x96",
+    "cnncalc conv 16x16x64 --filters 32 --kernel 3 --stride 2 --padding 1 --output-padding 1 --transpose",
+])
+def test_readme_shows_the_real_output_of_the_one_line_questions(command):
+    from conftest import run_cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"```console\n$ {command}\n") + len(f"```console\n$ {command}\n")
+    shown = readme[start:readme.index("```", start)]
+    result = run_cli(*command.split()[1:])
+    assert result.returncode == 0
+    assert shown == result.stdout
