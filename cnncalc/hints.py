@@ -26,15 +26,16 @@ def fitting_inputs(size: int, kernel_eff: int, pad: int, stride: int) -> tuple[i
     return size, size
 
 
-def input_fit_hint(sizes, kernels_eff, pads, strides, *, layer_input: bool = True) -> str:
-    """"an input of 227×227 (or 223×223) would fit": the sizes of this layer's input, per
-    axis, nearest to the one given (above first: a crop loses data, a pad doesn't)."""
+def input_fit_hint(sizes, kernels_eff, pads, strides, *, network_input: bool = True) -> str:
+    """"an input of 227×227 (or 223×223) would fit": the input sizes nearest to the one given,
+    per axis, above first (cropping loses data, padding doesn't); `network_input` False for a
+    layer deeper in the network ("an input of 27×27 to this layer")."""
     fits = [fitting_inputs(*q) for q in zip(sizes, kernels_eff, pads, strides)]
-    above = joined([a for _, a in fits])
     below = [b for b, _ in fits]
-    whose = "an input" if layer_input else "an input of this layer"
-    text = f"{whose} of {above}"
-    if all(b is not None for b in below):
+    text = f"an input of {joined([a for _, a in fits])}"
+    if not network_input:
+        text += " to this layer"
+    if all(b is not None for b in below) and below != list(sizes):
         text += f" (or {joined(below)})"
     return text + " would fit"
 

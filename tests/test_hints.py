@@ -108,3 +108,12 @@ def test_a_linear_straight_after_a_spatial_layer_gets_a_note():
     assert "note:" not in run_cli("summary", "-", input=fine).stderr
     for name in ("lenet5", "alexnet", "resnet18", "ecg1d"):
         assert "note:" not in run_cli("summary", name).stderr, name
+
+
+def test_input_fit_hint_words():
+    from cnncalc.hints import input_fit_hint
+
+    assert input_fit_hint([224, 224], [11, 11], [0, 0], [4, 4]) == "an input of 227×227 (or 223×223) would fit"
+    assert (input_fit_hint([26], [3], [0], [2], network_input=False)
+            == "an input of 27 to this layer (or 25) would fit")
+    assert input_fit_hint([2], [5], [0], [1]) == "an input of 5 would fit"
