@@ -59,6 +59,64 @@ def skipped_text(unseen: int, pad: int, axes: tuple, tense: str = "would") -> st
     return f"the last {count(lost)} of the input{padding} {verb}"
 
 
+def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "an input of",
+                          note: bool = True) -> None:
+    """Add to a StrictRoundingError of a conv or pool with these arguments (a dict, or the
+    Args model) on an input of `spatial` sizes: the input sizes that fit (`lead` and
+    `written(sizes)` word them; `written` None leaves the hint out) before the first "or …"
+    hint, and a floor note that says exactly what is skipped."""
+    from cnncalc.dims import fmt
+
+    def get(key, default):
+        value = args.get(key) if isinstance(args, dict) else getattr(args, key, None)
+        value = default if value is None or value == "valid" else value
+        return list(value) if isinstance(value, (list, tuple)) else [value] * len(spatial)
+
+    kernel = get("kernel", 1)
+    stride = get("stride", None) if "pool" in kind else get("stride", 1)
+    if stride[0] is None:        # a pool's default stride: its kernel
+        stride = kernel
+    pad, dilation = get("padding", 0), get("dilation", 1)
+    if not all(isinstance(v, int) for v in (*kernel, *stride, *pad, *dilation, *spatial)):
+        return
+    if written is not None:
+        window = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+        fits = [fitting_inputs(*q) for q in zip(spatial, window, pad, stride)]
+        text = f"{lead} {written([a for _, a in fits])}"
+        below = [b for b, _ in fits]
+        if all(b is not None for b in below) and below != list(spatial):
+            text += f" (or {written(below)})"
+        first_or = next((i for i, h in enumerate(exc.hints) if h.startswith("or ")), len(exc.hints))
+        exc.hints.insert(first_or, text + " would fit")
+    if note:
+        index = AXES[len(spatial)].index(exc.axes[0])
+        exact = (f"PyTorch would silently floor {fmt(exc.exact)} to {exc.floored}: "
+                 + skipped_text(exc.unseen, pad[index], exc.axes))
+        exc.notes = [exact if n == exc.floor_note() else n for n in exc.notes]
+
+
+def strict_file_hints(exc, loaded) -> None:
+    """The input sizes that fit, for a spec file whose first layer is the strict one (its input
+    is the spec's `input`). The floor note stays dims.unseen_text's here: the floor layer's
+    working and validate's note word it the same way (tests/test_explain.py), so the exact
+    wording (skipped_text) belongs in that helper (a hook for the lead)."""
+    if not exc.message.startswith("layer ") or loaded.file == "<command line>":
+        return      # the one-line commands word their own hints (cnncalc.commands.conv)
+    path = exc.message.split(" ", 2)[1]
+    leaves = [n for n in loaded.root.walk() if n.leaf]
+    node = next((n for n in leaves if n.path == path), None)
+    if node is None or node is not leaves[0] or node.kind not in ("conv", "maxpool", "avgpool"):
+        return
+    hwc = loaded.spec.layout == "hwc"
+    dims = list(loaded.spec.input)
+    channels, spatial = (dims[-1], dims[:-1]) if hwc else (dims[0], dims[1:])
+
+    def written(sizes) -> str:
+        return "`[" + ", ".join(map(str, [*sizes, channels] if hwc else [channels, *sizes])) + "]`"
+
+    strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+
+
 # -- layout ----------------------------------------------------------------------------------
 
 

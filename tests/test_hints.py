@@ -117,3 +117,19 @@ def test_input_fit_hint_words():
     assert (input_fit_hint([26], [3], [0], [2], network_input=False)
             == "an input of 27 to this layer (or 25) would fit")
     assert input_fit_hint([2], [5], [0], [1]) == "an input of 5 would fit"
+
+
+def test_a_spec_files_first_layer_names_the_inputs_that_fit():
+    first = run_cli("summary", "-", input="input: [3, 224, 224]\nlayers:\n"
+                                          "  - conv: {out: 96, kernel: 11, stride: 4}\n")
+    assert first.returncode == 2
+    assert "hint: input `[3, 227, 227]` (or `[3, 223, 223]`) would fit" in first.stderr
+    # the floor note of a file stays dims.unseen_text's, worded as the floor layer's working
+    assert "54: the last row and column of the padded input would never be seen" in first.stderr
+    deeper = run_cli("summary", "-", input="input: [32, 32, 3]\nlayout: hwc\nlayers:\n"
+                                           "  - conv: {out: 8, kernel: 3, padding: 1}\n"
+                                           "  - conv: {out: 8, kernel: 3, stride: 2, padding: 1}\n")
+    assert deeper.returncode == 2
+    assert "input `[" not in deeper.stderr          # its input isn't the spec's
+    one_line = run_cli("conv", "224x224x3", "--filters", "96", "--kernel", "11", "--stride", "4")
+    assert one_line.stderr.count("would fit") == 2   # stride, and the input: once each

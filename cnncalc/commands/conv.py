@@ -98,40 +98,16 @@ def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Ro
 
 def strict_hints(exc, shape: list[int], layout: Layout, args: dict, kind: str) -> None:
     """The homework's fixes for a layer that doesn't fit: the input sizes that would (AlexNet's
-    11×11/4 on 224: 227), and exactly what PyTorch's flooring would skip (zero padding only?)."""
-    from cnncalc.dims import AXES, fmt
-    from cnncalc.hints import fitting_inputs, skipped_text
+    11×11/4 on 224: 227), and exactly what PyTorch's flooring would skip (see cnncalc.hints)."""
+    from cnncalc.hints import strict_geometry_hints
 
-    spatial = shape[:-1] if layout is Layout.hwc else shape[1:]
-    rank = len(spatial)
-
-    def axis_values(key: str, default):
-        value = args.get(key)
-        value = default if value is None or value == "valid" else value
-        return value if isinstance(value, list) else [value] * rank
-
-    kernel = axis_values("kernel", 1)
-    stride = axis_values("stride", kernel if "pool" in kind else 1)
-    if stride == [kernel]:      # a pool's default stride: the kernel, per axis
-        stride = kernel
-    pad = axis_values("padding", 0)
-    dilation = axis_values("dilation", 1)
-    window = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
-    fits = [fitting_inputs(*q) for q in zip(spatial, window, pad, stride)]
-    channels = shape[-1] if layout is Layout.hwc else shape[0]
+    hwc = layout is Layout.hwc
+    channels = shape[-1] if hwc else shape[0]
 
     def written(sizes) -> str:
-        return "x".join(map(str, [*sizes, channels] if layout is Layout.hwc else [channels, *sizes]))
+        return "x".join(map(str, [*sizes, channels] if hwc else [channels, *sizes]))
 
-    text = f"an input of {written([a for _, a in fits])}"
-    if all(b is not None for b, _ in fits):
-        text += f" (or {written([b for b, _ in fits])})"
-    first_or = next((i for i, h in enumerate(exc.hints) if h.startswith("or ")), len(exc.hints))
-    exc.hints.insert(first_or, text + " would fit")
-    index = AXES[rank].index(exc.axes[0])
-    note = (f"PyTorch would silently floor {fmt(exc.exact)} to {exc.floored}: "
-            + skipped_text(exc.unseen, pad[index], exc.axes))
-    exc.notes = [note if n == exc.floor_note() else n for n in exc.notes]
+    strict_geometry_hints(exc, shape[:-1] if hwc else shape[1:], args, kind, written)
 
 
 @contextmanager
