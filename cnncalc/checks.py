@@ -8,7 +8,7 @@ from cnncalc.analyze import Analysis, in_layout
 from cnncalc.dims import is_int
 from cnncalc.errors import Pos
 from cnncalc.report import Options, activation_bytes, plain
-from cnncalc.units import grouped, human_bytes
+from cnncalc.units import bytes_as_written, grouped
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ def show(value, figure: str) -> str:
     if not is_int(value):
         return f"{plain(value)} bytes" if figure.endswith("memory") else str(plain(value))
     if figure.endswith("memory"):
-        return f"{human_bytes(value)} ({grouped(value)} bytes)"
+        return f"{bytes_as_written(value)} ({grouped(value)} bytes)"
     return grouped(value)
 
 

@@ -132,4 +132,4 @@ def _register(command: str | None = None) -> None:
             and (Path(__file__).parent / "commands" / f"{command}.py").is_file()):
         importlib.import_module(f"cnncalc.commands.{command}")
         return
-    from cnncalc.commands import check, conv, explain, inputs, kinds, pool, schema, summary, validate, zoo  # noqa: F401
+    from cnncalc.commands import check, conv, explain, inputs, kinds, pool, schema, solve, summary, validate, zoo  # noqa: F401

@@ -98,6 +98,35 @@ class SpecError(Exception):
         return self.format()
 
 
+class SpecErrors(SpecError):
+    """Several independent errors found at once (each with its own position), in file order.
+    As a SpecError it is the first one (message, pos, hints, notes), so code that shows one
+    error still works; `format()` shows them all, and `errors` lists them."""
+
+    def __init__(self, errors: list[SpecError], more: int = 0):
+        first = errors[0]
+        super().__init__(first.message, first.pos, first.hints, first.notes, first.file)
+        self.errors = list(errors)
+        self.more = more        # errors found beyond the ones kept
+
+    def located(self, file: str) -> "SpecErrors":
+        super().located(file)
+        for error in self.errors:
+            error.located(file)
+        return self
+
+    def format(self) -> str:
+        text = "\n".join(error.format() for error in self.errors)
+        if self.more:
+            text += f"\n{self.file or '<spec>'}: … and {self.more} more error{'s' if self.more != 1 else ''}"
+        return text
+
+
+def every_error(error: SpecError) -> list[SpecError]:
+    """The errors a SpecError stands for: itself, or each of a SpecErrors."""
+    return list(getattr(error, "errors", [error]))
+
+
 # C0 and C1 control characters (ESC included), DEL: a spec's names and keys are shown to a
 # terminal, and an untrusted spec must not be able to drive it.
 _CONTROL = {c: "\N{REPLACEMENT CHARACTER}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}

@@ -141,7 +141,8 @@ def parse_yaml(text: str, file: str):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else None
-        problem = _plain_problem(exc.problem or exc.context or "invalid YAML", text, mark)
+        problem = _plain_problem(exc.problem or exc.context or "invalid YAML", text, mark,
+                                 exc.context_mark)
         notes = []
         if (exc.problem and exc.context and exc.context_mark and exc.context_mark is not mark
                 and (exc.context_mark.line, exc.context_mark.column) != (mark.line, mark.column)):
@@ -274,7 +275,7 @@ def _tag_error(node) -> SpecError:
                      hints=["write plain numbers, text, lists and mappings"])
 
 
-def _plain_problem(problem: str, text: str, mark) -> str:
+def _plain_problem(problem: str, text: str, mark, context=None) -> str:
     """The YAML parser's common complaints in a spec writer's words."""
     if problem == "found character that cannot start any token" and mark is not None:
         lines = text.splitlines()
@@ -282,6 +283,8 @@ def _plain_problem(problem: str, text: str, mark) -> str:
             return "tabs aren't allowed for indentation in YAML; use spaces"
     if problem.startswith(_INDENTATION_PROBLEMS) and _deeper_item(text, mark):
         return OVERINDENTED_ITEM
+    if problem.startswith("did not find expected key") and _item_among_keys(text, mark, context):
+        return ITEM_AMONG_KEYS
     for start, plain in _YAML_PROBLEMS.items():
         if problem.startswith(start):
             return plain
@@ -294,6 +297,25 @@ _INDENTATION_PROBLEMS = ("mapping values are not allowed", "did not find expecte
                          "did not find expected '-' indicator", "expected <block end>")
 OVERINDENTED_ITEM = ("this `- ` item is indented more than the item above it: line up the "
                      "`- ` of every item in a list")
+
+
+ITEM_AMONG_KEYS = ("a list item (`- `) can't stand among the keys of a mapping: put it in the "
+                   "list it belongs to (under a key such as `layers:`), or write it as "
+                   "`key: value`")
+
+
+def _item_among_keys(text: str, mark, mapping) -> bool:
+    """The parser stopped at a `- ` item lined up with the keys of the mapping (that starts at
+    `mapping`) it is in: the line's indentation is right, the item is the problem."""
+    if mark is None or mapping is None:
+        return False
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    stripped = line.lstrip(" ")
+    indent = len(line) - len(stripped)
+    return (stripped == "-" or stripped.startswith("- ")) and mark.column == indent == mapping.column
 
 
 def _deeper_item(text: str, mark) -> bool:

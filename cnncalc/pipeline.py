@@ -46,4 +46,14 @@ def analyze_loaded(loaded: Loaded, input_override: list | None = None) -> Analys
         shape = input_shape_of(loaded.spec, input_override)
         return analyze(loaded.spec, loaded.root, shape)
     except SpecError as exc:
+        from cnncalc.dims import StrictRoundingError
+        from cnncalc.hints import layout_hint, projection_error, strict_file_hints
+
+        if isinstance(exc, StrictRoundingError) and input_override is None:
+            strict_file_hints(exc, loaded)      # the input sizes that fit; what flooring skips
+        projection_error(exc, loaded.root)
+        # `input: [227, 227, 3]` read channels first fails far from the input: say why here
+        hint = layout_hint(loaded.spec) if input_override is None else None
+        if hint:
+            exc.hints.append(hint)
         raise exc.located(loaded.file) from None

@@ -23,8 +23,9 @@ class Format(str, Enum):
 
 
 CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision's GFLOPS, "
-               "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode). Activation "
-               "memory: every layer's output × batch × bytes per element.")
+               "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode); both per sample, "
+               "whatever the batch. Activation memory: every layer's output × batch × bytes per "
+               "element.")
 
 
 def shape_text(shape, sep: str = "×") -> str:
@@ -51,9 +52,18 @@ def _args_text(kind: str, args: dict) -> str:
     for key, value in args.items():
         if key in fields and fields[key].default == value:
             continue
-        shown = "×".join(map(str, value)) if isinstance(value, list) else value
+        shown = "×".join(map(_as_spec, value)) if isinstance(value, list) else _as_spec(value)
         parts.append(f"{key}={shown}")
     return " ".join(parts)
+
+
+def _as_spec(value) -> str:
+    """A value as the spec writes it: `true`, not Python's `True`; `2`, not the model's `2.0`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def visible(report: dict, depth: int | None) -> list[dict]:
@@ -66,8 +76,8 @@ def totals_lines(report: dict) -> list[tuple[str, str]]:
         ("Params", _count(t["params"])),
         ("Trainable params", _count(t["trainable_params"])),
         ("Buffers", _count(t["buffers"])),
-        ("MACs", _count(t["macs"])),
-        ("FLOPs", _count(t["flops"])),
+        ("MACs (per sample)", _count(t["macs"])),
+        ("FLOPs (per sample)", _count(t["flops"])),
         (f"Input memory ({report['dtype']}, batch {report['batch']})", _bytes(t["input_bytes"])),
         ("Activation memory", _bytes(t["activation_bytes"])),
         ("Param memory", _bytes(t["param_bytes"])),
@@ -219,6 +229,12 @@ def render_checks(checks: list[Check], console) -> None:
                       Text(show(check.actual, check.figure)),
                       Text(mark(check), style={True: "green", False: "red", None: "yellow"}[check.ok]))
     console.print(table)
+    from cnncalc.hints import reordered
+
+    for check in checks:        # an expected shape in another order: the layout, usually
+        order = reordered(check.expected, check.actual) if check.figure in ("shape", "output") else None
+        if order:
+            console.print(Text(f"note: {check.where}: {order}"))
 
 
 def render_json(report: dict, checks: list[Check] | None = None) -> str:
@@ -298,8 +314,9 @@ def render(report: dict, fmt: Format, depth: int | None = None, checks=None, con
     if fmt is Format.table:
         render_table(report, depth, checks, console)
         return None
-    if fmt is Format.json:
-        return render_json(report, checks)
+    if fmt is Format.json:      # rows deeper than --depth left out, as in the other formats
+        return render_json(report if depth is None else dict(report, layers=visible(report, depth)),
+                           checks)
     # JSON escapes control characters itself; the text formats go to terminals too.
     if fmt is Format.markdown:
         return printable(render_markdown(report, depth, checks), keep="\n")

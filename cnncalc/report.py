@@ -48,6 +48,7 @@ def build(analysis: Analysis, name: str, options: Options) -> dict:
         "name": name,
         "layout": layout,
         "batch": options.batch,
+        "per_sample": ["macs", "flops"],    # the other figures are for the whole batch
         "dtype": options.dtype,
         "input_shape": plain(in_layout(analysis.input_shape, layout)),
         "output_shape": plain(in_layout(analysis.output_shape, layout)),

@@ -187,7 +187,7 @@ def build() -> dict:
     return {"$schema": DIALECT, "title": "cnncalc spec (language version 1)",
             "description": "A CNN for cnncalc: `input` (one sample, channels first unless "
                            "`layout: hwc`) and `layers`. See `cnncalc kinds`.",
-            **_strip(schema)}
+            **{k: v for k, v in _strip(schema).items() if k not in ("title", "description")}}
 
 
 def schema_text() -> str:

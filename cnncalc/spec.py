@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from cnncalc.errors import Pos, SpecError
+from cnncalc.errors import Pos, SpecError, SpecErrors
 from cnncalc.loader import Map, Seq, shown
 from cnncalc.units import parse_bytes, parse_count
 
@@ -116,7 +116,7 @@ def validate_top(data) -> tuple[Spec, Map]:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        raise error_from_pydantic(exc, data, "the spec", list(Spec.model_fields)) from None
+        raise errors_from_pydantic(exc, data, "the spec", list(Spec.model_fields)) from None
     # pydantic copies lists; keep the loader's own (they carry positions).
     blocks = {name: block.model_copy(update={"layers": data["blocks"][name]["layers"]})
               for name, block in spec.blocks.items()}
@@ -151,10 +151,50 @@ def _is_tag(part: str) -> bool:
                                                       "literal", "none", "constrained-int"}
 
 
+MAX_ERRORS = 20   # shown at once; the rest are counted
+
+
+def errors_from_pydantic(exc: ValidationError, data, what: str, fields: list[str] | None = None,
+                         ) -> SpecError:
+    """Every independent error pydantic found, each at its own position, in file order (at
+    most MAX_ERRORS): a SpecError for one, a SpecErrors for several. Pydantic reports a
+    mistake once per alternative of a union (`int`, `str`, `list[int]` …): errors whose field
+    paths are one within the other are one mistake."""
+    groups: list[tuple[tuple, list[dict]]] = []
+    for error in sorted(exc.errors(include_url=False), key=lambda e: len(_field_path(e["loc"]))):
+        path = _field_path(error["loc"])
+        for prefix, members in groups:
+            if path[:len(prefix)] == prefix:
+                members.append(error)
+                break
+        else:
+            groups.append((path, [error]))
+    groups = [(path, members) for path, members in groups if not _misspelt(path, members, groups)]
+    found = [_error_from(members, data, what, fields) for _, members in groups]
+    if len(found) == 1:
+        return found[0]
+    found.sort(key=lambda e: (e.pos.line, e.pos.col) if e.pos else (0, 0))
+    return SpecErrors(found[:MAX_ERRORS], more=max(0, len(found) - MAX_ERRORS))
+
+
+def _misspelt(path: tuple, members: list[dict], groups: list) -> bool:
+    """A missing key that an unknown key beside it misspells (`layer:` for `layers:`): one
+    mistake, told by the unknown key's error ("did you mean `layers`?")."""
+    if not path or not all(e["type"] == "missing" for e in members):
+        return False
+    unknown = [other[-1] for other, errors in groups
+               if other[:-1] == path[:-1] and any(e["type"] == "extra_forbidden" for e in errors)]
+    return bool(get_close_matches(str(path[-1]), [str(u) for u in unknown], n=1, cutoff=0.6))
+
+
 def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str] | None = None,
                         ) -> SpecError:
     """The most useful of pydantic's errors as a SpecError at the right position."""
-    errors = exc.errors(include_url=False)
+    return _error_from(exc.errors(include_url=False), data, what, fields)
+
+
+def _error_from(errors: list[dict], data, what: str, fields: list[str] | None) -> SpecError:
+    """One mistake (pydantic's errors about one field, one per union alternative) in words."""
     error = _pick(errors)
     pos, path = position_of(data, error["loc"])
     field = dotted(path) or what

@@ -78,6 +78,20 @@ def human_bytes(n) -> str:
     return _human(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB"), 3, " B")
 
 
+def bytes_as_written(n) -> str:
+    """Bytes in the units a bound is likely written in: decimal where they show it exactly and
+    binary units don't (`1MB` -> '1 MB', not '977 KiB'), else binary (human_bytes)."""
+    if isinstance(n, int) and n >= 1000 and _shown_exactly(n, 1000) and not _shown_exactly(n, 1024):
+        return _human(n, 1000, ("B", "KB", "MB", "GB", "TB"), 3, " B")
+    return human_bytes(n)
+
+
+def _shown_exactly(n: int, base: int) -> bool:
+    """Whether n in its largest unit of `base` (up to T) needs at most 3 significant digits."""
+    power = min(4, max(p for p in range(5) if n >= base**p))
+    return n * 1000 % base**power == 0 and float(significant(n / base**power, 3)) * base**power == n
+
+
 def _human(n, base: int, suffixes: tuple, digits: int, plain: str) -> str:
     """n in the largest unit it reaches, to `digits` significant digits; a value that rounds
     up to a whole next unit is shown in it (999,999 -> '1 M', not '1000 K')."""

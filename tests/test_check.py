@@ -216,7 +216,7 @@ def test_a_budget_on_symbolic_sizes_is_bad_input_with_a_hint(symbolic):
     assert lines == [       # the spec's budget (params within 1K: not a problem), then --max-macs
         f"{symbolic}:6:22: error: budget: network activation memory is "
         "108*(floor((H - 3)/2) + 1)*(floor((W - 3)/2) + 1) bytes, which depends on the "
-        "input's sizes H, W: it can't be checked against ≤ 977 KiB (1,000,000 bytes)",
+        "input's sizes H, W: it can't be checked against ≤ 1 MB (1,000,000 bytes)",
         hint,
         f"{symbolic}: error: budget (--max-macs): network macs is {SYMBOLIC_MACS}, which "
         "depends on the input's sizes H, W: it can't be checked against ≤ 1,000,000",
@@ -264,7 +264,7 @@ def test_an_undecided_check_in_json_and_github(symbolic):
     [line] = github.stdout.splitlines()            # params are within 1K: only the memory
     assert line.startswith(f"::error file={str(symbolic).replace(':', '%3A')},line=6,col=22,"
                            "title=cnncalc check::budget: network activation memory is 108*(")
-    assert "it can't be checked against ≤ 977 KiB" in line and "%0Ahint: write the input" in line
+    assert "it can't be checked against ≤ 1 MB" in line and "%0Ahint: write the input" in line
 
 
 EXPECT_SYMBOLIC = """\

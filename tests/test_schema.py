@@ -114,3 +114,27 @@ def test_the_schema_accepts_every_network_cnncalc_accepts(spec):
     text = to_yaml(spec)
     if cnncalc_error(text) is None:
         assert schema_errors(text) == []
+
+
+def test_schema_output_writes_it_and_the_line_for_a_spec(tmp_path):
+    result = run_cli("schema", "--output", "editor.schema.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "editor.schema.json").read_text() == COMMITTED.read_text()
+    assert result.stdout.splitlines()[-1] == "# yaml-language-server: $schema=editor.schema.json"
+    missing = run_cli("schema", "--output", tmp_path / "no" / "such.json")
+    assert missing.returncode == 2 and "can't write the schema" in missing.stderr
+
+
+def test_the_package_carries_the_schema():
+    """Installed, cnncalc has the schema beside its code (package data), whatever the project."""
+    from importlib.resources import files
+
+    packaged = files("cnncalc") / "spec_schema" / "cnncalc-spec.schema.json"
+    assert packaged.read_text(encoding="utf-8") == COMMITTED.read_text()
+    assert '"spec_schema/*.json"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_schemas_description_is_for_spec_writers():
+    description = build()["description"]
+    assert description.startswith("A CNN for cnncalc")
+    assert "Map/Seq" not in description and "expanded" not in description

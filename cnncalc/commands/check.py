@@ -107,10 +107,12 @@ def check(
 def check_file(name: str, options, extra_budget: dict) -> FileResult:
     """Load, analyse and check one spec; a SpecError makes the file invalid."""
     from cnncalc.checks import describe_failure, run_checks, undecided_hint
-    from cnncalc.errors import SpecError, printable
+    from cnncalc.hints import reordered
+    from cnncalc.errors import SpecError, every_error, printable
     from cnncalc.pipeline import analyze_loaded, load
 
-    result = FileResult(name)
+    # standard input is `<stdin>` here as in every other command's messages
+    result = FileResult("<stdin>" if name == "-" else name)
     try:
         loaded = load(name)
         analysis = analyze_loaded(loaded)
@@ -118,9 +120,13 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
         # A message quotes the spec (an unknown kind, a key): printable, as SpecError.format
         # makes it; names in the graph already are (expand.py), so failed checks need nothing.
         result.status = "invalid"
-        result.problems.append(Problem(printable(exc.message), *_line_col(exc.pos),
-                                       [printable(f"note: {n}") for n in exc.notes]
-                                       + [printable(f"hint: {h}") for h in exc.hints]))
+        for error in every_error(exc):      # every independent error of the file, in order
+            result.problems.append(Problem(printable(error.message), *_line_col(error.pos),
+                                           [printable(f"note: {n}") for n in error.notes]
+                                           + [printable(f"hint: {h}") for h in error.hints]))
+        if getattr(exc, "more", 0):
+            result.problems.append(Problem(f"… and {exc.more} more error"
+                                           f"{'s' if exc.more != 1 else ''}", None, None, []))
         return result
     result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
     for bad in (c for c in result.checks if not c.ok):
@@ -132,6 +138,9 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
         elif result.status == "ok":
             result.status = "failed"
         hints = [undecided_hint(name, loaded.spec)] if undecided else []
+        order = reordered(bad.expected, bad.actual) if bad.figure in ("shape", "output") else None
+        if order:
+            hints.append(f"note: {order}")
         result.problems.append(Problem(describe_failure(bad, extra_budget),
                                        *_line_col(bad.pos), hints))
     return result

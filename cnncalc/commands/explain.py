@@ -38,10 +38,13 @@ def explain(
     from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load
 
+    from cnncalc.hints import print_linear_notes
+
     loaded = load(spec)
     note_layout(loaded.spec)
-    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth,
-                file=loaded.file)
+    analysis = analyze_loaded(loaded)
+    print_linear_notes(analysis, loaded.file)
+    return show(analysis, loaded.name, loaded.raw, format.value, depth, file=loaded.file)
 
 
 def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
@@ -59,6 +62,10 @@ def show(analysis, name: str, raw=None, format: str = "text", depth: int | None 
     if format == "json":
         for layer, text in zip(report["layers"], explanations(analysis)):
             layer["explanation"] = text
+        if depth is not None:   # as the text: rows deeper than --depth left out
+            from cnncalc.render import visible
+
+            report = dict(report, layers=visible(report, depth))
         sys.stdout.write(render_json(report, found) + "\n")
     else:
         sys.stdout.write(render_text(analysis, report, depth, found))

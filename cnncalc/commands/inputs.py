@@ -37,13 +37,14 @@ Examples:
 def inputs(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=MAX_UPTO,
-                                                help="Also list every accepted size from 1 to N.")] = None,
+                                                help="Also list every accepted size from 1 to N (as runs: 1–512; 32, 64, …, 512).")] = None,
     format: Annotated[InputsFormat, typer.Option("--format", "-f", help="Output format.")] = InputsFormat.table,
 ) -> int:
     from cnncalc.inputs import accepted_inputs
     from cnncalc.pipeline import load
 
     loaded = load(spec)
+    _need_sympy(loaded.name)
     dims = accepted_inputs(loaded)
     if format is InputsFormat.json:
         data = {"name": loaded.name, "dims": {n: a.as_dict(upto) for n, a in dims.items()}}
@@ -66,7 +67,41 @@ def inputs(
     for name, accepted in dims.items():
         row = [name, accepted.text(), str(accepted.minimum or "-"), str(accepted.period or "-")]
         if upto is not None:
-            row.append(", ".join(map(str, accepted.values(upto))) or "none")
+            row.append(compact(accepted.values(upto)) or "none")
         table.add_row(*map(Text, row))
     console.print(table)
     return 0
+
+
+def _need_sympy(name: str) -> None:
+    """`inputs` solves every spec with its sizes as names, so it needs sympy even for a spec
+    written with numbers: say so, not that the spec has symbolic sizes."""
+    from importlib.util import find_spec
+
+    from cnncalc.errors import SpecError
+
+    if find_spec("sympy") is None:
+        raise SpecError(f"`cnncalc inputs` solves {name}'s input sizes as names (H, W) and needs "
+                        "sympy for that", hints=["python3 -m pip install 'cnncalc[symbolic]' "
+                                                 "(or python3 -m pip install sympy)"],
+                        file="cnncalc inputs")
+
+
+def compact(values: list[int]) -> str:
+    """Sorted sizes as runs: `1–512`, `32, 64, …, 512` (a step of 32), `7, 9, 10–12`."""
+    parts, i = [], 0
+    while i < len(values):
+        j = i + 1
+        step = values[j] - values[i] if j < len(values) else 0
+        while j + 1 < len(values) and values[j + 1] - values[j] == step:
+            j += 1
+        run = values[i:j + 1]
+        if step == 1 and len(run) >= 3:
+            parts.append(f"{run[0]}–{run[-1]}")
+        elif step > 1 and len(run) >= 4:
+            parts.append(f"{run[0]}, {run[1]}, …, {run[-1]}")
+        else:           # too short to be a run: its first value alone, the rest starts anew
+            parts.append(str(values[i]))
+            j = i
+        i = j + 1
+    return ", ".join(parts)

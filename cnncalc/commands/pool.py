@@ -9,7 +9,8 @@ import typer
 
 from cnncalc.cli import command
 from cnncalc.commands.conv import (Layout, LayoutOption, Rounding, RoundingOption, answer,
-                                   command_line_errors, input_shape, one_d_note, per_axis_value)
+                                   command_line_errors, input_shape, json_errors, one_d_note,
+                                   per_axis_value)
 
 
 class PoolType(str, Enum):
@@ -17,7 +18,8 @@ class PoolType(str, Enum):
     avg = "avg"
 
 
-@command("pool", help="Explain one pooling layer on an input shape, e.g. "
+@command("pool", short_help="Explain one pooling layer on an input shape.",
+         help="Explain one pooling layer on an input shape, e.g. "
          "`cnncalc pool 55x55x96 --kernel 3 --stride 2` (lecture notation HxWxC; --layout chw "
          "for PyTorch's CxHxW). The stride defaults to the kernel size, as in PyTorch. Exit "
          "status 2 when the window doesn't fit, with the arithmetic.")
@@ -33,6 +35,12 @@ def pool(
     rounding: Annotated[Rounding, RoundingOption] = Rounding.strict,
     as_json: Annotated[bool, typer.Option("--json", help="The summary report as JSON, with the explanation.")] = False,
 ) -> int:
+    with json_errors(as_json):
+        return _pool(shape, kernel, stride, padding, type, dilation, ceil_mode, layout, rounding,
+                     as_json)
+
+
+def _pool(shape, kernel, stride, padding, type, dilation, ceil_mode, layout, rounding, as_json) -> int:
     from cnncalc.errors import SpecError
 
     with command_line_errors("pool"):

@@ -63,6 +63,9 @@ def summary(
     else:
         note_layout(loaded.spec)
     analysis = analyze_loaded(loaded, override)
+    from cnncalc.hints import print_linear_notes
+
+    print_linear_notes(analysis, loaded.file)
     options = Options(batch=batch, dtype=dtype.value)
     report = build(analysis, loaded.name, options)
     checks = run_checks(analysis, options, loaded.raw, expectations=override is None)

@@ -2,13 +2,14 @@
 
 The result is the `validate --format json` contract:
 
-    {"ok": bool, "name", "device", "torch_version", "batch",
+    {"ok": bool, "name", "device", "torch_version", "batch", "per_sample": ["flops"],
      "layers": [{"path", "kind", "static": {"output_shape", "params", "buffers", "flops"},
                  "torch": {same keys}, "agree": bool}],
      "totals": {"static": {...}, "torch": {...}, "agree": bool}}
 
-Shapes are in the spec's layout without the batch dimension; FLOPs are for the whole batch
-(static: 2 × MACs × batch; torch: FlopCounterMode).
+Shapes are in the spec's layout without the batch dimension; FLOPs are per sample, as `summary`
+shows them whatever the batch (static: 2 × MACs; torch: FlopCounterMode's count for the whole
+batch ÷ batch, a fraction where it doesn't divide, which then disagrees).
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ def _figures(shape, params, buffers, flops, layout: str) -> dict:
             "params": params, "buffers": buffers, "flops": flops}
 
 
-def _measured(m: Measured | None, layout: str) -> dict | None:
+def per_sample(flops: int, batch: int) -> int | float:
+    """A whole batch's FLOPs per sample: exact when the batch divides them (it always should)."""
+    return flops // batch if flops % batch == 0 else flops / batch
+
+
+def _measured(m: Measured | None, layout: str, batch: int) -> dict | None:
     if m is None:
         return None
     shape = m.output_shape[1:] if m.output_shape is not None else None
-    return _figures(shape, m.params, m.buffers, m.flops, layout)
+    return _figures(shape, m.params, m.buffers, per_sample(m.flops, batch), layout)
 
 
 def compare(analysis: Analysis, measurement: Measurement, name: str) -> dict:
@@ -38,21 +44,21 @@ def compare(analysis: Analysis, measurement: Measurement, name: str) -> dict:
     found = measurement.by_name()
     layers = []
     for row in analysis.rows:
-        static = _figures(row.output_shape, row.params, row.buffers, 2 * row.macs * batch, layout)
-        torch = _measured(found.get(row.node.path), layout)
+        static = _figures(row.output_shape, row.params, row.buffers, 2 * row.macs, layout)
+        torch = _measured(found.get(row.node.path), layout, batch)
         layers.append({"path": row.node.path, "kind": row.node.kind, "depth": row.depth,
                        "leaf": row.node.leaf, "static": static, "torch": torch,
                        "agree": static == torch})
     static = _figures(analysis.output_shape, analysis.total("params"),
-                      analysis.total("buffers"), 2 * analysis.total("macs") * batch, layout)
+                      analysis.total("buffers"), 2 * analysis.total("macs"), layout)
     out = measurement.output_shape
     torch = _figures(out[1:] if out is not None else None, measurement.params,
-                     measurement.buffers, measurement.flops, layout)
+                     measurement.buffers, per_sample(measurement.flops, batch), layout)
     totals = {"static": static, "torch": torch, "agree": static == torch}
     return {"ok": totals["agree"] and all(layer["agree"] for layer in layers),
             "name": name, "device": measurement.device,
             "torch_version": measurement.torch_version, "batch": batch,
-            "layers": layers, "totals": totals}
+            "per_sample": ["flops"], "layers": layers, "totals": totals}
 
 
 def disagreements(result: dict) -> list[str]:
@@ -98,7 +104,7 @@ def render_table(result: dict, console) -> None:
                     text(theirs[figure]) if theirs.get(figure) is not None else "-"]
         return row + ["✓" if layer["agree"] else "✗"]
 
-    headers = ("Layer", "Output", "torch", "Params", "torch", "Buffers", "torch", "FLOPs",
+    headers = ("Layer", "Output", "torch", "Params", "torch", "Buffers", "torch", "FLOPs/sample",
                "torch", "")
     rows = [(cells("  " * layer["depth"] + f"{layer['path'].rsplit('.', 1)[-1]} {layer['kind']}",
                    layer), "" if layer["agree"] else "bold red")
@@ -106,7 +112,8 @@ def render_table(result: dict, console) -> None:
     rows.append((cells("Total", result["totals"]),
                  "bold" if result["totals"]["agree"] else "bold red"))
     console.print(Text(f"{result['name']}: cnncalc vs PyTorch {result['torch_version']} on "
-                       f"{result['device']}, batch {result['batch']}", style="bold"))
+                       f"{result['device']}, batch {result['batch']} (FLOPs per sample)",
+                       style="bold"))
     console.print(layer_grid(headers, rows), soft_wrap=True)
     verdict = ("every figure agrees" if result["ok"]
                else f"{len(disagreements(result))} figures disagree")

@@ -1,0 +1,210 @@
+"""Hints and notes that name the fix a newcomer is looking for: the input sizes that would fit a
+strict layer, what flooring really skips, `layout: hwc` for an H×W×C input, an `expect` shape
+in another order, a strict error inside a generated projection, a `linear` straight after a
+spatial layer. Pure functions over plain values (and the analysis' rows), so the core's error
+paths can call them; none imports torch, sympy or numpy."""
+
+from __future__ import annotations
+
+from cnncalc.dims import AXES, AXIS_UNITS, joined
+from cnncalc.errors import SpecError
+
+# -- strict rounding -----------------------------------------------------------------------
+
+
+def fitting_inputs(size: int, kernel_eff: int, pad: int, stride: int) -> tuple[int | None, int]:
+    """The input sizes nearest to `size`, below (None if none) and above, for which
+    (W − F + 2P)/S + 1 is a whole number: W ≥ F − 2P and W ≡ F − 2P (mod S). `size` itself,
+    twice, where it fits (an axis that fits keeps its size in a hint for all axes)."""
+    least = max(1, kernel_eff - 2 * pad)
+    first = least + (kernel_eff - 2 * pad - least) % stride
+    if size < first:
+        return None, first
+    at_or_below = first + (size - first) // stride * stride
+    if at_or_below < size:
+        return at_or_below, at_or_below + stride
+    return size, size
+
+
+def input_fit_hint(sizes, kernels_eff, pads, strides, *, network_input: bool = True) -> str:
+    """"an input of 227×227 (or 223×223) would fit": the input sizes nearest to the one given,
+    per axis, above first (cropping loses data, padding doesn't); `network_input` False for a
+    layer deeper in the network ("an input of 27×27 to this layer")."""
+    fits = [fitting_inputs(*q) for q in zip(sizes, kernels_eff, pads, strides)]
+    below = [b for b, _ in fits]
+    text = f"an input of {joined([a for _, a in fits])}"
+    if not network_input:
+        text += " to this layer"
+    if all(b is not None for b in below) and below != list(sizes):
+        text += f" (or {joined(below)})"
+    return text + " would fit"
+
+
+def skipped_text(unseen: int, pad: int, axes: tuple, tense: str = "would") -> str:
+    """What flooring leaves out, exactly: the last `unseen` positions of the padded input along
+    each of `axes`, of which the last `pad` are zero padding. "only the last row and column of
+    zero padding would never be seen (no input is lost)", "the last 2 rows of the input (and the
+    1 row of padding after them) would never be seen"."""
+    units = [AXIS_UNITS.get(a, "positions") for a in axes]
+
+    def count(n: int) -> str:
+        names = [u[:-1] if n == 1 else u for u in units]
+        return f"{n} {' and '.join(names)}" if n > 1 else " and ".join(names)
+
+    verb = {"would": "would never be seen", "is": "are never seen", "was": "were never seen"}[tense]
+    if unseen <= pad:
+        return f"only the last {count(unseen)} of zero padding {verb} (no input is lost)"
+    lost = unseen - pad
+    padding = f" (and the {count(pad)} of padding after {'it' if lost == 1 and len(units) == 1 else 'them'})" if pad else ""
+    return f"the last {count(lost)} of the input{padding} {verb}"
+
+
+def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "an input of",
+                          note: bool = True) -> None:
+    """Add to a StrictRoundingError of a conv or pool with these arguments (a dict, or the
+    Args model) on an input of `spatial` sizes: the input sizes that fit (`lead` and
+    `written(sizes)` word them; `written` None leaves the hint out) before the first "or …"
+    hint, and a floor note that says exactly what is skipped."""
+    from cnncalc.dims import fmt
+
+    def get(key, default):
+        value = args.get(key) if isinstance(args, dict) else getattr(args, key, None)
+        value = default if value is None or value == "valid" else value
+        return list(value) if isinstance(value, (list, tuple)) else [value] * len(spatial)
+
+    kernel = get("kernel", 1)
+    stride = get("stride", None) if "pool" in kind else get("stride", 1)
+    if stride[0] is None:        # a pool's default stride: its kernel
+        stride = kernel
+    pad, dilation = get("padding", 0), get("dilation", 1)
+    if not all(isinstance(v, int) for v in (*kernel, *stride, *pad, *dilation, *spatial)):
+        return
+    if written is not None:
+        window = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+        fits = [fitting_inputs(*q) for q in zip(spatial, window, pad, stride)]
+        text = f"{lead} {written([a for _, a in fits])}"
+        below = [b for b, _ in fits]
+        if all(b is not None for b in below) and below != list(spatial):
+            text += f" (or {written(below)})"
+        first_or = next((i for i, h in enumerate(exc.hints) if h.startswith("or ")), len(exc.hints))
+        exc.hints.insert(first_or, text + " would fit")
+    if note:
+        index = AXES[len(spatial)].index(exc.axes[0])
+        exact = (f"PyTorch would silently floor {fmt(exc.exact)} to {exc.floored}: "
+                 + skipped_text(exc.unseen, pad[index], exc.axes))
+        exc.notes = [exact if n == exc.floor_note() else n for n in exc.notes]
+
+
+def strict_file_hints(exc, loaded) -> None:
+    """The input sizes that fit, for a spec file whose first layer is the strict one (its input
+    is the spec's `input`). The floor note stays dims.unseen_text's here: the floor layer's
+    working and validate's note word it the same way (tests/test_explain.py), so the exact
+    wording (skipped_text) belongs in that helper (a hook for the lead)."""
+    if not exc.message.startswith("layer ") or loaded.file == "<command line>":
+        return      # the one-line commands word their own hints (cnncalc.commands.conv)
+    path = exc.message.split(" ", 2)[1]
+    leaves = [n for n in loaded.root.walk() if n.leaf]
+    node = next((n for n in leaves if n.path == path), None)
+    if node is None or node is not leaves[0] or node.kind not in ("conv", "maxpool", "avgpool"):
+        return
+    hwc = loaded.spec.layout == "hwc"
+    dims = list(loaded.spec.input)
+    channels, spatial = (dims[-1], dims[:-1]) if hwc else (dims[0], dims[1:])
+
+    def written(sizes) -> str:
+        return "`[" + ", ".join(map(str, [*sizes, channels] if hwc else [channels, *sizes])) + "]`"
+
+    strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+
+def looks_hwc(dims, layout: str) -> bool:
+    """`[227, 227, 3]` read channels first: 227 channels of 227×3, which is seldom meant."""
+    dims = list(dims)
+    return (layout == "chw" and len(dims) == 3 and all(isinstance(d, int) for d in dims)
+            and dims[0] == dims[1] > 4 and dims[2] in (1, 3, 4))
+
+
+def layout_hint(spec) -> str | None:
+    if not looks_hwc(spec.input, spec.layout):
+        return None
+    dims = list(spec.input)
+    return (f"`input: [{', '.join(map(str, dims))}]` is read channels first ({dims[0]} channels "
+            f"of {dims[1]}×{dims[2]}); for height × width × channels write `layout: hwc`")
+
+
+def reordered(expected, actual) -> str | None:
+    """A note for an expected shape that holds the actual sizes in another order."""
+    if not isinstance(expected, (list, tuple)) or not isinstance(actual, (list, tuple)):
+        return None
+    if (list(expected) == list(actual) or len(expected) != len(actual)
+            or not all(isinstance(v, int) for v in (*expected, *actual))
+            or sorted(expected) != sorted(actual)):
+        return None
+    return ("the same sizes in another order: shapes follow the spec's layout (channels first "
+            "unless it says `layout: hwc`)")
+
+
+# -- generated projections --------------------------------------------------------------------
+
+
+def projection_error(exc: SpecError, root) -> SpecError:
+    """A strict error in the 1×1 convolution that `shortcut: auto` (or `projection`) generates
+    names a layer that isn't in the file: point at the `residual` entry, whose rounding the
+    projection takes, instead of stride and padding the user can't write."""
+    if not exc.message.startswith("layer ") or ".shortcut." not in exc.message.split(" (", 1)[0]:
+        return exc
+    path = exc.message.split(" ", 2)[1]
+    residual = next((n for n in root.walk() if n.path == path.rsplit(".shortcut.", 1)[0]), None)
+    if residual is None or residual.kind != "residual" or residual.shortcut not in ("auto", "projection"):
+        return exc
+    exc.notes.append(f"this 1×1 convolution is the projection that `shortcut: {residual.shortcut}` "
+                     f"generates for the `residual` entry"
+                     + (f" at line {residual.pos.line}" if residual.pos else ""))
+    exc.hints = ["write `rounding: floor` among the `residual` entry's arguments (next to "
+                 "`shortcut`) to accept PyTorch's flooring: its projection takes that rounding",
+                 "or write the shortcut's layers explicitly"]
+    return exc
+
+
+# -- linear ------------------------------------------------------------------------------------
+
+SPATIAL_KINDS = ("conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool",
+                 "adaptive_maxpool", "zeropad", "upsample")
+
+
+def print_linear_notes(analysis, file: str) -> None:
+    """The notes of `linear_notes` on standard error, `file:line:col: note: …`."""
+    import sys
+
+    from cnncalc.errors import printable
+
+    for pos, note in linear_notes(analysis):
+        where = f"{file}:{pos.line}:{pos.col}" if pos else file
+        print(printable(f"{where}: note: {note}"), file=sys.stderr)
+
+
+def linear_notes(analysis) -> list[tuple[object, str]]:
+    """(position, note) for each `linear` whose input still has spatial axes, straight after a
+    spatial layer (position-wise layers such as relu or batchnorm between them don't count):
+    legal, as nn.Linear acts on the last axis at every other position, and usually a
+    forgotten `flatten`."""
+    notes, previous = [], None
+    hwc = analysis.spec.layout == "hwc"
+    for row in analysis.rows:
+        node = row.node
+        if not node.leaf:
+            continue
+        if node.kind == "linear" and len(row.input_shape) >= 2 and previous in SPATIAL_KINDS:
+            axis = AXES[len(row.input_shape) - 1][-1]
+            size = row.input_shape[-1]
+            channels = (" (not on the channels, as Keras's Dense would)" if hwc else "")
+            notes.append((node.pos, f"layer {node.path} (linear) follows a {previous} and acts on "
+                          f"{axis} alone ({size} values) at every other position{channels}, as "
+                          "nn.Linear does; to classify the whole feature map, put `flatten` "
+                          "before it"))
+        if tuple(row.input_shape) != tuple(row.output_shape) or node.kind in SPATIAL_KINDS:
+            previous = node.kind      # a position-wise layer (relu, batchnorm) passes it on
+    return notes
