@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.commands.summary import Dtype, DtypeChoice
 from cnncalc.units import parse_bytes, parse_count
 
@@ -68,10 +67,12 @@ def _bound(option: str):
                         f"({example}); replaces the spec's budget for it.", show_default=False)
 
 
-@command("check", help="Check spec files for CI and pre-commit: each must be valid and meet its "
-         "`expect` and `budget` (and the bounds given here). Reports every problem in every "
-         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "
-         "on symbolic input sizes, so it can't be decided)." + EXAMPLES)
+HELP = ("Check spec files for CI and pre-commit: each must be valid and meet its "
+        "`expect` and `budget` (and the bounds given here). Reports every problem in every "
+        "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "
+        "on symbolic input sizes, so it can't be decided)." + EXAMPLES)
+
+
 def check(
     files: Annotated[list[str], typer.Argument(metavar="FILE", help="Spec files (or bundled names, or `-`).")],
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.human,

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.errors import Setting, SpecError
 
 
@@ -103,10 +102,12 @@ def command_line_errors(kind: str):
         raise exc from None
 
 
-@command("conv", help="Explain one convolution on an input shape, e.g. "
-         "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
-         "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
-         "written 3x5. Exit status 2 when the layer doesn't fit, with the arithmetic.")
+HELP = ("Explain one convolution on an input shape, e.g. "
+        "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
+        "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
+        "written 3x5. Exit status 2 when the layer doesn't fit, with the arithmetic.")
+
+
 def conv(
     shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
     filters: Annotated[int, typer.Option("--filters", "-k", min=1, max=2**31 - 1, help="Number of filters K (output channels).")],

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 
 EXAMPLES = """
 Examples:
@@ -26,9 +25,11 @@ class ExplainFormat(str, Enum):
     json = "json"
 
 
-@command("explain", help="Show the working for every layer: output size, params and MACs with "
-         "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
-         "Exit status 1 when an expectation is wrong." + EXAMPLES)
+HELP = ("Show the working for every layer: output size, params and MACs with "
+        "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
+        "Exit status 1 when an expectation is wrong." + EXAMPLES)
+
+
 def explain(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "

@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.inputs import MAX_UPTO
 
 
@@ -32,8 +31,9 @@ Examples:
 """
 
 
-@command("inputs", help="Which input sizes a network accepts, as a closed form per spatial size."
-         + EXAMPLES)
+HELP = "Which input sizes a network accepts, as a closed form per spatial size." + EXAMPLES
+
+
 def inputs(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=MAX_UPTO,

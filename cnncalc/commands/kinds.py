@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 
 EXAMPLES = """
 
@@ -118,8 +117,10 @@ def render_table(rows: list[dict]) -> None:
                        "size, as in PyTorch."))
 
 
-@command("kinds", help="List every layer kind, its arguments (with defaults) and the PyTorch "
-         "module." + EXAMPLES)
+HELP = ("List every layer kind, its arguments (with defaults) and the PyTorch "
+        "module." + EXAMPLES)
+
+
 def kinds(format: Annotated[KindsFormat, typer.Option("--format", "-f", help="Output format.")]
           = KindsFormat.table) -> int:
     rows = entries()

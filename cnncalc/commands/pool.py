@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.commands.conv import (Layout, LayoutOption, Rounding, RoundingOption, answer,
                                    command_line_errors, input_shape, one_d_note, per_axis_value)
 
@@ -17,10 +16,12 @@ class PoolType(str, Enum):
     avg = "avg"
 
 
-@command("pool", help="Explain one pooling layer on an input shape, e.g. "
-         "`cnncalc pool 55x55x96 --kernel 3 --stride 2` (lecture notation HxWxC; --layout chw "
-         "for PyTorch's CxHxW). The stride defaults to the kernel size, as in PyTorch. Exit "
-         "status 2 when the window doesn't fit, with the arithmetic.")
+HELP = ("Explain one pooling layer on an input shape, e.g. "
+        "`cnncalc pool 55x55x96 --kernel 3 --stride 2` (lecture notation HxWxC; --layout chw "
+        "for PyTorch's CxHxW). The stride defaults to the kernel size, as in PyTorch. Exit "
+        "status 2 when the window doesn't fit, with the arithmetic.")
+
+
 def pool(
     shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 55x55x96 (HxWxC).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Window size F (or 3x5 per axis).")],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from cnncalc.cli import command
 
 
-@command("schema", help="Print the JSON Schema of the spec language (generated from cnncalc's "
-         "models). Editors pick it up from a first line such as `# yaml-language-server: "
-         "$schema=../schema/cnncalc-spec.schema.json`; the repository keeps a copy in schema/.")
+HELP = ("Print the JSON Schema of the spec language (generated from cnncalc's "
+        "models). Editors pick it up from a first line such as `# yaml-language-server: "
+        "$schema=../schema/cnncalc-spec.schema.json`; the repository keeps a copy in schema/.")
+
+
 def schema() -> int:
     from cnncalc.schema import schema_text
 

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.render import Format, render
 from cnncalc.report import DTYPE_BYTES, Options
 
@@ -34,8 +33,9 @@ Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)
 DtypeChoice = typer.Option("--dtype", help="Element type for memory figures.")
 
 
-@command("summary", help="Per-layer output shape, params, MACs and memory of a spec, with totals."
-         + EXAMPLES)
+HELP = "Per-layer output shape, params, MACs and memory of a spec, with totals." + EXAMPLES
+
+
 def summary(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,

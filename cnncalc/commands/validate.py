@@ -16,7 +16,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.errors import SpecError
 
 EXAMPLES = """
@@ -47,7 +46,9 @@ class ValidateFormat(str, Enum):
     json = "json"   # one object per spec (a list when several specs are given)
 
 
-@command("validate", help="Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES)
+HELP = "Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES
+
+
 def validate(
     specs: Annotated[list[str], typer.Argument(metavar="SPEC", help="Spec files, `-` for standard input, or bundled names.")],
     format: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")] = ValidateFormat.table,
@@ -70,7 +71,7 @@ def validate(
         print("error: `cnncalc validate` needs PyTorch: pip install 'cnncalc[torch]'",
               file=sys.stderr)
         return 2
-    from cnncalc.cli import skip_teardown
+    from cnncalc.commands import skip_teardown
     from cnncalc.crosscheck.measure import resolve_device
 
     if against is None:

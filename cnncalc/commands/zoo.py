@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 
 EXAMPLES = """
 
@@ -146,7 +145,9 @@ def render_table(rows: list[dict]) -> None:
     console.print(table)
 
 
-@command("zoo", help="List the bundled specs with their input, params and MACs." + EXAMPLES)
+HELP = "List the bundled specs with their input, params and MACs." + EXAMPLES
+
+
 def zoo(format: Annotated[ZooFormat, typer.Option("--format", "-f", help="Output format.")]
         = ZooFormat.table) -> int:
     rows = entries()
