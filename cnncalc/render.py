@@ -9,10 +9,10 @@ import io
 import json
 from enum import Enum
 
-from cnncalc.checks import Check, mark, show
+from cnncalc.checks import Check, figure_text, mark
 from cnncalc.errors import printable
 from cnncalc.kinds import KINDS
-from cnncalc.units import grouped, human_bytes, human_count
+from cnncalc.units import bytes_text, count_text, grouped, human_count, shape_text
 
 
 class Format(str, Enum):
@@ -25,12 +25,6 @@ class Format(str, Enum):
 CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision's GFLOPS, "
                "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode). Activation "
                "memory: every layer's output × batch × bytes per element.")
-
-
-def shape_text(shape, sep: str = "×") -> str:
-    # A symbolic size in parentheses where it isn't one name: `64×(floor((H - 1)/2) + 1)×W`
-    return sep.join(f"({d})" if isinstance(d, str) and len(shape) > 1 and not d.isidentifier()
-                    else str(d) for d in shape)
 
 
 def layer_label(layer: dict) -> str:
@@ -51,7 +45,7 @@ def _args_text(kind: str, args: dict) -> str:
     for key, value in args.items():
         if key in fields and fields[key].default == value:
             continue
-        shown = "×".join(map(str, value)) if isinstance(value, list) else value
+        shown = shape_text(value) if isinstance(value, list) else value
         parts.append(f"{key}={shown}")
     return " ".join(parts)
 
@@ -63,25 +57,15 @@ def visible(report: dict, depth: int | None) -> list[dict]:
 def totals_lines(report: dict) -> list[tuple[str, str]]:
     t = report["totals"]
     return [
-        ("Params", _count(t["params"])),
-        ("Trainable params", _count(t["trainable_params"])),
-        ("Buffers", _count(t["buffers"])),
-        ("MACs", _count(t["macs"])),
-        ("FLOPs", _count(t["flops"])),
-        (f"Input memory ({report['dtype']}, batch {report['batch']})", _bytes(t["input_bytes"])),
-        ("Activation memory", _bytes(t["activation_bytes"])),
-        ("Param memory", _bytes(t["param_bytes"])),
+        ("Params", count_text(t["params"])),
+        ("Trainable params", count_text(t["trainable_params"])),
+        ("Buffers", count_text(t["buffers"])),
+        ("MACs", count_text(t["macs"])),
+        ("FLOPs", count_text(t["flops"])),
+        (f"Input memory ({report['dtype']}, batch {report['batch']})", bytes_text(t["input_bytes"])),
+        ("Activation memory", bytes_text(t["activation_bytes"])),
+        ("Param memory", bytes_text(t["param_bytes"])),
     ]
-
-
-def _count(value) -> str:
-    if isinstance(value, int):
-        return f"{grouped(value)} ({human_count(value)})" if value >= 1000 else str(value)
-    return str(value)
-
-
-def _bytes(value) -> str:
-    return human_bytes(value) if isinstance(value, int) else f"{value} bytes"
 
 
 def render_table(report: dict, depth: int | None = None, checks: list[Check] | None = None,
@@ -215,8 +199,8 @@ def render_checks(checks: list[Check], console) -> None:
         relation = "≤ " if check.bound else ""
         # Text, not markup: `where` holds block names from the spec (`[/oops]` is no tag)
         table.add_row(Text(check.where), Text(check.figure),
-                      Text(relation + show(check.expected, check.figure)),
-                      Text(show(check.actual, check.figure)),
+                      Text(relation + figure_text(check.expected, check.figure)),
+                      Text(figure_text(check.actual, check.figure)),
                       Text(mark(check), style={True: "green", False: "red", None: "yellow"}[check.ok]))
     console.print(table)
 
@@ -259,8 +243,8 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
     lines += [f"| {label} | {value} |" for label, value in totals_lines(report)]
     if checks:
         lines += ["", "| Where | Figure | Expected | Actual | |", "|---|---|---|---|---|"]
-        lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{show(c.expected, c.figure)}"
-                  f" | {show(c.actual, c.figure)} | {mark(c)} |" for c in checks]
+        lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{figure_text(c.expected, c.figure)}"
+                  f" | {figure_text(c.actual, c.figure)} | {mark(c)} |" for c in checks]
     if report.get("constraints"):
         lines += ["", *constraint_lines(report, markdown=True)]
     lines += ["", CONVENTIONS]

@@ -64,19 +64,21 @@ def one_d_note(sizes: list[int], layout: Layout) -> None:
         return
     import sys
 
+    from cnncalc.units import shape_text
+
     if layout is Layout.hwc:
-        (length, channels), order, image = sizes, "L×C", f"{sizes[0]}x{sizes[1]}x1"
+        (length, channels), order, image = sizes, "L×C", [*sizes, 1]
     else:
-        (channels, length), order, image = sizes, "C×L", f"1x{sizes[0]}x{sizes[1]}"
+        (channels, length), order, image = sizes, "C×L", [1, *sizes]
     sys.stderr.write(f"note: read as {order}: a 1-D input of length {length} with {channels} "
-                     f"channel{'s' if channels != 1 else ''}; for a {sizes[0]}×{sizes[1]} image "
-                     f"write {image}\n")
+                     f"channel{'s' if channels != 1 else ''}; for a {shape_text(sizes)} image "
+                     f"write {shape_text(image, sep='x')}\n")
 
 
 def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Rounding,
            as_json: bool) -> int:
     """Explain one layer of `kind` on an input of `shape`: the one-line questions' common path."""
-    from cnncalc.commands.explain import show
+    from cnncalc.commands.explain import print_explanation
     from cnncalc.pipeline import analyze_loaded, load_text
 
     spec = {"name": kind, "input": shape,
@@ -86,7 +88,8 @@ def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Ro
         # JSON is YAML: the spec goes through the loader like any file.
         loaded = load_text(json.dumps(spec), "<command line>")
         analysis = analyze_loaded(loaded)
-    return show(analysis, loaded.name, None, "json" if as_json else "text", checks=False)
+    return print_explanation(analysis, loaded.name, None, "json" if as_json else "text",
+                             checks=False)
 
 
 @contextmanager

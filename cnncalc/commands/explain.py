@@ -41,12 +41,12 @@ def explain(
 
     loaded = load(spec)
     note_layout(loaded.spec)
-    return show(analyze_loaded(loaded), loaded.name, loaded.raw, format.value, depth,
-                file=loaded.file)
+    return print_explanation(analyze_loaded(loaded), loaded.name, loaded.raw, format.value,
+                             depth, file=loaded.file)
 
 
-def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
-         checks: bool = True, file: str | None = None) -> int:
+def print_explanation(analysis, name: str, raw=None, format: str = "text",
+                      depth: int | None = None, checks: bool = True, file: str | None = None) -> int:
     """Print the explanation (text or JSON) of an analysis; the exit status of its checks
     (`file`: the spec's, for the error of a check that can't be decided)."""
     from cnncalc.checks import exit_status, report_undecided, run_checks

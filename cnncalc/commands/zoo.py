@@ -57,7 +57,7 @@ def entries() -> list[dict]:
     from cnncalc.analyze import in_layout
     from cnncalc.loader import bundled_names, read_source
     from cnncalc.pipeline import analyze_loaded, load_text
-    from cnncalc.report import plain
+    from cnncalc.report import Options, Totals, plain
 
     rows = []
     for stem in sorted(bundled_names(), key=natural):
@@ -65,7 +65,7 @@ def entries() -> list[dict]:
         loaded = load_text(text, file)
         analysis = analyze_loaded(loaded)
         layout = loaded.spec.layout
-        macs = analysis.total("macs")
+        totals = Totals.of(analysis, Options())
         rows.append({
             "name": loaded.name,
             "spec": stem,
@@ -73,16 +73,16 @@ def entries() -> list[dict]:
             "layout": layout,
             "input_shape": plain(in_layout(analysis.input_shape, layout)),
             "output_shape": plain(in_layout(analysis.output_shape, layout)),
-            "params": plain(analysis.total("params")),
-            "buffers": plain(analysis.total("buffers")),
-            "macs": plain(macs),
-            "flops": plain(2 * macs),
+            "params": plain(totals.params),
+            "buffers": plain(totals.buffers),
+            "macs": plain(totals.macs),
+            "flops": plain(totals.flops),
         })
     return rows
 
 
 def input_text(row: dict) -> str:
-    from cnncalc.render import shape_text
+    from cnncalc.units import shape_text
 
     return shape_text(row["input_shape"]) + (f" ({row['layout']})" if row["layout"] != "chw" else "")
 
