@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cnncalc.analyze import Analysis, in_layout
 from cnncalc.dims import is_int
@@ -15,8 +16,8 @@ from cnncalc.units import grouped, human_bytes, shape_text
 class Check:
     where: str            # a layer's path and kind, or "network"
     figure: str           # shape, params, macs, flops, activation_memory, ...
-    expected: object      # what the spec says (for budgets: the bound)
-    actual: object
+    expected: Any         # what the spec says (for budgets: the bound)
+    actual: Any           # an int, a shape, or a sympy expression
     # True or False; None where it can't be decided: a number against a figure that depends
     # on symbolic input sizes (`macs ≤ 1M` of a `[3, H, W]` input)
     ok: bool | None
@@ -148,13 +149,13 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
             continue
         where = f"layer {row.node.path} ({row.node.kind})"
         pos = row.node.pos
-        actual = {"shape": list(in_layout(row.output_shape, layout)), "params": row.params,
-                  "macs": row.macs, "flops": flops(row.macs)}
+        figures = {"shape": list(in_layout(row.output_shape, layout)), "params": row.params,
+                   "macs": row.macs, "flops": flops(row.macs)}
         for figure in ("shape", "params", "macs", "flops"):
             expected = getattr(expect, figure)
             if expected is not None:
-                checks.append(Check(where, figure, expected, actual[figure],
-                                    _equal(expected, actual[figure]), pos))
+                checks.append(Check(where, figure, expected, figures[figure],
+                                    _equal(expected, figures[figure]), pos))
     spec = analysis.spec
     totals = Totals.of(analysis, options)
     if spec.expect is not None and expectations:

@@ -13,7 +13,8 @@ import gc
 import importlib
 import os
 import sys
-from typing import Annotated, Callable, Optional
+from collections.abc import Callable
+from typing import Annotated
 
 import typer
 
@@ -51,7 +52,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _options(version: Annotated[Optional[bool], typer.Option(
+def _options(version: Annotated[bool | None, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None):
     pass
 

@@ -76,7 +76,7 @@ class SpecError(Exception):
         self.notes = list(notes or [])
         self.file = file
 
-    def located(self, file: str) -> "SpecError":
+    def located(self, file: str) -> SpecError:
         if self.file is None:
             self.file = file
         return self

@@ -162,7 +162,7 @@ def layer_grid(headers: tuple, rows: list[tuple[list[str], str]]):
         parts += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
         return " " + f" {sep} ".join(parts) + " "
 
-    styles = {"": None}
+    styles: dict[str, Style | None] = {"": None}
     newline = Segment.line()
     segments = [Segment(line(headers, cell_len(headers[0]), "┃"), Style(bold=True)), newline,
                 Segment("╇".join("━" * (w + 2) for w in widths)), newline]
@@ -181,7 +181,7 @@ def totals_grid(lines: list[tuple[str, str]]):
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for _, value in lines)
     bold, newline = Style(bold=True), Segment.line()
-    segments = []
+    segments: list[Segment] = []
     for label, value in lines:
         segments += (Segment(label.ljust(label_width), bold),
                      Segment("  " + value.rjust(value_width)), newline)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from difflib import get_close_matches
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -52,7 +52,7 @@ def _symbol(value):
 
 Count = Annotated[int, BeforeValidator(parse_count)]
 Bytes = Annotated[int, BeforeValidator(parse_bytes)]
-Dim = Union[Annotated[int, Field(ge=1, le=MAX_INPUT_DIM)], Annotated[str, BeforeValidator(_symbol)]]
+Dim = Annotated[int, Field(ge=1, le=MAX_INPUT_DIM)] | Annotated[str, BeforeValidator(_symbol)]
 Shape = Annotated[list[Dim], Field(min_length=1, max_length=4)]
 
 
@@ -132,11 +132,8 @@ def position_of(data, loc) -> tuple[Pos | None, list]:
     pos = getattr(data, "pos", None)
     node, path = data, []
     for part in loc:
-        if isinstance(node, Map) and isinstance(part, str) and part in node:
-            pos = node.at(part)
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, Map) and isinstance(part, str) and part in node
+                or isinstance(node, Seq) and isinstance(part, int) and 0 <= part < len(node)):
             pos = node.at(part)
             node = node[part]
             path.append(part)

@@ -21,7 +21,7 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) ->
     """`whole`: the value must come out a whole number (a count); otherwise it is rounded
     down (a memory bound: at most 102.4 bytes is at most 102)."""
     if isinstance(text, (bool, dict, list)) or text is None:
-        from cnncalc.loader import shown   # values named as YAML writes them (`true`, `[...]`)
+        from cnncalc.loader import shown  # values named as YAML writes them (`true`, `[...]`)
 
         raise ValueError(f"expected a {what}, not {shown(text)}")
     if isinstance(text, int):

@@ -142,7 +142,7 @@ def test_a_changed_spec_names_the_first_divergence(tmp_path):
     result = run_cli("validate", path, "--against", "tests.torchvision_ref:resnet18",
                      "--device", "meta")
     assert result.returncode == 1, result.stdout + result.stderr
-    line = next(i for i, l in enumerate(changed.splitlines(), 1) if "shortcut: auto" in l)
+    line = next(i for i, text in enumerate(changed.splitlines(), 1) if "shortcut: auto" in text)
     # the shortcut's 1×1 projection (resolved from `shortcut: auto`) vs torchvision's downsample
     assert (f"{path}:{line}:" in result.stdout and "code and spec part ways at spec layer "
             "6.0.0.shortcut.0 (conv) vs model module layer3.0.downsample.0 (Conv2d)"

@@ -89,7 +89,7 @@ def test_spec_text_is_never_read_as_markup(monkeypatch, capsys):
     from dataclasses import replace
 
     from cnncalc import kinds as kinds_module
-    from cnncalc.commands.kinds import render_table, entries
+    from cnncalc.commands.kinds import entries, render_table
 
     monkeypatch.setitem(kinds_module.KINDS, "conv",
                         replace(KINDS["conv"], summary="[bold]conv[/bold] [/oops]"))

@@ -28,14 +28,12 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from conftest import ROOT  # noqa: E402
-from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
-
 from cnncalc.crosscheck.build import BUILDERS  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
-from cnncalc.kinds import (IDENTITY, KINDS, Window, conv_geometry, identity_window,  # noqa: E402
-                           per_axis, pool_geometry)
+from cnncalc.kinds import IDENTITY, KINDS, Window, conv_geometry, identity_window, per_axis, pool_geometry  # noqa: E402
 from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
 
 SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
                  "global_avgpool", "zeropad", "linear")

@@ -112,17 +112,23 @@ HELP = ("Explain one convolution on an input shape, e.g. "
 
 
 def conv(
-    shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
-    filters: Annotated[int, typer.Option("--filters", "-k", min=1, max=2**31 - 1, help="Number of filters K (output channels).")],
+    shape: Annotated[str, typer.Argument(
+        metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
+    filters: Annotated[int, typer.Option(
+        "--filters", "-k", min=1, max=2**31 - 1, help="Number of filters K (output channels).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Filter size F (or 3x5 per axis).")],
     stride: Annotated[str, typer.Option("--stride", "-s", help="Stride S.")] = "1",
-    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding P on each side, or same / valid.")] = "0",
-    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation D: F_eff = D·(F − 1) + 1.")] = "1",
-    groups: Annotated[int, typer.Option("--groups", "-g", min=1, max=2**31 - 1, help="Groups G: each filter sees C/G channels.")] = 1,
+    padding: Annotated[str, typer.Option(
+        "--padding", "-p", help="Padding P on each side, or same / valid.")] = "0",
+    dilation: Annotated[str, typer.Option(
+        "--dilation", "-d", help="Dilation D: F_eff = D·(F − 1) + 1.")] = "1",
+    groups: Annotated[int, typer.Option(
+        "--groups", "-g", min=1, max=2**31 - 1, help="Groups G: each filter sees C/G channels.")] = 1,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Whether each filter has a bias.")] = True,
     layout: Annotated[Layout, LayoutOption] = Layout.hwc,
     rounding: Annotated[Rounding, RoundingOption] = Rounding.strict,
-    as_json: Annotated[bool, typer.Option("--json", help="The summary report as JSON, with the explanation.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The summary report as JSON, with the explanation.")] = False,
 ) -> int:
     with command_line_errors("conv"):
         args = {"out": filters, "kernel": per_axis_value(kernel, "kernel"),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-
 
 EXAMPLES = """
 Examples:
@@ -31,10 +30,12 @@ HELP = ("Show the working for every layer: output size, params and MACs with "
 
 
 def explain(
-    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
+    depth: Annotated[int | None, typer.Option(
+        "--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
     from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load

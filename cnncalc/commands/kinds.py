@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-
 
 EXAMPLES = """
 
@@ -22,7 +21,7 @@ Examples:
 # The composite kinds (cnncalc.kinds.COMPOSITE_KINDS) as the spec language describes them:
 # (argument, required, default) in YAML spelling, the PyTorch module the cross-check builds,
 # and a summary. Composites take no pydantic model, so their arguments are written out here.
-COMPOSITES = {
+COMPOSITES: dict[str, tuple[list[tuple[str, bool, str | None]], str, str]] = {
     "sequential": ([("entries", True, None)], "Sequential", "the entries in order"),
     "repeat": ([("times", True, None), ("layers", True, None)], "Sequential",
                "the layers, `times` times in a row"),
@@ -58,7 +57,7 @@ def entries() -> list[dict]:
     """Every kind, leaf ones then composites: kind, torch, summary and its arguments."""
     from cnncalc.kinds import COMPOSITE_KINDS, KINDS
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind in KINDS.values():
         args = []
         for name, info in kind.args.model_fields.items():
@@ -75,10 +74,10 @@ def entries() -> list[dict]:
         rows.append({"kind": kind.name, "torch": kind.torch, "summary": kind.summary,
                      "args": args})
     for name in COMPOSITE_KINDS:
-        args, torch, summary = COMPOSITES[name]
+        arguments, torch, summary = COMPOSITES[name]
         rows.append({"kind": name, "torch": torch, "summary": summary, "composite": True,
                      "args": [{"name": a, "required": r, "default": d, "default_text": d}
-                              for a, r, d in args]})
+                              for a, r, d in arguments]})
     return rows
 
 

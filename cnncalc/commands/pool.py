@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from cnncalc.commands.conv import (Layout, LayoutOption, Rounding, RoundingOption, answer,
-                                   command_line_errors, input_shape, one_d_note, per_axis_value)
+from cnncalc.commands.conv import (
+    Layout,
+    LayoutOption,
+    Rounding,
+    RoundingOption,
+    answer,
+    command_line_errors,
+    input_shape,
+    one_d_note,
+    per_axis_value,
+)
 
 
 class PoolType(str, Enum):
@@ -25,14 +34,17 @@ HELP = ("Explain one pooling layer on an input shape, e.g. "
 def pool(
     shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 55x55x96 (HxWxC).")],
     kernel: Annotated[str, typer.Option("--kernel", "-f", help="Window size F (or 3x5 per axis).")],
-    stride: Annotated[Optional[str], typer.Option("--stride", "-s", help="Stride S (default: the kernel size).")] = None,
+    stride: Annotated[str | None, typer.Option(
+        "--stride", "-s", help="Stride S (default: the kernel size).")] = None,
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding P on each side.")] = "0",
     type: Annotated[PoolType, typer.Option("--type", "-t", help="max or avg pooling.")] = PoolType.max,
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation D (max pooling only).")] = "1",
-    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Round the output size up, as PyTorch's ceil_mode=True.")] = False,
+    ceil_mode: Annotated[bool, typer.Option(
+        "--ceil-mode", help="Round the output size up, as PyTorch's ceil_mode=True.")] = False,
     layout: Annotated[Layout, LayoutOption] = Layout.hwc,
     rounding: Annotated[Rounding, RoundingOption] = Rounding.strict,
-    as_json: Annotated[bool, typer.Option("--json", help="The summary report as JSON, with the explanation.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The summary report as JSON, with the explanation.")] = False,
 ) -> int:
     from cnncalc.errors import SpecError
 

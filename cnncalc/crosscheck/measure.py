@@ -14,8 +14,8 @@ total. Also here: the device to run on and whether it has the memory.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
