@@ -209,7 +209,7 @@ def render_json(report: dict, checks: list[Check] | None = None) -> str:
     if checks:
         report = dict(report, checks=[check_dict(c) for c in checks])
     # One key per line, and one line per layer or check: readable, diffable, and fast (json's
-    # C encoder only runs without `indent`; with it, a ResNet's report takes ~40 ms to write).
+    # C encoder only runs without `indent`; with it, a large report is slow to write).
     parts = []
     for key, value in report.items():
         if key in ("layers", "checks") and isinstance(value, list) and value:

@@ -74,8 +74,8 @@ def validate(
         "FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
-    # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (VGG-16's first
-    # linear alone: 0.15 s of page faults less). PyTorch reads this once, at import.
+    # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (bench/README.md).
+    # PyTorch reads this once, at import.
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     # PyTorch's CPU wheel runs without numpy, but warns at import when numpy is missing.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
@@ -175,10 +175,11 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     from cnncalc.dims import StrictRoundingError, numel
     from cnncalc.override import as_written, check_override, example
     from cnncalc.pipeline import analyze_loaded, load
+    from cnncalc.units import shape_text
 
     loaded = load(source)
     if override is not None:
-        check_override(override, "x".join(map(str, override)), loaded.spec, numbers=True)
+        check_override(override, shape_text(override, sep="x"), loaded.spec, numbers=True)
     strict = None
     try:
         analysis = analyze_loaded(loaded, override)
