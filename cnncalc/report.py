@@ -49,9 +49,9 @@ def activation_bytes(elements, options: Options):
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """The network's totals for one batch size and dtype, built once from an analysis: the
-    report, the budget checks and the cross-check all read their figures here. Counts are per
-    sample; memory figures are for the batch."""
+    """The network's totals for one batch size and dtype, from an analysis (which sums each
+    figure once): the report, the budget checks, `zoo` and the cross-check all read their
+    figures here. Counts are per sample; memory figures are for the batch."""
 
     params: Any
     buffers: Any
