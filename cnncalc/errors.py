@@ -24,6 +24,12 @@ class Setting(str):
     writes it; `purpose` what it does; `context` what the fit assumes (" with stride 3")."""
 
     __slots__ = ("key", "options", "gives", "scope", "purpose", "context")
+    key: str
+    options: tuple
+    gives: tuple
+    scope: str
+    purpose: str
+    context: str
 
     def __new__(cls, key: str, options: tuple, gives: tuple = (), *, scope: str = "the layer",
                 purpose: str = "", context: str = ""):
