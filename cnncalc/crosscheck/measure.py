@@ -70,7 +70,8 @@ def _shape(output) -> tuple | None:
 def _skip_dynamo_import() -> None:
     """Every TorchDispatchMode's handler is wrapped by `torch._disable_dynamo`, whose first call
     imports torch._dynamo (a large part of a `validate` run: bench/README.md) only to turn
-    compilation off inside the handler. Nothing here is compiled, so mark the handler as already done.
+    compilation off inside the handler. Nothing here is compiled, so mark the handler as
+    already done.
     A private class: on a torch without it, do nothing (the import then just costs its time)."""
     try:
         from torch.utils.flop_counter import _FlopCounterMode
