@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cnncalc.analyze import Analysis, in_layout
 from cnncalc.dims import is_int
 from cnncalc.errors import Pos
-from cnncalc.report import Options, activation_bytes, plain
-from cnncalc.units import bytes_as_written, grouped
+from cnncalc.report import Options, Totals, flops, plain
+from cnncalc.units import bytes_as_written, grouped, human_bytes, shape_text
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
     where: str            # a layer's path and kind, or "network"
     figure: str           # shape, params, macs, flops, activation_memory, ...
-    expected: object      # what the spec says (for budgets: the bound)
-    actual: object
+    expected: Any         # what the spec says (for budgets: the bound)
+    actual: Any           # an int, a shape, or a sympy expression
     # True or False; None where it can't be decided: a number against a figure that depends
     # on symbolic input sizes (`macs ≤ 1M` of a `[3, H, W]` input)
     ok: bool | None
@@ -26,15 +27,13 @@ class Check:
     def describe(self) -> str:
         relation = "≤" if self.bound else "="
         verdict = {True: "ok", False: "FAILED", None: "can't be checked"}[self.ok]
-        return (f"{self.where}: {self.figure} {show(self.actual, self.figure)} "
-                f"(expected {relation} {show(self.expected, self.figure)}): {verdict}")
+        return (f"{self.where}: {self.figure} {figure_text(self.actual, self.figure)} "
+                f"(expected {relation} {figure_text(self.expected, self.figure)}): {verdict}")
 
 
-def show(value, figure: str) -> str:
+def figure_text(value, figure: str) -> str:
     """A figure in a message: `27×32×32`, `26,370`, `100 KiB (102,440 bytes)`; a symbolic one
     as `summary` prints it (`729*(floor((H - 3)/2) + 1)`, not sympy's own form)."""
-    from cnncalc.render import shape_text     # render imports this module
-
     if isinstance(value, (list, tuple)):
         return shape_text(plain(value))
     if not is_int(value):
@@ -42,6 +41,14 @@ def show(value, figure: str) -> str:
     if figure.endswith("memory"):
         return f"{bytes_as_written(value)} ({grouped(value)} bytes)"
     return grouped(value)
+
+
+show = figure_text      # the old name, still imported by explain.render_text
+
+
+# A budget's figure (the spec's `budget` keys, `check --max-…`) -> the Totals attribute it bounds
+BUDGETED = {"params": "params", "macs": "macs", "flops": "flops",
+            "activation_memory": "activation_bytes", "param_memory": "param_bytes"}
 
 
 def undecided_sizes(check: Check) -> list[str]:
@@ -89,7 +96,8 @@ def exit_status(checks: list[Check]) -> int:
 
 def describe_failure(check: Check, extra_budget: dict | None = None) -> str:
     """A check that fails or can't be decided, in words (`extra_budget`: bounds from options)."""
-    actual, expected = show(check.actual, check.figure), show(check.expected, check.figure)
+    actual = figure_text(check.actual, check.figure)
+    expected = figure_text(check.expected, check.figure)
     figure = check.figure.replace("_", " ")
     source = (f" (--max-{check.figure.replace('_', '-')})" if check.figure in (extra_budget or {})
               else "")
@@ -141,33 +149,27 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
             continue
         where = f"layer {row.node.path} ({row.node.kind})"
         pos = row.node.pos
-        actual = {"shape": list(in_layout(row.output_shape, layout)), "params": row.params,
-                  "macs": row.macs, "flops": 2 * row.macs}
+        figures = {"shape": list(in_layout(row.output_shape, layout)), "params": row.params,
+                   "macs": row.macs, "flops": flops(row.macs)}
         for figure in ("shape", "params", "macs", "flops"):
             expected = getattr(expect, figure)
             if expected is not None:
-                checks.append(Check(where, figure, expected, actual[figure],
-                                    _equal(expected, actual[figure]), pos))
+                checks.append(Check(where, figure, expected, figures[figure],
+                                    _equal(expected, figures[figure]), pos))
     spec = analysis.spec
-    totals = {
-        "output": list(in_layout(analysis.output_shape, layout)),
-        "params": analysis.total("params"),
-        "macs": analysis.total("macs"),
-        "flops": 2 * analysis.total("macs"),
-        "activation_memory": activation_bytes(analysis.total("activations"), options),
-        "param_memory": analysis.total("params") * options.bytes_per_element,
-    }
+    totals = Totals.of(analysis, options)
     if spec.expect is not None and expectations:
         for figure in ("output", "params", "macs", "flops"):
             expected = getattr(spec.expect, figure)
             if expected is not None:
-                checks.append(Check("network", figure, expected, totals[figure],
-                                    _equal(expected, totals[figure]),
+                actual = (list(in_layout(analysis.output_shape, layout)) if figure == "output"
+                          else getattr(totals, figure))
+                checks.append(Check("network", figure, expected, actual, _equal(expected, actual),
                                     _top_pos(raw, "expect", figure)))
     bounds = dict(spec.budget.model_dump(exclude_none=True)) if spec.budget is not None else {}
     bounds.update(extra_budget or {})
     for figure, bound in bounds.items():
-        actual = totals[figure]
+        actual = getattr(totals, BUDGETED[figure])
         number = _number(actual)
         ok = None if number is None else number <= bound
         # A bound from the command line has no place in the file.

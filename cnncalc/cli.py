@@ -1,5 +1,9 @@
-"""The `cnncalc` command line. Each subcommand lives in `cnncalc.commands.<name>` and returns
-an exit status: 0 ok, 1 a check failed, 2 bad input."""
+"""The `cnncalc` command line: the table of subcommands, and running one.
+
+A subcommand is a function in `cnncalc.commands.<module>` that returns an exit status (0 ok,
+1 a check failed, 2 bad input), with its help text in the module's `HELP`. Its module is
+imported only when it runs, or when `--help` (or a mistyped name) needs every summary.
+Commands never import this module: it imports them."""
 
 from __future__ import annotations
 
@@ -9,26 +13,38 @@ import gc
 import importlib
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated
 
 import typer
 
-from cnncalc import __version__
+from cnncalc import __version__, commands
 from cnncalc.errors import SpecError
 
-app = typer.Typer(
-    name="cnncalc",
-    help=("Exact shapes, parameters, MACs, FLOPs, memory and receptive fields of a CNN from a "
-          "YAML spec, without building it.\n\n"
-          "MACs are conv/linear multiply-accumulates without bias (torchvision's GFLOPS column, "
-          "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode).\n\n"
-          "Exit status: 0 ok, 1 a check failed, 2 bad input."),
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# name -> "module:function", in the order `cnncalc --help` lists them
+COMMANDS = {
+    "summary": "cnncalc.commands.summary:summary",
+    "check": "cnncalc.commands.check:check",
+    "conv": "cnncalc.commands.conv:conv",
+    "explain": "cnncalc.commands.explain:explain",
+    "inputs": "cnncalc.commands.inputs:inputs",
+    "kinds": "cnncalc.commands.kinds:kinds",
+    "pool": "cnncalc.commands.pool:pool",
+    "solve": "cnncalc.commands.solve:solve",
+    "schema": "cnncalc.commands.schema:schema",
+    "validate": "cnncalc.commands.validate:validate",
+    "zoo": "cnncalc.commands.zoo:zoo",
+}
+
+HELP = ("Exact shapes, parameters, MACs, FLOPs, memory and receptive fields of a CNN from a "
+        "YAML spec, without building it.\n\n"
+        "MACs are conv/linear multiply-accumulates without bias (torchvision's GFLOPS column, "
+        "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode).\n\n"
+        "Exit status: 0 ok, 1 a check failed, 2 bad input.")
+
+# Where writing the output fails for a reason of the machine's, not of a file we were given.
+# (A closed pipe, EPIPE, is rich's and click's to handle: they exit 1 quietly.)
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 
 
 def _version(value: bool) -> None:
@@ -37,30 +53,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _main(version: Annotated[Optional[bool], typer.Option(
+def _options(version: Annotated[bool | None, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None):
     pass
 
 
-def command(name: str, **kwargs):
-    """Register a subcommand whose function returns an exit status; a SpecError becomes
+def build_app(name: str | None = None) -> typer.Typer:
+    """The typer app for a command line whose first word is `name`: only that command when it
+    is one (a cold `cnncalc summary` imports nothing else), else every command, for `--help`
+    and for the error that names the nearest one."""
+    app = typer.Typer(
+        name="cnncalc",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_options)
+    for command in [name] if name in COMMANDS else COMMANDS:
+        module_name, function_name = COMMANDS[command].split(":")
+        module = importlib.import_module(module_name)
+        # SHORT_HELP: the line `cnncalc --help` shows, where the help's first sentence is long
+        app.command(command, help=_keep_examples(module.HELP),
+                    short_help=getattr(module, "SHORT_HELP", None))(
+            _exit_status(getattr(module, function_name)))
+    return app
+
+
+def _exit_status(function: Callable[..., int]) -> Callable[..., None]:
+    """A command whose status becomes the exit status; a SpecError becomes
     `file:line:col: error: …` on standard error and exit status 2."""
-    def decorate(function):
-        @functools.wraps(function)
-        def run(*args, **kw):
-            try:
-                status = function(*args, **kw)
-            except SpecError as exc:
-                print(exc.format(), file=sys.stderr)
-                status = 2
-            sys.stdout.flush()   # a failed write is then reported by main, not at exit
-            raise typer.Exit(status or 0)
-        if "help" in kwargs:
-            kwargs["help"] = _keep_examples(kwargs["help"])
-        app.command(name, **kwargs)(run)
-        return function
-    return decorate
+    @functools.wraps(function)
+    def run_command(*args, **kwargs):
+        try:
+            status = function(*args, **kwargs)
+        except SpecError as exc:
+            print(exc.format(), file=sys.stderr)
+            status = 2
+        sys.stdout.flush()   # a failed write is then reported by run, not at exit
+        raise typer.Exit(status or 0)
+    return run_command
 
 
 def _keep_examples(help: str) -> str:
@@ -72,48 +105,38 @@ def _keep_examples(help: str) -> str:
     return "\n\n".join([head.rstrip(), "Examples:", *("\b\n" + p for p in paragraphs)])
 
 
-# Where writing the output fails for a reason of the machine's, not of a file we were given.
-# (A closed pipe, EPIPE, is rich's and click's to handle: they exit 1 quietly.)
-WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
-
-_skip_teardown = False
-
-
-def skip_teardown() -> None:
-    """For a command that has loaded PyTorch and runs no one else's code: the process leaves
-    without the interpreter's teardown once the output is out. That teardown (collecting and
-    freeing PyTorch's ~165,000 objects, then its C++ static destructors) takes about 0.4 s, a
-    quarter of a `validate` run, and PyTorch's exit handlers only flush its debug logs and
-    statistics. Not for `validate --against`: the user's code may have exit work of its own."""
-    global _skip_teardown
-    _skip_teardown = True
-
-
-def main() -> None:
-    global _skip_teardown
-    _skip_teardown = False
-    # One run builds one large tree of objects and exits; the cyclic collector's default
-    # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
-    # Collect rarely, as mypy does.
-    gc.set_threshold(200_000, 30, 30)
-    _register(sys.argv[1] if len(sys.argv) > 1 else None)
+def run(argv: list[str]) -> int:
+    """Run the command line `argv` (without the program's name) in this process: its output on
+    standard output and error, its exit status returned."""
+    app = build_app(argv[0] if argv else None)
     try:
-        app()
+        app(args=argv)
     except OSError as exc:
         if exc.errno not in WRITE_ERRORS or exc.filename is not None:
             raise
         print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
-        _leave(1)
+        return 1
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
-            _leave(done.code or 0)
+            return done.code or 0
         raise
+    return 0
+
+
+def main() -> None:
+    """The console script and `python -m cnncalc`."""
+    commands.teardown_skipped = False
+    # One run builds one large tree of objects and exits; the cyclic collector's default
+    # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
+    # Collect rarely, as mypy does.
+    gc.set_threshold(200_000, 30, 30)
+    _leave(run(sys.argv[1:]))
 
 
 def _leave(status: int) -> None:
-    """Exit with `status`: without the teardown where a command asked (skip_teardown) and the
-    output is out, else as Python does."""
-    if _skip_teardown:
+    """Exit with `status`: without the teardown where a command asked
+    (commands.skip_teardown) and the output is out, else as Python does."""
+    if commands.teardown_skipped:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -122,14 +145,3 @@ def _leave(status: int) -> None:
         else:
             os._exit(status)
     raise SystemExit(status)
-
-
-def _register(command: str | None = None) -> None:
-    # Importing a command module registers it (cheap: heavy imports happen inside commands).
-    # `cnncalc summary …` imports only its own module (each one costs a cold start ~2 ms);
-    # anything else (`--help`, `--version`, a typo) registers them all.
-    if (command and command.isidentifier() and not command.startswith("_")
-            and (Path(__file__).parent / "commands" / f"{command}.py").is_file()):
-        importlib.import_module(f"cnncalc.commands.{command}")
-        return
-    from cnncalc.commands import check, conv, explain, inputs, kinds, pool, schema, solve, summary, validate, zoo  # noqa: F401

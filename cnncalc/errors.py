@@ -24,6 +24,12 @@ class Setting(str):
     writes it; `purpose` what it does; `context` what the fit assumes (" with stride 3")."""
 
     __slots__ = ("key", "options", "gives", "scope", "purpose", "context")
+    key: str
+    options: tuple
+    gives: tuple
+    scope: str
+    purpose: str
+    context: str
 
     def __new__(cls, key: str, options: tuple, gives: tuple = (), *, scope: str = "the layer",
                 purpose: str = "", context: str = ""):
@@ -76,7 +82,7 @@ class SpecError(Exception):
         self.notes = list(notes or [])
         self.file = file
 
-    def located(self, file: str) -> "SpecError":
+    def located(self, file: str) -> SpecError:
         if self.file is None:
             self.file = file
         return self

@@ -335,7 +335,7 @@ def _solver(name: str, conds: list) -> _Solver:
         raise SpecError(f"the accepted sizes of {name} repeat only every {P:,} sizes (the "
                         f"product of the strides and scale denominators along it): beyond "
                         f"cnncalc's limit of {MAX_PERIOD:,} (or {MAX_WORK:,} evaluations)",
-                        hints=[f"try `cnncalc summary --input` with the sizes you need"])
+                        hints=["try `cnncalc summary --input` with the sizes you need"])
     return solver
 
 

@@ -9,10 +9,10 @@ import io
 import json
 from enum import Enum
 
-from cnncalc.checks import Check, mark, show
+from cnncalc.checks import Check, figure_text, mark
 from cnncalc.errors import printable
 from cnncalc.kinds import KINDS
-from cnncalc.units import grouped, human_bytes, human_count
+from cnncalc.units import bytes_text, count_text, grouped, human_count, shape_text
 
 
 class Format(str, Enum):
@@ -26,12 +26,6 @@ CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision
                "fvcore's flops); FLOPs = 2 × MACs (PyTorch's FlopCounterMode); both per sample, "
                "whatever the batch. Activation memory: every layer's output × batch × bytes per "
                "element.")
-
-
-def shape_text(shape, sep: str = "×") -> str:
-    # A symbolic size in parentheses where it isn't one name: `64×(floor((H - 1)/2) + 1)×W`
-    return sep.join(f"({d})" if isinstance(d, str) and len(shape) > 1 and not d.isidentifier()
-                    else str(d) for d in shape)
 
 
 def layer_label(layer: dict) -> str:
@@ -73,25 +67,15 @@ def visible(report: dict, depth: int | None) -> list[dict]:
 def totals_lines(report: dict) -> list[tuple[str, str]]:
     t = report["totals"]
     return [
-        ("Params", _count(t["params"])),
-        ("Trainable params", _count(t["trainable_params"])),
-        ("Buffers", _count(t["buffers"])),
-        ("MACs (per sample)", _count(t["macs"])),
-        ("FLOPs (per sample)", _count(t["flops"])),
-        (f"Input memory ({report['dtype']}, batch {report['batch']})", _bytes(t["input_bytes"])),
-        ("Activation memory", _bytes(t["activation_bytes"])),
-        ("Param memory", _bytes(t["param_bytes"])),
+        ("Params", count_text(t["params"])),
+        ("Trainable params", count_text(t["trainable_params"])),
+        ("Buffers", count_text(t["buffers"])),
+        ("MACs (per sample)", count_text(t["macs"])),
+        ("FLOPs (per sample)", count_text(t["flops"])),
+        (f"Input memory ({report['dtype']}, batch {report['batch']})", bytes_text(t["input_bytes"])),
+        ("Activation memory", bytes_text(t["activation_bytes"])),
+        ("Param memory", bytes_text(t["param_bytes"])),
     ]
-
-
-def _count(value) -> str:
-    if isinstance(value, int):
-        return f"{grouped(value)} ({human_count(value)})" if value >= 1000 else str(value)
-    return str(value)
-
-
-def _bytes(value) -> str:
-    return human_bytes(value) if isinstance(value, int) else f"{value} bytes"
 
 
 def render_table(report: dict, depth: int | None = None, checks: list[Check] | None = None,
@@ -188,7 +172,7 @@ def layer_grid(headers: tuple, rows: list[tuple[list[str], str]]):
         parts += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
         return " " + f" {sep} ".join(parts) + " "
 
-    styles = {"": None}
+    styles: dict[str, Style | None] = {"": None}
     newline = Segment.line()
     segments = [Segment(line(headers, cell_len(headers[0]), "┃"), Style(bold=True)), newline,
                 Segment("╇".join("━" * (w + 2) for w in widths)), newline]
@@ -207,7 +191,7 @@ def totals_grid(lines: list[tuple[str, str]]):
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for _, value in lines)
     bold, newline = Style(bold=True), Segment.line()
-    segments = []
+    segments: list[Segment] = []
     for label, value in lines:
         segments += (Segment(label.ljust(label_width), bold),
                      Segment("  " + value.rjust(value_width)), newline)
@@ -225,8 +209,8 @@ def render_checks(checks: list[Check], console) -> None:
         relation = "≤ " if check.bound else ""
         # Text, not markup: `where` holds block names from the spec (`[/oops]` is no tag)
         table.add_row(Text(check.where), Text(check.figure),
-                      Text(relation + show(check.expected, check.figure)),
-                      Text(show(check.actual, check.figure)),
+                      Text(relation + figure_text(check.expected, check.figure)),
+                      Text(figure_text(check.actual, check.figure)),
                       Text(mark(check), style={True: "green", False: "red", None: "yellow"}[check.ok]))
     console.print(table)
     from cnncalc.hints import reordered
@@ -241,7 +225,7 @@ def render_json(report: dict, checks: list[Check] | None = None) -> str:
     if checks:
         report = dict(report, checks=[check_dict(c) for c in checks])
     # One key per line, and one line per layer or check: readable, diffable, and fast (json's
-    # C encoder only runs without `indent`; with it, a ResNet's report takes ~40 ms to write).
+    # C encoder only runs without `indent`; with it, a large report is slow to write).
     parts = []
     for key, value in report.items():
         if key in ("layers", "checks") and isinstance(value, list) and value:
@@ -275,8 +259,8 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
     lines += [f"| {label} | {value} |" for label, value in totals_lines(report)]
     if checks:
         lines += ["", "| Where | Figure | Expected | Actual | |", "|---|---|---|---|---|"]
-        lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{show(c.expected, c.figure)}"
-                  f" | {show(c.actual, c.figure)} | {mark(c)} |" for c in checks]
+        lines += [f"| {c.where} | {c.figure} | {'≤ ' if c.bound else ''}{figure_text(c.expected, c.figure)}"
+                  f" | {figure_text(c.actual, c.figure)} | {mark(c)} |" for c in checks]
     if report.get("constraints"):
         lines += ["", *constraint_lines(report, markdown=True)]
     lines += ["", CONVENTIONS]

@@ -6,6 +6,7 @@ This dict is the `--format json` contract; the table, markdown and CSV renderers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cnncalc.analyze import Analysis, Field, Row, in_layout
 from cnncalc.dims import is_int, numel
@@ -31,19 +32,64 @@ def plain(value):
         return [v if type(v) is int else plain(v) for v in value]
     if is_int(value) or value is None or isinstance(value, (str, bool, float)):
         return value
-    from cnncalc.symbolic import show    # a sympy expression: only with symbolic input
+    # a sympy expression: only with symbolic input
+    from cnncalc.symbolic import show as expression_text
 
-    return show(value)
+    return expression_text(value)
+
+
+def flops(macs):
+    """FLOPs = 2 × MACs: a multiply-accumulate is two operations (PyTorch's FlopCounterMode)."""
+    return 2 * macs
 
 
 def activation_bytes(elements, options: Options):
     return elements * options.batch * options.bytes_per_element
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The network's totals for one batch size and dtype, from an analysis (which sums each
+    figure once): the report, the budget checks, `zoo` and the cross-check all read their
+    figures here. Counts are per sample; memory figures are for the batch."""
+
+    params: Any
+    buffers: Any
+    macs: Any
+    activations: Any        # elements of every layer's output, one sample
+    input_elements: Any
+    options: Options
+
+    @classmethod
+    def of(cls, analysis: Analysis, options: Options) -> Totals:
+        return cls(analysis.total("params"), analysis.total("buffers"), analysis.total("macs"),
+                   analysis.total("activations"), numel(analysis.input_shape), options)
+
+    @property
+    def flops(self):
+        return flops(self.macs)
+
+    @property
+    def batch_flops(self):
+        """FLOPs of a forward pass of the whole batch (what PyTorch counts)."""
+        return self.flops * self.options.batch
+
+    @property
+    def activation_bytes(self):
+        return activation_bytes(self.activations, self.options)
+
+    @property
+    def param_bytes(self):
+        return self.params * self.options.bytes_per_element
+
+    @property
+    def input_bytes(self):
+        return activation_bytes(self.input_elements, self.options)
+
+
 def build(analysis: Analysis, name: str, options: Options) -> dict:
     layout = analysis.spec.layout
-    per = options.bytes_per_element
-    params = analysis.total("params")
+    totals = Totals.of(analysis, options)
     report = {
         "name": name,
         "layout": layout,
@@ -54,14 +100,14 @@ def build(analysis: Analysis, name: str, options: Options) -> dict:
         "output_shape": plain(in_layout(analysis.output_shape, layout)),
         "layers": [layer_row(row, layout, options) for row in analysis.rows],
         "totals": {
-            "params": plain(params),
-            "trainable_params": plain(params),
-            "buffers": plain(analysis.total("buffers")),
-            "macs": plain(analysis.total("macs")),
-            "flops": plain(2 * analysis.total("macs")),
-            "activation_bytes": plain(activation_bytes(analysis.total("activations"), options)),
-            "param_bytes": plain(params * per),
-            "input_bytes": plain(activation_bytes(numel(analysis.input_shape), options)),
+            "params": plain(totals.params),
+            "trainable_params": plain(totals.params),
+            "buffers": plain(totals.buffers),
+            "macs": plain(totals.macs),
+            "flops": plain(totals.flops),
+            "activation_bytes": plain(totals.activation_bytes),
+            "param_bytes": plain(totals.param_bytes),
+            "input_bytes": plain(totals.input_bytes),
         },
     }
     if analysis.symbolic:
@@ -97,7 +143,7 @@ def layer_row(row: Row, layout: str, options: Options) -> dict:
         "params": plain(row.params),
         "buffers": plain(row.buffers),
         "macs": plain(row.macs),
-        "flops": plain(2 * row.macs),
+        "flops": plain(flops(row.macs)),
         "activation_bytes": plain(activation_bytes(row.activations, options)),
     }
     if node.leaf:

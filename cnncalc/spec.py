@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from difflib import get_close_matches
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from cnncalc.errors import Pos, SpecError, SpecErrors
 from cnncalc.loader import Map, Seq, shown
@@ -29,7 +30,7 @@ def parse_sizes(text: str, what: str, *, least: int = 1, names: bool = False,
     [3, 'H', 'W'] too. Each size is a whole number from `least` to MAX_INPUT_DIM (a name, as
     the spec's `input` takes it); SpecError otherwise, naming `what` (`--input`)."""
     parts = _SEPARATORS.split(text.strip())
-    sizes = []
+    sizes: list[int | str] = []
     for part in parts:
         if _NUMBER.fullmatch(part) and least <= int(part) <= MAX_INPUT_DIM:
             sizes.append(int(part))
@@ -52,7 +53,7 @@ def _symbol(value):
 
 Count = Annotated[int, BeforeValidator(parse_count)]
 Bytes = Annotated[int, BeforeValidator(parse_bytes)]
-Dim = Union[Annotated[int, Field(ge=1, le=MAX_INPUT_DIM)], Annotated[str, BeforeValidator(_symbol)]]
+Dim = Annotated[int, Field(ge=1, le=MAX_INPUT_DIM)] | Annotated[str, BeforeValidator(_symbol)]
 Shape = Annotated[list[Dim], Field(min_length=1, max_length=4)]
 
 
@@ -130,9 +131,11 @@ def position_of(data, loc) -> tuple[Pos | None, list]:
     """Follow a pydantic error location through Map/Seq; return the deepest position found and
     the path in the user's data (without pydantic's union and validator tags)."""
     pos = getattr(data, "pos", None)
-    node, path = data, []
+    node = data
+    path: list[str | int] = []
     for part in loc:
-        if isinstance(node, Map) and isinstance(part, str) and part in node:
+        # two arms, so that each narrows `node` and `part` for the type checker
+        if isinstance(node, Map) and isinstance(part, str) and part in node:  # noqa: SIM114
             pos = node.at(part)
             node = node[part]
             path.append(part)
@@ -269,7 +272,7 @@ def dotted(path) -> str:
     return text
 
 
-def _pick(errors: list[dict]) -> dict:
+def _pick(errors: list[ErrorDetails]) -> ErrorDetails:
     """With unions pydantic reports one error per alternative: an unknown key first, then a
     broken constraint (`must be at least 1`) over a type mismatch, then the deepest."""
     def rank(e):

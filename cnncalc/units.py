@@ -1,4 +1,5 @@
-"""Counts and memory sizes: parsing `15.47G` / `100MB`, and printing `138.4 M` / `528 MiB`."""
+"""Numbers, sizes and shapes in words, in one place: parsing `15.47G` / `100MB`, and printing
+`138.4 M` / `528 MiB` / `768,000` / `27×32×32`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) ->
     """`whole`: the value must come out a whole number (a count); otherwise it is rounded
     down (a memory bound: at most 102.4 bytes is at most 102)."""
     if isinstance(text, (bool, dict, list)) or text is None:
-        from cnncalc.loader import shown   # values named as YAML writes them (`true`, `[...]`)
+        from cnncalc.loader import shown  # values named as YAML writes them (`true`, `[...]`)
 
         raise ValueError(f"expected a {what}, not {shown(text)}")
     if isinstance(text, int):
@@ -112,3 +113,23 @@ def _human(n, base: int, suffixes: tuple, digits: int, plain: str) -> str:
 def grouped(n) -> str:
     """760 -> '760'; 768000 -> '768,000'."""
     return f"{n:,}" if isinstance(n, int) else str(n)
+
+
+def count_text(n) -> str:
+    """A total count: 138357544 -> '138,357,544 (138.4 M)'; small ones and symbolic ones as
+    they are."""
+    if isinstance(n, int):
+        return f"{grouped(n)} ({human_count(n)})" if n >= 1000 else str(n)
+    return str(n)
+
+
+def bytes_text(n) -> str:
+    """A total memory size: 553430176 -> '528 MiB'; a symbolic one as '… bytes'."""
+    return human_bytes(n) if isinstance(n, int) else f"{n} bytes"
+
+
+def shape_text(shape, sep: str = "×") -> str:
+    """`27×32×32`; `sep="x"` for plain ASCII (`27x32x32`). A symbolic size is in parentheses
+    where it isn't one name: `64×(floor((H - 1)/2) + 1)×W`."""
+    return sep.join(f"({d})" if isinstance(d, str) and len(shape) > 1 and not d.isidentifier()
+                    else str(d) for d in shape)

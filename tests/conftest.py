@@ -1,7 +1,10 @@
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +34,16 @@ def run_cli(*args, input: str | None = None, cwd=None) -> subprocess.CompletedPr
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def run_here(*args) -> subprocess.CompletedProcess:
+    """`cnncalc ARGS` in this process (cnncalc.cli.run, the console script's path without a
+    process start), with its output and exit status, as run_cli gives them."""
+    from cnncalc.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, {"NO_COLOR": "1", "COLUMNS": "200"}), \
+            redirect_stdout(out), redirect_stderr(err):
+        os.environ.pop("FORCE_COLOR", None)
+        status = run([str(a) for a in args])
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())

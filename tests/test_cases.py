@@ -180,24 +180,21 @@ def test_summary_exit_status_follows_the_checks(tmp_path):
     """What `status` means above, through the command: 1 with the report and the failed check
     (a failed expectation is not bad input), 0 when every check holds, 2 when one can't be
     decided."""
-    from typer.testing import CliRunner
+    from conftest import run_here
 
-    from cnncalc.cli import _register, app
-
-    _register("summary")
     spec = tmp_path / "net.yaml"
     spec.write_text("input: [3, 32, 32]\nlayers: [conv: {out: 10, kernel: 5, padding: 2}]\n"
                     "expect: {params: 750}\nbudget: {macs: 768K}\n")
-    result = CliRunner().invoke(app, ["summary", str(spec), "--format", "json"])
-    assert result.exit_code == 1, result.stderr
+    result = run_here("summary", spec, "--format", "json")
+    assert result.returncode == 1, result.stderr
     checks = json.loads(result.stdout)["checks"]
     assert [(c["figure"], c["ok"], c["line"]) for c in checks] == [("params", False, 3),
                                                                    ("macs", True, 4)]
     spec.write_text(spec.read_text().replace("750", "760"))
-    assert CliRunner().invoke(app, ["summary", str(spec)]).exit_code == 0
+    assert run_here("summary", spec).returncode == 0
     # a budget that depends on symbolic sizes can't be decided: 2, even with a failed check
     spec.write_text("input: [3, H, W]\nlayers: [conv: {out: 4, kernel: 3}]\n"
                     "budget: {macs: 1M, params: 100}\n")
-    result = CliRunner().invoke(app, ["summary", str(spec), "--format", "json"])
-    assert result.exit_code == 2, result.stderr
+    result = run_here("summary", spec, "--format", "json")
+    assert result.returncode == 2, result.stderr
     assert [c["ok"] for c in json.loads(result.stdout)["checks"]] == [False, None]

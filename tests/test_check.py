@@ -333,3 +333,34 @@ def test_a_file_that_fails_one_check_and_cannot_decide_another_counts_as_both(tm
     assert result.returncode == 2                       # undecided wins over failed
     assert "network params is 224, over the bound 10" in result.stdout
     assert result.stdout.splitlines()[-1] == "1 file checked: 1 failed a check, 1 invalid"
+
+
+@pytest.mark.parametrize("name", ["cs231n_conv", "resnet18", "unet"])
+def test_report_budgets_and_totals_read_one_record(name):
+    """The report's totals and every budget's actual figure are Totals' figures (one record),
+    and those figures are the layers' sums: FLOPs = 2 × MACs, memory = elements × batch ×
+    bytes per element."""
+    from cnncalc.checks import BUDGETED, run_checks
+    from cnncalc.pipeline import analyze_loaded, load
+    from cnncalc.report import DTYPE_BYTES, Totals, build
+
+    loaded = load(name)
+    analysis = analyze_loaded(loaded)
+    options = Options(batch=3, dtype="float16")
+    totals = Totals.of(analysis, options)
+    report = build(analysis, loaded.name, options)
+    leaves = [row for row in analysis.rows if row.node.leaf]
+    assert totals.macs == sum(row.macs for row in leaves)
+    assert totals.params == sum(row.params for row in leaves)
+    assert totals.activations == sum(layer["activation_bytes"] for layer in report["layers"]
+                                     if layer["leaf"]) // (3 * DTYPE_BYTES["float16"])
+    assert report["totals"] == {
+        "params": totals.params, "trainable_params": totals.params, "buffers": totals.buffers,
+        "macs": totals.macs, "flops": 2 * totals.macs,
+        "activation_bytes": totals.activations * 3 * 2, "param_bytes": totals.params * 2,
+        "input_bytes": totals.input_elements * 3 * 2}
+    checks = run_checks(analysis, options, extra_budget=dict.fromkeys(BUDGETED, 0))
+    budgets = {c.figure: c.actual for c in checks if c.bound}
+    assert budgets == {"params": totals.params, "macs": totals.macs, "flops": totals.flops,
+                       "activation_memory": totals.activation_bytes,
+                       "param_memory": totals.param_bytes}

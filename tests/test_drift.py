@@ -143,7 +143,7 @@ def test_a_changed_spec_names_the_first_divergence(tmp_path):
     result = run_cli("validate", path, "--against", "tests.torchvision_ref:resnet18",
                      "--device", "meta")
     assert result.returncode == 1, result.stdout + result.stderr
-    line = next(i for i, l in enumerate(changed.splitlines(), 1) if "shortcut: auto" in l)
+    line = next(i for i, text in enumerate(changed.splitlines(), 1) if "shortcut: auto" in text)
     # the shortcut's 1×1 projection (resolved from `shortcut: auto`) vs torchvision's downsample
     assert (f"{path}:{line}:" in result.stdout and "code and spec part ways at spec layer "
             "6.0.0.shortcut.0 (conv) vs model module layer3.0.downsample.0 (Conv2d)"
@@ -355,7 +355,7 @@ def test_pairing_work_is_bounded(monkeypatch):
     analysis = analyze_loaded(load_dict(spec))
     measurement = _measured(analysis)
     monkeypatch.setattr(drift, "MAX_WORK", 5)
-    ours, index = drift.spec_leaves(analysis, 1)
+    ours, index = drift.spec_leaves(analysis)
     with pytest.raises(drift._TooMuchWork):
         drift._Pairer(analysis, ours, index, drift.model_leaves(measurement)).run()
     result = compare(analysis, measurement, "net.yaml", "built")

@@ -1,7 +1,7 @@
 """Bad input: every kind of mistake gets exit status 2, `file:line:col: error: …` on standard
 error in the user's terms (with a hint where one exists), no traceback and no partial report.
 
-Most cases run `summary` in this process through typer's test runner (the same code path as
+Most cases run `summary` in this process through `cnncalc.cli.run` (the same code path as
 the console script, without a process start each); a few run the real command in a fresh
 process to prove the same holds end to end (stdin, missing files, tracebacks); and hypothesis
 feeds random text and random specs to the pipeline: a report or a SpecError, nothing else."""
@@ -17,18 +17,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from cnncalc.checks import run_checks
-from cnncalc.cli import _register, app
 from cnncalc.errors import SpecError
 from cnncalc.kinds import COMPOSITES, KINDS
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.render import Format, render
 from cnncalc.report import Options, build
-from conftest import ROOT, cli_env, run_cli
-
-_register()
+from conftest import ROOT, cli_env, run_cli, run_here
 
 # (id, spec text, "line:col" of the entry at fault, parts of the message, parts of the hints)
 CASES = [
@@ -457,7 +453,8 @@ CASES = [
             params: {out: 4}
             layers: [conv: {out: "${%s}", kernel: 3}]
         layers: [cbr]
-        """ % "+".join(["out"] * 60), "5:26", ["longer than 200 characters"], []),
+        """ % "+".join(["out"] * 60),  # noqa: UP031 (the YAML's braces would need doubling)
+     "5:26", ["longer than 200 characters"], []),
     ("parameter-outside-a-block", """
         input: [3, 8, 8]
         layers:
@@ -628,19 +625,13 @@ CASES += [
 ]
 
 
-@pytest.fixture(scope="module")
-def runner():
-    return CliRunner()
-
-
 @pytest.mark.parametrize("name, text, where, message, hints", CASES, ids=[c[0] for c in CASES])
-def test_bad_spec(runner, tmp_path, monkeypatch, name, text, where, message, hints):
+def test_bad_spec(tmp_path, monkeypatch, name, text, where, message, hints):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.yaml").write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    result = runner.invoke(app, ["summary", "net.yaml"])
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert isinstance(result.exception, SystemExit), result.exception   # no crash
-    assert result.stdout == ""                                          # no partial report
+    result = run_here("summary", "net.yaml")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""        # no partial report (a crash would have raised here)
     first, *rest = result.stderr.splitlines()
     prefix = f"net.yaml:{where}: error: " if where else "net.yaml:"
     assert first.startswith(prefix), result.stderr
@@ -651,41 +642,41 @@ def test_bad_spec(runner, tmp_path, monkeypatch, name, text, where, message, hin
         assert part in hint_lines, f"{part!r} not in the hints of\n{result.stderr}"
 
 
-def test_no_control_characters_in_messages(runner, tmp_path, monkeypatch):
+def test_no_control_characters_in_messages(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.yaml").write_text('input: [3, 8, 8]\nlayers: ["r\\e[2Jlu"]\n')
-    result = runner.invoke(app, ["summary", "net.yaml"])
-    assert result.exit_code == 2
+    result = run_here("summary", "net.yaml")
+    assert result.returncode == 2
     assert result.stderr.startswith("net.yaml:2:10: error: unknown layer kind `r\N{REPLACEMENT CHARACTER}[2Jlu`")
 
 
-def test_file_too_large(runner, tmp_path, monkeypatch):
+def test_file_too_large(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "big.yaml").write_text("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 600_000)
-    result = runner.invoke(app, ["summary", "big.yaml"])
-    assert result.exit_code == 2
+    result = run_here("summary", "big.yaml")
+    assert result.returncode == 2
     assert result.stderr.startswith("big.yaml: error: the file is larger than 4 MiB")
     assert result.stdout == ""
 
 
-def test_file_not_utf8_and_folder(runner, tmp_path, monkeypatch):
+def test_file_not_utf8_and_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\ninput: [1]\nlayers: [relu]\n")
-    result = runner.invoke(app, ["summary", "latin1.yaml"])
-    assert (result.exit_code, result.stderr) == (2, "latin1.yaml: error: the file isn't UTF-8 text\n")
-    result = runner.invoke(app, ["summary", str(tmp_path)])
-    assert result.exit_code == 2 and "is a folder, not a spec file" in result.stderr
+    result = run_here("summary", "latin1.yaml")
+    assert (result.returncode, result.stderr) == (2, "latin1.yaml: error: the file isn't UTF-8 text\n")
+    result = run_here("summary", str(tmp_path))
+    assert result.returncode == 2 and "is a folder, not a spec file" in result.stderr
 
 
-def test_bad_option_values(runner):
+def test_bad_option_values():
     for command in ("summary", "check"):      # one choice of dtypes, report.DTYPE_BYTES's
-        result = runner.invoke(app, [command, "cs231n_conv", "--dtype", "float8"])
-        assert result.exit_code == 2 and result.stdout == ""
+        result = run_here(command, "cs231n_conv", "--dtype", "float8")
+        assert result.returncode == 2 and result.stdout == ""
         assert "'float8' is not one of 'float32', 'float16', 'bfloat16'" in result.stderr
-        help_text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        help_text = run_here(command, "--help").stdout
         assert "--dtype <float32|float16|bfloat16|int8|float64>" in help_text
-    result = runner.invoke(app, ["summary", "cs231n_conv", "--batch", "0"])
-    assert result.exit_code == 2 and result.stdout == ""
+    result = run_here("summary", "cs231n_conv", "--batch", "0")
+    assert result.returncode == 2 and result.stdout == ""
 
 
 # -- the real command, in fresh processes -----------------------------------------------------
@@ -726,11 +717,11 @@ def test_standard_input_is_named_alike_in_reports_and_errors():
     ("input: [3, 8, 8]\nlayers:\n\t- relu\n", "3:1"),
     ("input: [3, 8, 8]\nlayers:\n  - conv:\n  \t  out: 3\n", "4:3"),
 ])
-def test_tab_indentation(runner, tmp_path, monkeypatch, text, where):
+def test_tab_indentation(tmp_path, monkeypatch, text, where):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.yaml").write_text(text, encoding="utf-8")
-    result = runner.invoke(app, ["summary", "net.yaml"])
-    assert (result.exit_code, result.stdout) == (2, "")
+    result = run_here("summary", "net.yaml")
+    assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (f"net.yaml:{where}: error: invalid YAML: tabs aren't allowed for "
                              "indentation in YAML; use spaces\n")
 

@@ -23,16 +23,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, run_cli
-from netgen import load_dict, networks
-
-from cnncalc.analyze import in_layout
 from cnncalc.errors import SpecError
 from cnncalc.explain import context_of, explain_row, lines, render_text
 from cnncalc.kinds import BLOCK, COMPOSITES, KINDS, Composite, LeafKind
 from cnncalc.working import shape_text
 from cnncalc.pipeline import analyze_loaded
 from cnncalc.report import Options, build
+from conftest import ROOT, run_cli
+from netgen import load_dict, networks
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("CNNCALC_REGEN_GOLDEN") == "1"
@@ -334,9 +332,9 @@ expect: {output: [32, 32, 10], macs: 768000}
 def test_a_wrong_expectation_fails_with_expected_and_actual(command):
     result = run_cli(*command, input=WRONG)
     assert result.returncode == 1, result.stderr
-    line = next(l for l in result.stdout.splitlines() if "params" in l and "750" in l)
+    line = next(text for text in result.stdout.splitlines() if "params" in text and "750" in text)
     assert "760" in line and "✗" in line
-    assert any("768,000" in l and "✓" in l for l in result.stdout.splitlines())
+    assert any("768,000" in text and "✓" in text for text in result.stdout.splitlines())
 
 
 def test_check_fails_on_a_wrong_expectation():
@@ -513,9 +511,8 @@ def test_command_line_hints_are_rendered_from_the_setting_not_rewritten_text():
              Setting("stride", (1, 2), (5, 3)), "a plain hint"]
     assert hints[:2] == ["or write `rounding: floor` on the block's use to floor it",
                          "or write `ceil_mode: true` on the layer to round up"]
-    with pytest.raises(SpecError) as info:
-        with command_line_errors("conv"):
-            raise SpecError("layer 0 (conv): bad", hints=hints)
+    with pytest.raises(SpecError) as info, command_line_errors("conv"):
+        raise SpecError("layer 0 (conv): bad", hints=hints)
     assert info.value.hints == ["or pass `--rounding floor` to floor it", "or pass `--ceil-mode` to round up",
                                 "stride 1 (→ 5) or 2 (→ 3) would fit", "a plain hint"]
 

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 
-from conftest import SPECS, run_cli
-from netgen import load_dict, networks
 from cnncalc.errors import SpecError
 from cnncalc.inputs import accepted_inputs, explain_constraints, solve_symbol, symbolic_override
 from cnncalc.pipeline import analyze_loaded, load, load_text
+from conftest import SPECS, run_cli
+from netgen import load_dict, networks
 
 
 def accepts(loaded, override, sizes: dict) -> bool:

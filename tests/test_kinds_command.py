@@ -86,7 +86,7 @@ def test_json_lists_every_kind_and_argument(rows):
 
 def test_spec_text_is_never_read_as_markup(monkeypatch, capsys):
     """Kinds' texts are printed as rich Text: a `[bold]` in a summary stays as written."""
-    from cnncalc.commands.kinds import render_table, entries
+    from cnncalc.commands.kinds import entries, render_table
 
     monkeypatch.setattr(KINDS["conv"], "summary", "[bold]conv[/bold] [/oops]")
     monkeypatch.setenv("NO_COLOR", "1")

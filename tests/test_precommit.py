@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pre_commit  # noqa: F401  (the test extra has it; fail loudly if not)
 import pytest
 
-import pre_commit  # noqa: F401  (the test extra has it; fail loudly if not)
 from conftest import ROOT
 
 GOOD = "input: [3, 8, 8]\nlayers: [{conv: {out: 4, kernel: 3, padding: 1}}, relu]\nbudget: {params: 1K}\n"

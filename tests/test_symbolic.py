@@ -10,11 +10,11 @@ import sympy
 from hypothesis import currently_in_test_context, event, given, note
 from hypothesis import strategies as st
 
-from conftest import ROOT, cli_env, run_cli
-from netgen import load_dict, networks, symbolic_input, to_yaml
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.symbolic import Cond, symbol
+from conftest import ROOT, cli_env, run_cli
+from netgen import load_dict, networks, symbolic_input, to_yaml
 
 FIGURES = ("params", "buffers", "macs", "activations")
 

@@ -4,7 +4,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc.units import grouped, human_bytes, human_count, parse_bytes, parse_count
+from cnncalc.units import (
+    bytes_text,
+    count_text,
+    grouped,
+    human_bytes,
+    human_count,
+    parse_bytes,
+    parse_count,
+    shape_text,
+)
 
 counts = st.integers(min_value=0, max_value=10**18)
 
@@ -114,3 +123,19 @@ def test_human_bytes(n, text):
 def test_symbolic_figures_print_as_they_are():
     assert human_count("H*W") == "H*W" and human_bytes("4*H") == "4*H" and grouped("H") == "H"
     assert grouped(768_000) == "768,000"
+
+
+@pytest.mark.parametrize("shape, sep, text", [
+    ([27, 32, 32], "×", "27×32×32"), ([10], "×", "10"), ([32, 32, 10], "x", "32x32x10"),
+    ([64, "H", "W"], "×", "64×H×W"),
+    ([64, "floor((H - 1)/2) + 1", "W"], "×", "64×(floor((H - 1)/2) + 1)×W"),
+    (["H - 2"], "×", "H - 2"),                        # one size needs no parentheses
+])
+def test_shape_text(shape, sep, text):
+    assert shape_text(shape, sep=sep) == text
+
+
+def test_totals_in_words():
+    assert count_text(999) == "999" and count_text(138_357_544) == "138,357,544 (138.4 M)"
+    assert count_text("9*H*W") == "9*H*W"
+    assert bytes_text(553_430_176) == "528 MiB" and bytes_text("4*H*W") == "4*H*W bytes"

@@ -22,7 +22,6 @@ import torch
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from torch import nn
-from typer.testing import CliRunner
 
 from cnncalc import kinds
 from cnncalc.crosscheck.build import Branches, build, materialise
@@ -31,7 +30,7 @@ from cnncalc.crosscheck.measure import measure
 from cnncalc.dims import StrictRoundingError
 from cnncalc.errors import SpecError
 from cnncalc.pipeline import analyze_loaded
-from conftest import ROOT, SPECS, cli_env, run_cli
+from conftest import ROOT, SPECS, cli_env, run_cli, run_here
 from netgen import load_dict, networks, to_yaml
 
 BATCH = 2
@@ -175,13 +174,6 @@ def test_random_networks_agree_with_torch():
 
 # -- the cross-check can fail --------------------------------------------------------------------
 
-def invoke(*args):
-    from cnncalc.cli import _register, app
-
-    _register()
-    return CliRunner().invoke(app, [str(a) for a in args], env={"NO_COLOR": "1", "COLUMNS": "200"})
-
-
 @pytest.fixture
 def net(tmp_path) -> Path:
     path = tmp_path / "net.yaml"
@@ -193,8 +185,8 @@ def net(tmp_path) -> Path:
 def test_broken_flops_rule_is_reported(monkeypatch, net):
     conv = kinds.KINDS["conv"]
     monkeypatch.setattr(conv, "macs", lambda a, s, o, rule=conv.macs: rule(a, s, o) + 1)
-    result = invoke("validate", net, "--device", "cpu", "--format", "json")
-    assert result.exit_code == 1, result.output
+    result = run_here("validate", net, "--device", "cpu", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] is False
     conv = next(layer for layer in report["layers"] if layer["path"] == "0")
@@ -202,8 +194,8 @@ def test_broken_flops_rule_is_reported(monkeypatch, net):
     assert conv["static"]["flops"] == conv["torch"]["flops"] + 2
     assert all(layer["agree"] for layer in report["layers"] if layer["path"] != "0")
     assert report["totals"]["agree"] is False
-    table = invoke("validate", net, "--device", "cpu")
-    assert table.exit_code == 1
+    table = run_here("validate", net, "--device", "cpu")
+    assert table.returncode == 1
     assert "✗" in table.stdout and "flops 110,594 (cnncalc) vs 110,592 (torch)" in table.stderr
 
 
@@ -211,16 +203,16 @@ def test_broken_shape_rule_is_reported(monkeypatch, net):
     # a wrong linear shape: its row disagrees, and the next linear, built for the wrong size,
     # makes PyTorch refuse the network
     monkeypatch.setattr(kinds.KINDS["linear"], "shape", lambda a, s, f: (*s[:-1], a.out + 1))
-    result = invoke("validate", net, "--device", "cpu", "--format", "json")
-    assert result.exit_code == 1
+    result = run_here("validate", net, "--device", "cpu", "--format", "json")
+    assert result.returncode == 1
     assert "PyTorch rejected a network cnncalc accepted: RuntimeError" in result.stderr
 
 
 def test_broken_params_rule_is_reported_on_meta(monkeypatch, net):
     linear = kinds.KINDS["linear"]
     monkeypatch.setattr(linear, "params", lambda a, s, rule=linear.params: rule(a, s) - 1)
-    result = invoke("validate", net, "--device", "meta", "--format", "json")
-    assert result.exit_code == 1
+    result = run_here("validate", net, "--device", "meta", "--format", "json")
+    assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [layer["path"] for layer in report["layers"] if not layer["agree"]] == ["4", "5"]
 
@@ -256,8 +248,8 @@ def test_zoo_validates_on_cuda():
 # -- the command ----------------------------------------------------------------------------------
 
 def test_json_contract(net):
-    result = invoke("validate", net, "--device", "cpu", "--format", "json", "--batch", "3")
-    assert result.exit_code == 0, result.output
+    result = run_here("validate", net, "--device", "cpu", "--format", "json", "--batch", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert {"ok", "device", "torch_version", "batch", "layers", "totals"} <= set(report)
     assert report["ok"] is True and report["batch"] == 3 and report["device"] == "cpu"
@@ -281,7 +273,7 @@ def test_table_and_quiet_stderr(net):
 
 def test_a_real_process_keeps_its_output_and_status(tmp_path):
     """With PyTorch loaded the process leaves without the interpreter's teardown
-    (cli._exit_without_teardown): standard output and error still arrive whole, and the exit
+    (cnncalc.commands.skip_teardown): standard output and error still arrive whole, and the exit
     status is the command's (1 here: PyTorch refuses groupnorm of one value per group at batch 1,
     which cnncalc accepts; see the README)."""
     spec = tmp_path / "net.yaml"
@@ -313,8 +305,8 @@ def test_hwc_layout_and_nested_paths(tmp_path):
                     "            - conv: {out: $w, kernel: 3, stride: 2, padding: 1}\n"
                     "            - batchnorm\nlayers:\n  - unit: 6\n"
                     "  - concat: [[], [conv: {out: 2, kernel: 1}]]\n")
-    result = invoke("validate", spec, "--device", "meta", "--format", "json")
-    assert result.exit_code == 0, result.output
+    result = run_here("validate", spec, "--device", "meta", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     paths = [layer["path"] for layer in report["layers"]]
     assert "0.0.shortcut.0" in paths and "1.1.0" in paths
@@ -340,22 +332,22 @@ def test_refuses_a_run_the_device_has_no_memory_for(tmp_path):
     assert result.returncode == 2
     assert "needs about" in result.stderr and "available" in result.stderr
     assert "--device meta" in result.stderr
-    meta = invoke("validate", spec, "--device", "meta", "--format", "json")
-    assert meta.exit_code == 0, meta.output        # structure of any size, no memory
+    meta = run_here("validate", spec, "--device", "meta", "--format", "json")
+    assert meta.returncode == 0, meta.stdout + meta.stderr        # structure of any size, no memory
 
 
 def test_several_specs_worst_status_wins(tmp_path, net):
     bad = tmp_path / "bad.yaml"
     bad.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
-    result = invoke("validate", net, bad, "--device", "meta", "--format", "json")
-    assert result.exit_code == 2
+    result = run_here("validate", net, bad, "--device", "meta", "--format", "json")
+    assert result.returncode == 2
     reports = json.loads(result.stdout)
     assert [Path(r["file"]).name for r in reports] == ["net.yaml"] and reports[0]["ok"]
     assert "bad.yaml:3:5: error:" in result.stderr
-    one = invoke("validate", bad, "--device", "meta", "--format", "json")
-    assert one.exit_code == 2 and one.stdout == ""      # one SPEC: its object, or nothing
-    both = invoke("validate", bad, bad, "--device", "meta", "--format", "json")
-    assert both.exit_code == 2 and json.loads(both.stdout) == []    # several: always a list
+    one = run_here("validate", bad, "--device", "meta", "--format", "json")
+    assert one.returncode == 2 and one.stdout == ""      # one SPEC: its object, or nothing
+    both = run_here("validate", bad, bad, "--device", "meta", "--format", "json")
+    assert both.returncode == 2 and json.loads(both.stdout) == []    # several: always a list
 
 
 @pytest.mark.parametrize("private", ["missing", "changed"])
@@ -375,8 +367,8 @@ def test_validate_runs_without_torchs_private_flop_counter(monkeypatch, net, pri
         other._FlopCounterMode = object()               # no __dict__: AttributeError
     monkeypatch.setitem(sys.modules, flop_counter.__name__, other)
     measure_module._skip_dynamo_import()
-    result = invoke("validate", net, "--device", "cpu", "--format", "json")
-    assert result.exit_code == 0, result.output
+    result = run_here("validate", net, "--device", "cpu", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["ok"] is True
 
 
@@ -387,29 +379,29 @@ def test_validate_runs_without_torchs_private_flop_counter(monkeypatch, net, pri
 def test_bad_input_exits_2(net, args, message):
     if "cuda" in args and torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    result = invoke("validate", *([net] if args[0].startswith("--") else []), *args)
-    assert result.exit_code == 2
+    result = run_here("validate", *([net] if args[0].startswith("--") else []), *args)
+    assert result.returncode == 2
     assert message in result.stderr
 
 
 def test_input_option_gives_a_symbolic_spec_its_numbers(tmp_path):
     spec = tmp_path / "sym.yaml"
     spec.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - relu\n")
-    result = invoke("validate", spec, "--input", "3x16x12", "--device", "cpu", "--format", "json")
-    assert result.exit_code == 0, result.output
+    result = run_here("validate", spec, "--input", "3x16x12", "--device", "cpu", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] and report["totals"]["torch"]["output_shape"] == [8, 14, 10]
     assert report["layers"][0]["torch"]["flops"] == 2 * 8 * 14 * 10 * 27
-    named = invoke("validate", spec, "--input", "3xHx12", "--device", "cpu")
-    assert named.exit_code == 2 and "needs numbers for every input size, not [3, H, 12]" in named.stderr
+    named = run_here("validate", spec, "--input", "3xHx12", "--device", "cpu")
+    assert named.returncode == 2 and "needs numbers for every input size, not [3, H, 12]" in named.stderr
     assert "give them with `--input`, e.g. `--input 3x224x224`" in named.stderr
-    words = invoke("validate", "lenet5", "--input", "abc", "--device", "meta")
-    assert words.exit_code == 2 and "hint: write it like 1x32x32" in words.stderr   # numbers
+    words = run_here("validate", "lenet5", "--input", "abc", "--device", "meta")
+    assert words.returncode == 2 and "hint: write it like 1x32x32" in words.stderr   # numbers
 
 
 def test_symbolic_input_is_bad_input(tmp_path):
     spec = tmp_path / "sym.yaml"
     spec.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 4, kernel: 3, padding: 1}\n")
-    result = invoke("validate", spec, "--device", "meta")
-    assert result.exit_code == 2
+    result = run_here("validate", spec, "--device", "meta")
+    assert result.returncode == 2
     assert "needs numbers for every input size" in result.stderr

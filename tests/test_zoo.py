@@ -19,12 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SPECS, cli_env, run_cli
-
 from cnncalc.commands.zoo import description, entries, render_markdown
 from cnncalc.errors import SpecError
 from cnncalc.loader import bundled_names
 from cnncalc.pipeline import analyze_loaded, load
+from conftest import ROOT, SPECS, cli_env, run_cli
 
 # name: (params, GFLOPS as torchvision's docs print them)
 TORCHVISION = {

@@ -21,7 +21,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
 # ---------------------------------------------------------------------------------------------
 # AlexNet (torchvision's one-GPU variant: 64-192-384-256-256 filters, conv1 11×11/4 pad 2)
 

@@ -9,11 +9,10 @@ import json
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.commands.summary import Dtype, DtypeChoice
 from cnncalc.units import parse_bytes, parse_count
 
@@ -68,20 +67,24 @@ def _bound(option: str):
                         f"({example}); replaces the spec's budget for it.", show_default=False)
 
 
-@command("check", help="Check spec files for CI and pre-commit: each must be valid and meet its "
-         "`expect` and `budget` (and the bounds given here). Reports every problem in every "
-         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "
-         "on symbolic input sizes, so it can't be decided)." + EXAMPLES)
+HELP = ("Check spec files for CI and pre-commit: each must be valid and meet its "
+        "`expect` and `budget` (and the bounds given here). Reports every problem in every "
+        "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "
+        "on symbolic input sizes, so it can't be decided)." + EXAMPLES)
+
+
 def check(
-    files: Annotated[list[str], typer.Argument(metavar="FILE", help="Spec files (or bundled names, or `-`).")],
+    files: Annotated[list[str], typer.Argument(
+        metavar="FILE", help="Spec files (or bundled names, or `-`).")],
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.human,
-    max_params: Annotated[Optional[str], _bound("--max-params")] = None,
-    max_macs: Annotated[Optional[str], _bound("--max-macs")] = None,
-    max_flops: Annotated[Optional[str], _bound("--max-flops")] = None,
-    max_activation_memory: Annotated[Optional[str], _bound("--max-activation-memory")] = None,
-    max_param_memory: Annotated[Optional[str], _bound("--max-param-memory")] = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
-    dtype: Annotated[Dtype, DtypeChoice] = Dtype.float32,
+    max_params: Annotated[str | None, _bound("--max-params")] = None,
+    max_macs: Annotated[str | None, _bound("--max-macs")] = None,
+    max_flops: Annotated[str | None, _bound("--max-flops")] = None,
+    max_activation_memory: Annotated[str | None, _bound("--max-activation-memory")] = None,
+    max_param_memory: Annotated[str | None, _bound("--max-param-memory")] = None,
+    batch: Annotated[int, typer.Option(
+        "--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
+    dtype: Annotated[Dtype, DtypeChoice] = Dtype["float32"],
 ) -> int:
     from cnncalc.report import Options
 
@@ -146,7 +149,7 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
     return result
 
 
-def _line_col(pos) -> tuple:
+def _line_col(pos) -> tuple[int | None, int | None]:
     return (pos.line, pos.col) if pos is not None else (None, None)
 
 

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.dims import StrictRoundingError
 from cnncalc.errors import Setting, SpecError
 
@@ -67,19 +66,21 @@ def one_d_note(sizes: list[int], layout: Layout) -> None:
         return
     import sys
 
+    from cnncalc.units import shape_text
+
     if layout is Layout.hwc:
-        (length, channels), order, image = sizes, "L×C", f"{sizes[0]}x{sizes[1]}x1"
+        (length, channels), order, image = sizes, "L×C", [*sizes, 1]
     else:
-        (channels, length), order, image = sizes, "C×L", f"1x{sizes[0]}x{sizes[1]}"
+        (channels, length), order, image = sizes, "C×L", [1, *sizes]
     sys.stderr.write(f"note: read as {order}: a 1-D input of length {length} with {channels} "
-                     f"channel{'s' if channels != 1 else ''}; for a {sizes[0]}×{sizes[1]} image "
-                     f"write {image}\n")
+                     f"channel{'s' if channels != 1 else ''}; for a {shape_text(sizes)} image "
+                     f"write {shape_text(image, sep='x')}\n")
 
 
 def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Rounding,
            as_json: bool, name: str | None = None) -> int:
     """Explain one layer of `kind` on an input of `shape`: the one-line questions' common path."""
-    from cnncalc.commands.explain import show
+    from cnncalc.commands.explain import print_explanation
     from cnncalc.pipeline import analyze_loaded, load_text
 
     spec = {"name": kind, "input": shape,
@@ -93,7 +94,8 @@ def answer(kind: str, shape: list[int], layout: Layout, args: dict, rounding: Ro
         except StrictRoundingError as exc:
             strict_hints(exc, shape, layout, args, kind)
             raise
-    return show(analysis, loaded.name, None, "json" if as_json else "text", checks=False)
+    return print_explanation(analysis, loaded.name, None, "json" if as_json else "text",
+                             checks=False)
 
 
 def strict_hints(exc, shape: list[int], layout: Layout, args: dict, kind: str) -> None:
@@ -148,13 +150,15 @@ def whole(value: int, what: str, least: int = 1) -> int:
     return value
 
 
-@command("conv", short_help="Explain one convolution (--transpose: a transposed one).",
-         help="Explain one convolution on an input shape, e.g. "
-         "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
-         "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
-         "written 3x5. --transpose for a transposed convolution: out = (W − 1)·S − 2P + "
-         "D·(F − 1) + output_padding + 1. Exit status 2 when the layer doesn't fit, with the "
-         "arithmetic.")
+SHORT_HELP = "Explain one convolution (--transpose: a transposed one)."
+HELP = ("Explain one convolution on an input shape, e.g. "
+        "`cnncalc conv 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2` "
+        "(lecture notation HxWxC; --layout chw for PyTorch's CxHxW). Sizes per axis may be "
+        "written 3x5. --transpose for a transposed convolution: out = (W − 1)·S − 2P + "
+        "D·(F − 1) + output_padding + 1. Exit status 2 when the layer doesn't fit, with the "
+        "arithmetic.")
+
+
 def conv(
     shape: Annotated[str, typer.Argument(metavar="SHAPE", help="Input shape, e.g. 32x32x3 (HxWxC) or 7x7x1.")],
     filters: Annotated[int, typer.Option("--filters", "-k", help="Number of filters K (output channels).")],

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-
-from cnncalc.cli import command
 
 EXAMPLES = """
 Examples:
@@ -26,14 +24,18 @@ class ExplainFormat(str, Enum):
     json = "json"
 
 
-@command("explain", help="Show the working for every layer: output size, params and MACs with "
-         "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
-         "Exit status 1 when an expectation is wrong." + EXAMPLES)
+HELP = ("Show the working for every layer: output size, params and MACs with "
+        "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
+        "Exit status 1 when an expectation is wrong." + EXAMPLES)
+
+
 def explain(
-    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format: text, or "
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
+    depth: Annotated[int | None, typer.Option(
+        "--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
     from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load
@@ -44,11 +46,12 @@ def explain(
     note_layout(loaded.spec)
     analysis = analyze_loaded(loaded)
     print_linear_notes(analysis, loaded.file)
-    return show(analysis, loaded.name, loaded.raw, format.value, depth, file=loaded.file)
+    return print_explanation(analysis, loaded.name, loaded.raw, format.value, depth,
+                             file=loaded.file)
 
 
-def show(analysis, name: str, raw=None, format: str = "text", depth: int | None = None,
-         checks: bool = True, file: str | None = None) -> int:
+def print_explanation(analysis, name: str, raw=None, format: str = "text",
+                      depth: int | None = None, checks: bool = True, file: str | None = None) -> int:
     """Print the explanation (text or JSON) of an analysis; the exit status of its checks
     (`file`: the spec's, for the error of a check that can't be decided)."""
     from cnncalc.checks import exit_status, report_undecided, run_checks

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.inputs import MAX_UPTO
 
 
@@ -32,13 +31,17 @@ Examples:
 """
 
 
-@command("inputs", help="Which input sizes a network accepts, as a closed form per spatial size."
-         + EXAMPLES)
+HELP = "Which input sizes a network accepts, as a closed form per spatial size." + EXAMPLES
+
+
 def inputs(
-    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
-    upto: Annotated[Optional[int], typer.Option("--upto", min=1, max=MAX_UPTO,
-                                                help="Also list every accepted size from 1 to N (as runs: 1–512; 32, 64, …, 512).")] = None,
-    format: Annotated[InputsFormat, typer.Option("--format", "-f", help="Output format.")] = InputsFormat.table,
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
+    upto: Annotated[int | None, typer.Option(
+        "--upto", min=1, max=MAX_UPTO,
+        help="Also list every accepted size from 1 to N (as runs: 1–512; 32, 64, …, 512).")] = None,
+    format: Annotated[InputsFormat, typer.Option(
+        "--format", "-f", help="Output format.")] = InputsFormat.table,
 ) -> int:
     from cnncalc.inputs import accepted_inputs
     from cnncalc.pipeline import load
@@ -47,7 +50,7 @@ def inputs(
     _need_sympy(loaded.name)
     dims = accepted_inputs(loaded)
     if format is InputsFormat.json:
-        data = {"name": loaded.name, "dims": {n: a.as_dict(upto) for n, a in dims.items()}}
+        data: dict[str, Any] = {"name": loaded.name, "dims": {n: a.as_dict(upto) for n, a in dims.items()}}
         if upto is not None:
             data["upto"] = upto
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-
-from cnncalc.cli import command
 
 EXAMPLES = """
 
@@ -42,7 +40,7 @@ def entries() -> list[dict]:
     """Every kind, leaf ones then composites: kind, torch, summary and its arguments."""
     from cnncalc.kinds import COMPOSITES, KINDS
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind in KINDS.values():
         args = []
         for name, info in kind.args.model_fields.items():
@@ -101,8 +99,10 @@ def render_table(rows: list[dict]) -> None:
                        "size, as in PyTorch."))
 
 
-@command("kinds", help="List every layer kind, its arguments (with defaults) and the PyTorch "
-         "module." + EXAMPLES)
+HELP = ("List every layer kind, its arguments (with defaults) and the PyTorch "
+        "module." + EXAMPLES)
+
+
 def kinds(format: Annotated[KindsFormat, typer.Option("--format", "-f", help="Output format.")]
           = KindsFormat.table) -> int:
     rows = entries()

@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.errors import SpecError
 
 EXAMPLES = """
@@ -20,11 +19,13 @@ Examples:
 """
 
 
-@command("schema", help="Print the JSON Schema of the spec language (generated from cnncalc's "
-         "models), or write it with --output PATH for editors to find from any project: a spec's "
-         "first line `# yaml-language-server: $schema=PATH` (relative to the spec) makes the YAML "
-         "language server complete kinds and flag mistakes. The installed package carries the "
-         "same file (cnncalc/spec_schema/)." + EXAMPLES)
+HELP = ("Print the JSON Schema of the spec language (generated from cnncalc's "
+        "models), or write it with --output PATH for editors to find from any project: a spec's "
+        "first line `# yaml-language-server: $schema=PATH` (relative to the spec) makes the YAML "
+        "language server complete kinds and flag mistakes. The installed package carries the "
+        "same file (cnncalc/spec_schema/)." + EXAMPLES)
+
+
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="PATH", help="Write the schema to PATH (its folder must exist) and print the line a spec beside it starts with.")] = None,
 ) -> int:

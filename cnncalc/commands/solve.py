@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.commands.conv import (Layout, LayoutOption, command_line_errors, input_shape,
                                    json_errors, per_axis_value)
 from cnncalc.dims import AXES
@@ -29,13 +28,15 @@ Examples:
 BIG = 2**31 - 1
 
 
-@command("solve", short_help="Which kernel, stride and padding take one shape to another.",
-         help="Find every kernel, stride, padding and dilation that takes input SHAPE "
-         "to output SHAPE exactly under strict rounding ((W − F + 2P)/S + 1 a whole number), "
-         "simplest first, each with its arithmetic. By default kernel ≤ 11, stride ≤ kernel, "
-         "padding < kernel and dilation 1; --max-* change a bound, --kernel/--stride/--padding/"
-         "--dilation pin a value. Exit status 1 when nothing fits (with the nearest settings)."
-         + EXAMPLES)
+SHORT_HELP = "Which kernel, stride and padding take one shape to another."
+HELP = ("Find every kernel, stride, padding and dilation that takes input SHAPE "
+        "to output SHAPE exactly under strict rounding ((W − F + 2P)/S + 1 a whole number), "
+        "simplest first, each with its arithmetic. By default kernel ≤ 11, stride ≤ kernel, "
+        "padding < kernel and dilation 1; --max-* change a bound, --kernel/--stride/--padding/"
+        "--dilation pin a value. Exit status 1 when nothing fits (with the nearest settings)."
+        + EXAMPLES)
+
+
 def solve(
     source: Annotated[str, typer.Argument(metavar="INPUT", help="Input shape, e.g. 227x227x3 (HxWxC).")],
     target: Annotated[str, typer.Argument(metavar="OUTPUT", help="Output shape, e.g. 55x55x96.")],

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.render import Format, render
 from cnncalc.report import DTYPE_BYTES, Options
 
@@ -29,22 +28,27 @@ Examples:
   cnncalc summary net.yaml --input 3xHxW   # figures as expressions in H, W
 """
 
-# --dtype for `summary` and `check`: typer lists the choices and refuses others (exit 2)
-Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)
+# --dtype for `summary` and `check`: typer lists the choices and refuses others (exit 2).
+# (mypy can't see members made from DTYPE_BYTES: hence the ignore, and `Dtype["float32"]`.)
+Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: ignore[misc]
 DtypeChoice = typer.Option("--dtype", help="Element type for memory figures.")
 
 
-@command("summary", help="Per-layer output shape, params, MACs and memory of a spec, with totals."
-         + EXAMPLES)
+HELP = "Per-layer output shape, params, MACs and memory of a spec, with totals." + EXAMPLES
+
+
 def summary(
-    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Spec file, `-` for standard input, or a bundled name.")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
-    dtype: Annotated[Dtype, DtypeChoice] = Dtype.float32,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
+    batch: Annotated[int, typer.Option(
+        "--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
+    dtype: Annotated[Dtype, DtypeChoice] = Dtype["float32"],
+    depth: Annotated[int | None, typer.Option(
+        "--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also show every layer's working "
                        "(as `cnncalc explain`; in JSON, an `explanation` per layer).")] = False,
-    input: Annotated[Optional[str], typer.Option(
+    input: Annotated[str | None, typer.Option(
         "--input", help="Input shape instead of the spec's, in its layout: `3x512x512`, or names "
         "for symbolic sizes: `3xHxW`.")] = None,
 ) -> int:
@@ -58,7 +62,7 @@ def summary(
         return 2
     override = parse_input(input) if input is not None else None
     loaded = load(spec)
-    if override is not None:
+    if input is not None and override is not None:
         check_override(override, input, loaded.spec)
     else:
         note_layout(loaded.spec)

@@ -12,12 +12,16 @@ import sys
 import warnings
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cnncalc.cli import command
 from cnncalc.errors import SpecError
+
+if TYPE_CHECKING:   # for annotations only: `cnncalc --help` imports this module
+    from cnncalc.analyze import Analysis
+    from cnncalc.dims import StrictRoundingError
+    from cnncalc.pipeline import Loaded
 
 EXAMPLES = """
 
@@ -47,20 +51,31 @@ class ValidateFormat(str, Enum):
     json = "json"   # one object per spec (a list when several specs are given)
 
 
-@command("validate", help="Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES)
+HELP = "Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES
+
+
 def validate(
-    specs: Annotated[list[str], typer.Argument(metavar="SPEC", help="Spec files, `-` for standard input, or bundled names.")],
-    format: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")] = ValidateFormat.table,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=2**20, help="Batch size of the forward pass.")] = 1,
-    device: Annotated[Device, typer.Option("--device", help="Where to run: auto = cuda when available, else cpu; meta = shapes only, no memory.")] = Device.auto,
-    input: Annotated[Optional[str], typer.Option(
+    specs: Annotated[list[str], typer.Argument(
+        metavar="SPEC", help="Spec files, `-` for standard input, or bundled names.")],
+    format: Annotated[ValidateFormat, typer.Option(
+        "--format", "-f", help="Output format.")] = ValidateFormat.table,
+    batch: Annotated[int, typer.Option(
+        "--batch", min=1, max=2**20, help="Batch size of the forward pass.")] = 1,
+    device: Annotated[Device, typer.Option(
+        "--device", help="Where to run: auto = cuda when available, else cpu; meta = shapes only, "
+        "no memory.")] = Device.auto,
+    input: Annotated[str | None, typer.Option(
         "--input", help="Input shape instead of the spec's, in its layout, as numbers: "
         "`3x512x512`.")] = None,
-    against: Annotated[Optional[str], typer.Option("--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, FLOPs).")] = None,
+    against: Annotated[str | None, typer.Option(
+        "--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import "
+        "MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's "
+        "input and name the first leaf layer where code and spec part ways (output shape, params, "
+        "FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
-    # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (VGG-16's first
-    # linear alone: 0.15 s of page faults less). PyTorch reads this once, at import.
+    # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (bench/README.md).
+    # PyTorch reads this once, at import.
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     # PyTorch's CPU wheel runs without numpy, but warns at import when numpy is missing.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
@@ -70,7 +85,7 @@ def validate(
         print("error: `cnncalc validate` needs PyTorch: pip install 'cnncalc[torch]'",
               file=sys.stderr)
         return 2
-    from cnncalc.cli import skip_teardown
+    from cnncalc.commands import skip_teardown
     from cnncalc.crosscheck.measure import resolve_device
 
     if against is None:
@@ -146,9 +161,9 @@ def _print_json(results: list[dict], several: bool) -> None:
 class Prepared:
     """A spec ready to run: loaded, analysed, small enough for the device."""
 
-    loaded: object          # pipeline.Loaded
-    analysis: object        # analyze.Analysis (floored when `strict` is set)
-    strict: object = None   # the StrictRoundingError that flooring got past, for its note
+    loaded: Loaded
+    analysis: Analysis                          # floored when `strict` is set
+    strict: StrictRoundingError | None = None   # what flooring got past, for its note
 
 
 def prepare(source: str, batch: int, device: str, override: list | None = None) -> Prepared:
@@ -158,13 +173,13 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     the floored analysis is run and the error kept, to be raised with what PyTorch did."""
     from cnncalc.crosscheck.measure import check_memory, needed_bytes
     from cnncalc.dims import StrictRoundingError, numel
-    from cnncalc.pipeline import analyze_loaded, load
-
     from cnncalc.override import as_written, check_override, example
+    from cnncalc.pipeline import analyze_loaded, load
+    from cnncalc.units import shape_text
 
     loaded = load(source)
     if override is not None:
-        check_override(override, "x".join(map(str, override)), loaded.spec, numbers=True)
+        check_override(override, shape_text(override, sep="x"), loaded.spec, numbers=True)
     strict = None
     try:
         analysis = analyze_loaded(loaded, override)

@@ -12,8 +12,6 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.cli import command
-
 EXAMPLES = """
 
 Examples:
@@ -58,7 +56,7 @@ def entries() -> list[dict]:
     from cnncalc.analyze import in_layout
     from cnncalc.loader import bundled_names, read_source
     from cnncalc.pipeline import analyze_loaded, load_text
-    from cnncalc.report import plain
+    from cnncalc.report import Options, Totals, plain
 
     rows = []
     for stem in sorted(bundled_names(), key=natural):
@@ -66,7 +64,7 @@ def entries() -> list[dict]:
         loaded = load_text(text, file)
         analysis = analyze_loaded(loaded)
         layout = loaded.spec.layout
-        macs = analysis.total("macs")
+        totals = Totals.of(analysis, Options())
         rows.append({
             "name": loaded.name,
             "spec": stem,
@@ -74,16 +72,16 @@ def entries() -> list[dict]:
             "layout": layout,
             "input_shape": plain(in_layout(analysis.input_shape, layout)),
             "output_shape": plain(in_layout(analysis.output_shape, layout)),
-            "params": plain(analysis.total("params")),
-            "buffers": plain(analysis.total("buffers")),
-            "macs": plain(macs),
-            "flops": plain(2 * macs),
+            "params": plain(totals.params),
+            "buffers": plain(totals.buffers),
+            "macs": plain(totals.macs),
+            "flops": plain(totals.flops),
         })
     return rows
 
 
 def input_text(row: dict) -> str:
-    from cnncalc.render import shape_text
+    from cnncalc.units import shape_text
 
     return shape_text(row["input_shape"]) + (f" ({row['layout']})" if row["layout"] != "chw" else "")
 
@@ -146,7 +144,9 @@ def render_table(rows: list[dict]) -> None:
     console.print(table)
 
 
-@command("zoo", help="List the bundled specs with their input, params and MACs." + EXAMPLES)
+HELP = "List the bundled specs with their input, params and MACs." + EXAMPLES
+
+
 def zoo(format: Annotated[ZooFormat, typer.Option("--format", "-f", help="Output format.")]
         = ZooFormat.table) -> int:
     rows = entries()

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from cnncalc.analyze import Analysis, in_layout
 from cnncalc.crosscheck.measure import Measured, Measurement
-from cnncalc.report import plain
+from cnncalc.report import Options, Totals, flops, plain
+from cnncalc.units import grouped, human_count, shape_text
 
 FIGURES = ("output_shape", "params", "buffers", "flops")
 
@@ -44,21 +45,21 @@ def compare(analysis: Analysis, measurement: Measurement, name: str) -> dict:
     found = measurement.by_name()
     layers = []
     for row in analysis.rows:
-        static = _figures(row.output_shape, row.params, row.buffers, 2 * row.macs, layout)
+        static = _figures(row.output_shape, row.params, row.buffers, flops(row.macs), layout)
         torch = _measured(found.get(row.node.path), layout, batch)
         layers.append({"path": row.node.path, "kind": row.node.kind, "depth": row.depth,
                        "leaf": row.node.leaf, "static": static, "torch": torch,
                        "agree": static == torch})
-    static = _figures(analysis.output_shape, analysis.total("params"),
-                      analysis.total("buffers"), 2 * analysis.total("macs"), layout)
+    totals = Totals.of(analysis, Options(batch=batch))
+    static = _figures(analysis.output_shape, totals.params, totals.buffers, totals.flops, layout)
     out = measurement.output_shape
     torch = _figures(out[1:] if out is not None else None, measurement.params,
                      measurement.buffers, per_sample(measurement.flops, batch), layout)
-    totals = {"static": static, "torch": torch, "agree": static == torch}
-    return {"ok": totals["agree"] and all(layer["agree"] for layer in layers),
+    agreement = {"static": static, "torch": torch, "agree": static == torch}
+    return {"ok": agreement["agree"] and all(layer["agree"] for layer in layers),
             "name": name, "device": measurement.device,
             "torch_version": measurement.torch_version, "batch": batch,
-            "per_sample": ["flops"], "layers": layers, "totals": totals}
+            "per_sample": ["flops"], "layers": layers, "totals": agreement}
 
 
 def disagreements(result: dict) -> list[str]:
@@ -79,9 +80,7 @@ def disagreements(result: dict) -> list[str]:
 
 
 def _exact(value) -> str:
-    if isinstance(value, list):
-        return "×".join(map(str, value))
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    return shape_text(value) if isinstance(value, list) else grouped(value)
 
 
 # -- the table for people --------------------------------------------------------------------
@@ -90,16 +89,15 @@ def render_table(result: dict, console) -> None:
     """A row per node: cnncalc's figures, PyTorch's, ✓ or ✗; then the totals."""
     from rich.text import Text
 
-    from cnncalc.render import layer_grid, shape_text
-    from cnncalc.units import human_count
+    from cnncalc.render import layer_grid
 
     def cells(label: str, layer: dict) -> list[str]:
         ours, theirs = layer["static"], layer["torch"] or {}
         # exact figures where they differ, readable ones where they agree
-        show = _exact if not layer["agree"] else human_count
+        number_text = _exact if not layer["agree"] else human_count
         row = [label]
         for figure in FIGURES:
-            text = shape_text if figure == "output_shape" else show
+            text = shape_text if figure == "output_shape" else number_text
             row += [text(ours[figure]) if ours[figure] is not None else "-",
                     text(theirs[figure]) if theirs.get(figure) is not None else "-"]
         return row + ["✓" if layer["agree"] else "✗"]

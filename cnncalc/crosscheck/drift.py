@@ -27,7 +27,9 @@ import re
 import sys
 from dataclasses import dataclass
 
+from cnncalc.crosscheck.diff import per_sample
 from cnncalc.errors import SpecError, printable
+from cnncalc.report import flops
 
 FIGURES = ("output_shape", "params", "flops")
 
@@ -39,7 +41,7 @@ class Leaf:
     label: str            # spec: "path (kind)"; model: "qualified.name (Class)"
     output_shape: tuple   # one sample, channels first
     params: int
-    flops: int            # for the whole batch
+    flops: int | float    # per sample, as every report counts them (the model's: ÷ batch)
     line: int | None = None
     col: int | None = None
     family: str = ""      # "conv", "relu", ...: two free leaves pair only within a family
@@ -111,7 +113,7 @@ def build_model(target: str, device: str):
 # ---------------------------------------------------------------------------------------------
 # Pairing the leaves
 
-def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
+def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, int]]:
     """The spec's leaves in the analysis' order, and each leaf node's index (by id)."""
     leaves: list[Leaf] = []
     index: dict[int, int] = {}
@@ -119,7 +121,7 @@ def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
         node = row.node
         index[id(node)] = len(leaves)
         leaves.append(Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
-                           + ")", tuple(row.output_shape), row.params, 2 * row.macs * batch,
+                           + ")", tuple(row.output_shape), row.params, flops(row.macs),
                            node.pos.line if node.pos else None, node.pos.col if node.pos else None,
                            _family(node.impl.torch), tuple(row.input_shape)))
     return leaves, index
@@ -128,7 +130,7 @@ def spec_leaves(analysis, batch: int) -> tuple[list[Leaf], dict[int, int]]:
 def model_leaves(measurement) -> list[Leaf]:
     return [Leaf(f"{m.name or '(the model)'} ({m.type})",
                  tuple(m.output_shape[1:]) if m.output_shape is not None else (),
-                 m.params, m.flops, family=_family(m.type))
+                 m.params, per_sample(m.flops, measurement.batch), family=_family(m.type))
             for m in measurement.leaves()]
 
 
@@ -291,7 +293,7 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
          "totals": {"spec": figures, "model": figures, "agree"}}
     """
     batch = measurement.batch
-    (ours, index), theirs = spec_leaves(analysis, batch), model_leaves(measurement)
+    (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
     try:
         pairs, stop = _Pairer(analysis, ours, index, theirs).run()
     except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
@@ -308,9 +310,9 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
     out = measurement.output_shape
     totals: dict[str, Any] = {
         "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
-                 "flops": 2 * analysis.total("macs") * batch},
+                 "flops": flops(analysis.total("macs"))},
         "model": {"output_shape": list(out[1:]) if out is not None else None,
-                  "params": measurement.params, "flops": measurement.flops},
+                  "params": measurement.params, "flops": per_sample(measurement.flops, batch)},
     }
     totals["agree"] = totals["spec"] == totals["model"]
     return {"ok": divergence is None and totals["agree"], "file": spec_file, "against": target,

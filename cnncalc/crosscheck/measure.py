@@ -14,8 +14,8 @@ total. Also here: the device to run on and whether it has the memory.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
@@ -69,8 +69,9 @@ def _shape(output) -> tuple | None:
 
 def _skip_dynamo_import() -> None:
     """Every TorchDispatchMode's handler is wrapped by `torch._disable_dynamo`, whose first call
-    imports torch._dynamo (about 1.3 s, a third of a `validate` run) only to turn compilation
-    off inside the handler. Nothing here is compiled, so mark the handler as already done.
+    imports torch._dynamo (a large part of a `validate` run: bench/README.md) only to turn
+    compilation off inside the handler. Nothing here is compiled, so mark the handler as
+    already done.
     A private class: on a torch without it, do nothing (the import then just costs its time)."""
     try:
         from torch.utils.flop_counter import _FlopCounterMode
