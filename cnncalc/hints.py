@@ -105,7 +105,7 @@ def strict_file_hints(exc, loaded) -> None:
     path = exc.message.split(" ", 2)[1]
     leaves = [n for n in loaded.root.walk() if n.leaf]
     node = next((n for n in leaves if n.path == path), None)
-    if node is None or node is not leaves[0] or node.kind not in ("conv", "maxpool", "avgpool"):
+    if node is None or node is not leaves[0]:   # a strict error comes from a conv or a pool
         return
     hwc = loaded.spec.layout == "hwc"
     dims = list(loaded.spec.input)
@@ -158,7 +158,8 @@ def projection_error(exc: SpecError, root) -> SpecError:
         return exc
     path = exc.message.split(" ", 2)[1]
     residual = next((n for n in root.walk() if n.path == path.rsplit(".shortcut.", 1)[0]), None)
-    if residual is None or residual.kind != "residual" or residual.shortcut not in ("auto", "projection"):
+    # only a residual has a shortcut mode
+    if residual is None or residual.shortcut not in ("auto", "projection"):
         return exc
     exc.notes.append(f"this 1×1 convolution is the projection that `shortcut: {residual.shortcut}` "
                      f"generates for the `residual` entry"
@@ -170,10 +171,6 @@ def projection_error(exc: SpecError, root) -> SpecError:
 
 
 # -- linear ------------------------------------------------------------------------------------
-
-SPATIAL_KINDS = ("conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool",
-                 "adaptive_maxpool", "zeropad", "upsample")
-
 
 def print_linear_notes(analysis, file: str) -> None:
     """The notes of `linear_notes` on standard error, `file:line:col: note: …`."""
@@ -187,24 +184,17 @@ def print_linear_notes(analysis, file: str) -> None:
 
 
 def linear_notes(analysis) -> list[tuple[object, str]]:
-    """(position, note) for each `linear` whose input still has spatial axes, straight after a
-    spatial layer (position-wise layers such as relu or batchnorm between them don't count):
-    legal, as nn.Linear acts on the last axis at every other position, and usually a
-    forgotten `flatten`."""
+    """(position, note) for each layer that its kind finds legal but usually a mistake after the
+    layer before it (`LeafKind.note`: a `linear` straight after a spatial layer is a forgotten
+    `flatten`). Position-wise layers such as relu or batchnorm between them don't count."""
     notes, previous = [], None
-    hwc = analysis.spec.layout == "hwc"
     for row in analysis.rows:
         node = row.node
         if not node.leaf:
             continue
-        if node.kind == "linear" and len(row.input_shape) >= 2 and previous in SPATIAL_KINDS:
-            axis = AXES[len(row.input_shape) - 1][-1]
-            size = row.input_shape[-1]
-            channels = (" (not on the channels, as Keras's Dense would)" if hwc else "")
-            notes.append((node.pos, f"layer {node.path} (linear) follows a {previous} and acts on "
-                          f"{axis} alone ({size} values) at every other position{channels}, as "
-                          "nn.Linear does; to classify the whole feature map, put `flatten` "
-                          "before it"))
-        if tuple(row.input_shape) != tuple(row.output_shape) or node.kind in SPATIAL_KINDS:
-            previous = node.kind      # a position-wise layer (relu, batchnorm) passes it on
+        note = node.leaf_kind.note(row, previous, analysis.spec.layout)
+        if note:
+            notes.append((node.pos, note))
+        if tuple(row.input_shape) != tuple(row.output_shape) or node.leaf_kind.spatial:
+            previous = node.leaf_kind      # a position-wise layer (relu, batchnorm) passes it on
     return notes

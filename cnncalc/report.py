@@ -70,11 +70,6 @@ class Totals:
         return flops(self.macs)
 
     @property
-    def batch_flops(self):
-        """FLOPs of a forward pass of the whole batch (what PyTorch counts)."""
-        return self.flops * self.options.batch
-
-    @property
     def activation_bytes(self):
         return activation_bytes(self.activations, self.options)
 

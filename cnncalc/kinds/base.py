@@ -114,6 +114,7 @@ class LeafKind:
     position_wise: ClassVar[bool] = True
     # Sizes come from the input: `batchnorm: 64` (as BatchNorm2d(64)) is a slip, and says so
     sized_by_input: ClassVar[bool] = False
+    spatial: ClassVar[bool] = False       # slides a window over, pads or resizes the spatial axes
     leaf: ClassVar[bool] = True
 
     def shape(self, args: Any, shape: tuple, fit: Fit) -> tuple:
@@ -136,6 +137,10 @@ class LeafKind:
 
     def build(self, nn: Any, args: Any, shape: tuple) -> Any:
         raise NotImplementedError(f"{self.name}: no PyTorch builder")
+
+    def note(self, row: Row, previous: LeafKind | None, layout: str) -> str | None:
+        """A note for a use that is legal but usually a mistake, after the leaf `previous`."""
+        return None
 
     def first_argument(self) -> str | None:
         """The argument a scalar shorthand (`linear: 4096`) fills."""

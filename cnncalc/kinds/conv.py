@@ -67,6 +67,7 @@ def same_padding(size, kernel_eff: int, stride: int, fit: Fit):
 @leaf_kind
 class Conv(LeafKind):
     name = "conv"
+    spatial = True
     position_wise = False
     args = ConvArgs
     torch = "Conv1d/2d/3d"
@@ -186,6 +187,7 @@ def conv_transpose_geometry(args: ConvTransposeArgs, shape):
 
 @leaf_kind
 class ConvTranspose(LeafKind):
+    spatial = True
     """out = (W − 1)·S − 2P + D·(F − 1) + output_padding + 1 (Dumoulin & Visin 2016)."""
 
     name = "conv_transpose"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnncalc.dims import Fit, in_layout, numel
+from cnncalc.dims import AXES, Fit, in_layout, numel
 from cnncalc.kinds.base import Args, LeafKind, PosInt, leaf_kind
 from cnncalc.working import Step, axes_of, n, number, prod_text
 
@@ -41,6 +41,15 @@ expected:
 
     def macs(self, args: LinearArgs, shape, out):
         return numel(shape) * args.out
+
+    def note(self, row, previous: LeafKind | None, layout: str) -> str | None:
+        if len(row.input_shape) < 2 or previous is None or not previous.spatial:
+            return None
+        axis = AXES[len(row.input_shape) - 1][-1]
+        channels = " (not on the channels, as Keras's Dense would)" if layout == "hwc" else ""
+        return (f"layer {row.node.path} (linear) follows a {previous.name} and acts on {axis} "
+                f"alone ({row.input_shape[-1]} values) at every other position{channels}, as "
+                "nn.Linear does; to classify the whole feature map, put `flatten` before it")
 
     def explain(self, row, context) -> list[Step]:
         args = row.node.args

@@ -71,6 +71,7 @@ class ZeroPadArgs(Args):
 @leaf_kind
 class ZeroPad(LeafKind):
     name = "zeropad"
+    spatial = True
     position_wise = False
     args = ZeroPadArgs
     torch = "ZeroPad1d/2d/3d"
@@ -129,6 +130,7 @@ def upsample_scales(args: UpsampleArgs, shape) -> tuple:
 
 @leaf_kind
 class Upsample(LeafKind):
+    spatial = True
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"

@@ -39,6 +39,7 @@ def pool_geometry(args, shape):
 
 
 class SlidingPool(LeafKind):
+    spatial = True
     """maxpool and avgpool: the window slides as a convolution's does, per channel."""
 
     what = ""   # "the largest", "the average"
@@ -157,6 +158,7 @@ class AdaptivePoolArgs(Args):
 
 
 class AdaptivePool(LeafKind):
+    spatial = True
     position_wise = False
     args = AdaptivePoolArgs
     what = ""        # "average", "maximum"
