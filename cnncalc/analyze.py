@@ -78,7 +78,8 @@ def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysi
         if layers > MAX_SYMBOLIC_LAYERS:
             raise SpecError(f"the network has {layers:,} layers: symbolic sizes are analysed for "
                             f"at most {MAX_SYMBOLIC_LAYERS:,}", root.pos,
-                            hints=["give the input sizes as numbers: `cnncalc summary SPEC --input 3x224x224`"])
+                            hints=["give the input sizes as numbers: "
+                                   "`cnncalc summary SPEC --input 3x224x224`"])
     walker = _Walker(spec.layout)
     rank = len(shape) - 1
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank >= 1 else None

@@ -9,7 +9,7 @@ from cnncalc.analyze import Analysis, in_layout
 from cnncalc.dims import is_int
 from cnncalc.errors import Pos
 from cnncalc.report import Options, Totals, flops, plain
-from cnncalc.units import bytes_as_written, grouped, human_bytes, shape_text
+from cnncalc.units import bytes_as_written, grouped, shape_text
 
 
 @dataclass(frozen=True, slots=True)

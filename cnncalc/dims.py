@@ -11,9 +11,9 @@ rule is the lecture's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import prod
-from typing import Callable
 
 from cnncalc.errors import Setting, SpecError
 
@@ -155,7 +155,7 @@ class Fit:
 
 
 def sliding_out(fit: Fit, size, kernel_eff: int, pad_total, stride: int, *, axis: str,
-                ceil_mode: bool = False, context: "SlidingContext | None" = None):
+                ceil_mode: bool = False, context: SlidingContext | None = None):
     """Output size of one spatial axis of a convolution or pooling window.
 
     `pad_total` is the sum of the padding at both ends (2P when symmetric)."""
@@ -246,7 +246,9 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
         what = (f"{joined(context.in_spatial)} input, {joined(context.kernel)} {fit.word}, "
                 f"stride {joined(context.stride) if len(set(context.stride)) > 1 else context.stride[0]}")
         if any(context.padding):
-            what += f", padding {joined(context.padding) if len(set(context.padding)) > 1 else context.padding[0]}"
+            padding = (joined(context.padding) if len(set(context.padding)) > 1
+                       else context.padding[0])
+            what += f", padding {padding}"
         if context.dilation > 1:
             what += f", dilation {context.dilation}"
     else:
@@ -277,7 +279,8 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
 SEARCH = 64   # how far from the layer's stride fit_suggestions looks
 
 
-def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, pooling: bool = False) -> list[Setting]:
+def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *,
+                    pooling: bool = False) -> list[Setting]:
     """Nearby strides and paddings for which (W − F + 2P)/S + 1 is a whole number."""
     hints = []
     # Only candidates near the layer's own values are tried (sizes reach 2^31: the search must

@@ -115,7 +115,7 @@ class SpecErrors(SpecError):
         self.errors = list(errors)
         self.more = more        # errors found beyond the ones kept
 
-    def located(self, file: str) -> "SpecErrors":
+    def located(self, file: str) -> SpecErrors:
         super().located(file)
         for error in self.errors:
             error.located(file)

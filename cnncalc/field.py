@@ -31,7 +31,7 @@ class Field:
     start: tuple
     aligned: bool = True   # False where branches of a concat/add see differently aligned fields
 
-    def through(self, window: Window) -> "Field | None":
+    def through(self, window: Window) -> Field | None:
         """The field after `window`; None where symbolic sizes make it too complex to follow."""
         if not all(is_int(p) for p in window.pad_before) and not _simple(self.start):
             return None
@@ -40,7 +40,7 @@ class Field:
                      tuple(u - p * j for u, p, j in zip(self.start, window.pad_before, self.jump)),
                      self.aligned)
 
-    def after(self, window: "Window | str | None") -> "Field | None":
+    def after(self, window: Window | str | None) -> Field | None:
         """The field after a leaf's window: unchanged (IDENTITY), followed, or undefined."""
         if isinstance(window, Window):
             return self.through(window)

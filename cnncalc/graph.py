@@ -25,13 +25,13 @@ class Node:
     """
 
     path: str
-    impl: "LeafKind | Composite"
+    impl: LeafKind | Composite
     pos: Pos | None
     rounding: str
-    args: "Args | None" = None
-    children: list["Node"] = field(default_factory=list)
+    args: Args | None = None
+    children: list[Node] = field(default_factory=list)
     name: str | None = None
-    expect: "LayerExpect | None" = None
+    expect: LayerExpect | None = None
     shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
     block: str | None = None        # the block this node was written in, for messages
     kind: str = ""
@@ -45,18 +45,18 @@ class Node:
         return self.impl.leaf
 
     @property
-    def leaf_kind(self) -> "LeafKind":
+    def leaf_kind(self) -> LeafKind:
         """The kind of a leaf node (`impl`, typed as such)."""
         assert self.impl.leaf, self.path
         return cast("LeafKind", self.impl)
 
     @property
-    def composite(self) -> "Composite":
+    def composite(self) -> Composite:
         """The kind of a composite node (`impl`, typed as such)."""
         assert not self.impl.leaf, self.path
         return cast("Composite", self.impl)
 
-    def renamed(self, old_prefix: str, new_prefix: str) -> "Node":
+    def renamed(self, old_prefix: str, new_prefix: str) -> Node:
         """A copy whose path (and its children's) starts with new_prefix instead of old_prefix.
         A plain copy of the slots: `dataclasses.replace` (which re-runs `__init__`) took most
         of the time of unrolling a 100,000-layer `repeat`."""

@@ -7,7 +7,7 @@ paths can call them; none imports torch, sympy or numpy."""
 from __future__ import annotations
 
 from cnncalc.dims import AXES, AXIS_UNITS, joined
-from cnncalc.errors import SpecError
+from cnncalc.errors import Pos, SpecError
 
 # -- strict rounding -----------------------------------------------------------------------
 
@@ -55,7 +55,8 @@ def skipped_text(unseen: int, pad: int, axes: tuple, tense: str = "would") -> st
     if unseen <= pad:
         return f"only the last {count(unseen)} of zero padding {verb} (no input is lost)"
     lost = unseen - pad
-    padding = f" (and the {count(pad)} of padding after {'it' if lost == 1 and len(units) == 1 else 'them'})" if pad else ""
+    them = "it" if lost == 1 and len(units) == 1 else "them"
+    padding = f" (and the {count(pad)} of padding after {them})" if pad else ""
     return f"the last {count(lost)} of the input{padding} {verb}"
 
 
@@ -183,7 +184,7 @@ def print_linear_notes(analysis, file: str) -> None:
         print(printable(f"{where}: note: {note}"), file=sys.stderr)
 
 
-def linear_notes(analysis) -> list[tuple[object, str]]:
+def linear_notes(analysis) -> list[tuple[Pos | None, str]]:
     """(position, note) for each layer that its kind finds legal but usually a mistake after the
     layer before it (`LeafKind.note`: a `linear` straight after a spatial layer is a forgotten
     `flatten`). Position-wise layers such as relu or batchnorm between them don't count."""

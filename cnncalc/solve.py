@@ -9,9 +9,9 @@ progression (a `range`), counted and walked without a search.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
 
 MAX_PAIRS = 1_000_000   # (dilation, kernel) pairs one axis may scan
 
@@ -149,7 +149,8 @@ def nearest(size: int, out: int, bounds: Bounds, how_many: int = 3) -> list[tupl
     return ranked[:how_many]
 
 
-def combined(sizes: list[int], outs: list[int], bounds: list[Bounds]) -> tuple[int, Iterator[tuple[Setting, ...]], bool]:
+def combined(sizes: list[int], outs: list[int],
+             bounds: list[Bounds]) -> tuple[int, Iterator[tuple[Setting, ...]], bool]:
     """Settings for every axis at once: (how many, the settings simplest first, square).
     Axes with the same question (size, output, bounds) take the same setting on each (`square`:
     a 11×11 kernel, not 11×9; a mix of per-axis answers works too and isn't listed); otherwise

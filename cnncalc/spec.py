@@ -163,7 +163,7 @@ def errors_from_pydantic(exc: ValidationError, data, what: str, fields: list[str
     most MAX_ERRORS): a SpecError for one, a SpecErrors for several. Pydantic reports a
     mistake once per alternative of a union (`int`, `str`, `list[int]` …): errors whose field
     paths are one within the other are one mistake."""
-    groups: list[tuple[tuple, list[dict]]] = []
+    groups: list[tuple[tuple, list[Any]]] = []
     for error in sorted(exc.errors(include_url=False), key=lambda e: len(_field_path(e["loc"]))):
         path = _field_path(error["loc"])
         for prefix, members in groups:
@@ -180,7 +180,7 @@ def errors_from_pydantic(exc: ValidationError, data, what: str, fields: list[str
     return SpecErrors(found[:MAX_ERRORS], more=max(0, len(found) - MAX_ERRORS))
 
 
-def _misspelt(path: tuple, members: list[dict], groups: list) -> bool:
+def _misspelt(path: tuple, members: list[Any], groups: list) -> bool:
     """A missing key that an unknown key beside it misspells (`layer:` for `layers:`): one
     mistake, told by the unknown key's error ("did you mean `layers`?")."""
     if not path or not all(e["type"] == "missing" for e in members):
@@ -196,7 +196,7 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
     return _error_from(exc.errors(include_url=False), data, what, fields)
 
 
-def _error_from(errors: list[dict], data, what: str, fields: list[str] | None) -> SpecError:
+def _error_from(errors: list[Any], data, what: str, fields: list[str] | None) -> SpecError:
     """One mistake (pydantic's errors about one field, one per union alternative) in words."""
     error = _pick(errors)
     pos, path = position_of(data, error["loc"])

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
 from cnncalc.errors import SpecError
 

@@ -11,7 +11,7 @@ S a stride, P a padding, D a dilation, C input channels, K output channels (filt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.dims import AXES, effective_kernel, fmt, in_layout, is_int, unseen_text
 from cnncalc.units import grouped
@@ -51,7 +51,7 @@ def number(value) -> str:
         return grouped(value).replace("-", "−")
     if isinstance(value, float):
         return f"{value:g}".replace("-", "−")
-    from cnncalc.symbolic import show   # only reached with symbolic sizes
+    from cnncalc.symbolic import show  # only reached with symbolic sizes
 
     return show(value).replace("**", "^").replace("*", "·").replace(" - ", " − ")
 
@@ -166,14 +166,14 @@ def _out_steps(label, w, k, s, before, after, out, ceil_mode, f_name, size, axis
         if rounded != out:
             steps.append(Step(label, f"⌈({size} − {f_name} + {pad_general})/S⌉ + 1 − 1",
                               f"⌈({span})/{n(s)}⌉ + 1 − 1", out))
-            steps.append(Step(f"(ceil_mode: the last window would start in the right padding, "
-                              f"so PyTorch drops it)"))
+            steps.append(Step("(ceil_mode: the last window would start in the right padding, "
+                              "so PyTorch drops it)"))
         else:
             steps.append(Step(label, f"⌈({size} − {f_name} + {pad_general})/S⌉ + 1",
                               f"⌈({span})/{n(s)}⌉ + 1", out))
             if remainder:
-                steps.append(Step(f"(ceil_mode: rounded up; the last window runs past the "
-                                  f"input, as PyTorch does)"))
+                steps.append(Step("(ceil_mode: rounded up; the last window runs past the "
+                                  "input, as PyTorch does)"))
         return steps
     if remainder:
         exact = (w - k + before + after) / s + 1
@@ -198,7 +198,8 @@ def kernel_letters(kernel, axes) -> str:
 
 
 def affine_steps(row: Row, what: str) -> list[Step]:
-    if not getattr(row.node.args, "affine"):
+    args: Any = row.node.args      # a norm's, with `affine`
+    if not args.affine:
         return [Step(f"{what}; no learnable parameters (affine: false)")]
     c = row.input_shape[0]
     return [Step(what),

@@ -91,7 +91,7 @@ def _conv(draw, shape):
 
 @st.composite
 def _conv_transpose(draw, shape):
-    c, n = shape[0], len(shape) - 1
+    c = shape[0]
     groups = draw(st.sampled_from(_divisors(c)))
     out = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
     kernel = draw(st.integers(1, 4))

@@ -8,11 +8,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
-
 from cnncalc.errors import SpecError, every_error
 from cnncalc.pipeline import load_text
 from cnncalc.spec import MAX_ERRORS
+from conftest import run_cli
 
 TWO_TYPOS = "input: [3, 32, 32]\nlayout: HWC\nlayers: [relu]\nbudjet: {params: 1}\n"
 

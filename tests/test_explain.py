@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from cnncalc.errors import SpecError
 from cnncalc.explain import context_of, explain_row, lines, render_text
 from cnncalc.kinds import BLOCK, COMPOSITES, KINDS, Composite, LeafKind
-from cnncalc.working import shape_text
 from cnncalc.pipeline import analyze_loaded
 from cnncalc.report import Options, build
+from cnncalc.working import shape_text
 from conftest import ROOT, run_cli
 from netgen import load_dict, networks
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import run_cli
-
 from cnncalc.hints import fitting_inputs, skipped_text
+from conftest import run_cli
 
 
 def fits(size: int, window: int, pad: int, stride: int) -> bool:

@@ -18,7 +18,6 @@ import pytest
 import torch
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-
 from torch import nn
 
 from cnncalc.crosscheck.build import build, materialise

@@ -7,15 +7,13 @@ import json
 import re
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import run_cli
 
 from cnncalc.commands.conv import Layout, Rounding, conv
 from cnncalc.commands.inputs import compact
 from cnncalc.errors import SpecError
+from conftest import run_cli
 
 
 def run_conv(capsys, **options):

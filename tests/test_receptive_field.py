@@ -31,13 +31,12 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from conftest import ROOT  # noqa: E402
-from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
-
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.field import IDENTITY, Window  # noqa: E402
 from cnncalc.kinds import KINDS, per_axis  # noqa: E402
 from cnncalc.pipeline import analyze_loaded, load, load_text  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from netgen import applicable, leaf_entry, load_dict, networks  # noqa: E402
 
 SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
                  "global_avgpool", "zeropad", "linear")

@@ -19,10 +19,9 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from netgen import load_dict  # noqa: E402
-
 from cnncalc.kinds import KINDS  # noqa: E402
 from cnncalc.pipeline import analyze_loaded  # noqa: E402
+from netgen import load_dict  # noqa: E402
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 

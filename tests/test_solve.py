@@ -22,10 +22,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, cli_env, run_cli
-
 from cnncalc.pipeline import analyze_loaded, load_text
-from cnncalc.solve import MAX_PAIRS, Bounds, Setting, SolveError, combined, count, nearest, output_size, solutions
+from cnncalc.solve import (
+    MAX_PAIRS,
+    Bounds,
+    Setting,
+    SolveError,
+    combined,
+    count,
+    nearest,
+    output_size,
+    solutions,
+)
+from conftest import ROOT, cli_env, run_cli
 
 
 def brute_force(size: int, out: int, b: Bounds) -> list[Setting]:
@@ -70,8 +79,10 @@ def test_the_solver_finds_exactly_what_brute_force_finds_in_order(question):
     size, out, b = question
     expected = brute_force(size, out, b)
     got = list(solutions(size, out, b))
-    key = lambda s: (s.dilation, s.kernel, s.stride, s.padding)    # simplest first
-    assert got == sorted(expected, key=key)
+    def simplest_first(s):
+        return (s.dilation, s.kernel, s.stride, s.padding)
+
+    assert got == sorted(expected, key=simplest_first)
     assert count(size, out, b) == len(expected)
 
 

@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import run_cli
-
 from cnncalc.errors import SpecError
 from cnncalc.units import bytes_as_written, parse_bytes
+from conftest import run_cli
 
 
 def test_help_lists_conv_pool_and_solve_in_whole_sentences():

@@ -110,8 +110,8 @@ def check(
 def check_file(name: str, options, extra_budget: dict) -> FileResult:
     """Load, analyse and check one spec; a SpecError makes the file invalid."""
     from cnncalc.checks import describe_failure, run_checks, undecided_hint
-    from cnncalc.hints import reordered
     from cnncalc.errors import SpecError, every_error, printable
+    from cnncalc.hints import reordered
     from cnncalc.pipeline import analyze_loaded, load
 
     # standard input is `<stdin>` here as in every other command's messages
@@ -127,9 +127,10 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
             result.problems.append(Problem(printable(error.message), *_line_col(error.pos),
                                            [printable(f"note: {n}") for n in error.notes]
                                            + [printable(f"hint: {h}") for h in error.hints]))
-        if getattr(exc, "more", 0):
-            result.problems.append(Problem(f"… and {exc.more} more error"
-                                           f"{'s' if exc.more != 1 else ''}", None, None, []))
+        more = getattr(exc, "more", 0)      # SpecErrors: beyond the ones listed
+        if more:
+            result.problems.append(Problem(f"… and {more} more error{'s' if more != 1 else ''}",
+                                           None, None, []))
         return result
     result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
     for bad in (c for c in result.checks if not c.ok):

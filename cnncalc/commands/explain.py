@@ -37,10 +37,9 @@ def explain(
     depth: Annotated[int | None, typer.Option(
         "--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
 ) -> int:
+    from cnncalc.hints import print_linear_notes
     from cnncalc.override import note_layout
     from cnncalc.pipeline import analyze_loaded, load
-
-    from cnncalc.hints import print_linear_notes
 
     loaded = load(spec)
     note_layout(loaded.spec)
@@ -81,8 +80,8 @@ def print_totals(report: dict, checks: list) -> None:
     """The totals, FLOPs = 2 × MACs with its arithmetic, and the expectations table."""
     from rich.console import Console
 
-    from cnncalc.working import n, number
     from cnncalc.render import render_checks
+    from cnncalc.working import n, number
 
     totals = report["totals"]
     print()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,7 +27,7 @@ HELP = ("Print the JSON Schema of the spec language (generated from cnncalc's "
 
 
 def schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="PATH", help="Write the schema to PATH (its folder must exist) and print the line a spec beside it starts with.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Write the schema to PATH (its folder must exist) and print the line a spec beside it starts with.")] = None,
 ) -> int:
     from cnncalc.schema import schema_text
 

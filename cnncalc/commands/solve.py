@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from cnncalc.commands.conv import (Layout, LayoutOption, command_line_errors, input_shape,
-                                   json_errors, per_axis_value)
+from cnncalc.commands.conv import (
+    Layout,
+    LayoutOption,
+    command_line_errors,
+    input_shape,
+    json_errors,
+    per_axis_value,
+)
 from cnncalc.dims import AXES
 from cnncalc.errors import SpecError
 
@@ -40,13 +46,13 @@ HELP = ("Find every kernel, stride, padding and dilation that takes input SHAPE 
 def solve(
     source: Annotated[str, typer.Argument(metavar="INPUT", help="Input shape, e.g. 227x227x3 (HxWxC).")],
     target: Annotated[str, typer.Argument(metavar="OUTPUT", help="Output shape, e.g. 55x55x96.")],
-    kernel: Annotated[Optional[str], typer.Option("--kernel", "-f", help="Pin the kernel size F (or 3x5 per axis).")] = None,
-    stride: Annotated[Optional[str], typer.Option("--stride", "-s", help="Pin the stride S.")] = None,
-    padding: Annotated[Optional[str], typer.Option("--padding", "-p", help="Pin the padding P on each side.")] = None,
-    dilation: Annotated[Optional[str], typer.Option("--dilation", "-d", help="Pin the dilation D.")] = None,
+    kernel: Annotated[str | None, typer.Option("--kernel", "-f", help="Pin the kernel size F (or 3x5 per axis).")] = None,
+    stride: Annotated[str | None, typer.Option("--stride", "-s", help="Pin the stride S.")] = None,
+    padding: Annotated[str | None, typer.Option("--padding", "-p", help="Pin the padding P on each side.")] = None,
+    dilation: Annotated[str | None, typer.Option("--dilation", "-d", help="Pin the dilation D.")] = None,
     max_kernel: Annotated[int, typer.Option("--max-kernel", min=1, max=BIG, help="Largest kernel size tried.")] = 11,
-    max_stride: Annotated[Optional[int], typer.Option("--max-stride", min=1, max=BIG, help="Largest stride tried (default: the window size).")] = None,
-    max_padding: Annotated[Optional[int], typer.Option("--max-padding", min=0, max=BIG, help="Largest padding tried (default: the window size − 1).")] = None,
+    max_stride: Annotated[int | None, typer.Option("--max-stride", min=1, max=BIG, help="Largest stride tried (default: the window size).")] = None,
+    max_padding: Annotated[int | None, typer.Option("--max-padding", min=0, max=BIG, help="Largest padding tried (default: the window size − 1).")] = None,
     max_dilation: Annotated[int, typer.Option("--max-dilation", min=1, max=BIG, help="Largest dilation tried.")] = 1,
     pool: Annotated[bool, typer.Option("--pool", help="A pooling window: the channels stay, padding ≤ kernel/2 (PyTorch's rule).")] = False,
     layout: Annotated[Layout, LayoutOption] = Layout.hwc,

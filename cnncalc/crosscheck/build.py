@@ -10,7 +10,8 @@ repeat or block use is an `nn.Sequential`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import importlib
 import itertools
-from collections.abc import Iterable, Sequence
-from typing import Any
 import math
 import os
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
 from cnncalc.errors import SpecError, printable
@@ -180,6 +180,7 @@ class _Pairer:
                                          for side, i in zip((self.spec, self.model), culprit))))
             if best is None or score > best[0]:
                 best = (score, pairs, culprit)
+        assert best is not None     # there is a failure whenever no state reached the end
         return _unlink(best[1]), best[2]
 
     def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:

@@ -9,8 +9,10 @@ Adding a kind is one class in one of these modules (or a new one imported below)
 worked example: see "Adding a layer kind" in the README.
 """
 
-from cnncalc.kinds.base import (KINDS, SPATIAL, Args, LeafKind, NoArgs, leaf_kind, per_axis,
-                                spatial)
+# The order of these imports is the order kinds register in, and so the order of
+# `cnncalc kinds`, the docs and the schema.
+# ruff: noqa: I001
+from cnncalc.kinds.base import KINDS, SPATIAL, Args, LeafKind, NoArgs, leaf_kind, per_axis, spatial
 from cnncalc.kinds.conv import ConvArgs, ConvTransposeArgs, conv_geometry, conv_transpose_geometry
 from cnncalc.kinds.pool import AdaptivePoolArgs, AvgPoolArgs, MaxPoolArgs, pool_geometry
 from cnncalc.kinds.linear import LinearArgs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 from cnncalc.kinds.base import Args, LeafKind, leaf_kind
 from cnncalc.working import Step, number
@@ -129,7 +129,7 @@ class LeakyReLU(Activation):
 
 
 class PReluArgs(Args):
-    channels: Union[Literal[1], Literal["all"]] = 1
+    channels: Literal[1] | Literal["all"] = 1
 
 
 @leaf_kind

@@ -22,7 +22,7 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,8 +38,8 @@ MAX_INT = 2**31 - 1  # PyTorch stores sizes and arguments as 32/64-bit ints; bou
 
 PosInt = Annotated[int, Field(ge=1, le=MAX_INT)]
 NonNegInt = Annotated[int, Field(ge=0, le=MAX_INT)]
-SpatialPos = Union[PosInt, Annotated[list[PosInt], Field(min_length=1, max_length=3)]]
-SpatialNonNeg = Union[NonNegInt, Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]]
+SpatialPos = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
+SpatialNonNeg = NonNegInt | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
 PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
 # PyTorch takes any eps; one of 1 or more is a slip (`batchnorm: 64` meant as channels): refused
 Epsilon = Annotated[float, Field(gt=0, lt=1)]

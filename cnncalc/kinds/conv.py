@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
-from cnncalc.dims import (AXES, Fit, SlidingContext, ceil_div, effective_kernel, in_layout,
-                          is_int, numel, sliding_out)
+from cnncalc.dims import (
+    AXES,
+    Fit,
+    SlidingContext,
+    ceil_div,
+    effective_kernel,
+    in_layout,
+    is_int,
+    numel,
+    sliding_out,
+)
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
-from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, LeafKind, PosInt, SpatialNonNeg,
-                                SpatialPos, as_torch, divisors, leaf_kind, module, need_rank,
-                                per_axis, spatial)
-from cnncalc.working import (Step, axes_of, dilation_letter, filters_text, grouped_axes,
-                             kernel_letters, n, number, prod_text, size_letter, sliding_steps)
+from cnncalc.kinds.base import (
+    SPATIAL,
+    SPATIAL_INPUT,
+    Args,
+    LeafKind,
+    PosInt,
+    SpatialNonNeg,
+    SpatialPos,
+    as_torch,
+    divisors,
+    leaf_kind,
+    module,
+    need_rank,
+    per_axis,
+    spatial,
+)
+from cnncalc.working import (
+    Step,
+    axes_of,
+    dilation_letter,
+    filters_text,
+    grouped_axes,
+    kernel_letters,
+    n,
+    number,
+    prod_text,
+    size_letter,
+    sliding_steps,
+)
 
 
 def check_groups(c_in, out: int, groups: int, kind: str, fit: Fit) -> None:
@@ -31,7 +64,7 @@ class ConvArgs(Args):
     out: PosInt
     kernel: SpatialPos
     stride: SpatialPos = 1
-    padding: Union[SpatialNonNeg, Literal["same", "valid"]] = 0
+    padding: SpatialNonNeg | Literal["same", "valid"] = 0
     dilation: SpatialPos = 1
     groups: PosInt = 1
     bias: bool = True

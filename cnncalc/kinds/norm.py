@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from cnncalc.dims import Fit, in_layout, is_int, numel
 from cnncalc.errors import SpecError
-from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, Epsilon, LeafKind, PosInt,
-                                Probability, divisors, leaf_kind, module, need_rank, spatial)
+from cnncalc.kinds.base import (
+    SPATIAL,
+    SPATIAL_INPUT,
+    Args,
+    Epsilon,
+    LeafKind,
+    PosInt,
+    Probability,
+    divisors,
+    leaf_kind,
+    module,
+    need_rank,
+    spatial,
+)
 from cnncalc.working import Step, affine_steps, n, prod_text
 
 

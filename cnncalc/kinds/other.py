@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from cnncalc.dims import AXES, Fit
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
-from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, LeafKind, PositiveFloat,
-                                Probability, SpatialNonNeg, leaf_kind, module, need_rank,
-                                per_axis, spatial)
+from cnncalc.kinds.base import (
+    SPATIAL,
+    SPATIAL_INPUT,
+    Args,
+    LeafKind,
+    PositiveFloat,
+    Probability,
+    SpatialNonNeg,
+    leaf_kind,
+    module,
+    need_rank,
+    per_axis,
+    spatial,
+)
 from cnncalc.working import Step, axes_of, grouped_axes, n, number, size_letter
 
 
@@ -113,7 +124,7 @@ expected:
 
 
 class UpsampleArgs(Args):
-    scale: Union[PositiveFloat, Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)]]
+    scale: PositiveFloat | Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)]
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
 
 

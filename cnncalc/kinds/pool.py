@@ -7,9 +7,20 @@ from dataclasses import replace
 from cnncalc.dims import AXES, Fit, SlidingContext, effective_kernel, is_int, numel, sliding_out
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
-from cnncalc.kinds.base import (SPATIAL, SPATIAL_INPUT, Args, LeafKind, SpatialNonNeg,
-                                SpatialPos, as_torch, leaf_kind, module, need_rank, per_axis,
-                                spatial)
+from cnncalc.kinds.base import (
+    SPATIAL,
+    SPATIAL_INPUT,
+    Args,
+    LeafKind,
+    SpatialNonNeg,
+    SpatialPos,
+    as_torch,
+    leaf_kind,
+    module,
+    need_rank,
+    per_axis,
+    spatial,
+)
 from cnncalc.working import Step, axes_of, grouped_axes, n, number, prod_text, size_letter, sliding_steps
 
 
