@@ -13,12 +13,12 @@ from difflib import get_close_matches
 from pydantic import ValidationError
 
 from cnncalc.arith import ExpressionError, evaluate
-from cnncalc.errors import Pos, SpecError, printable
+from cnncalc.errors import Pos, SpecError, SpecErrors, printable
 from cnncalc.graph import Node, child_path
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
 from cnncalc.kinds.composite import MAX_REPEAT
 from cnncalc.loader import Map, Seq
-from cnncalc.spec import LayerExpect, Spec, error_from_pydantic, shown
+from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, shown
 
 MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
@@ -38,7 +38,24 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
     _check_block_names(spec, raw)
     expander = _Expander(spec)
     layers = substitute(spec.layers, None, getattr(spec.layers, "pos", None), None)
-    children = expander.sequence(layers, "", spec.rounding, None)
+    if not isinstance(layers, Seq):
+        expander.sequence(layers, "", spec.rounding, None)      # says what is wrong
+    # Every top-level entry is expanded on its own, so that each of their mistakes is reported
+    # in one run (an error inside an entry, a block's use included, ends that entry).
+    children, errors = [], []
+    for i, item in enumerate(layers):
+        try:
+            children.append(expander.entry(item, layers.at(i), child_path("", i), spec.rounding,
+                                           None))
+        except SpecError as exc:
+            if not any((e.pos, e.message) == (exc.pos, exc.message) for e in errors):
+                errors.append(exc)        # a block's mistake once, not at each use
+            if expander.count > MAX_NODES:
+                break                     # past the limit, nothing more is expanded
+    if errors:
+        errors.sort(key=lambda e: (e.pos.line, e.pos.col) if e.pos else (0, 0))   # file order
+        raise errors[0] if len(errors) == 1 else SpecErrors(
+            errors[:MAX_ERRORS], more=max(0, len(errors) - MAX_ERRORS))
     return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
 
 

@@ -80,3 +80,14 @@ def test_a_misspelt_key_is_one_error_but_a_missing_one_beside_an_unknown_one_is_
             load_text(text, "s.yaml")
         except SpecError as exc:
             assert [e.message for e in every_error(exc)] == expected
+
+
+def test_each_top_level_entry_is_expanded_on_its_own():
+    """Mistakes in two entries (an unknown kind, a wrong argument) are both reported, in file
+    order; a block's own mistake is reported once, not at each use."""
+    text = ("input: [3, 32, 32]\nblocks:\n  b: {layers: [conv: {out: 4, kernal: 3}]}\n"
+            "layers:\n  - rleu\n  - conv: {out: 8, kernel: 3, strid: 2}\n  - b\n  - b\n")
+    result = run_cli("summary", "-", input=text)
+    assert result.returncode == 2
+    lines = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
+    assert lines == ["<stdin>:3:31", "<stdin>:5:5", "<stdin>:6:31"], result.stderr
