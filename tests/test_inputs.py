@@ -4,7 +4,7 @@
 import json
 
 import pytest
-from hypothesis import currently_in_test_context, event, given
+from hypothesis import currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from cnncalc.errors import SpecError
@@ -107,6 +107,8 @@ def strided_strict_networks(draw):
 KINDS_OF_ANSWER: dict[str, int] = {}
 
 
+# derandomized: the share of periodic answers asserted below is then the same every run
+@settings(derandomize=True)
 @given(st.booleans().flatmap(lambda strided: strided_strict_networks() if strided else
                              networks(ranks=(1, 2), max_layers=5, rounding="strict")
                              | networks(ranks=(1, 2), max_layers=5)))
