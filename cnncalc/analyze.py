@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from cnncalc.dims import AXES, Fit, ceil_div, is_int, joined, numel, same_dim
 from cnncalc.errors import SpecError
 from cnncalc.graph import Node, child_path
+from cnncalc.limits import check_size
 from cnncalc.kinds import IDENTITY, KINDS, BatchNormArgs, ConvArgs, Window
 from cnncalc.spec import Spec
 
@@ -169,6 +170,7 @@ class _Walker:
             args = node.args
             out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
             _check_positive(out)
+            check_size(out)
             window = kind.window(args, shape) if len(out) == len(shape) else None
             figures = (out, kind.params(args, shape), kind.buffers(args, shape),
                        kind.macs(args, shape, out), numel(out), window)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+LONGEST_WORD = 100     # characters of one word in a message (a path, a quoted value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +95,20 @@ class SpecError(Exception):
             notes = [*notes[:3], f"… {len(notes) - 6} more", *notes[-3:]]
         lines += [f"  note: {n}" for n in notes]
         lines += [f"  hint: {h}" for h in self.hints]
-        return printable("\n".join(lines), keep="\n")
+        return printable(shortened("\n".join(lines)), keep="\n")
 
     def __str__(self) -> str:
         return self.format()
+
+
+_LONG_WORD = re.compile(r"\S{%d,}" % (LONGEST_WORD + 1))
+
+
+def shortened(text: str) -> str:
+    """`text` with every run of more than LONGEST_WORD non-space characters cut in its middle
+    (`'xxxx…xxxx'`): a message quotes what the spec wrote, and a value can be 10,000
+    characters long."""
+    return _LONG_WORD.sub(lambda m: f"{m[0][:60]}…{m[0][-20:]}", text)
 
 
 # C0 and C1 control characters (ESC included), DEL: a spec's names and keys are shown to a
