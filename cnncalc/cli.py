@@ -16,6 +16,7 @@ import typer
 
 from cnncalc import __version__
 from cnncalc.errors import SpecError
+from cnncalc.output import prepare_streams
 
 app = typer.Typer(
     name="cnncalc",
@@ -96,6 +97,8 @@ def main() -> None:
     # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
     # Collect rarely, as mypy does.
     gc.set_threshold(200_000, 30, 30)
+    if (status := prepare_streams()) is not None:   # a closed stdout, an ASCII terminal
+        raise SystemExit(status)
     _register(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         app()

@@ -1,0 +1,67 @@
+"""Where the output goes, whatever the terminal: a closed standard output, an encoding without
+×, ✓ or box drawing, a spreadsheet that reads a cell as a formula."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import sys
+
+# What a report writes that an ASCII or Latin-1 terminal can't show, in words it can.
+ASCII = {
+    "×": "x", "✓": "ok", "✗": "FAIL", "→": "->", "←": "<-", "−": "-", "–": "-", "—": "-",
+    "·": ".", "…": "...", "≤": "<=", "≥": ">=", "≠": "!=", "≡": "==", "⌊": "floor(", "⌋": ")",
+    "⌈": "ceil(", "⌉": ")", "‘": "'", "’": "'", "“": '"', "”": '"', "²": "^2", "³": "^3",
+    "\N{REPLACEMENT CHARACTER}": "?", "•": "*", "❱": ">",
+}
+_BOX = {**dict.fromkeys("─━═╌╍┄┅", "-"), **dict.fromkeys("│┃║╎╏┆┇", "|")}
+
+
+def _fallback(error: UnicodeEncodeError):
+    """A codecs error handler: each character the encoding can't hold, as ASCII."""
+    text = error.object[error.start:error.end]
+    return "".join(ASCII.get(c) or _BOX.get(c) or ("+" if "\u2500" <= c <= "\u257f" else "?")
+                   for c in text), error.end
+
+
+codecs.register_error("cnncalc-ascii", _fallback)
+
+
+def prepare_streams() -> int | None:
+    """Make standard output and error safe to write; an exit status where nothing can be done.
+
+    A stream closed when the process started is None in Python: standard error then goes
+    nowhere, and a closed standard output is an error (exit 1, as a failed write). A stream whose
+    encoding can't hold what the reports write gets ASCII for those characters instead of an
+    exception."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:
+        print("error: cannot write the output: standard output is closed", file=sys.stderr)
+        return 1
+    for stream in (sys.stdout, sys.stderr):
+        if not _holds_unicode(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="cnncalc-ascii")
+    return None
+
+
+def _holds_unicode(stream) -> bool:
+    try:
+        "×✓✗→─…".encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+# OWASP's CSV injection advice: a cell that starts with one of these is a formula to a
+# spreadsheet (`=HYPERLINK(...)`); a quote in front makes it text. Numbers are left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]+)?$")
+
+
+def csv_text(value):
+    """A CSV cell that no spreadsheet runs as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
