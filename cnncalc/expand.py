@@ -128,6 +128,10 @@ class _Expander:
 
     def composite(self, kind: str, value, pos, value_pos, path, rounding, block) -> Node:
         if kind == "sequential":
+            if not isinstance(value, Seq):
+                raise SpecError("`sequential` takes a list of layer entries", value_pos or pos,
+                                hints=["e.g. `sequential: [conv: ..., relu]`, or the entries on "
+                                       "the lines below it, indented, each starting with `- `"])
             node = self.new(path, kind, pos, rounding, block=block)
             node.children = self.sequence(value, path, rounding, block)
             return node

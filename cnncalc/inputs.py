@@ -28,7 +28,7 @@ from cnncalc.errors import SpecError
 
 MAX_PERIOD = 1 << 16           # sizes repeating only beyond this are refused
 MAX_WORK = 4_000_000           # residues × conditions evaluated
-MAX_UPTO = 10_000_000
+MAX_UPTO = 10_000              # --upto lists every accepted size: what a terminal can show
 MAX_EXCEPTIONS = 200           # beyond this, each residue mod the full period keeps its own start
 
 Intervals = list  # [(lo, hi)], sorted, disjoint; hi None: unbounded
@@ -255,7 +255,17 @@ class Accepted:
         return self._member(x)
 
     def values(self, upto: int) -> list[int]:
-        return [x for x in range(1, upto + 1) if self._member(x)]
+        """The accepted sizes from 1 to upto, from the closed form: time in the sizes listed,
+        not in upto."""
+        found = {x for x in self.exceptions if x <= upto}
+        for c in self.residues:
+            found.update(range(self.starts[c], upto + 1, self.period))
+        return sorted(found)
+
+    @property
+    def _k(self) -> str:
+        """The closed form's counter: k, or j for a size that is itself named k."""
+        return "j" if self.name == "k" else "k"
 
     def _groups(self) -> list[tuple[list[int], int]]:
         """Residue classes that share a bound m (each starts at its first size ≥ m), as
@@ -275,7 +285,7 @@ class Accepted:
             if self.period == 1:
                 parts.append(f"{n} ≥ {t}")
             elif classes == [0]:
-                parts.append(f"{n} = {self.period}·k, k ≥ {t // self.period}")
+                parts.append(f"{n} = {self.period}·{self._k}, {self._k} ≥ {t // self.period}")
             else:
                 # the bound only where some class's first positive size is below it
                 bound = f", {n} ≥ {t}" if t > min(c or self.period for c in classes) else ""
@@ -296,7 +306,8 @@ class Accepted:
                     parts.append(f"{n} >= {t}")
                 else:
                     k0 = (t - c) // self.period
-                    parts.append(f"{self.period}*k{' + ' + str(c) if c else ''}, k >= {k0}")
+                    parts.append(f"{self.period}*{self._k}{' + ' + str(c) if c else ''}, "
+                                 f"{self._k} >= {k0}")
         if self.exceptions:
             parts.append(f"{n} in {{{', '.join(map(str, self.exceptions))}}}")
         return "; ".join(parts) if parts else "none"
@@ -415,10 +426,17 @@ def accepted_inputs(loaded) -> dict[str, Accepted]:
     any symbol is)."""
     from cnncalc.pipeline import analyze_loaded
 
+    from cnncalc.analyze import MAX_SYMBOLIC_LAYERS
+
     override, names = symbolic_override(loaded)
     try:
         return accepted_sizes(analyze_loaded(loaded, override), names)
     except SpecError as exc:
+        if "symbolic sizes are analysed for at most" in exc.message:
+            # the sizes may be numbers already: they are names here whatever the spec says
+            exc.hints = [f"`cnncalc inputs` solves every size as a name, for networks of at "
+                         f"most {MAX_SYMBOLIC_LAYERS:,} layers; `cnncalc summary SPEC --input "
+                         "3x224x224` tries one size"]
         raise exc.located(loaded.file) from None
 
 

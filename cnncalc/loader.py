@@ -7,7 +7,10 @@ limits below whatever the input (file size, nesting, alias expansion, string len
 from __future__ import annotations
 
 import math
+import os
 import re
+import select
+import stat
 import sys
 from pathlib import Path
 
@@ -98,7 +101,7 @@ def read_source(source: str) -> tuple[str, str]:
             raise SpecError(f"{source} is a folder, not a spec file", file=source)
         try:
             # A bounded read: a pipe or a device (`/dev/zero`) has no size to check beforehand.
-            with path.open("rb") as handle:
+            with _open(path) as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise SpecError(f"can't read the file: {exc.strerror or exc}", file=source) from None
@@ -112,6 +115,28 @@ def read_source(source: str) -> tuple[str, str]:
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(f"the spec is larger than {MAX_FILE_BYTES // 2**20} MiB", file=name)
     return text, name
+
+
+PIPE_WAIT = 10.0   # seconds a named pipe may take to start giving text
+
+
+def _open(path: Path):
+    """`path` opened for reading without waiting: `open` on a named pipe that no program writes
+    to would block for ever. A pipe is then given PIPE_WAIT seconds to start giving text."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    handle = os.fdopen(fd, "rb")
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode) and hasattr(select, "poll"):
+            poll = select.poll()
+            poll.register(fd, select.POLLIN | select.POLLHUP)
+            if not poll.poll(PIPE_WAIT * 1000):
+                raise SpecError(f"nothing wrote to this named pipe in {PIPE_WAIT:g} seconds",
+                                file=str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 BUNDLED_DIR = Path(__file__).parent / "specs"

@@ -117,10 +117,30 @@ def validate_top(data) -> tuple[Spec, Map]:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise error_from_pydantic(exc, data, "the spec", list(Spec.model_fields)) from None
+    _check_channels(spec, data)
     # pydantic copies lists; keep the loader's own (they carry positions).
     blocks = {name: block.model_copy(update={"layers": data["blocks"][name]["layers"]})
               for name, block in spec.blocks.items()}
     return spec.model_copy(update={"layers": data["layers"], "blocks": blocks}), data
+
+
+def _check_channels(spec: Spec, data: Map) -> None:
+    """Names are spatial sizes only: the channels entry (first, or last under `layout: hwc`)
+    must be a number. Said at that entry, in the spec's own order."""
+    dims = spec.input
+    if not any(isinstance(d, str) for d in dims):
+        return
+    at = len(dims) - 1 if spec.layout == "hwc" else 0
+    if len(dims) > 1 and not isinstance(dims[at], str):
+        return
+    example = "[H, W, 3]" if spec.layout == "hwc" else "[3, H, W]"
+    where = "last" if spec.layout == "hwc" else "first"
+    raw = data["input"]
+    raise SpecError(f"`input[{at}]` is {dims[at]}, but the {where} entry is the number of "
+                    "channels: only spatial sizes can be names",
+                    raw.at(at) if isinstance(raw, Seq) else data.at("input"),
+                    hints=[f"write e.g. `input: {example}`" + (
+                        " (a 1-entry input is channels only)" if len(dims) == 1 else "")])
 
 
 # ---------------------------------------------------------------------------------------------
