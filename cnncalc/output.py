@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import sys
 
 # What a report writes that an ASCII or Latin-1 terminal can't show, in words it can.
@@ -54,14 +53,13 @@ def _holds_unicode(stream) -> bool:
     return True
 
 
-# OWASP's CSV injection advice: a cell that starts with one of these is a formula to a
-# spreadsheet (`=HYPERLINK(...)`); a quote in front makes it text. Numbers are left alone.
+# OWASP's CSV injection advice: a text cell that starts with one of these is a formula to a
+# spreadsheet (`=HYPERLINK(...)`); a quote in front makes it text. Figures are ints, not text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]+)?$")
 
 
 def csv_text(value):
     """A CSV cell that no spreadsheet runs as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
