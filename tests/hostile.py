@@ -95,7 +95,7 @@ def own_failure(outcome: Outcome) -> str:
         return f"a traceback was printed:\n{outcome.output[-3000:]}"
     if outcome.status not in (0, 1, 2):
         return f"exit status {outcome.status}:\n{outcome.output[-2000:]}"
-    if outcome.status == 2 and "error" not in outcome.stderr.lower():
+    if outcome.status == 2 and "error" not in outcome.output.lower():   # check: on stdout
         return f"exit status 2 without an error message:\n{outcome.output[-2000:]}"
     if outcome.status == 1 and not outcome.output.strip():
         return "exit status 1 without a word of why"
