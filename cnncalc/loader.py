@@ -22,14 +22,14 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64            # nested mappings/lists in the YAML text
 MAX_VALUES = 200_000      # values after aliases are expanded ("billion laughs" stops here)
 MAX_STRING = 10_000
+MAX_DIGITS = 40           # a figure of tensors of under 2^63 elements has fewer digits
 
-# LibYAML when PyYAML was built with it (ten times faster on a large spec); its marks are
-# the pure-Python parser's (tests/test_limits.py compares them).
+# LibYAML when PyYAML was built with it (several times faster on a large spec); its marks are
+# the pure-Python parser's (tests/test_hostile.py compares them).
 if yaml.__with_libyaml__:
     from yaml.cyaml import CParser as _Parser, CSafeLoader as _Loader
 else:   # pragma: no cover - PyYAML without LibYAML
     _Parser, _Loader = None, yaml.SafeLoader
-MAX_DIGITS = 40           # a figure of tensors of under 2^63 elements has fewer digits
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
