@@ -27,13 +27,16 @@ def _fallback(error: UnicodeEncodeError):
 codecs.register_error("cnncalc-ascii", _fallback)
 
 
+MIN_COLUMNS = 40
+
+
 def prepare_streams() -> int | None:
     """Make standard output and error safe to write; an exit status where nothing can be done.
 
     A stream closed when the process started is None in Python: standard error then goes
     nowhere, and a closed standard output is an error (exit 1, as a failed write). A stream whose
     encoding can't hold what the reports write gets ASCII for those characters instead of an
-    exception."""
+    exception; a width too narrow for any table is widened."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")
     if sys.stdout is None:
@@ -42,6 +45,10 @@ def prepare_streams() -> int | None:
     for stream in (sys.stdout, sys.stderr):
         if not _holds_unicode(stream) and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="cnncalc-ascii")
+    # rich takes the width from COLUMNS: at 0 it prints nothing, at 1 a letter a line
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) < MIN_COLUMNS:
+        os.environ["COLUMNS"] = str(MIN_COLUMNS)
     return None
 
 

@@ -389,8 +389,9 @@ def test_command_lines(line):
 # --- environments and terminals (a fresh process each) ----------------------------------------
 
 ENVIRONMENTS = st.fixed_dictionaries({}, optional={
+    # (an unknown encoding stops Python itself before cnncalc starts: not ours to answer)
     "PYTHONIOENCODING": st.sampled_from(["ascii", "latin-1", "cp1252", "utf-8", "utf-16",
-                                         "ascii:strict", "latin-1:replace", "nonsense"]),
+                                         "ascii:strict", "latin-1:replace"]),
     "NO_COLOR": st.sampled_from(["1", "", None]),
     "FORCE_COLOR": st.sampled_from(["1", "0", None]),
     "COLUMNS": st.sampled_from(["0", "1", "2", "5", "20", "-3", "abc", "99999", ""]),
@@ -410,12 +411,6 @@ ENV_COMMANDS = [["summary", "-"], ["explain", "-"], ["check", "-"], ["summary", 
 def test_environments(env, command, closed):
     spec = "input: [3, 32, 32]\nexpect: {params: 100}\nlayers:\n  - conv: {out: 8, kernel: 3}\n"
     encoding = env.get("PYTHONIOENCODING", "utf-8").split(":")[0]
-    try:
-        "".encode(encoding)
-    except LookupError:
-        encoding = "utf-8"
-    if encoding == "utf-16":
-        encoding = "latin-1"    # read back byte by byte: what matters is that it was written
     outcome = spawn(*command, stdin=spec, env=env, close_stdout=closed, timeout=SECONDS * 6,
                     encoding=encoding)
     if closed:

@@ -348,3 +348,11 @@ def test_a_long_value_is_quoted_short():
     outcome = invoke("summary", "-", stdin=spec)
     assert outcome.status == 2 and max(map(len, outcome.stderr.splitlines())) < 300
     assert re.search(r"'x{50,}…x+'", outcome.stderr)
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "7"])
+def test_a_terminal_too_narrow_for_any_table_still_gets_the_report(columns):
+    spec = "input: [3, 32, 32]\nexpect: {params: 5}\nlayers:\n  - conv: {out: 8, kernel: 3}\n"
+    outcome = spawn("summary", "-", stdin=spec, env={"COLUMNS": columns})
+    assert outcome.status == 1 and not outcome.crash
+    assert "8×30×30" in outcome.stdout and "✗" in outcome.stdout     # at 0: nothing was printed
