@@ -179,7 +179,10 @@ def error_from_pydantic(exc: ValidationError, data, what: str, fields: list[str]
     pos, path = position_of(data, error["loc"])
     field = dotted(path) or what
     # `out` of `conv`: a layer's argument names its kind (the user may have written a shorthand)
-    subject = f"`{field}`" if what == "the spec" or field == what else f"`{field}` of {what}"
+    if field == what:
+        subject = what          # the value itself is wrong: `expect`, already quoted
+    else:
+        subject = f"`{field}`" if what == "the spec" else f"`{field}` of {what}"
     kind = error["type"]
     value = error.get("input")
     context = error.get("ctx") or {}
@@ -269,6 +272,7 @@ def _expected(errors) -> str:
         msg = msg.replace("Input should be", "expected").replace("a valid integer", "a whole number")
         msg = msg.replace("a valid boolean", "true or false").replace("a valid list", "a list")
         msg = msg.replace("a valid string", "a name").replace("Input should be", "expected")
+        msg = re.sub(r"a valid dictionary( or instance of \w+)?", "a mapping", msg)
         if msg not in messages:
             messages.append(msg)
     # "expected a whole number; or expected a list" -> "expected a whole number or a list"

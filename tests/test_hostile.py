@@ -356,3 +356,14 @@ def test_a_terminal_too_narrow_for_any_table_still_gets_the_report(columns):
     outcome = spawn("summary", "-", stdin=spec, env={"COLUMNS": columns})
     assert outcome.status == 1 and not outcome.crash
     assert "8×30×30" in outcome.stdout and "✗" in outcome.stdout     # at 0: nothing was printed
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3, expect: 5}\n",
+     "`expect` can't be 5: expected a mapping"),
+    ("input: [3, 8, 8]\nbudget: 5\nlayers: [relu]\n", "`budget` can't be 5: expected a mapping"),
+])
+def test_a_scalar_for_a_mapping_is_said_in_the_specs_words(spec, message):
+    # found by tests/test_fuzz.py: "``expect`` can't be 5: expected a valid dictionary or
+    # instance of LayerExpect"
+    assert message in invoke("summary", "-", stdin=spec).stderr
