@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from cnncalc.dims import AXES, Fit, ceil_div, is_int, joined, numel, same_dim
 from cnncalc.errors import SpecError
 from cnncalc.graph import Node, child_path
-from cnncalc.limits import check_size
 from cnncalc.kinds import IDENTITY, KINDS, BatchNormArgs, ConvArgs, Window
+from cnncalc.limits import check_size
 from cnncalc.spec import Spec
 
 

@@ -225,9 +225,9 @@ def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *, poolin
 
 
 def _fitting_pads(size: int, kernel_eff: int, pad: int, stride: int, low: int, high: int) -> list[int]:
-    """The paddings p in [low, high], p != pad, for which size + 2p − kernel_eff is a multiple of
-    stride: the two nearest pad on either side and the two at each end of the window. Computed, not
-    searched: the window is as wide as the stride, and a stride can be 2^31."""
+    """The paddings p in [low, high], p != pad, for which size + 2p − kernel_eff is a multiple
+    of stride: the two nearest pad on either side and the two at each end of the window.
+    Computed, not searched: the window is as wide as the stride, and a stride can be 2^31."""
     # 2p ≡ kernel_eff − size (mod stride) holds for p ≡ base (mod step), or for no p at all
     need = kernel_eff - size
     if stride % 2 == 0:

@@ -273,6 +273,7 @@ CSV_COLUMNS = ("path", "kind", "name", "depth", "leaf", "input_shape", "output_s
 
 def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
     from cnncalc.output import csv_text
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
