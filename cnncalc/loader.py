@@ -261,7 +261,8 @@ def _convert(node, budget: list[int], depth: int):
         if len(node.value) > MAX_STRING:
             raise SpecError(f"a value is longer than {MAX_STRING:,} characters", _pos(node))
         if node.tag == "tag:yaml.org,2002:str" and not node.style and _FLOAT_1_2.match(node.value):
-            return _number(float(node.value), node)   # YAML 1.1 reads a plain `1e-5` as text; 1.2 as a number
+            # YAML 1.1 reads a plain `1e-5` as text; YAML 1.2 as a number
+            return _number(float(node.value), node)
         if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS + 10:
             raise _too_large(node)      # before Python spends time on a 4,000-digit int
         try:
