@@ -21,7 +21,7 @@ _NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)([eE][+-]?[0-9]{1,2})?\s*
 MAX_DIGITS = 40   # no figure cnncalc computes is longer (tensors stop at 2^63 elements)
 # A comma only between groups of three digits: `1,500,000`. `1,5M` is a decimal comma
 # elsewhere, and read as thousands it would be a bound 10 times too high.
-_THOUSANDS = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")
+_THOUSANDS = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
 
 
 def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
