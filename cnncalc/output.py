@@ -18,7 +18,9 @@ _BOX = {**dict.fromkeys("─━═╌╍┄┅", "-"), **dict.fromkeys("│┃�
 
 
 def _fallback(error: UnicodeEncodeError):
-    """A codecs error handler: each character the encoding can't hold, as ASCII."""
+    """A codecs error handler: each character the encoding can't hold, as ASCII (the UTF-8
+    encoder takes no other replacement); `?` for the rest, such as a lone surrogate (a file
+    name's byte that isn't UTF-8, as Python decodes it)."""
     text = error.object[error.start:error.end]
     return "".join(ASCII.get(c) or _BOX.get(c) or ("+" if "\u2500" <= c <= "\u257f" else "?")
                    for c in text), error.end
@@ -36,14 +38,16 @@ def prepare_streams() -> int | None:
     A stream closed when the process started is None in Python: standard error then goes
     nowhere, and a closed standard output is an error (exit 1, as a failed write). A stream whose
     encoding can't hold what the reports write gets ASCII for those characters instead of an
-    exception; a width too narrow for any table is widened."""
+    exception, and so does a strict one (a file name that isn't UTF-8 holds surrogates); a
+    width too narrow for any table is widened."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")
     if sys.stdout is None:
         print("error: cannot write the output: standard output is closed", file=sys.stderr)
         return 1
     for stream in (sys.stdout, sys.stderr):
-        if not _holds_unicode(stream) and hasattr(stream, "reconfigure"):
+        if hasattr(stream, "reconfigure") and (stream.errors == "strict"
+                                               or not _holds_unicode(stream)):
             stream.reconfigure(errors="cnncalc-ascii")
     # rich takes the width from COLUMNS: at 0 it prints nothing, at 1 a letter a line
     columns = os.environ.get("COLUMNS", "").strip()

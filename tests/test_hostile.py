@@ -367,3 +367,14 @@ def test_a_scalar_for_a_mapping_is_said_in_the_specs_words(spec, message):
     # found by tests/test_fuzz.py: "``expect`` can't be 5: expected a valid dictionary or
     # instance of LayerExpect"
     assert message in invoke("summary", "-", stdin=spec).stderr
+
+
+@pytest.mark.parametrize("command", ["check", "summary", "explain"])
+def test_a_file_name_that_isnt_utf8_is_written_whatever_the_encoding(tmp_path, command):
+    # found by tests/test_fuzz.py: `summary $'\xff.yaml'` under a UTF-8 locale (strict
+    # standard output) ended in UnicodeEncodeError
+    spec = tmp_path / os.fsdecode(b"\xfd.yaml")
+    spec.write_text("input: [3, 8, 8]\nexpect: {params: 5}\nlayers: [relu]\n")
+    outcome = spawn(command, str(spec), env={"PYTHONIOENCODING": "utf-8"})
+    assert outcome.status == 1 and not outcome.crash, outcome.output
+    assert "?" in outcome.stdout
