@@ -131,7 +131,7 @@ def _register(command: str | None = None) -> None:
     # Importing a command module registers it (cheap: heavy imports happen inside commands).
     # `cnncalc summary …` imports only its own module (each one costs a cold start ~2 ms);
     # anything else (`--help`, `--version`, a typo) registers them all.
-    if (command and command.isidentifier() and not command.startswith("_")
+    if (command and command.isidentifier() and not command.startswith("_") and len(command) < 64
             and (Path(__file__).parent / "commands" / f"{command}.py").is_file()):
         importlib.import_module(f"cnncalc.commands.{command}")
         return

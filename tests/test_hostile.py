@@ -378,3 +378,12 @@ def test_a_file_name_that_isnt_utf8_is_written_whatever_the_encoding(tmp_path, c
     outcome = spawn(command, str(spec), env={"PYTHONIOENCODING": "utf-8"})
     assert outcome.status == 1 and not outcome.crash, outcome.output
     assert "?" in outcome.stdout
+
+
+@pytest.mark.parametrize("name", ["é" * 300, "a" * 5000])
+def test_a_command_name_too_long_for_a_file_name_is_an_unknown_command(name):
+    # found by tests/test_fuzz.py: the command table's lookup ended in
+    # "OSError: [Errno 36] File name too long"
+    outcome = invoke(name, "kinds")
+    assert outcome.status == 2 and not own_failure(outcome), own_failure(outcome)
+    assert "No such command" in outcome.stderr
