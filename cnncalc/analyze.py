@@ -10,6 +10,7 @@ from cnncalc.dims import AXES, Fit, in_layout, is_int, joined, numel, same_dim
 from cnncalc.errors import SpecError
 from cnncalc.field import Field
 from cnncalc.graph import Node
+from cnncalc.limits import check_size
 from cnncalc.spec import Spec
 
 __all__ = ["Analysis", "Field", "Row", "analyze", "in_layout", "input_shape_of"]
@@ -146,6 +147,7 @@ class _Walker:
             args = node.args
             out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
             _check_positive(out)
+            check_size(out)
             window = kind.window(args, shape) if len(out) == len(shape) else None
             figures = (out, kind.params(args, shape), kind.buffers(args, shape),
                        kind.macs(args, shape, out), numel(out), window)

@@ -125,6 +125,16 @@ def undecided_hint(name: str, spec, from_option: bool = False) -> str:
     return f"hint: {give} to check this; {inputs} lists the sizes the network accepts"
 
 
+def report_failed(checks: list[Check], file: str) -> None:
+    """On standard error, each check that fails: for an output that has no place for them
+    (`--format csv`), so that exit status 1 comes with its reason."""
+    import sys
+
+    for check in (c for c in checks if c.ok is False):
+        where = f"{file}:{check.pos.line}:{check.pos.col}" if check.pos else file
+        print(f"{where}: error: {describe_failure(check)}", file=sys.stderr)
+
+
 def report_undecided(checks: list[Check], file: str, spec, from_option: bool = False) -> None:
     """On standard error, each check that can't be decided, as an error (exit status 2)."""
     import sys

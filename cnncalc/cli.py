@@ -20,6 +20,7 @@ import typer
 
 from cnncalc import __version__, commands
 from cnncalc.errors import SpecError
+from cnncalc.output import prepare_streams
 
 # name -> "module:function", in the order `cnncalc --help` lists them
 COMMANDS = {
@@ -130,7 +131,8 @@ def main() -> None:
     # thresholds rescan that tree again and again (most of a 100,000-layer summary's time).
     # Collect rarely, as mypy does.
     gc.set_threshold(200_000, 30, 30)
-    _leave(run(sys.argv[1:]))
+    status = prepare_streams()      # a closed standard output, an encoding without ×
+    _leave(status if status is not None else run(sys.argv[1:]))
 
 
 def _leave(status: int) -> None:

@@ -296,8 +296,8 @@ def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *,
                              tuple((size + 2 * pad - kernel_eff) // s + 1 for s in options)))
     max_pad = kernel_eff // 2 if pooling else max(kernel_eff, pad + 2)
     reach = 2 * stride + 2
-    pads = [p for p in range(max(0, pad - reach), min(max_pad, pad + reach) + 1)
-            if p != pad and size + 2 * p >= kernel_eff and (size + 2 * p - kernel_eff) % stride == 0]
+    pads = _fitting_pads(size, kernel_eff, pad, stride,
+                         max(0, pad - reach, -(-(kernel_eff - size) // 2)), min(max_pad, pad + reach))
     pads.sort(key=lambda p: (abs(p - pad), p))
     if pads:
         options = tuple(sorted(pads[:2]))
@@ -305,3 +305,26 @@ def fit_suggestions(size: int, kernel_eff: int, pad: int, stride: int, *,
                              tuple((size + 2 * p - kernel_eff) // stride + 1 for p in options),
                              context=f" with stride {stride}"))
     return hints
+
+
+def _fitting_pads(size: int, kernel_eff: int, pad: int, stride: int, low: int, high: int) -> list[int]:
+    """The paddings p in [low, high], p != pad, for which size + 2p − kernel_eff is a multiple
+    of stride: the two nearest pad on either side and the two at each end of the window.
+    Computed, not searched: the window is as wide as the stride, and a stride can be 2^31."""
+    # 2p ≡ kernel_eff − size (mod stride) holds for p ≡ base (mod step), or for no p at all
+    need = kernel_eff - size
+    if stride % 2 == 0:
+        if need % 2:
+            return []
+        step, base = stride // 2, (need // 2) % (stride // 2)
+    else:
+        step, base = stride, need * pow(2, -1, stride) % stride if stride > 1 else 0
+    if low > high:
+        return []
+    below = pad - (pad - base) % step            # the fitting padding at or just below pad
+    first = low + (base - low) % step            # the lowest one in the window
+    last = high - (high - base) % step           # the highest one
+    found = {p for p in (below - 2 * step, below - step, below, below + step, below + 2 * step,
+                         first, first + step, last - step, last)
+             if low <= p <= high and p != pad}
+    return sorted(found)

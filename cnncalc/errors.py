@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+LONGEST_WORD = 100     # characters of one word in a message (a path, a quoted value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ class SpecError(Exception):
             notes = [*notes[:3], f"… {len(notes) - 6} more", *notes[-3:]]
         lines += [f"  note: {n}" for n in notes]
         lines += [f"  hint: {h}" for h in self.hints]
-        return printable("\n".join(lines), keep="\n")
+        return printable(shortened("\n".join(lines)), keep="\n")
 
     def __str__(self) -> str:
         return self.format()
@@ -131,6 +134,16 @@ class SpecErrors(SpecError):
 def every_error(error: SpecError) -> list[SpecError]:
     """The errors a SpecError stands for: itself, or each of a SpecErrors."""
     return list(getattr(error, "errors", [error]))
+
+
+_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+
+
+def shortened(text: str) -> str:
+    """`text` with every run of more than LONGEST_WORD non-space characters cut in its middle
+    (`'xxxx…xxxx'`): a message quotes what the spec wrote, and a value can be 10,000
+    characters long."""
+    return _LONG_WORD.sub(lambda m: f"{m[0][:60]}…{m[0][-20:]}", text)
 
 
 # C0 and C1 control characters (ESC included), DEL: a spec's names and keys are shown to a

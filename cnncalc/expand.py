@@ -42,7 +42,8 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
         expander.sequence(layers, "", spec.rounding, None)      # says what is wrong
     # Every top-level entry is expanded on its own, so that each of their mistakes is reported
     # in one run (an error inside an entry, a block's use included, ends that entry).
-    children, errors = [], []
+    children: list[Node] = []
+    errors: list[SpecError] = []
     for i, item in enumerate(layers):
         try:
             children.append(expander.entry(item, layers.at(i), child_path("", i), spec.rounding,

@@ -21,14 +21,16 @@ The answer equals trying every size with the numeric analysis (tests/test_inputs
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from cnncalc.errors import SpecError
 
 MAX_PERIOD = 1 << 16           # sizes repeating only beyond this are refused
 MAX_WORK = 4_000_000           # residues × conditions evaluated
-MAX_UPTO = 10_000_000
+MAX_UPTO = 10_000              # --upto lists every accepted size: what a terminal can show
 MAX_EXCEPTIONS = 200           # beyond this, each residue mod the full period keeps its own start
 
 Intervals = list  # [(lo, hi)], sorted, disjoint; hi None: unbounded
@@ -46,8 +48,8 @@ def _compile(expr, name: str):
     import sympy
 
     if expr.is_Integer:
-        value = int(expr)
-        return lambda x: value
+        whole = int(expr)
+        return lambda x: whole
     if expr.is_Rational:
         value = Fraction(int(expr.p), int(expr.q))
         return lambda x: value
@@ -144,7 +146,7 @@ ALL: Intervals = [(0, None)]
 @dataclass
 class _Leaf:
     op: str
-    f: object        # the compiled expression
+    f: Callable[[int], Any]        # the compiled expression
     period: int
 
 
@@ -244,7 +246,7 @@ class Accepted:
     residues: list[int]
     starts: dict[int, int]
     exceptions: list[int]
-    _member: object = field(repr=False, default=None)
+    _member: Callable[[int], bool] = field(repr=False, default=lambda x: False)
 
     @property
     def minimum(self) -> int | None:
@@ -255,7 +257,23 @@ class Accepted:
         return self._member(x)
 
     def values(self, upto: int) -> list[int]:
-        return [x for x in range(1, upto + 1) if self._member(x)]
+        """The accepted sizes from 1 to upto, from the closed form: time in the sizes listed,
+        not in upto."""
+        found = {x for x in self.exceptions if x <= upto}
+        for c in self.residues:
+            found.update(range(self.starts[c], upto + 1, self.step))
+        return sorted(found)
+
+    @property
+    def _k(self) -> str:
+        """The closed form's counter: k, or j for a size that is itself named k."""
+        return "j" if self.name == "k" else "k"
+
+    @property
+    def step(self) -> int:
+        """The period, where there are residues (None only where no size is accepted)."""
+        assert self.period is not None or not self.residues
+        return self.period or 1
 
     def _groups(self) -> list[tuple[list[int], int]]:
         """Residue classes that share a bound m (each starts at its first size ≥ m), as
@@ -263,7 +281,7 @@ class Accepted:
         left, groups = sorted(self.residues, key=lambda c: self.starts[c]), []
         while left:
             m = self.starts[left[0]]
-            group = [c for c in left if self.starts[c] == m + (c - m) % self.period]
+            group = [c for c in left if self.starts[c] == m + (c - m) % self.step]
             groups.append((sorted(group), m))
             left = [c for c in left if c not in group]
         return groups
@@ -272,14 +290,14 @@ class Accepted:
         """For people: `H = 32·k, k ≥ 1`, `H ≥ 1`, `H ≡ 3 (mod 4), H ≥ 7`."""
         n, parts = self.name, []
         for classes, t in self._groups():
-            if self.period == 1:
+            if self.step == 1:
                 parts.append(f"{n} ≥ {t}")
             elif classes == [0]:
-                parts.append(f"{n} = {self.period}·k, k ≥ {t // self.period}")
+                parts.append(f"{n} = {self.step}·{self._k}, {self._k} ≥ {t // self.step}")
             else:
                 # the bound only where some class's first positive size is below it
-                bound = f", {n} ≥ {t}" if t > min(c or self.period for c in classes) else ""
-                parts.append(f"{n} ≡ {', '.join(map(str, classes))} (mod {self.period}){bound}")
+                bound = f", {n} ≥ {t}" if t > min(c or self.step for c in classes) else ""
+                parts.append(f"{n} ≡ {', '.join(map(str, classes))} (mod {self.step}){bound}")
         if self.exceptions:
             listed = ", ".join(map(str, self.exceptions))
             parts.append(f"{n} = {listed}" if len(self.exceptions) == 1 else f"{n} ∈ {{{listed}}}")
@@ -292,11 +310,12 @@ class Accepted:
         for classes, _ in self._groups():
             for c in classes:
                 t = self.starts[c]
-                if self.period == 1:
+                if self.step == 1:
                     parts.append(f"{n} >= {t}")
                 else:
-                    k0 = (t - c) // self.period
-                    parts.append(f"{self.period}*k{' + ' + str(c) if c else ''}, k >= {k0}")
+                    k0 = (t - c) // self.step
+                    parts.append(f"{self.step}*{self._k}{' + ' + str(c) if c else ''}, "
+                                 f"{self._k} >= {k0}")
         if self.exceptions:
             parts.append(f"{n} in {{{', '.join(map(str, self.exceptions))}}}")
         return "; ".join(parts) if parts else "none"
@@ -413,12 +432,18 @@ def accepted_inputs(loaded) -> dict[str, Accepted]:
     """Every spatial symbol's accepted sizes. Sizes are independent: the network accepts an
     input exactly when each of its sizes is accepted (when no size of one symbol is, none of
     any symbol is)."""
+    from cnncalc.analyze import MAX_SYMBOLIC_LAYERS
     from cnncalc.pipeline import analyze_loaded
 
     override, names = symbolic_override(loaded)
     try:
         return accepted_sizes(analyze_loaded(loaded, override), names)
     except SpecError as exc:
+        if "symbolic sizes are analysed for at most" in exc.message:
+            # the sizes may be numbers already: they are names here whatever the spec says
+            exc.hints = [f"`cnncalc inputs` solves every size as a name, for networks of at "
+                         f"most {MAX_SYMBOLIC_LAYERS:,} layers; `cnncalc summary SPEC --input "
+                         "3x224x224` tries one size"]
         raise exc.located(loaded.file) from None
 
 
@@ -473,9 +498,9 @@ def explain_constraints(analysis) -> tuple[dict[str, Accepted], list[bool]] | No
             solver = _solver(name, [c.cond for c in mine])
             if solver.period * max(1, solver.count()) > MAX_EXPLAINED:
                 return None
-            sets, implied = solver.weigh()
+            sets, weighed = solver.weigh()
             solved[name] = _accepted(name, solver.period, sets)
-            flags[name] = dict(zip(map(id, mine), implied))
+            flags[name] = dict(zip(map(id, mine), weighed))
     except SpecError:
         return None
     unmet = next((name for name, a in solved.items() if a.minimum is None), None)

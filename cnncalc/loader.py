@@ -6,7 +6,11 @@ limits below whatever the input (file size, nesting, alias expansion, string len
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import select
+import stat
 import sys
 from pathlib import Path
 
@@ -18,9 +22,15 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64            # nested mappings/lists in the YAML text
 MAX_VALUES = 200_000      # values after aliases are expanded ("billion laughs" stops here)
 MAX_STRING = 10_000
+MAX_DIGITS = 40           # a figure of tensors of under 2^63 elements has fewer digits
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Parser = getattr(yaml, "CParser", None)
+# LibYAML when PyYAML was built with it (several times faster on a large spec); its marks are
+# the pure-Python parser's (tests/test_hostile.py compares them).
+if yaml.__with_libyaml__:
+    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CSafeLoader as _Loader
+else:   # pragma: no cover - PyYAML without LibYAML
+    _Parser, _Loader = None, yaml.SafeLoader
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
@@ -92,7 +102,7 @@ def read_source(source: str) -> tuple[str, str]:
             raise SpecError(f"{source} is a folder, not a spec file", file=source)
         try:
             # A bounded read: a pipe or a device (`/dev/zero`) has no size to check beforehand.
-            with path.open("rb") as handle:
+            with _open(path) as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise SpecError(f"can't read the file: {exc.strerror or exc}", file=source) from None
@@ -106,6 +116,28 @@ def read_source(source: str) -> tuple[str, str]:
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(f"the spec is larger than {MAX_FILE_BYTES // 2**20} MiB", file=name)
     return text, name
+
+
+PIPE_WAIT = 10.0   # seconds a named pipe may take to start giving text
+
+
+def _open(path: Path):
+    """`path` opened for reading without waiting: `open` on a named pipe that no program writes
+    to would block for ever. A pipe is then given PIPE_WAIT seconds to start giving text."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    handle = os.fdopen(fd, "rb")
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode) and hasattr(select, "poll"):
+            poll = select.poll()
+            poll.register(fd, select.POLLIN | select.POLLHUP)
+            if not poll.poll(PIPE_WAIT * 1000):
+                raise SpecError(f"nothing wrote to this named pipe in {PIPE_WAIT:g} seconds",
+                                file=str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 BUNDLED_DIR = Path(__file__).parent / "specs"
@@ -135,7 +167,8 @@ def _missing_file_hints(source: str) -> list[str]:
 
 def parse_yaml(text: str, file: str):
     """Parse YAML text into Map/Seq/scalars with positions. Raises SpecError."""
-    _check_nesting(text, file)
+    _check_characters(text, file)
+    _check_events(text, file)
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -163,23 +196,53 @@ def parse_yaml(text: str, file: str):
         raise exc.located(file) from None
 
 
-def _check_nesting(text: str, file: str) -> None:
-    """Reject deep nesting before composing (the composer recurses once per level)."""
-    if _Parser is None:
+# What YAML can't hold (the YAML 1.1 printable set, as PyYAML's reader checks it); a surrogate
+# can only come from a caller's text, not from a decoded file.
+_NOT_YAML = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")   # what YAML counts as a new line
+
+
+def _check_characters(text: str, file: str) -> None:
+    """Reject a character YAML refuses (NUL, ESC, ...) at its line and column: the parser
+    would name only an offset in its own terms."""
+    found = _NOT_YAML.search(text)
+    if found is None:
+        return
+    index = found.start()
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    column = index - breaks[-1].end() if breaks else index
+    code = ord(found.group())
+    raise SpecError(f"the character U+{code:04X} can't be written in a spec: YAML allows no "
+                    "control characters but tab and line breaks",
+                    Pos(len(breaks) + 1, column + 1), file=file)
+
+
+def _check_events(text: str, file: str) -> None:
+    """Before composing: reject deep nesting (the composer recurses once per level) and an
+    alias inside the list or mapping it names (a cycle: it would expand forever)."""
+    if _Parser is None:   # pragma: no cover - PyYAML without LibYAML
         events = yaml.parse(text, Loader=yaml.SafeLoader)
     else:
         events = iter(_Parser(text).get_event, None)
-    depth = 0
+    open_anchors = []     # the anchor (or None) and start of every collection not yet ended
     try:
         for event in events:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    pos = Pos(event.start_mark.line + 1, event.start_mark.column + 1)
-                    raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", pos,
-                                    file=file)
+                open_anchors.append((event.anchor, event))
+                if len(open_anchors) > MAX_DEPTH:
+                    raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels",
+                                    _pos(event), file=file)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
+                open_anchors.pop()
+            elif isinstance(event, yaml.AliasEvent) and any(
+                    anchor == event.anchor for anchor, _ in open_anchors):
+                start = next(e for anchor, e in open_anchors if anchor == event.anchor)
+                raise SpecError(f"the alias `*{event.anchor}` is inside what it repeats: it would "
+                                "repeat itself forever", _pos(event),
+                                notes=[f"`&{event.anchor}` starts at line {start.start_mark.line + 1}"
+                                       f", column {start.start_mark.column + 1}"],
+                                hints=["repeat layers with a block (`blocks:`) or `repeat`"],
+                                file=file)
             elif isinstance(event, yaml.StreamEndEvent):
                 break
     except yaml.YAMLError:
@@ -191,15 +254,21 @@ def _convert(node, budget: list[int], depth: int):
     if budget[0] < 0:
         raise SpecError(f"the spec expands to more than {MAX_VALUES:,} values "
                         "(YAML aliases multiply what they repeat)", _pos(node))
+    if depth > MAX_DEPTH:   # aliases inside aliases nest deeper than the text does
+        raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels once its aliases are "
+                        "expanded", _pos(node))
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SCALAR_TAGS:
             raise _tag_error(node)
         if len(node.value) > MAX_STRING:
             raise SpecError(f"a value is longer than {MAX_STRING:,} characters", _pos(node))
         if node.tag == "tag:yaml.org,2002:str" and not node.style and _FLOAT_1_2.match(node.value):
-            return float(node.value)   # YAML 1.1 reads a plain `1e-5` as text; YAML 1.2 as a number
+            # YAML 1.1 reads a plain `1e-5` as text; YAML 1.2 as a number
+            return _number(float(node.value), node)
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS + 10:
+            raise _too_large(node)      # before Python spends time on a 4,000-digit int
         try:
-            return _constructor.construct_object(node)
+            return _number(_constructor.construct_object(node), node)
         except (yaml.YAMLError, ValueError, OverflowError):
             raise SpecError(f"can't read the value {node.value!r}", _pos(node)) from None
     if isinstance(node, yaml.SequenceNode):
@@ -232,6 +301,21 @@ def _convert(node, budget: list[int], depth: int):
             mapping.val_pos[key] = _pos(value_node)
         return mapping
     raise SpecError("unsupported YAML node", _pos(node))  # pragma: no cover
+
+
+def _number(value, node):
+    """A scalar, with numbers bounded (the printers and the arithmetic stay exact)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"{node.value} isn't a finite number: a spec has no use for it", _pos(node))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS:
+        raise _too_large(node)
+    return value
+
+
+def _too_large(node) -> SpecError:
+    return SpecError(f"the number {node.value} has more than {MAX_DIGITS} digits: PyTorch "
+                     "tensors stop at 2^63 elements, and no figure cnncalc computes is that long",
+                     _pos(node))
 
 
 def shown(value, room: int = 40) -> str:
@@ -271,8 +355,18 @@ _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 def _tag_error(node) -> SpecError:
     tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    if isinstance(node, yaml.ScalarNode) and not node.style and _implicit(node):
+        # no tag written: YAML itself reads the plain value as something else
+        what = "reads as a date" if tag == "!!timestamp" else f"means `{tag}`"
+        return SpecError(f"{node.value} {what} in YAML, not a value a spec takes",
+                         _pos(node), hints=[f"quote it if it is text: '{node.value}'"])
     return SpecError(f"YAML tags such as `{tag}` aren't allowed in a spec", _pos(node),
                      hints=["write plain numbers, text, lists and mappings"])
+
+
+def _implicit(node) -> bool:
+    """Whether YAML gave a plain scalar its tag from how the value looks (no tag written)."""
+    return yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag
 
 
 def _plain_problem(problem: str, text: str, mark, context=None) -> str:

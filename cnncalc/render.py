@@ -272,11 +272,13 @@ CSV_COLUMNS = ("path", "kind", "name", "depth", "leaf", "input_shape", "output_s
 
 
 def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
+    from cnncalc.output import csv_text
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for layer in visible(report, depth):
-        writer.writerow([_csv_cell(c, layer.get(c)) for c in CSV_COLUMNS])
+        writer.writerow([csv_text(_csv_cell(c, layer.get(c))) for c in CSV_COLUMNS])
     return out.getvalue()
 
 

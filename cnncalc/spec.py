@@ -118,10 +118,30 @@ def validate_top(data) -> tuple[Spec, Map]:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise errors_from_pydantic(exc, data, "the spec", list(Spec.model_fields)) from None
+    _check_channels(spec, data)
     # pydantic copies lists; keep the loader's own (they carry positions).
     blocks = {name: block.model_copy(update={"layers": data["blocks"][name]["layers"]})
               for name, block in spec.blocks.items()}
     return spec.model_copy(update={"layers": data["layers"], "blocks": blocks}), data
+
+
+def _check_channels(spec: Spec, data: Map) -> None:
+    """Names are spatial sizes only: the channels entry (first, or last under `layout: hwc`)
+    must be a number. Said at that entry, in the spec's own order."""
+    dims = spec.input
+    if not any(isinstance(d, str) for d in dims):
+        return
+    at = len(dims) - 1 if spec.layout == "hwc" else 0
+    if len(dims) > 1 and not isinstance(dims[at], str):
+        return
+    example = "[H, W, 3]" if spec.layout == "hwc" else "[3, H, W]"
+    where = "last" if spec.layout == "hwc" else "first"
+    raw = data["input"]
+    raise SpecError(f"`input[{at}]` is {dims[at]}, but the {where} entry is the number of "
+                    "channels: only spatial sizes can be names",
+                    raw.at(at) if isinstance(raw, Seq) else data.at("input"),
+                    hints=[f"write e.g. `input: {example}`" + (
+                        " (a 1-entry input is channels only)" if len(dims) == 1 else "")])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +222,9 @@ def _error_from(errors: list[Any], data, what: str, fields: list[str] | None) ->
     pos, path = position_of(data, error["loc"])
     field = dotted(path) or what
     # `out` of `conv`: a layer's argument names its kind (the user may have written a shorthand)
-    subject = f"`{field}`" if what == "the spec" or field == what else f"`{field}` of {what}"
+    # (the value itself is wrong, `expect`: already quoted)
+    subject = (what if field == what
+               else f"`{field}`" if what == "the spec" else f"`{field}` of {what}")
     kind = error["type"]
     value = error.get("input")
     context = error.get("ctx") or {}
@@ -292,6 +314,7 @@ def _expected(errors) -> str:
         msg = msg.replace("Input should be", "expected").replace("a valid integer", "a whole number")
         msg = msg.replace("a valid boolean", "true or false").replace("a valid list", "a list")
         msg = msg.replace("a valid string", "a name").replace("Input should be", "expected")
+        msg = re.sub(r"a valid dictionary( or instance of \w+)?", "a mapping", msg)
         if msg not in messages:
             messages.append(msg)
     # "expected a whole number; or expected a list" -> "expected a whole number or a list"

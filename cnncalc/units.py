@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
+
+from cnncalc.errors import shortened
 
 COUNT_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MEMORY_SUFFIXES = {
@@ -17,7 +19,20 @@ MEMORY_SUFFIXES = {
 _NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)([eE][+-]?[0-9]{1,2})?\s*([A-Za-z]*)\s*$")
 
 
+MAX_DIGITS = 40   # no figure cnncalc computes is longer (tensors stop at 2^63 elements)
+# A comma only between groups of three digits: `1,500,000`. `1,5M` is a decimal comma
+# elsewhere, and read as thousands it would be a bound 10 times too high.
+_THOUSANDS = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
+
+
 def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
+    try:
+        return _parse_number(text, suffixes, what, whole)
+    except ValueError as exc:   # a message quotes the text, which can be 10,000 digits long
+        raise ValueError(shortened(str(exc))) from None
+
+
+def _parse_number(text: str | int, suffixes: dict[str, int], what: str, whole: bool) -> int:
     """`whole`: the value must come out a whole number (a count); otherwise it is rounded
     down (a memory bound: at most 102.4 bytes is at most 102)."""
     if isinstance(text, (bool, dict, list)) or text is None:
@@ -27,6 +42,9 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) ->
     if isinstance(text, int):
         if text < 0:
             raise ValueError(f"a {what} can't be negative: {text}")
+        if text >= 10**MAX_DIGITS:
+            raise ValueError(f"a {what} of more than {MAX_DIGITS} digits is larger than any "
+                             "figure cnncalc computes")
         return text
     if isinstance(text, float):
         if not math.isfinite(text):     # YAML's `1e400` or `.inf`
@@ -37,9 +55,19 @@ def _parse(text: str | int, suffixes: dict[str, int], what: str, whole: bool) ->
     if not match or suffix not in suffixes:
         examples = "1234, 15.47G, 5M, 1e8" if "G" in suffixes else "100MB, 1.5GiB, 512KiB"
         raise ValueError(f"{text!r} isn't a {what} (write it like {examples})")
+    number = match.group(1)
+    if "," in number and not _THOUSANDS.match(number):
+        raise ValueError(f"{text!r} is ambiguous: a comma can be a decimal comma or separate "
+                         "thousands; write a decimal point (1.5M) or digits without commas")
+    if sum(c.isdigit() for c in number) > MAX_DIGITS:
+        raise ValueError(f"{text!r} has more than {MAX_DIGITS} digits: larger than any figure "
+                         "cnncalc computes")
     try:
-        value = (Decimal(match.group(1).replace("_", "").replace(",", "") + (match.group(2) or ""))
-                 * suffixes[suffix])
+        # exact: the default context keeps 28 digits, and a suffix adds up to 13
+        with localcontext() as context:
+            context.prec = MAX_DIGITS + 15
+            value = (Decimal(number.replace("_", "").replace(",", "") + (match.group(2) or ""))
+                     * suffixes[suffix])
     except InvalidOperation:
         raise ValueError(f"{text!r} isn't a {what}") from None
     if whole and value != value.to_integral_value():

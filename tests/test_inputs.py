@@ -321,5 +321,5 @@ def test_a_name_for_the_channels_is_refused_as_summary_refuses_it():
     spec = "layout: hwc\ninput: [H, W, C]\nlayers: [relu]\n"
     inputs, summary = run_cli("inputs", "-", input=spec), run_cli("summary", "-", input=spec)
     assert inputs.returncode == summary.returncode == 2
-    assert inputs.stderr.startswith("<stdin>:2:8: error:")
+    assert inputs.stderr.startswith("<stdin>:2:15: error:")   # at the entry `C`
     assert inputs.stderr.split(" error: ")[1] == summary.stderr.split(" error: ")[1]

@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, cli_env
 
@@ -93,3 +95,43 @@ def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(cli):
     result = cli("summary", "a" * 300 + ".yaml")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "can't read the file" in result.stderr
+
+
+def _brute_force_pads(size, kernel_eff, pad, stride, pooling):
+    """Every padding in the window fit_suggestions considers, tried one by one."""
+    max_pad = kernel_eff // 2 if pooling else max(kernel_eff, pad + 2)
+    reach = 2 * stride + 2
+    pads = [p for p in range(max(0, pad - reach), min(max_pad, pad + reach) + 1)
+            if p != pad and size + 2 * p >= kernel_eff and (size + 2 * p - kernel_eff) % stride == 0]
+    pads.sort(key=lambda p: (abs(p - pad), p))
+    return tuple(sorted(pads[:2]))
+
+
+@given(size=st.integers(1, 200), kernel_eff=st.integers(1, 200), pad=st.integers(0, 60),
+       stride=st.integers(1, 40), pooling=st.booleans())
+@settings(max_examples=400)
+def test_fitting_paddings_are_computed_as_trying_each_would_find_them(size, kernel_eff, pad,
+                                                                        stride, pooling):
+    from cnncalc.dims import fit_suggestions
+
+    hints = [h for h in fit_suggestions(size, kernel_eff, pad, stride, pooling=pooling)
+             if h.key == "padding"]
+    assert (hints[0].options if hints else ()) == _brute_force_pads(size, kernel_eff, pad, stride,
+                                                                    pooling)
+
+
+@pytest.mark.parametrize("spec", [
+    "input: [1, 200000001]\nlayers:\n  - maxpool: {kernel: 100000000}\n",
+    "input: [1, 2147483647]\nlayers:\n  - conv: {out: 1, kernel: 3, stride: 2000000000, dilation: 1000000}\n",
+])
+def test_rounding_hints_take_no_time_whatever_the_sizes(spec):
+    import time
+
+    from cnncalc.errors import SpecError
+    from cnncalc.pipeline import analyze_loaded, load_text
+
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as caught:
+        analyze_loaded(load_text(spec, "x.yaml"))
+    assert time.perf_counter() - started < 1.0
+    assert "doesn't fit" in caught.value.message

@@ -139,3 +139,33 @@ def test_totals_in_words():
     assert count_text(999) == "999" and count_text(138_357_544) == "138,357,544 (138.4 M)"
     assert count_text("9*H*W") == "9*H*W"
     assert bytes_text(553_430_176) == "528 MiB" and bytes_text("4*H*W") == "4*H*W bytes"
+@pytest.mark.parametrize("text", ["1,5M", "1,5", "2,50G", "12,34", "1,5e3", "1,5K", "1,0000"])
+def test_a_comma_that_may_be_a_decimal_comma_is_refused(text):
+    # read as a thousands separator, `1,5M` was 15M: a 25M network passed a 1.5M bound
+    with pytest.raises(ValueError) as info:
+        parse_count(text)
+    assert "ambiguous" in str(info.value) and "decimal comma" in str(info.value)
+
+
+@pytest.mark.parametrize("text, value", [("1,500,000", 1_500_000), ("12,345", 12_345),
+                                         ("1,234.5K", 1_234_500),
+                                         ("1,048,576B", 2**20)])
+def test_commas_between_groups_of_three_separate_thousands(text, value):
+    parse = parse_bytes if text.endswith("B") else parse_count
+    assert parse(text) == value
+
+
+@pytest.mark.parametrize("text", ["9" * 41, "9" * 4301, "1" + "0" * 40 + "M", 10**40, 10**4300],
+                         ids=["41-digits", "4301-digits", "suffix", "int", "huge-int"])
+def test_numbers_longer_than_any_figure_are_refused_with_a_short_message(text):
+    with pytest.raises(ValueError) as info:
+        parse_count(text)
+    message = str(info.value)
+    assert "40 digits" in message and len(message) < 200
+    assert parse_count("9" * 40) == 10**40 - 1
+
+
+def test_counts_of_many_digits_are_read_exactly():
+    # Decimal's default context keeps 28 digits: 29 nines once came out as 10^29
+    assert parse_count("9" * 29) == 10**29 - 1
+    assert parse_count("1" + "0" * 27 + "1T") == (10**28 + 1) * 10**12

@@ -52,7 +52,7 @@ def summary(
         "--input", help="Input shape instead of the spec's, in its layout: `3x512x512`, or names "
         "for symbolic sizes: `3xHxW`.")] = None,
 ) -> int:
-    from cnncalc.checks import exit_status, report_undecided, run_checks
+    from cnncalc.checks import exit_status, report_failed, report_undecided, run_checks
     from cnncalc.override import check_override, note_layout, parse_input
     from cnncalc.pipeline import analyze_loaded, load
     from cnncalc.report import build
@@ -89,4 +89,6 @@ def summary(
     if text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     report_undecided(checks, loaded.file, loaded.spec, from_option=override is not None)
+    if format is Format.csv:   # CSV has no place for the checks: their failures go to stderr
+        report_failed(checks, loaded.file)
     return exit_status(checks)

@@ -216,7 +216,14 @@ def validate_one(source: str, batch: int, device: str, progress, against: str | 
     else:
         from cnncalc.crosscheck.drift import check, describe
 
-        result = check(prepared.analysis, prepared.loaded.file, against, batch, device)
+        try:
+            result = check(prepared.analysis, prepared.loaded.file, against, batch, device)
+        except SystemExit as exc:
+            # the user's code called exit(): whatever its status, nothing was compared
+            raise SpecError(f"`{against}` called exit({exc.code!r}) before anything was "
+                            "compared", file="--against",
+                            hints=["the factory must return the model; exit in a "
+                                   "`if __name__ == \"__main__\":` block only"]) from None
         problems, agreement = describe(result), "code and spec agree"
     strict = prepared.strict
     if strict is not None:

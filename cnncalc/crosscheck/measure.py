@@ -173,9 +173,15 @@ def check_memory(device: str, needed: int) -> None:
     """Refuse, with the figures, a run the device doesn't have the memory for."""
     from cnncalc.units import human_bytes
 
-    free = available_bytes(device)
+    free, which = available_bytes(device), ""
+    if device == "cpu":
+        from cnncalc.limits import process_memory_limit
+
+        limit = process_memory_limit()
+        if limit is not None and (free is None or limit[0] < free):
+            free, which = limit[0], f" under {limit[1]}"
     if free is not None and needed > free:
         raise SpecError(f"running this network on {device} needs about {human_bytes(needed)}, "
-                        f"but only {human_bytes(free)} is available",
+                        f"but only {human_bytes(max(free, 0))} is available{which}",
                         hints=["use a smaller --batch", "or --device meta: it checks shapes, "
                                "params and FLOPs of any size without memory"])

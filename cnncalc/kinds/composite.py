@@ -117,6 +117,11 @@ expected:
 """
 
     def expand(self, ex, value, entry: Entry) -> Node:
+        if not isinstance(value, Seq):
+            raise SpecError("`sequential` takes a list of layer entries",
+                            entry.value_pos or entry.pos,
+                            hints=["e.g. `sequential: [conv: ..., relu]`, or the entries on "
+                                   "the lines below it, indented, each starting with `- `"])
         node = ex.new(entry.path, self, entry.pos, entry.rounding, block=entry.block)
         node.children = ex.sequence(value, entry.path, entry.rounding, entry.block)
         return node
