@@ -4,7 +4,7 @@ a stable dotted path (`7.0.layers.3`) that every report and the PyTorch cross-ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from cnncalc.errors import Pos
 
@@ -35,26 +35,21 @@ class Node:
     shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
     block: str | None = None        # the block this node was written in, for messages
     kind: str = ""
+    leaf: bool = field(default=False, init=False)   # impl.leaf, kept for the hot loops
 
     def __post_init__(self) -> None:
         if not self.kind:
             self.kind = self.impl.name
+        self.leaf = self.impl.leaf
 
-    @property
-    def leaf(self) -> bool:
-        return self.impl.leaf
-
+    # `impl` typed as what it is, for a node already known to be a leaf or a composite
     @property
     def leaf_kind(self) -> LeafKind:
-        """The kind of a leaf node (`impl`, typed as such)."""
-        assert self.impl.leaf, self.path
-        return cast("LeafKind", self.impl)
+        return self.impl  # type: ignore[return-value]
 
     @property
     def composite(self) -> Composite:
-        """The kind of a composite node (`impl`, typed as such)."""
-        assert not self.impl.leaf, self.path
-        return cast("Composite", self.impl)
+        return self.impl  # type: ignore[return-value]
 
     def renamed(self, old_prefix: str, new_prefix: str) -> Node:
         """A copy whose path (and its children's) starts with new_prefix instead of old_prefix.
