@@ -213,6 +213,113 @@ def test_bad_factories_are_bad_input(team, capsys, target, message):
     assert message in err and err.startswith("--against: error: ")
 
 
+def test_factory_arguments_are_literals_passed_to_it(team, capsys):
+    """`module:factory(args)`: literal positional and keyword arguments reach the factory."""
+    assert validate_against(["wide.yaml"], "teamnet.model:Net(classes=100)", 1, "meta",
+                            "json") == 0
+    assert json.loads(capsys.readouterr().out)["against"] == "teamnet.model:Net(classes=100)"
+    assert validate_against(["wide.yaml"], "teamnet.model:Net(100)", 1, "meta", "table") == 0
+    capsys.readouterr()
+    # the same factory with its default (10 classes) or 10 given drifts from the 100-way head
+    for target in ("teamnet.model:Net", "teamnet.model:Net()", "teamnet.model: Net( classes = 10 )"):
+        assert validate_against(["wide.yaml"], target, 1, "meta", "table") == 1, target
+        assert "params: 204,900 (spec) vs 20,490 (model)" in capsys.readouterr().out
+
+
+def test_factory_arguments_on_the_command_line(team):
+    result = run_cli("validate", "wide.yaml", "--against", "teamnet.model:Net(classes=100)",
+                     "--device", "meta", cwd=team)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 8 leaf layers" in result.stdout
+
+
+@pytest.mark.parametrize("target, message", [
+    ("teamnet.model:Net(classes='x')",
+     "`teamnet.model:Net(classes='x')` raised TypeError: "),
+    ("teamnet.model:Net(clases=10)", "got an unexpected keyword argument 'clases'"),
+])
+def test_a_factory_that_refuses_its_arguments_is_bad_input(team, capsys, target, message):
+    assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--against: error: ") and message in err
+
+
+# (the --against value, the part underlined, the message): nothing in it is run or imported
+HOSTILE = [
+    ("teamnet.model:Net(len('ab'))", "len('ab')",
+     "argument 1 of the factory isn't a literal value: `len('ab')` is a call"),
+    ("teamnet.model:Net(classes=__import__('os').system('touch pwned'))",
+     "__import__('os').system('touch pwned')", "is a call"),
+    ("teamnet.model:Net(classes=open('pwned', 'w'))", "open('pwned', 'w')", "is a call"),
+    ("teamnet.model:Net(classes=[10, print(1)])", "print(1)", "`print(1)` is a call"),
+    ("teamnet.model:Net(classes=sys.maxsize)", "sys.maxsize", "is an attribute access"),
+    ("teamnet.model:Net(classes=ten)", "ten", "is a name (quote it if it is a string)"),
+    ("teamnet.model:Net(classes=lambda: 10)", "lambda: 10", "is a lambda"),
+    ("teamnet.model:Net(classes=10**10**10)", "10**10**10", "is arithmetic"),
+    ("teamnet.model:Net(classes=[0] * 10**9)", "[0] * 10**9", "is arithmetic"),
+    ("teamnet.model:Net(classes=[x for x in 'ab'])", "[x for x in 'ab']", "is a comprehension"),
+    ("teamnet.model:Net(classes=f'{10}')", "f'{10}'", "is an f-string"),
+    ("teamnet.model:Net(*[10])", "*[10]", "is unpacking"),
+    ("teamnet.model:Net(**{'classes': 10})", "**{'classes': 10}", "`**` unpacking"),
+    ("teamnet.model:Net(classes=1, classes=2)", "classes=2", "argument `classes` is given twice"),
+    ("teamnet.model:Net(10)(3)", "Net(10)", "name the factory"),
+    ("teamnet.model:Net.__subclasses__()[0]", "Net.__subclasses__()[0]", "name the factory"),
+    ("teamnet.model:__import__('os').system('touch pwned')",
+     "__import__('os').system", "name the factory"),
+    ("teamnet.model:Net(classes=", "", "the factory call isn't valid: '(' was never closed"),
+    ("os;import os:Net", "os;import os", "`os;import os` isn't a module name"),
+    ("teamnet.model:Net(" + "[" * 300 + "]" * 300 + ")", "", "too many nested parentheses"),
+]
+
+
+@pytest.mark.parametrize("target, part, message", HOSTILE, ids=range(len(HOSTILE)))
+def test_factory_arguments_that_arent_literals_are_refused_unrun(team, capsys, target, part,
+                                                                 message):
+    """Parsed with `ast`, each argument read by `ast.literal_eval`: never evaluated, and
+    refused before the model's module is even imported, the part at fault underlined."""
+    assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.startswith("--against: error: ") and message in err, err
+    lines = err.splitlines()
+    shown = lines.index("  " + target)
+    marks = lines[shown + 1]
+    if part:
+        assert marks == "  " + " " * target.index(part) + "^" * len(part), marks
+    else:
+        assert marks.strip("^ ") == "" and "^" in marks
+    assert err.count("--against: error: ") == 1        # once, not once per spec
+    assert not (team / "pwned").exists()
+    assert "teamnet.model" not in sys.modules
+
+
+def test_a_huge_against_value_is_refused_before_it_is_parsed(team, capsys, monkeypatch):
+    import cnncalc.crosscheck.drift as drift
+
+    parsed = []
+    monkeypatch.setattr(drift.ast, "parse", lambda *a, **k: parsed.append(a))
+    for target in ("teamnet.model:Net(" + "9" * 5000 + ")",
+                   "teamnet.model:Net(classes='" + "x" * 10**6 + "')"):
+        assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"--against: error: the --against value is {len(target):,} "
+                              "characters long; at most 1,000"), err[:200]
+        assert len(err) < 500
+    assert parsed == []
+
+
+def test_literal_arguments_of_every_kind(team):
+    from cnncalc.crosscheck.drift import parse_target
+
+    target = parse_target("teamnet.model:Net.build(3, -2.5, 'é', [1, (2, 3)], "
+                          "{'a': None, 'b': {1, 2}}, flag=True, size=1e3, name=\"x\")")
+    assert (target.module, target.attribute) == ("teamnet.model", "Net.build")
+    assert target.args == (3, -2.5, "é", [1, (2, 3)], {"a": None, "b": {1, 2}})
+    assert target.kwargs == {"flag": True, "size": 1000.0, "name": "x"}
+    assert parse_target("m.n:f").args == () and not parse_target("m.n:f").called
+
+
 def test_refuses_a_run_the_device_has_no_memory_for(team, capsys, monkeypatch):
     """The shared prepare step: the spec's memory estimate, before the factory is called."""
     monkeypatch.setattr(measure_module, "available_bytes", lambda device: 2**20)

@@ -20,6 +20,7 @@ from cnncalc.errors import SpecError
 
 if TYPE_CHECKING:   # for annotations only: `cnncalc --help` imports this module
     from cnncalc.analyze import Analysis
+    from cnncalc.crosscheck.drift import Target
     from cnncalc.dims import StrictRoundingError
     from cnncalc.pipeline import Loaded
 
@@ -69,8 +70,8 @@ def validate(
         "`3x512x512`.")] = None,
     against: Annotated[str | None, typer.Option(
         "--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import "
-        "MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's "
-        "input and name the first leaf layer where code and spec part ways (output shape, params, "
+        "MODULE (from the current directory, as `python -m`), call FACTORY() (or with literal "
+        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, "
         "FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
@@ -110,12 +111,21 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
     from rich.console import Console
 
     stderr = Console(stderr=True)
+    target = None
+    if against is not None:     # once, before any spec: its arguments are parsed, not run
+        from cnncalc.crosscheck.drift import parse_target
+
+        try:
+            target = parse_target(against)
+        except SpecError as exc:
+            stderr.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
+            return 2
     results, status = [], 0
     with _progress(stderr) as progress:
         overall = progress.add_task("specs", total=len(specs), visible=len(specs) > 1)
         for source in specs:
             try:
-                result = validate_one(source, batch, device, progress, against, override)
+                result = validate_one(source, batch, device, progress, target, override)
             except SpecError as exc:
                 progress.console.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
                 status = 2
@@ -205,8 +215,8 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     return Prepared(loaded, analysis, strict)
 
 
-def validate_one(source: str, batch: int, device: str, progress, against: str | None = None,
-                 override: list | None = None) -> dict:
+def validate_one(source: str, batch: int, device: str, progress,
+                 against: str | Target | None = None, override: list | None = None) -> dict:
     """Prepare one spec, run it (or the model `against` builds) and compare; a SpecError for
     bad input, strict rounding's error included, with what PyTorch did by flooring."""
     prepared = prepare(source, batch, device, override)

@@ -17,6 +17,7 @@ are compared too.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import itertools
 import math
@@ -24,7 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
@@ -60,13 +61,145 @@ class Leaf:
 # ---------------------------------------------------------------------------------------------
 # The user's factory
 
-def load_factory(target: str):
-    """`package.module:factory` (or `module:Class.method`) -> the callable; SpecError if not."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise SpecError(f"--against {target!r}: write it as package.module:factory",
+MAX_TARGET = 1000   # characters of `--against`: what is parsed (literals included) stays small
+
+LITERALS = ("literal values only: numbers, strings, True, False, None, and lists, tuples, "
+            "dicts and sets of them")
+
+# What a non-literal argument is, in words (the first such node found names it)
+_NOT_LITERAL = ((ast.Call, "a call"), (ast.Attribute, "an attribute access"),
+                (ast.Name, "a name (quote it if it is a string)"), (ast.Lambda, "a lambda"),
+                (ast.Starred, "unpacking"), (ast.BinOp, "arithmetic"), (ast.BoolOp, "logic"),
+                (ast.Compare, "a comparison"), (ast.Subscript, "indexing"),
+                (ast.JoinedStr, "an f-string"), (ast.NamedExpr, "an assignment"),
+                (ast.IfExp, "a conditional expression"),
+                ((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "a comprehension"))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """`--against module:factory(args)`, parsed: the factory's arguments are literal values,
+    read with `ast.literal_eval`, never evaluated as code."""
+
+    text: str                       # as given
+    module: str
+    attribute: str                  # `factory` or `Class.method`
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    called: bool = False            # written with parentheses
+
+    def call(self) -> str:
+        """The call as written (`m:net(num_classes=10)`), or `m:net()`."""
+        return self.text.strip() if self.called else f"{self.text.strip()}()"
+
+
+def parse_target(text: str) -> Target:
+    """`package.module:factory`, `module:Class.method`, either with literal arguments
+    (`m:net(10, num_classes=3)`); a SpecError (bad input, on `--against`) otherwise."""
+    if len(text) > MAX_TARGET:
+        raise SpecError(f"the --against value is {len(text):,} characters long; at most "
+                        f"{MAX_TARGET:,}", file="--against",
+                        hints=["give large settings a default in the factory instead"])
+    module, _, rest = text.partition(":")
+    module = module.strip()
+    if not module or not rest.strip():
+        raise SpecError(f"--against {text!r}: write it as package.module:factory",
                         hints=["e.g. --against mypkg.models:resnet18 (a function or class that "
-                               "builds the nn.Module)"], file="--against")
+                               "builds the nn.Module), or mypkg.models:net(num_classes=10)"],
+                        file="--against")
+    if not all(part.isidentifier() for part in module.split(".")):
+        raise _target_error(text, 0, len(module), f"`{module}` isn't a module name",
+                            "write the module as you would import it: package.module")
+    start = text.index(":") + 1
+    start += len(rest) - len(rest.lstrip())
+    source = rest.strip()
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        offset = (getattr(exc, "offset", None) or 1) - 1
+        raise _target_error(text, start + min(offset, len(source)), 1,
+                            f"the factory call isn't valid: {getattr(exc, 'msg', exc)}",
+                            "e.g. mypkg.models:net(num_classes=10)") from None
+    call = tree if isinstance(tree, ast.Call) else None
+    path = _dotted(call.func if call else tree)
+    if path is None:
+        node = call.func if call else tree
+        raise _target_error(text, start + _col(source, node), _width(source, node),
+                            "name the factory (a function, or Class.method), then its "
+                            "arguments in parentheses", "e.g. mypkg.models:net(num_classes=10)")
+    if call is None:
+        return Target(text, module, path)
+    args, kwargs = [], {}
+    for node in [*call.args, *call.keywords]:
+        value = node.value if isinstance(node, ast.keyword) else node
+        if isinstance(node, ast.keyword) and node.arg is None:
+            raise _target_error(text, start + _col(source, node), _width(source, node),
+                                "`**` unpacking isn't supported: write each argument", LITERALS)
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            culprit, what = _not_literal(value)
+            label = f"`{node.arg}`" if isinstance(node, ast.keyword) else \
+                f"{call.args.index(node) + 1}"
+            raise _target_error(text, start + _col(source, culprit), _width(source, culprit),
+                                f"argument {label} of the factory isn't a literal value: "
+                                f"`{ast.get_source_segment(source, culprit)}` is {what}",
+                                LITERALS) from None
+        if isinstance(node, ast.keyword):
+            if node.arg in kwargs:
+                raise _target_error(text, start + _col(source, node), _width(source, node),
+                                    f"argument `{node.arg}` is given twice",
+                                    "give each argument once")
+            kwargs[node.arg] = literal
+        else:
+            args.append(literal)
+    return Target(text, module, path, tuple(args), kwargs, called=True)
+
+
+def _dotted(node) -> str | None:
+    """`net` or `Class.method` as written, or None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _not_literal(node) -> tuple[ast.AST, str]:
+    """The first part of `node` (outermost first) that isn't a literal, and what it is."""
+    for sub in ast.walk(node):
+        for kind, what in _NOT_LITERAL:
+            if isinstance(sub, kind):
+                return sub, what
+    return node, "not a literal"
+
+
+def _col(source: str, node) -> int:
+    """The node's 0-based offset in `source`, in characters (ast counts lines, and UTF-8
+    bytes within one)."""
+    lines = source.splitlines(keepends=True)
+    line = lines[node.lineno - 1].encode()[:node.col_offset].decode(errors="ignore")
+    return sum(map(len, lines[:node.lineno - 1])) + len(line)
+
+
+def _width(source: str, node) -> int:
+    return len(ast.get_source_segment(source, node) or " ")
+
+
+def _target_error(text: str, col: int, width: int, message: str, hint: str) -> SpecError:
+    """A SpecError on `--against` that shows the value with the part at fault underlined."""
+    shown = printable(text)         # one character for one, so the marks line up
+    marks = " " * col + "^" * max(1, min(width, len(shown) - col))
+    return SpecError(f"{message}\n  {shown}\n  {marks}", hints=[hint], file="--against")
+
+
+def load_factory(target: str | Target):
+    """`package.module:factory` (or `module:Class.method`) -> the callable; SpecError if not."""
+    if isinstance(target, str):
+        target = parse_target(target)
+    module_name, attribute = target.module, target.attribute
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)     # as `python -m` does: the current directory first
@@ -87,25 +220,28 @@ def load_factory(target: str):
                             file="--against")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise SpecError(f"`{target}` isn't callable: it must build the model",
+        raise SpecError(f"`{module_name}:{attribute}` isn't callable: it must build the model",
                         file="--against")
     return obj
 
 
-def build_model(target: str, device: str):
-    """Call the factory with the default device set to `device` (meta: no memory)."""
+def build_model(target: str | Target, device: str):
+    """Call the factory, with its arguments, with the default device set to `device` (meta:
+    no memory)."""
     import torch
     from torch import nn
 
+    if isinstance(target, str):
+        target = parse_target(target)
     factory = load_factory(target)
     try:
         with torch.device(device):
-            model = factory()
+            model = factory(*target.args, **target.kwargs)
     except Exception as exc:
-        raise SpecError(f"`{target}()` raised {type(exc).__name__}: {exc}",
+        raise SpecError(f"`{target.call()}` raised {type(exc).__name__}: {exc}",
                         file="--against") from None
     if not isinstance(model, nn.Module):
-        raise SpecError(f"`{target}()` returned a {type(model).__name__}, not a "
+        raise SpecError(f"`{target.call()}` returned a {type(model).__name__}, not a "
                         "torch.nn.Module", file="--against")
     return model.eval()
 
@@ -374,24 +510,27 @@ def _show(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def check(analysis, spec_file: str, target: str, batch: int, device: str) -> dict:
+def check(analysis, spec_file: str, target: str | Target, batch: int, device: str) -> dict:
     """Build the model and run it on the input of the spec (loaded, analysed and sized for the
     device by `validate`'s prepare step), compare."""
     import torch
 
     from cnncalc.crosscheck.measure import measure
 
+    if isinstance(target, str):
+        target = parse_target(target)
     model = build_model(target, device)
+    against = target.text
     x = torch.zeros((batch, *analysis.input_shape), device=device)
     try:
         measurement = measure(model, x)
     except Exception as exc:
         # The code can't run on what the spec says its input is: that is drift, not bad input.
         message = str(exc).splitlines()[0] if str(exc) else ""
-        return {"ok": False, "file": spec_file, "against": target, "batch": batch,
+        return {"ok": False, "file": spec_file, "against": against, "batch": batch,
                 "device": device, "error": f"{type(exc).__name__}: {message}",
                 "divergence": None, "totals": None}
-    return compare(analysis, measurement, spec_file, target)
+    return compare(analysis, measurement, spec_file, against)
 
 
 def report(result: dict, table: bool) -> None:
