@@ -123,15 +123,18 @@ def parse_target(text: str) -> Target:
     call = tree if isinstance(tree, ast.Call) else None
     path = _dotted(call.func if call else tree)
     if path is None:
-        node = call.func if call else tree
-        raise _target_error(text, start + _col(source, node), _width(source, node),
+        named = call.func if call else tree
+        raise _target_error(text, start + _col(source, named), _width(source, named),
                             "name the factory (a function, or Class.method), then its "
                             "arguments in parentheses", "e.g. mypkg.models:net(num_classes=10)")
     if call is None:
         return Target(text, module, path)
     args, kwargs = [], {}
-    for node in [*call.args, *call.keywords]:
-        value = node.value if isinstance(node, ast.keyword) else node
+    # (how the argument is named in an error, its value, the whole argument)
+    given: list[tuple[str, ast.expr, ast.AST]] = [
+        *((f"{i}", arg, arg) for i, arg in enumerate(call.args, 1)),
+        *((f"`{kw.arg}`", kw.value, kw) for kw in call.keywords)]
+    for label, value, node in given:
         if isinstance(node, ast.keyword) and node.arg is None:
             raise _target_error(text, start + _col(source, node), _width(source, node),
                                 "`**` unpacking isn't supported: write each argument", LITERALS)
@@ -139,20 +142,17 @@ def parse_target(text: str) -> Target:
             literal = ast.literal_eval(value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             culprit, what = _not_literal(value)
-            label = f"`{node.arg}`" if isinstance(node, ast.keyword) else \
-                f"{call.args.index(node) + 1}"
             raise _target_error(text, start + _col(source, culprit), _width(source, culprit),
                                 f"argument {label} of the factory isn't a literal value: "
                                 f"`{ast.get_source_segment(source, culprit)}` is {what}",
                                 LITERALS) from None
-        if isinstance(node, ast.keyword):
-            if node.arg in kwargs:
-                raise _target_error(text, start + _col(source, node), _width(source, node),
-                                    f"argument `{node.arg}` is given twice",
-                                    "give each argument once")
-            kwargs[node.arg] = literal
-        else:
+        if not isinstance(node, ast.keyword):
             args.append(literal)
+        elif node.arg in kwargs:
+            raise _target_error(text, start + _col(source, node), _width(source, node),
+                                f"argument {label} is given twice", "give each argument once")
+        else:
+            kwargs[node.arg] = literal
     return Target(text, module, path, tuple(args), kwargs, called=True)
 
 
