@@ -74,6 +74,31 @@ def scaled():
     return Scaled()
 
 
+def strided():
+    """The stem's stride changed in code: the head's Linear gets a quarter of its input."""
+    net = Net()
+    net.stem.stride = (2, 2)
+    return net
+
+
+def unstrided_shortcut():
+    """The shortcut no longer downsamples: the block's own `+` fails."""
+    net = Net()
+    net.block.down[0].stride = (1, 1)
+    return net
+
+
+class Reshaped(Net):
+    """Every leaf module agrees; `forward` reshapes wrongly between them."""
+    def forward(self, x):
+        x = self.block(F.relu(self.stem(x)))
+        return self.fc(self.drop(x.reshape(x.shape[0], 1000)))
+
+
+def one():
+    return nn.Linear(4, 2)
+
+
 def not_a_model():
     return 3
 
@@ -130,7 +155,7 @@ def test_torchvision_resnet18_agrees_with_its_spec():
     assert result.returncode == 0, result.stdout + result.stderr
     assert ("agrees with tests.torchvision_ref:resnet18: 60 leaf layers paired on output shape, "
             "params and FLOPs, and the totals; left unpaired, without params or FLOPs: 1 spec "
-            "layers, 0 modules") in result.stdout
+            "layer, 0 modules") in result.stdout
 
 
 def test_a_changed_spec_names_the_first_divergence(tmp_path):
@@ -157,7 +182,7 @@ def test_team_model_agrees_from_the_current_directory(team):
     result = run_cli("validate", "net.yaml", "--against", "teamnet.model:small", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "net.yaml: agrees with teamnet.model:small: 8 leaf layers paired" in result.stdout
-    assert "4 spec layers, 1 modules" in result.stdout     # three ReLUs and flatten; Dropout
+    assert "4 spec layers, 1 module" in result.stdout     # three ReLUs and flatten; Dropout
 
 
 def test_the_models_own_exit_work_still_runs(team):
@@ -198,6 +223,85 @@ def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
     assert validate_against(["gray.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
     err = capsys.readouterr().err
     assert "gray.yaml: error: the model fails on the spec's input: RuntimeError:" in err
+    # the spec's input has one channel, the model's stem wants three: nothing parted before
+    assert "  note: raised in module `stem` (Conv2d), on input 1×16×16\n" in err
+    assert "  note: no leaf module ran before it\n" in err
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_where_the_model_fails_and_where_it_had_parted(team, capsys, device):
+    """A conv's stride changed in code: the model raises in its head (`mat1 and mat2 shapes
+    cannot be multiplied` on CPU), and the report names the module that raised and the first
+    layer whose output had already differed, with the spec's position."""
+    assert validate_against(["net.yaml"], "teamnet.model:strided", 1, device, "table") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0].startswith("net.yaml: error: the model fails on the spec's input: "
+                               "RuntimeError: ")
+    if device == "cpu":
+        assert "mat1 and mat2 shapes cannot be multiplied (1x512 and 2048x10)" in lines[0]
+    assert lines[1:] == [
+        "  note: raised in module `fc` (Linear), on input 512",
+        "net.yaml:4:5: note: code and spec had already parted before it, at spec layer 0 "
+        "(conv) vs model module stem (Conv2d)",
+        "  output shape: 16×16×16 (spec) vs 16×8×8 (model)",
+        "  flops: 221,184 (spec) vs 55,296 (model)",
+        "  note: no leaf layer before it was paired"]
+
+
+def test_where_the_model_fails_in_json(team, capsys):
+    """The block's `+` fails (its shortcut no longer downsamples): raised in the block's own
+    forward; the shortcut's conv is where the shapes parted, after one agreeing layer."""
+    assert validate_against(["net.yaml"], "teamnet.model:unstrided_shortcut", 2, "meta",
+                            "json") == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["ok"] is False and data["totals"] is None and data["batch"] == 2
+    assert data["error"].startswith("RuntimeError: ")
+    assert data["raised_in"] == {"module": "block", "type": "Block", "leaf": False,
+                                 "input_shape": [16, 16, 16]}
+    assert data["paired"] == 1 and data["model_leaves"] == 7    # stem; down.0/1, conv1 … bn2
+    d = data["divergence"]
+    assert d["spec"]["label"] == "2.shortcut.0 (conv)" and d["model"]["label"] == \
+        "block.down.0 (Conv2d)"
+    assert d["spec"]["output_shape"] == [32, 8, 8] and d["model"]["output_shape"] == [32, 16, 16]
+    assert d["differs"] == ["output_shape", "flops"]
+    assert ("  note: raised in the forward of `block` (Block), on input 16×16×16, outside its "
+            "child modules") in captured.err
+    assert "note: code and spec had already parted before it, at spec layer 2.shortcut.0" in \
+        captured.err
+    assert "  note: the one leaf layer before it agrees" in captured.err
+
+
+def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
+    """Every leaf module that ran agrees with the spec: the shapes parted in `forward` code
+    (a wrong reshape in the model's own forward), which is where it raised."""
+    assert validate_against(["net.yaml"], "teamnet.model:Reshaped", 1, "cpu", "json") == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["raised_in"] == {"module": "", "type": "Reshaped", "leaf": False,
+                                 "input_shape": [3, 16, 16]}
+    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 7
+    assert "shape '[1, 1000]' is invalid for input of size 2048" in data["error"]
+    assert ("  note: raised in the forward of the model itself (Reshaped), on input 3×16×16, "
+            "outside its child modules") in captured.err
+    assert "  note: the 7 leaf modules that ran before it agree with the spec" in captured.err
+
+
+def test_counts_are_worded_by_number(team, capsys):
+    """Issue 16: not "1 spec layers", "1 modules", "the 0 leaf layers before it agree"."""
+    (team / "one.yaml").write_text("input: [4]\nlayers: [{linear: 2}]\n")
+    assert validate_against(["one.yaml"], "teamnet.model:one", 1, "meta", "table") == 0
+    assert ": 1 leaf layer paired on output shape" in capsys.readouterr().out
+    assert validate_against(["net.yaml"], "teamnet.model:small", 1, "meta", "table") == 0
+    assert "left unpaired, without params or FLOPs: 4 spec layers, 1 module\n" in \
+        capsys.readouterr().out
+    (team / "narrow.yaml").write_text(SPEC.replace("conv: {out: 16,", "conv: {out: 8,"))
+    assert validate_against(["narrow.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "part ways at spec layer 0 (conv) vs model module stem (Conv2d)" in out
+    assert "  note: no leaf layer before it was paired" in out and " 0 leaf" not in out
 
 
 @pytest.mark.parametrize("target, message", [

@@ -249,7 +249,7 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
     """Build the spec's network in PyTorch, run it and compare every figure."""
     from cnncalc.crosscheck.build import build, empty_input, materialise
     from cnncalc.crosscheck.diff import compare, disagreements
-    from cnncalc.crosscheck.measure import measure
+    from cnncalc.crosscheck.measure import ForwardFailed, measure
 
     loaded, analysis = prepared.loaded, prepared.analysis
     task = progress.add_task(loaded.name, total=len(analysis.leaves) or 1)
@@ -260,7 +260,8 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
     except SpecError as exc:
         raise exc.located(loaded.file) from None
     except Exception as exc:   # PyTorch refused what cnncalc accepted: a disagreement
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        cause = exc.error if isinstance(exc, ForwardFailed) else exc
+        error = f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
         return {"ok": False, "name": loaded.name, "file": loaded.file, "device": device,
                 "batch": batch, "layers": [], "totals": None, "error": error,
                 "problems": [f"PyTorch rejected a network cnncalc accepted: {error}"]}

@@ -264,10 +264,15 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, int]]:
 
 
 def model_leaves(measurement) -> list[Leaf]:
+    return _leaves_of(measurement.leaves(), measurement.batch)
+
+
+def _leaves_of(calls, batch: int) -> list[Leaf]:
+    """The model's leaf calls (measure.Measured) as Leaf, per sample."""
     return [Leaf(f"{m.name or '(the model)'} ({m.type})",
                  tuple(m.output_shape[1:]) if m.output_shape is not None else (),
-                 m.params, per_sample(m.flops, measurement.batch), family=_family(m.type))
-            for m in measurement.leaves()]
+                 m.params, per_sample(m.flops, batch), family=_family(m.type))
+            for m in calls if m.leaf]
 
 
 def _family(torch_name: str) -> str:
@@ -431,19 +436,9 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
     """
     batch = measurement.batch
     (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
-    try:
-        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
-    except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
-        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+    pairs, divergence = _pair(analysis, ours, index, theirs)
     paired_spec = {i for i, _ in pairs}
     paired_model = {j for _, j in pairs}
-    divergence = None
-    if stop is not None:
-        s = ours[stop[0]] if stop[0] is not None else None
-        t = theirs[stop[1]] if stop[1] is not None else None
-        differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
-                   if s is not None and t is not None else [])
-        divergence = {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
     out = measurement.output_shape
     totals: dict[str, Any] = {
         "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
@@ -460,22 +455,80 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
             "divergence": divergence, "totals": totals}
 
 
+def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
+    """The pairs (spec index, model index) and the divergence dict (None when they agree)."""
+    try:
+        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
+    except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
+        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+    if stop is None:
+        return pairs, None
+    s = ours[stop[0]] if stop[0] is not None else None
+    t = theirs[stop[1]] if stop[1] is not None else None
+    differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
+               if s is not None and t is not None else [])
+    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
+
+
+def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
+    """The report of a model that raised in `forward` (measure.ForwardFailed): the error, the
+    module whose own code raised, and where code and spec had already parted before it: the
+    leaf modules that returned are paired with the spec's leaves as `compare` pairs them all;
+    a pair that disagrees is where they parted. None when every one of them agrees (the
+    shapes parted in the module that raised, or in `forward` code between modules)."""
+    error = failed.error
+    message = str(error).splitlines()[0] if str(error) else ""
+    raised = failed.running[-1] if failed.running else None
+    raised_in = None if raised is None else {
+        "module": raised.name, "type": raised.type, "leaf": raised.leaf,
+        "input_shape": list(raised.input_shape[1:]) if raised.input_shape else None}
+    (ours, index), theirs = spec_leaves(analysis), _leaves_of(failed.finished, failed.batch)
+    pairs, divergence = _pair(analysis, ours, index, theirs)
+    if divergence is not None and (divergence["spec"] is None or divergence["model"] is None):
+        divergence = None       # every leaf that ran pairs: no parting before the raise
+    return {"ok": False, "file": spec_file, "against": target, "batch": failed.batch,
+            "device": device, "error": f"{type(error).__name__}: {message}",
+            "raised_in": raised_in, "paired": len(pairs), "model_leaves": len(theirs),
+            "divergence": divergence, "totals": None}
+
+
 def _leaf_dict(leaf: Leaf | None) -> dict | None:
     if leaf is None:
         return None
     return {"label": leaf.label, **leaf.figures(), "line": leaf.line, "col": leaf.col}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _agree_before(n: int) -> str:
+    """'the 30 leaf layers before it agree', in good English for 0 and 1."""
+    if n == 0:
+        return "no leaf layer before it was paired"
+    return "the one leaf layer before it agrees" if n == 1 else \
+        f"the {n} leaf layers before it agree"
+
+
+def _raised_in(raised: dict) -> str:
+    where = f"`{raised['module']}` ({raised['type']})" if raised["module"] \
+        else f"the model itself ({raised['type']})"
+    shape = raised["input_shape"]
+    given = f", on input {_show(shape)}" if shape is not None else ""
+    if raised["leaf"]:
+        return f"raised in module {where}{given}"
+    return f"raised in the forward of {where}{given}, outside its child modules"
+
+
 def describe(result: dict) -> list[str]:
     """`file:line:col: message` lines for people (empty when code and spec agree)."""
     if result.get("error"):
-        return [f"{result['file']}: error: the model fails on the spec's input: "
-                f"{result['error']}"]
+        return _describe_failure(result)
     lines = []
     d = result["divergence"]
     if d is not None:
         s, t = d["spec"], d["model"]
-        where = result["file"] + (f":{s['line']}:{s['col']}" if s and s["line"] else "")
+        where = _where(result["file"], s)
         if s is None:
             lines.append(f"{where}: error: the spec ends, but the model goes on with "
                          f"{t['label']} ({_figures_text(t)})")
@@ -488,7 +541,7 @@ def describe(result: dict) -> list[str]:
             for figure in d["differs"]:
                 lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
                              f"{_show(t[figure])} (model)")
-        lines.append(f"  note: the {result['paired']} leaf layers before it agree")
+        lines.append(f"  note: {_agree_before(result['paired'])}")
     elif not result["totals"]["agree"]:
         totals = result["totals"]
         lines.append(f"{result['file']}: error: every leaf layer agrees, but the whole model "
@@ -498,6 +551,35 @@ def describe(result: dict) -> list[str]:
                 lines.append(f"  {figure.replace('_', ' ')}: {_show(totals['spec'][figure])} "
                              f"(spec) vs {_show(totals['model'][figure])} (model)")
     return lines
+
+
+def _describe_failure(result: dict) -> list[str]:
+    """A model that raised: the error, the module that raised, and where code and spec had
+    already parted before it (or that every leaf module that ran agrees)."""
+    lines = [f"{result['file']}: error: the model fails on the spec's input: {result['error']}"]
+    raised = result.get("raised_in")
+    if raised is not None:
+        lines.append(f"  note: {_raised_in(raised)}")
+    d = result.get("divergence")
+    if d is not None:
+        s, t = d["spec"], d["model"]
+        lines.append(f"{_where(result['file'], s)}: note: code and spec had already parted "
+                     f"before it, at spec layer {s['label']} vs model module {t['label']}")
+        for figure in d["differs"]:
+            lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
+                         f"{_show(t[figure])} (model)")
+        lines.append(f"  note: {_agree_before(result['paired'])}")
+    elif "paired" in result:
+        ran = result["model_leaves"]
+        lines.append("  note: no leaf module ran before it" if ran == 0 else
+                     "  note: the one leaf module that ran before it agrees with the spec"
+                     if ran == 1 else
+                     f"  note: the {ran} leaf modules that ran before it agree with the spec")
+    return lines
+
+
+def _where(file: str, leaf: dict | None) -> str:
+    return file + (f":{leaf['line']}:{leaf['col']}" if leaf and leaf["line"] else "")
 
 
 def _figures_text(leaf: dict) -> str:
@@ -515,22 +597,18 @@ def check(analysis, spec_file: str, target: str | Target, batch: int, device: st
     device by `validate`'s prepare step), compare."""
     import torch
 
-    from cnncalc.crosscheck.measure import measure
+    from cnncalc.crosscheck.measure import ForwardFailed, measure
 
     if isinstance(target, str):
         target = parse_target(target)
     model = build_model(target, device)
-    against = target.text
     x = torch.zeros((batch, *analysis.input_shape), device=device)
     try:
         measurement = measure(model, x)
-    except Exception as exc:
+    except ForwardFailed as failed:
         # The code can't run on what the spec says its input is: that is drift, not bad input.
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        return {"ok": False, "file": spec_file, "against": against, "batch": batch,
-                "device": device, "error": f"{type(exc).__name__}: {message}",
-                "divergence": None, "totals": None}
-    return compare(analysis, measurement, spec_file, against)
+        return failure(analysis, failed, spec_file, target.text, device)
+    return compare(analysis, measurement, spec_file, target.text)
 
 
 def report(result: dict, table: bool) -> None:
@@ -545,8 +623,10 @@ def report(result: dict, table: bool) -> None:
 
 
 def _agreement(result: dict) -> str:
-    free = (f"; left unpaired, without params or FLOPs: {len(result['unpaired_spec'])} spec "
-            f"layers, {len(result['unpaired_model'])} modules"
+    free = (f"; left unpaired, without params or FLOPs: "
+            f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
+            f"{_count(len(result['unpaired_model']), 'module')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
-    return (f"{result['file']}: agrees with {result['against']}: {result['paired']} leaf layers "
-            f"paired on output shape, params and FLOPs, and the totals{free}")
+    return (f"{result['file']}: agrees with {result['against']}: "
+            f"{_count(result['paired'], 'leaf layer')} paired on output shape, params and "
+            f"FLOPs, and the totals{free}")
