@@ -398,6 +398,16 @@ def test_factory_arguments_that_arent_literals_are_refused_unrun(team, capsys, t
     assert "teamnet.model" not in sys.modules
 
 
+def test_a_hostile_against_value_on_the_command_line(team):
+    target = "teamnet.model:Net(classes=__import__('os').system('touch pwned'))"
+    result = run_cli("validate", "net.yaml", "--against", target, "--device", "meta", cwd=team)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("--against: error: argument `classes` of the factory isn't "
+                                    "a literal value: `__import__('os').system('touch pwned')` "
+                                    "is a call\n"), result.stderr
+    assert "Traceback" not in result.stderr and not (team / "pwned").exists()
+
+
 def test_a_huge_against_value_is_refused_before_it_is_parsed(team, capsys, monkeypatch):
     import cnncalc.crosscheck.drift as drift
 

@@ -433,6 +433,9 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
          "unpaired_spec": [labels], "unpaired_model": [labels],
          "divergence": null | {"spec": leaf | null, "model": leaf | null, "differs": [figure]},
          "totals": {"spec": figures, "model": figures, "agree"}}
+
+    A model that raises in `forward` gets `failure`'s object instead: "error" (its exception),
+    "raised_in", "paired", "model_leaves" (those that ran), "divergence", "totals": null.
     """
     batch = measurement.batch
     (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
