@@ -74,6 +74,31 @@ def scaled():
     return Scaled()
 
 
+def strided():
+    """The stem's stride changed in code: the head's Linear gets a quarter of its input."""
+    net = Net()
+    net.stem.stride = (2, 2)
+    return net
+
+
+def unstrided_shortcut():
+    """The shortcut no longer downsamples: the block's own `+` fails."""
+    net = Net()
+    net.block.down[0].stride = (1, 1)
+    return net
+
+
+class Reshaped(Net):
+    """Every leaf module agrees; `forward` reshapes wrongly between them."""
+    def forward(self, x):
+        x = self.block(F.relu(self.stem(x)))
+        return self.fc(self.drop(x.reshape(x.shape[0], 1000)))
+
+
+def one():
+    return nn.Linear(4, 2)
+
+
 def not_a_model():
     return 3
 
@@ -130,7 +155,7 @@ def test_torchvision_resnet18_agrees_with_its_spec():
     assert result.returncode == 0, result.stdout + result.stderr
     assert ("agrees with tests.torchvision_ref:resnet18: 60 leaf layers paired on output shape, "
             "params and FLOPs, and the totals; left unpaired, without params or FLOPs: 1 spec "
-            "layers, 0 modules") in result.stdout
+            "layer, 0 modules") in result.stdout
 
 
 def test_a_changed_spec_names_the_first_divergence(tmp_path):
@@ -157,7 +182,7 @@ def test_team_model_agrees_from_the_current_directory(team):
     result = run_cli("validate", "net.yaml", "--against", "teamnet.model:small", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "net.yaml: agrees with teamnet.model:small: 8 leaf layers paired" in result.stdout
-    assert "4 spec layers, 1 modules" in result.stdout     # three ReLUs and flatten; Dropout
+    assert "4 spec layers, 1 module" in result.stdout     # three ReLUs and flatten; Dropout
 
 
 def test_the_models_own_exit_work_still_runs(team):
@@ -198,6 +223,85 @@ def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
     assert validate_against(["gray.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
     err = capsys.readouterr().err
     assert "gray.yaml: error: the model fails on the spec's input: RuntimeError:" in err
+    # the spec's input has one channel, the model's stem wants three: nothing parted before
+    assert "  note: raised in module `stem` (Conv2d), on input 1×16×16\n" in err
+    assert "  note: no leaf module ran before it\n" in err
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_where_the_model_fails_and_where_it_had_parted(team, capsys, device):
+    """A conv's stride changed in code: the model raises in its head (`mat1 and mat2 shapes
+    cannot be multiplied` on CPU), and the report names the module that raised and the first
+    layer whose output had already differed, with the spec's position."""
+    assert validate_against(["net.yaml"], "teamnet.model:strided", 1, device, "table") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0].startswith("net.yaml: error: the model fails on the spec's input: "
+                               "RuntimeError: ")
+    if device == "cpu":
+        assert "mat1 and mat2 shapes cannot be multiplied (1x512 and 2048x10)" in lines[0]
+    assert lines[1:] == [
+        "  note: raised in module `fc` (Linear), on input 512",
+        "net.yaml:4:5: note: code and spec had already parted before it, at spec layer 0 "
+        "(conv) vs model module stem (Conv2d)",
+        "  output shape: 16×16×16 (spec) vs 16×8×8 (model)",
+        "  flops: 221,184 (spec) vs 55,296 (model)",
+        "  note: no leaf layer before it was paired"]
+
+
+def test_where_the_model_fails_in_json(team, capsys):
+    """The block's `+` fails (its shortcut no longer downsamples): raised in the block's own
+    forward; the shortcut's conv is where the shapes parted, after one agreeing layer."""
+    assert validate_against(["net.yaml"], "teamnet.model:unstrided_shortcut", 2, "meta",
+                            "json") == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["ok"] is False and data["totals"] is None and data["batch"] == 2
+    assert data["error"].startswith("RuntimeError: ")
+    assert data["raised_in"] == {"module": "block", "type": "Block", "leaf": False,
+                                 "input_shape": [16, 16, 16]}
+    assert data["paired"] == 1 and data["model_leaves"] == 7    # stem; down.0/1, conv1 … bn2
+    d = data["divergence"]
+    assert d["spec"]["label"] == "2.shortcut.0 (conv)" and d["model"]["label"] == \
+        "block.down.0 (Conv2d)"
+    assert d["spec"]["output_shape"] == [32, 8, 8] and d["model"]["output_shape"] == [32, 16, 16]
+    assert d["differs"] == ["output_shape", "flops"]
+    assert ("  note: raised in the forward of `block` (Block), on input 16×16×16, outside its "
+            "child modules") in captured.err
+    assert "note: code and spec had already parted before it, at spec layer 2.shortcut.0" in \
+        captured.err
+    assert "  note: the one leaf layer before it agrees" in captured.err
+
+
+def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
+    """Every leaf module that ran agrees with the spec: the shapes parted in `forward` code
+    (a wrong reshape in the model's own forward), which is where it raised."""
+    assert validate_against(["net.yaml"], "teamnet.model:Reshaped", 1, "cpu", "json") == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["raised_in"] == {"module": "", "type": "Reshaped", "leaf": False,
+                                 "input_shape": [3, 16, 16]}
+    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 7
+    assert "shape '[1, 1000]' is invalid for input of size 2048" in data["error"]
+    assert ("  note: raised in the forward of the model itself (Reshaped), on input 3×16×16, "
+            "outside its child modules") in captured.err
+    assert "  note: the 7 leaf modules that ran before it agree with the spec" in captured.err
+
+
+def test_counts_are_worded_by_number(team, capsys):
+    """Issue 16: not "1 spec layers", "1 modules", "the 0 leaf layers before it agree"."""
+    (team / "one.yaml").write_text("input: [4]\nlayers: [{linear: 2}]\n")
+    assert validate_against(["one.yaml"], "teamnet.model:one", 1, "meta", "table") == 0
+    assert ": 1 leaf layer paired on output shape" in capsys.readouterr().out
+    assert validate_against(["net.yaml"], "teamnet.model:small", 1, "meta", "table") == 0
+    assert "left unpaired, without params or FLOPs: 4 spec layers, 1 module\n" in \
+        capsys.readouterr().out
+    (team / "narrow.yaml").write_text(SPEC.replace("conv: {out: 16,", "conv: {out: 8,"))
+    assert validate_against(["narrow.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "part ways at spec layer 0 (conv) vs model module stem (Conv2d)" in out
+    assert "  note: no leaf layer before it was paired" in out and " 0 leaf" not in out
 
 
 @pytest.mark.parametrize("target, message", [
@@ -211,6 +315,123 @@ def test_bad_factories_are_bad_input(team, capsys, target, message):
     assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("--against: error: ")
+
+
+def test_factory_arguments_are_literals_passed_to_it(team, capsys):
+    """`module:factory(args)`: literal positional and keyword arguments reach the factory."""
+    assert validate_against(["wide.yaml"], "teamnet.model:Net(classes=100)", 1, "meta",
+                            "json") == 0
+    assert json.loads(capsys.readouterr().out)["against"] == "teamnet.model:Net(classes=100)"
+    assert validate_against(["wide.yaml"], "teamnet.model:Net(100)", 1, "meta", "table") == 0
+    capsys.readouterr()
+    # the same factory with its default (10 classes) or 10 given drifts from the 100-way head
+    for target in ("teamnet.model:Net", "teamnet.model:Net()", "teamnet.model: Net( classes = 10 )"):
+        assert validate_against(["wide.yaml"], target, 1, "meta", "table") == 1, target
+        assert "params: 204,900 (spec) vs 20,490 (model)" in capsys.readouterr().out
+
+
+def test_factory_arguments_on_the_command_line(team):
+    result = run_cli("validate", "wide.yaml", "--against", "teamnet.model:Net(classes=100)",
+                     "--device", "meta", cwd=team)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 8 leaf layers" in result.stdout
+
+
+@pytest.mark.parametrize("target, message", [
+    ("teamnet.model:Net(classes='x')",
+     "`teamnet.model:Net(classes='x')` raised TypeError: "),
+    ("teamnet.model:Net(clases=10)", "got an unexpected keyword argument 'clases'"),
+])
+def test_a_factory_that_refuses_its_arguments_is_bad_input(team, capsys, target, message):
+    assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--against: error: ") and message in err
+
+
+# (the --against value, the part underlined, the message): nothing in it is run or imported
+HOSTILE = [
+    ("teamnet.model:Net(len('ab'))", "len('ab')",
+     "argument 1 of the factory isn't a literal value: `len('ab')` is a call"),
+    ("teamnet.model:Net(classes=__import__('os').system('touch pwned'))",
+     "__import__('os').system('touch pwned')", "is a call"),
+    ("teamnet.model:Net(classes=open('pwned', 'w'))", "open('pwned', 'w')", "is a call"),
+    ("teamnet.model:Net(classes=[10, print(1)])", "print(1)", "`print(1)` is a call"),
+    ("teamnet.model:Net(classes=sys.maxsize)", "sys.maxsize", "is an attribute access"),
+    ("teamnet.model:Net(classes=ten)", "ten", "is a name (quote it if it is a string)"),
+    ("teamnet.model:Net(classes=lambda: 10)", "lambda: 10", "is a lambda"),
+    ("teamnet.model:Net(classes=10**10**10)", "10**10**10", "is arithmetic"),
+    ("teamnet.model:Net(classes=[0] * 10**9)", "[0] * 10**9", "is arithmetic"),
+    ("teamnet.model:Net(classes=[x for x in 'ab'])", "[x for x in 'ab']", "is a comprehension"),
+    ("teamnet.model:Net(classes=f'{10}')", "f'{10}'", "is an f-string"),
+    ("teamnet.model:Net(*[10])", "*[10]", "is unpacking"),
+    ("teamnet.model:Net(**{'classes': 10})", "**{'classes': 10}", "`**` unpacking"),
+    ("teamnet.model:Net(classes=1, classes=2)", "classes=2", "argument `classes` is given twice"),
+    ("teamnet.model:Net(10)(3)", "Net(10)", "name the factory"),
+    ("teamnet.model:Net.__subclasses__()[0]", "Net.__subclasses__()[0]", "name the factory"),
+    ("teamnet.model:__import__('os').system('touch pwned')",
+     "__import__('os').system", "name the factory"),
+    ("teamnet.model:Net(classes=", "", "the factory call isn't valid: '(' was never closed"),
+    ("os;import os:Net", "os;import os", "`os;import os` isn't a module name"),
+    ("teamnet.model:Net(" + "[" * 300 + "]" * 300 + ")", "", "too many nested parentheses"),
+]
+
+
+@pytest.mark.parametrize("target, part, message", HOSTILE, ids=range(len(HOSTILE)))
+def test_factory_arguments_that_arent_literals_are_refused_unrun(team, capsys, target, part,
+                                                                 message):
+    """Parsed with `ast`, each argument read by `ast.literal_eval`: never evaluated, and
+    refused before the model's module is even imported, the part at fault underlined."""
+    assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.startswith("--against: error: ") and message in err, err
+    lines = err.splitlines()
+    shown = lines.index("  " + target)
+    marks = lines[shown + 1]
+    if part:
+        assert marks == "  " + " " * target.index(part) + "^" * len(part), marks
+    else:
+        assert marks.strip("^ ") == "" and "^" in marks
+    assert err.count("--against: error: ") == 1        # once, not once per spec
+    assert not (team / "pwned").exists()
+    assert "teamnet.model" not in sys.modules
+
+
+def test_a_hostile_against_value_on_the_command_line(team):
+    target = "teamnet.model:Net(classes=__import__('os').system('touch pwned'))"
+    result = run_cli("validate", "net.yaml", "--against", target, "--device", "meta", cwd=team)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("--against: error: argument `classes` of the factory isn't "
+                                    "a literal value: `__import__('os').system('touch pwned')` "
+                                    "is a call\n"), result.stderr
+    assert "Traceback" not in result.stderr and not (team / "pwned").exists()
+
+
+def test_a_huge_against_value_is_refused_before_it_is_parsed(team, capsys, monkeypatch):
+    import cnncalc.crosscheck.drift as drift
+
+    parsed = []
+    monkeypatch.setattr(drift.ast, "parse", lambda *a, **k: parsed.append(a))
+    for target in ("teamnet.model:Net(" + "9" * 5000 + ")",
+                   "teamnet.model:Net(classes='" + "x" * 10**6 + "')"):
+        assert validate_against(["net.yaml"], target, 1, "meta", "table") == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"--against: error: the --against value is {len(target):,} "
+                              "characters long; at most 1,000"), err[:200]
+        assert len(err) < 500
+    assert parsed == []
+
+
+def test_literal_arguments_of_every_kind(team):
+    from cnncalc.crosscheck.drift import parse_target
+
+    target = parse_target("teamnet.model:Net.build(3, -2.5, 'é', [1, (2, 3)], "
+                          "{'a': None, 'b': {1, 2}}, flag=True, size=1e3, name=\"x\")")
+    assert (target.module, target.attribute) == ("teamnet.model", "Net.build")
+    assert target.args == (3, -2.5, "é", [1, (2, 3)], {"a": None, "b": {1, 2}})
+    assert target.kwargs == {"flag": True, "size": 1000.0, "name": "x"}
+    assert parse_target("m.n:f").args == () and not parse_target("m.n:f").called
 
 
 def test_refuses_a_run_the_device_has_no_memory_for(team, capsys, monkeypatch):

@@ -20,6 +20,7 @@ from cnncalc.errors import SpecError
 
 if TYPE_CHECKING:   # for annotations only: `cnncalc --help` imports this module
     from cnncalc.analyze import Analysis
+    from cnncalc.crosscheck.drift import Target
     from cnncalc.dims import StrictRoundingError
     from cnncalc.pipeline import Loaded
 
@@ -69,8 +70,8 @@ def validate(
         "`3x512x512`.")] = None,
     against: Annotated[str | None, typer.Option(
         "--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import "
-        "MODULE (from the current directory, as `python -m`), call FACTORY(), run it on the spec's "
-        "input and name the first leaf layer where code and spec part ways (output shape, params, "
+        "MODULE (from the current directory, as `python -m`), call FACTORY() (or with literal "
+        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, "
         "FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
@@ -110,12 +111,21 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
     from rich.console import Console
 
     stderr = Console(stderr=True)
+    target = None
+    if against is not None:     # once, before any spec: its arguments are parsed, not run
+        from cnncalc.crosscheck.drift import parse_target
+
+        try:
+            target = parse_target(against)
+        except SpecError as exc:
+            stderr.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
+            return 2
     results, status = [], 0
     with _progress(stderr) as progress:
         overall = progress.add_task("specs", total=len(specs), visible=len(specs) > 1)
         for source in specs:
             try:
-                result = validate_one(source, batch, device, progress, against, override)
+                result = validate_one(source, batch, device, progress, target, override)
             except SpecError as exc:
                 progress.console.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
                 status = 2
@@ -205,8 +215,8 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     return Prepared(loaded, analysis, strict)
 
 
-def validate_one(source: str, batch: int, device: str, progress, against: str | None = None,
-                 override: list | None = None) -> dict:
+def validate_one(source: str, batch: int, device: str, progress,
+                 against: str | Target | None = None, override: list | None = None) -> dict:
     """Prepare one spec, run it (or the model `against` builds) and compare; a SpecError for
     bad input, strict rounding's error included, with what PyTorch did by flooring."""
     prepared = prepare(source, batch, device, override)
@@ -246,7 +256,7 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
     """Build the spec's network in PyTorch, run it and compare every figure."""
     from cnncalc.crosscheck.build import build, empty_input, materialise
     from cnncalc.crosscheck.diff import compare, disagreements
-    from cnncalc.crosscheck.measure import measure
+    from cnncalc.crosscheck.measure import ForwardFailed, measure
 
     loaded, analysis = prepared.loaded, prepared.analysis
     task = progress.add_task(loaded.name, total=len(analysis.leaves) or 1)
@@ -257,7 +267,8 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
     except SpecError as exc:
         raise exc.located(loaded.file) from None
     except Exception as exc:   # PyTorch refused what cnncalc accepted: a disagreement
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        cause = exc.error if isinstance(exc, ForwardFailed) else exc
+        error = f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
         return {"ok": False, "name": loaded.name, "file": loaded.file, "device": device,
                 "batch": batch, "layers": [], "totals": None, "error": error,
                 "problems": [f"PyTorch rejected a network cnncalc accepted: {error}"]}

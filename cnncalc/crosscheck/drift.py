@@ -17,6 +17,7 @@ are compared too.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import itertools
 import math
@@ -24,7 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
@@ -60,13 +61,145 @@ class Leaf:
 # ---------------------------------------------------------------------------------------------
 # The user's factory
 
-def load_factory(target: str):
-    """`package.module:factory` (or `module:Class.method`) -> the callable; SpecError if not."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise SpecError(f"--against {target!r}: write it as package.module:factory",
+MAX_TARGET = 1000   # characters of `--against`: what is parsed (literals included) stays small
+
+LITERALS = ("literal values only: numbers, strings, True, False, None, and lists, tuples, "
+            "dicts and sets of them")
+
+# What a non-literal argument is, in words (the first such node found names it)
+_NOT_LITERAL = ((ast.Call, "a call"), (ast.Attribute, "an attribute access"),
+                (ast.Name, "a name (quote it if it is a string)"), (ast.Lambda, "a lambda"),
+                (ast.Starred, "unpacking"), (ast.BinOp, "arithmetic"), (ast.BoolOp, "logic"),
+                (ast.Compare, "a comparison"), (ast.Subscript, "indexing"),
+                (ast.JoinedStr, "an f-string"), (ast.NamedExpr, "an assignment"),
+                (ast.IfExp, "a conditional expression"),
+                ((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "a comprehension"))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """`--against module:factory(args)`, parsed: the factory's arguments are literal values,
+    read with `ast.literal_eval`, never evaluated as code."""
+
+    text: str                       # as given
+    module: str
+    attribute: str                  # `factory` or `Class.method`
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    called: bool = False            # written with parentheses
+
+    def call(self) -> str:
+        """The call as written (`m:net(num_classes=10)`), or `m:net()`."""
+        return self.text.strip() if self.called else f"{self.text.strip()}()"
+
+
+def parse_target(text: str) -> Target:
+    """`package.module:factory`, `module:Class.method`, either with literal arguments
+    (`m:net(10, num_classes=3)`); a SpecError (bad input, on `--against`) otherwise."""
+    if len(text) > MAX_TARGET:
+        raise SpecError(f"the --against value is {len(text):,} characters long; at most "
+                        f"{MAX_TARGET:,}", file="--against",
+                        hints=["give large settings a default in the factory instead"])
+    module, _, rest = text.partition(":")
+    module = module.strip()
+    if not module or not rest.strip():
+        raise SpecError(f"--against {text!r}: write it as package.module:factory",
                         hints=["e.g. --against mypkg.models:resnet18 (a function or class that "
-                               "builds the nn.Module)"], file="--against")
+                               "builds the nn.Module), or mypkg.models:net(num_classes=10)"],
+                        file="--against")
+    if not all(part.isidentifier() for part in module.split(".")):
+        raise _target_error(text, 0, len(module), f"`{module}` isn't a module name",
+                            "write the module as you would import it: package.module")
+    start = text.index(":") + 1
+    start += len(rest) - len(rest.lstrip())
+    source = rest.strip()
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        offset = (getattr(exc, "offset", None) or 1) - 1
+        raise _target_error(text, start + min(offset, len(source)), 1,
+                            f"the factory call isn't valid: {getattr(exc, 'msg', exc)}",
+                            "e.g. mypkg.models:net(num_classes=10)") from None
+    call = tree if isinstance(tree, ast.Call) else None
+    path = _dotted(call.func if call else tree)
+    if path is None:
+        named = call.func if call else tree
+        raise _target_error(text, start + _col(source, named), _width(source, named),
+                            "name the factory (a function, or Class.method), then its "
+                            "arguments in parentheses", "e.g. mypkg.models:net(num_classes=10)")
+    if call is None:
+        return Target(text, module, path)
+    args, kwargs = [], {}
+    # (how the argument is named in an error, its value, the whole argument)
+    given: list[tuple[str, ast.expr, ast.AST]] = [
+        *((f"{i}", arg, arg) for i, arg in enumerate(call.args, 1)),
+        *((f"`{kw.arg}`", kw.value, kw) for kw in call.keywords)]
+    for label, value, node in given:
+        if isinstance(node, ast.keyword) and node.arg is None:
+            raise _target_error(text, start + _col(source, node), _width(source, node),
+                                "`**` unpacking isn't supported: write each argument", LITERALS)
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            culprit, what = _not_literal(value)
+            raise _target_error(text, start + _col(source, culprit), _width(source, culprit),
+                                f"argument {label} of the factory isn't a literal value: "
+                                f"`{ast.get_source_segment(source, culprit)}` is {what}",
+                                LITERALS) from None
+        if not isinstance(node, ast.keyword):
+            args.append(literal)
+        elif node.arg in kwargs:
+            raise _target_error(text, start + _col(source, node), _width(source, node),
+                                f"argument {label} is given twice", "give each argument once")
+        else:
+            kwargs[node.arg] = literal
+    return Target(text, module, path, tuple(args), kwargs, called=True)
+
+
+def _dotted(node) -> str | None:
+    """`net` or `Class.method` as written, or None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _not_literal(node) -> tuple[ast.AST, str]:
+    """The first part of `node` (outermost first) that isn't a literal, and what it is."""
+    for sub in ast.walk(node):
+        for kind, what in _NOT_LITERAL:
+            if isinstance(sub, kind):
+                return sub, what
+    return node, "not a literal"
+
+
+def _col(source: str, node) -> int:
+    """The node's 0-based offset in `source`, in characters (ast counts lines, and UTF-8
+    bytes within one)."""
+    lines = source.splitlines(keepends=True)
+    line = lines[node.lineno - 1].encode()[:node.col_offset].decode(errors="ignore")
+    return sum(map(len, lines[:node.lineno - 1])) + len(line)
+
+
+def _width(source: str, node) -> int:
+    return len(ast.get_source_segment(source, node) or " ")
+
+
+def _target_error(text: str, col: int, width: int, message: str, hint: str) -> SpecError:
+    """A SpecError on `--against` that shows the value with the part at fault underlined."""
+    shown = printable(text)         # one character for one, so the marks line up
+    marks = " " * col + "^" * max(1, min(width, len(shown) - col))
+    return SpecError(f"{message}\n  {shown}\n  {marks}", hints=[hint], file="--against")
+
+
+def load_factory(target: str | Target):
+    """`package.module:factory` (or `module:Class.method`) -> the callable; SpecError if not."""
+    if isinstance(target, str):
+        target = parse_target(target)
+    module_name, attribute = target.module, target.attribute
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)     # as `python -m` does: the current directory first
@@ -87,25 +220,28 @@ def load_factory(target: str):
                             file="--against")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise SpecError(f"`{target}` isn't callable: it must build the model",
+        raise SpecError(f"`{module_name}:{attribute}` isn't callable: it must build the model",
                         file="--against")
     return obj
 
 
-def build_model(target: str, device: str):
-    """Call the factory with the default device set to `device` (meta: no memory)."""
+def build_model(target: str | Target, device: str):
+    """Call the factory, with its arguments, with the default device set to `device` (meta:
+    no memory)."""
     import torch
     from torch import nn
 
+    if isinstance(target, str):
+        target = parse_target(target)
     factory = load_factory(target)
     try:
         with torch.device(device):
-            model = factory()
+            model = factory(*target.args, **target.kwargs)
     except Exception as exc:
-        raise SpecError(f"`{target}()` raised {type(exc).__name__}: {exc}",
+        raise SpecError(f"`{target.call()}` raised {type(exc).__name__}: {exc}",
                         file="--against") from None
     if not isinstance(model, nn.Module):
-        raise SpecError(f"`{target}()` returned a {type(model).__name__}, not a "
+        raise SpecError(f"`{target.call()}` returned a {type(model).__name__}, not a "
                         "torch.nn.Module", file="--against")
     return model.eval()
 
@@ -128,10 +264,15 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, int]]:
 
 
 def model_leaves(measurement) -> list[Leaf]:
+    return _leaves_of(measurement.leaves(), measurement.batch)
+
+
+def _leaves_of(calls, batch: int) -> list[Leaf]:
+    """The model's leaf calls (measure.Measured) as Leaf, per sample."""
     return [Leaf(f"{m.name or '(the model)'} ({m.type})",
                  tuple(m.output_shape[1:]) if m.output_shape is not None else (),
-                 m.params, per_sample(m.flops, measurement.batch), family=_family(m.type))
-            for m in measurement.leaves()]
+                 m.params, per_sample(m.flops, batch), family=_family(m.type))
+            for m in calls if m.leaf]
 
 
 def _family(torch_name: str) -> str:
@@ -292,22 +433,15 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
          "unpaired_spec": [labels], "unpaired_model": [labels],
          "divergence": null | {"spec": leaf | null, "model": leaf | null, "differs": [figure]},
          "totals": {"spec": figures, "model": figures, "agree"}}
+
+    A model that raises in `forward` gets `failure`'s object instead: "error" (its exception),
+    "raised_in", "paired", "model_leaves" (those that ran), "divergence", "totals": null.
     """
     batch = measurement.batch
     (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
-    try:
-        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
-    except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
-        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+    pairs, divergence = _pair(analysis, ours, index, theirs)
     paired_spec = {i for i, _ in pairs}
     paired_model = {j for _, j in pairs}
-    divergence = None
-    if stop is not None:
-        s = ours[stop[0]] if stop[0] is not None else None
-        t = theirs[stop[1]] if stop[1] is not None else None
-        differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
-                   if s is not None and t is not None else [])
-        divergence = {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
     out = measurement.output_shape
     totals: dict[str, Any] = {
         "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
@@ -324,22 +458,80 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
             "divergence": divergence, "totals": totals}
 
 
+def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
+    """The pairs (spec index, model index) and the divergence dict (None when they agree)."""
+    try:
+        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
+    except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
+        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+    if stop is None:
+        return pairs, None
+    s = ours[stop[0]] if stop[0] is not None else None
+    t = theirs[stop[1]] if stop[1] is not None else None
+    differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
+               if s is not None and t is not None else [])
+    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
+
+
+def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
+    """The report of a model that raised in `forward` (measure.ForwardFailed): the error, the
+    module whose own code raised, and where code and spec had already parted before it: the
+    leaf modules that returned are paired with the spec's leaves as `compare` pairs them all;
+    a pair that disagrees is where they parted. None when every one of them agrees (the
+    shapes parted in the module that raised, or in `forward` code between modules)."""
+    error = failed.error
+    message = str(error).splitlines()[0] if str(error) else ""
+    raised = failed.running[-1] if failed.running else None
+    raised_in = None if raised is None else {
+        "module": raised.name, "type": raised.type, "leaf": raised.leaf,
+        "input_shape": list(raised.input_shape[1:]) if raised.input_shape else None}
+    (ours, index), theirs = spec_leaves(analysis), _leaves_of(failed.finished, failed.batch)
+    pairs, divergence = _pair(analysis, ours, index, theirs)
+    if divergence is not None and (divergence["spec"] is None or divergence["model"] is None):
+        divergence = None       # every leaf that ran pairs: no parting before the raise
+    return {"ok": False, "file": spec_file, "against": target, "batch": failed.batch,
+            "device": device, "error": f"{type(error).__name__}: {message}",
+            "raised_in": raised_in, "paired": len(pairs), "model_leaves": len(theirs),
+            "divergence": divergence, "totals": None}
+
+
 def _leaf_dict(leaf: Leaf | None) -> dict | None:
     if leaf is None:
         return None
     return {"label": leaf.label, **leaf.figures(), "line": leaf.line, "col": leaf.col}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _agree_before(n: int) -> str:
+    """'the 30 leaf layers before it agree', in good English for 0 and 1."""
+    if n == 0:
+        return "no leaf layer before it was paired"
+    return "the one leaf layer before it agrees" if n == 1 else \
+        f"the {n} leaf layers before it agree"
+
+
+def _raised_in(raised: dict) -> str:
+    where = f"`{raised['module']}` ({raised['type']})" if raised["module"] \
+        else f"the model itself ({raised['type']})"
+    shape = raised["input_shape"]
+    given = f", on input {_show(shape)}" if shape is not None else ""
+    if raised["leaf"]:
+        return f"raised in module {where}{given}"
+    return f"raised in the forward of {where}{given}, outside its child modules"
+
+
 def describe(result: dict) -> list[str]:
     """`file:line:col: message` lines for people (empty when code and spec agree)."""
     if result.get("error"):
-        return [f"{result['file']}: error: the model fails on the spec's input: "
-                f"{result['error']}"]
+        return _describe_failure(result)
     lines = []
     d = result["divergence"]
     if d is not None:
         s, t = d["spec"], d["model"]
-        where = result["file"] + (f":{s['line']}:{s['col']}" if s and s["line"] else "")
+        where = _where(result["file"], s)
         if s is None:
             lines.append(f"{where}: error: the spec ends, but the model goes on with "
                          f"{t['label']} ({_figures_text(t)})")
@@ -352,7 +544,7 @@ def describe(result: dict) -> list[str]:
             for figure in d["differs"]:
                 lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
                              f"{_show(t[figure])} (model)")
-        lines.append(f"  note: the {result['paired']} leaf layers before it agree")
+        lines.append(f"  note: {_agree_before(result['paired'])}")
     elif not result["totals"]["agree"]:
         totals = result["totals"]
         lines.append(f"{result['file']}: error: every leaf layer agrees, but the whole model "
@@ -362,6 +554,35 @@ def describe(result: dict) -> list[str]:
                 lines.append(f"  {figure.replace('_', ' ')}: {_show(totals['spec'][figure])} "
                              f"(spec) vs {_show(totals['model'][figure])} (model)")
     return lines
+
+
+def _describe_failure(result: dict) -> list[str]:
+    """A model that raised: the error, the module that raised, and where code and spec had
+    already parted before it (or that every leaf module that ran agrees)."""
+    lines = [f"{result['file']}: error: the model fails on the spec's input: {result['error']}"]
+    raised = result.get("raised_in")
+    if raised is not None:
+        lines.append(f"  note: {_raised_in(raised)}")
+    d = result.get("divergence")
+    if d is not None:
+        s, t = d["spec"], d["model"]
+        lines.append(f"{_where(result['file'], s)}: note: code and spec had already parted "
+                     f"before it, at spec layer {s['label']} vs model module {t['label']}")
+        for figure in d["differs"]:
+            lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
+                         f"{_show(t[figure])} (model)")
+        lines.append(f"  note: {_agree_before(result['paired'])}")
+    elif "paired" in result:
+        ran = result["model_leaves"]
+        lines.append("  note: no leaf module ran before it" if ran == 0 else
+                     "  note: the one leaf module that ran before it agrees with the spec"
+                     if ran == 1 else
+                     f"  note: the {ran} leaf modules that ran before it agree with the spec")
+    return lines
+
+
+def _where(file: str, leaf: dict | None) -> str:
+    return file + (f":{leaf['line']}:{leaf['col']}" if leaf and leaf["line"] else "")
 
 
 def _figures_text(leaf: dict) -> str:
@@ -374,24 +595,23 @@ def _show(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def check(analysis, spec_file: str, target: str, batch: int, device: str) -> dict:
+def check(analysis, spec_file: str, target: str | Target, batch: int, device: str) -> dict:
     """Build the model and run it on the input of the spec (loaded, analysed and sized for the
     device by `validate`'s prepare step), compare."""
     import torch
 
-    from cnncalc.crosscheck.measure import measure
+    from cnncalc.crosscheck.measure import ForwardFailed, measure
 
+    if isinstance(target, str):
+        target = parse_target(target)
     model = build_model(target, device)
     x = torch.zeros((batch, *analysis.input_shape), device=device)
     try:
         measurement = measure(model, x)
-    except Exception as exc:
+    except ForwardFailed as failed:
         # The code can't run on what the spec says its input is: that is drift, not bad input.
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        return {"ok": False, "file": spec_file, "against": target, "batch": batch,
-                "device": device, "error": f"{type(exc).__name__}: {message}",
-                "divergence": None, "totals": None}
-    return compare(analysis, measurement, spec_file, target)
+        return failure(analysis, failed, spec_file, target.text, device)
+    return compare(analysis, measurement, spec_file, target.text)
 
 
 def report(result: dict, table: bool) -> None:
@@ -406,8 +626,10 @@ def report(result: dict, table: bool) -> None:
 
 
 def _agreement(result: dict) -> str:
-    free = (f"; left unpaired, without params or FLOPs: {len(result['unpaired_spec'])} spec "
-            f"layers, {len(result['unpaired_model'])} modules"
+    free = (f"; left unpaired, without params or FLOPs: "
+            f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
+            f"{_count(len(result['unpaired_model']), 'module')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
-    return (f"{result['file']}: agrees with {result['against']}: {result['paired']} leaf layers "
-            f"paired on output shape, params and FLOPs, and the totals{free}")
+    return (f"{result['file']}: agrees with {result['against']}: "
+            f"{_count(result['paired'], 'leaf layer')} paired on output shape, params and "
+            f"FLOPs, and the totals{free}")

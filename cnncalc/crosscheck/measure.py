@@ -35,6 +35,7 @@ class Measured:
     buffers: int
     output_shape: tuple | None = None   # with the batch dimension; None if not one tensor
     flops: int = 0
+    input_shape: tuple | None = None    # of the first argument, as output_shape
 
 
 @dataclass(slots=True)
@@ -57,6 +58,17 @@ class Measurement:
         for m in self.modules:
             found.setdefault(m.name, m)
         return found
+
+
+class ForwardFailed(Exception):
+    """The model raised in its forward pass: `error` is what it raised, `finished` the calls
+    that returned before it (in execution order), `running` the calls still open, outermost
+    first: the last is the module whose own code raised."""
+
+    def __init__(self, error: Exception, finished: list[Measured], running: list[Measured],
+                 batch: int):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error, self.finished, self.running, self.batch = error, finished, running, batch
 
 
 def _numel(tensors) -> int:
@@ -86,7 +98,7 @@ def _skip_dynamo_import() -> None:
 
 def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = None) -> Measurement:
     """One forward pass of `model(*inputs)` under inference mode, measured; `on_leaf(name)` is
-    called after each leaf module runs (progress)."""
+    called after each leaf module runs (progress). ForwardFailed if the model raises."""
     if "torch._dynamo" not in sys.modules:
         _skip_dynamo_import()
     calls: list[Measured] = []
@@ -103,7 +115,8 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
             sizes[module] = (_numel(module.parameters()), _numel(module.buffers()))
         params, buffers = sizes[module]
         call = Measured(names.get(module, "?"), type(module).__name__,
-                        next(module.children(), None) is None, params, buffers)
+                        next(module.children(), None) is None, params, buffers,
+                        input_shape=_shape(args[0]) if args else None)
         calls.append(call)
         stack.append((call, counted()))
 
@@ -114,6 +127,8 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
         if call.leaf and on_leaf is not None:
             on_leaf(call.name)
 
+    device = next((t.device.type for t in inputs if isinstance(t, torch.Tensor)), "cpu")
+    batch = next((t.shape[0] for t in inputs if isinstance(t, torch.Tensor) and t.dim()), 1)
     handles = []
     try:
         for module in names:
@@ -121,11 +136,15 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
             handles.append(module.register_forward_hook(after))
         with torch.inference_mode(), counter:
             output = model(*inputs)
+    except Exception as exc:
+        # an exception skips the forward hooks: the calls left on the stack are still open
+        running = [call for call, _ in stack]
+        open_calls = {id(call) for call in running}
+        raise ForwardFailed(exc, [c for c in calls if id(c) not in open_calls], running,
+                            batch) from exc
     finally:
         for handle in handles:
             handle.remove()
-    device = next((t.device.type for t in inputs if isinstance(t, torch.Tensor)), "cpu")
-    batch = next((t.shape[0] for t in inputs if isinstance(t, torch.Tensor) and t.dim()), 1)
     return Measurement(device, torch.__version__, batch, _shape(output),
                        _numel(model.parameters()), _numel(model.buffers()),
                        counter.get_total_flops(), calls)
