@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from cnncalc.kinds import KINDS
 
-ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "elu",
-               "leaky_relu", "prelu", "softmax", "log_softmax", "identity", "dropout")
+ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
+               "mish", "elu", "leaky_relu", "prelu", "softmax", "log_softmax", "identity", "dropout")
 MAX_SIZE = {1: 48, 2: 20, 3: 10}     # per spatial axis, by number of spatial axes
 MAX_CHANNELS = 8
 
