@@ -175,6 +175,8 @@ def _simple(draw, shape, kind):
         return _entry(kind, args, "groups")
     if kind in ("instancenorm", "layernorm"):
         return _entry(kind, {"affine": draw(st.booleans())} if draw(st.booleans()) else {})
+    if kind == "channel_shuffle":
+        return _entry(kind, {"groups": draw(st.sampled_from(_divisors(c)))}, "groups")
     if kind == "lrn":
         return _entry(kind, {"size": draw(st.integers(1, 5))}, "size")
     if kind == "leaky_relu":
@@ -194,7 +196,8 @@ def _simple(draw, shape, kind):
 
 
 SPATIAL_ONLY = {"conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool",
-                "adaptive_maxpool", "global_avgpool", "instancenorm", "lrn", "zeropad", "upsample"}
+                "adaptive_maxpool", "global_avgpool", "instancenorm", "lrn", "zeropad", "upsample",
+                "channel_shuffle"}
 
 
 def applicable(kind: str, shape) -> bool:

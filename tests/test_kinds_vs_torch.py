@@ -78,6 +78,8 @@ def leaf_case(draw, kind: str):
     entries = leaf_entry(kind, shape)
     if kind in SLIDING:
         entries = st.one_of(entries, wild_sliding(kind, shape))
+    if kind == "channel_shuffle":       # groups that may not divide the channels
+        entries = st.one_of(entries, st.builds(lambda g: {kind: g}, st.integers(1, 7)))
     return shape, draw(st.sampled_from(["strict", "floor"])), draw(entries)
 
 

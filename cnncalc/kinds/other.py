@@ -1,4 +1,4 @@
-"""Dropout, padding, upsampling and the identity."""
+"""Dropout, padding, upsampling, channel shuffle and the identity."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from cnncalc.dims import AXES, Fit
+from cnncalc.dims import AXES, Fit, is_int
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
@@ -14,9 +14,11 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    PosInt,
     PositiveFloat,
     Probability,
     SpatialNonNeg,
+    divisors,
     leaf_kind,
     module,
     need_rank,
@@ -207,3 +209,50 @@ expected:
 
     def build(self, nn, args, shape):
         return nn.Identity()
+
+
+class ChannelShuffleArgs(Args):
+    groups: PosInt
+
+
+@leaf_kind
+class ChannelShuffle(LeafKind):
+    name = "channel_shuffle"
+    args = ChannelShuffleArgs
+    torch = "ChannelShuffle"
+    summary = "reorders the channels (ShuffleNet's channel shuffle)"
+    example = """
+name: channel-shuffle-3
+spec:
+  input: [12, 7, 7]
+  layers: [channel_shuffle: 3]
+expected:
+  # 3 groups of 12/3 = 4 channels, interleaved: the order changes, the shape doesn't; each
+  # output position reads the same input position only, so the field stays one pixel
+  output: [12, 7, 7]
+  params: 0
+  macs: 0
+  layers:
+    "0": {receptive_field: {size: [1, 1], jump: [1, 1], start: [0, 0]}}
+"""
+
+    def shape(self, args: ChannelShuffleArgs, shape, fit: Fit):
+        # PyTorch: "channel_shuffle expects input with > 2 dims"
+        need_rank(shape, SPATIAL, "channel_shuffle", SPATIAL_INPUT)
+        fit.divisible(shape[0], args.groups,
+                      f"`channel_shuffle`'s {args.groups} groups divide the channels",
+                      lambda: SpecError(
+                          f"`channel_shuffle` has {args.groups} groups but {shape[0]} channels: "
+                          "the groups must divide the channels",
+                          hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"]))
+        return tuple(shape)
+
+    def explain(self, row, context) -> list[Step]:
+        c, g = row.input_shape[0], row.node.args.groups
+        per = c // g if is_int(c) else c / g
+        return [Step("channels per group", "C/G", f"{n(c)}/{n(g)}", per),
+                Step(f"the {g} groups are interleaved (channel i of every group, then i + 1, …); "
+                     "shape unchanged, no parameters")]
+
+    def build(self, nn, args: ChannelShuffleArgs, shape):
+        return nn.ChannelShuffle(args.groups)
