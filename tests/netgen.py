@@ -175,6 +175,12 @@ def _simple(draw, shape, kind):
         return _entry(kind, args, "groups")
     if kind in ("instancenorm", "layernorm"):
         return _entry(kind, {"affine": draw(st.booleans())} if draw(st.booleans()) else {})
+    if kind == "scale":
+        return _entry(kind, {"init": draw(st.sampled_from([1.0, 1e-6, 0.5]))}
+                      if draw(st.booleans()) else {}, "init")
+    if kind == "drop_path":
+        return _entry(kind, {"p": draw(st.sampled_from([0.0, 0.1]))}
+                      if draw(st.booleans()) else {}, "p")
     if kind == "channel_shuffle":
         return _entry(kind, {"groups": draw(st.sampled_from(_divisors(c)))}, "groups")
     if kind == "lrn":

@@ -44,11 +44,12 @@ SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_max
 # as PyTorch documents them: element-wise activations, Dropout (the identity in eval mode),
 # BatchNorm in eval mode (a per-channel affine map), PReLU, Softmax and LogSoftmax over dim 1
 # (the channels), LocalResponseNorm (across channels), ChannelShuffle (a reordering of the
-# channels at each position) and Identity. Written here, not read from
+# channels at each position), a per-channel scale, stochastic depth (the identity in eval mode)
+# and Identity. Written here, not read from
 # cnncalc; the per-kind tests below prove it against PyTorch, both ways.
-POSITION_WISE = ("batchnorm", "channel_shuffle", "dropout", "dropout2d", "elu", "gelu",
-                 "hardsigmoid", "hardswish", "identity", "leaky_relu", "log_softmax", "lrn",
-                 "mish", "prelu", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh")
+POSITION_WISE = ("batchnorm", "channel_shuffle", "drop_path", "dropout", "dropout2d", "elu",
+                 "gelu", "hardsigmoid", "hardswish", "identity", "leaky_relu", "log_softmax", "lrn",
+                 "mish", "prelu", "relu", "relu6", "scale", "sigmoid", "silu", "softmax", "tanh")
 NOT_POSITION_WISE = tuple(sorted(set(KINDS) - set(POSITION_WISE)))
 WINDOW_KINDS = SLIDING_KINDS + POSITION_WISE
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}

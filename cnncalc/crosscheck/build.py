@@ -46,6 +46,18 @@ class Residual(nn.Module):
         return self.layers(x) + self.shortcut(x)
 
 
+class ChannelScale(nn.Module):
+    """`scale`: x · γ with a learnt factor per channel (ConvNeXt's layer scale), γ broadcast
+    over the positions, as `x * gamma.view(C, 1, …)`."""
+
+    def __init__(self, channels: int, init: float):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x):
+        return x * self.gamma.view(-1, *[1] * (x.dim() - 2))
+
+
 def _name(node: Node) -> str:
     """The module name of a node inside its parent: the last part of its path."""
     return node.path.rsplit(".", 1)[-1]

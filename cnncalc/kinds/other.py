@@ -1,4 +1,4 @@
-"""Dropout, padding, upsampling, channel shuffle and the identity."""
+"""Dropout, padding, upsampling, channel shuffle, layer scale and the identity."""
 
 from __future__ import annotations
 
@@ -55,6 +55,37 @@ expected:
 
     def build(self, nn, args: DropoutArgs, shape):
         return getattr(nn, self.torch)(args.p)
+
+
+class DropPathArgs(Args):
+    p: Probability = 0.0
+
+
+@leaf_kind
+class DropPath(LeafKind):
+    name = "drop_path"
+    args = DropPathArgs
+    torch = "Identity (stochastic depth is the identity in eval mode)"
+    summary = "stochastic depth (identity at inference)"
+    example = """
+name: drop-path
+spec:
+  input: [96, 56, 56]
+  layers: [drop_path: 0.1]
+expected:
+  # the identity at inference: shape unchanged, no parameters, no MACs
+  output: [96, 56, 56]
+  params: 0
+  macs: 0
+"""
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step(f"in training, the whole sample's path is dropped with probability p = "
+                     f"{number(row.node.args.p)} (stochastic depth); at inference it passes "
+                     "through; no parameters")]
+
+    def build(self, nn, args: DropPathArgs, shape):
+        return nn.Identity()     # what torchvision's StochasticDepth is in eval mode
 
 
 @leaf_kind
@@ -256,3 +287,38 @@ expected:
 
     def build(self, nn, args: ChannelShuffleArgs, shape):
         return nn.ChannelShuffle(args.groups)
+
+
+class ScaleArgs(Args):
+    init: float = 1.0
+
+
+@leaf_kind
+class Scale(LeafKind):
+    name = "scale"
+    args = ScaleArgs
+    torch = "x * gamma.view(C, 1, …)"
+    summary = "a learnt factor per channel (layer scale)"
+    example = """
+name: layer-scale
+spec:
+  input: [96, 56, 56]
+  layers: [scale: {init: 1.0e-6}]
+expected:
+  # one factor γ per channel: 96 params; the product is not a MAC (FlopCounterMode counts none)
+  output: [96, 56, 56]
+  params: 96
+  macs: 0
+"""
+
+    def params(self, args: ScaleArgs, shape):
+        return shape[0]
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step("multiplies each channel by a learnt factor γ (layer scale); shape unchanged"),
+                Step("params", "C", "", row.params)]
+
+    def build(self, nn, args: ScaleArgs, shape):
+        from cnncalc.crosscheck.build import ChannelScale
+
+        return ChannelScale(shape[0], args.init)
