@@ -168,13 +168,15 @@ def _simple(draw, shape, kind):
         if draw(st.booleans()):
             args["momentum"] = draw(st.sampled_from([0.1, 0.01]))
         return _entry(kind, args)
-    if kind == "groupnorm":
-        args = {"groups": draw(st.sampled_from(_divisors(c)))}
+    if kind in ("groupnorm", "instancenorm", "layernorm"):
+        args = {"groups": draw(st.sampled_from(_divisors(c)))} if kind == "groupnorm" else {}
         if draw(st.booleans()):
             args["affine"] = draw(st.booleans())
-        return _entry(kind, args, "groups")
-    if kind in ("instancenorm", "layernorm"):
-        return _entry(kind, {"affine": draw(st.booleans())} if draw(st.booleans()) else {})
+        if draw(st.booleans()):
+            args["eps"] = draw(st.sampled_from([1e-5, 1e-6, 0.1]))
+        if kind == "layernorm" and draw(st.booleans()):
+            args["over"] = draw(st.sampled_from(["sample", "channels"]))
+        return _entry(kind, args, "groups" if kind == "groupnorm" else "affine")
     if kind == "scale":
         return _entry(kind, {"init": draw(st.sampled_from([1.0, 1e-6, 0.5]))}
                       if draw(st.booleans()) else {}, "init")

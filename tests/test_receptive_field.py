@@ -292,6 +292,23 @@ def test_an_identity_window_is_position_wise_in_pytorch(kind, data):
     assert found == (set() if constant else {position}), (entry, shape, sorted(found)[:5])
 
 
+@settings(max_examples=30, deadline=None)
+@given(dims=st.integers(1, 3), data=st.data())
+def test_layernorm_over_the_channels_is_position_wise_in_pytorch(dims, data):
+    """`layernorm: {over: channels}` gets the identity window, and its real module (LayerNorm(C)
+    on channels-last) reads the output's own position only; over the sample it doesn't."""
+    shape = (data.draw(st.integers(2, 4)), *[data.draw(st.integers(1, 5)) for _ in range(dims)])
+    for over in ("channels", "sample"):
+        window, position, found = _leaf_gradient(
+            "layernorm", shape, {"layernorm": {"over": over}}, 0,
+            lambda w: data.draw(st.integers(0, w - 1)))
+        if over == "channels":
+            assert window == IDENTITY and found == {position}, (shape, sorted(found)[:5])
+        else:
+            assert window is None
+            assert found == set(itertools.product(*(range(w) for w in shape[1:]))), shape
+
+
 MIXES: dict[str, int] = {}
 
 
