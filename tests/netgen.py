@@ -347,9 +347,13 @@ def _shape_keeping(draw, shape):
 
 @st.composite
 def _composite(draw, shape, depth, kinds, blocks):
-    """A concat, add or residual entry for `shape`, and its output shape."""
+    """A concat, add, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "residual"] + (["block"] if blocks else [])))
+    choice = draw(st.sampled_from(["concat", "add", "residual", "repeat"]
+                                  + (["block"] if blocks else [])))
+    if choice == "repeat":         # `times: 0` adds nothing
+        layers = draw(_shape_keeping(shape)) or ["identity"]
+        return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
     if choice == "block" and n >= 1:
         width = draw(st.integers(1, MAX_CHANNELS))
         entry = {"unit": {"width": width}} if draw(st.booleans()) else {"unit": width}
@@ -374,14 +378,15 @@ def _composite(draw, shape, depth, kinds, blocks):
         stride = draw(st.sampled_from([1, 2]))
         main = [{"conv": {"out": out, "kernel": 3, "stride": stride, "padding": 1,
                           "bias": False}}, "batchnorm", "relu"]
-        shortcut = draw(st.sampled_from(["auto", "projection"]))
+        shortcut = draw(st.sampled_from(["auto", "projection", "optional", "none"]))
         if (out, stride) == (c, 1) and shortcut == "auto":
             shortcut = "identity"
         result = (out, *[(w - 1) // stride + 1 for w in shape[1:]])
         return {"residual": {"layers": main, "shortcut": shortcut}}, result
     if choice == "residual":
         main = draw(_shape_keeping(shape))
-        short = draw(st.one_of(st.just("identity"), _shape_keeping(shape)))
+        short = draw(st.one_of(st.sampled_from(["identity", "optional", "none"]),
+                               _shape_keeping(shape)))
         return {"residual": {"layers": main, "shortcut": short}}, shape
     branches = [draw(_shape_keeping(shape)) for _ in range(draw(st.integers(2, 3)))]
     return {"add": branches}, shape

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from cnncalc.working import Context
 
 MAX_REPEAT = 1_000_000
-SHORTCUTS = ("identity", "projection", "auto")
+SHORTCUTS = ("identity", "projection", "auto", "optional", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +156,10 @@ expected:
         ex.only_keys(args, ("times", "layers"), "repeat", entry.value_pos)
         times = args.get("times")
         if "times" not in args:
-            raise SpecError(f"`repeat` needs `times`: a whole number from 1 to {MAX_REPEAT:,}",
+            raise SpecError(f"`repeat` needs `times`: a whole number from 0 to {MAX_REPEAT:,}",
                             entry.value_pos)
-        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
-            raise SpecError(f"`times` must be a whole number from 1 to {MAX_REPEAT:,}, not "
+        if isinstance(times, bool) or not isinstance(times, int) or not 0 <= times <= MAX_REPEAT:
+            raise SpecError(f"`times` must be a whole number from 0 to {MAX_REPEAT:,}, not "
                             f"{shown(times)}", args.at("times"))
         if "layers" not in args:
             raise SpecError("`repeat` needs `layers`", entry.value_pos)
@@ -172,17 +172,21 @@ expected:
         ex.reserve((ex.count - before) * (times - 1),
                    f"`repeat` {times:,} times expands to more than {{limit:,}} layers",
                    args.at("times"))
+        # `times: 0` adds nothing (a stage of one block: `times: "${blocks - 1}"`); its layers
+        # are still expanded once, so that their mistakes show
         node.children = [first] + [first.renamed(first_path, child_path(path, r))
-                                   for r in range(1, times)]
+                                   for r in range(1, times)] if times else []
         return ex.finish(node, options, value)
 
     def explain(self, row, context) -> list[Step]:
         times = len(row.node.children)
+        if not times:
+            return [Step("times: 0: no layers; the input passes through unchanged")]
         return [Step(f"the same layers {times} time{'s' if times != 1 else ''} in a row")]
 
     def schema(self, entry: dict) -> dict:
         return {"type": "object", "additionalProperties": False, "required": ["times", "layers"],
-                "properties": {"times": {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
+                "properties": {"times": {"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                "layers": _layers_schema(entry)}}
 
 
@@ -322,7 +326,8 @@ expected:
 class Residual(Composite):
     name = "residual"
     torch = "layers(x) + shortcut(x)"
-    summary = "add of the layers and the shortcut: identity, projection, auto or entries"
+    summary = ("add of the layers and the shortcut: identity, projection, auto, optional, none "
+               "or entries")
     arguments = [("layers", True, None), ("shortcut", False, "identity")]
     example = """
 name: basic-block-downsampling
@@ -364,7 +369,7 @@ expected:
         else:
             close = get_close_matches(str(shortcut), SHORTCUTS, n=1, cutoff=0.5)
             raise SpecError(f"`shortcut` can't be {shown(shortcut)}: write identity, projection, "
-                            "auto, or a list of entries", args.at("shortcut"),
+                            "auto, optional, none, or a list of entries", args.at("shortcut"),
                             hints=[f"did you mean `{close[0]}`?"] if close else [])
         node.children = [main, short]
         return ex.finish(node, options, value)
@@ -373,6 +378,13 @@ expected:
         main, short = node.children
         main_out, main_rf = walker.node(main, shape, rf, depth + 1)
         mode = node.shortcut
+        if mode == "optional":
+            # decided from the spec, not from sizes: the same with symbols and on a 1×1 map
+            keeps = _stride_one(main) and main_out[0] == shape[0]
+            mode = "identity" if keeps else "none"
+            walker.shortcuts[node.path] = [] if keeps else None
+        if mode == "none":
+            return main_out, main_rf
         # With symbols, `auto` takes the identity only when the layers keep the shape at every
         # size; where they keep it at some sizes only, the projection is taken and marked.
         maybe_identity = False
@@ -424,8 +436,23 @@ expected:
         return resolved
 
     def explain(self, row, context) -> list[Step]:
-        main, short = branch_rows(row, context)
         mode = row.node.shortcut
+        optional = ""
+        if mode == "optional":
+            identity = context.shortcuts.get(row.node.path) is not None
+            mode = "identity" if identity else "none"
+            main_row = context.rows[row.node.children[0].path]
+            channels = f"{n(main_row.input_shape[0])} → {n(main_row.output_shape[0])}"
+            optional = ("shortcut: optional, and every layer has stride 1 and the channels are "
+                        "kept, so " if identity else
+                        "shortcut: optional, and a layer inside strides, so " if
+                        not _stride_one(row.node.children[0]) else
+                        f"shortcut: optional, and the channels change ({channels}), so ")
+        if mode == "none":
+            (main,) = branch_rows(row, context)
+            return [Step(f"{optional or 'shortcut: none, so '}no shortcut: the output is the "
+                         f"layers' {context.shape(row.output_shape)}")]
+        main, short = branch_rows(row, context)
         if mode == "auto":
             mode = "projection" if row.node.path in context.shortcuts else "identity"
         if mode == "projection":
@@ -434,7 +461,8 @@ expected:
             how = (f"shortcut: projection (1×1 conv to {number(conv.out)} channels, stride "
                    f"{stride}, no bias, then batchnorm)")
         elif mode == "identity":
-            how = "shortcut: identity (the input itself)"
+            how = (f"{optional}the identity (the input itself)" if optional else
+                   "shortcut: identity (the input itself)")
         else:
             how = "shortcut: its own layers"
         return [Step(f"layers: {context.shape(main.input_shape)} → "
@@ -445,6 +473,11 @@ expected:
 
     def build(self, builder, node: Node):
         main, short = node.children
+        if node.shortcut == "none":
+            return builder.sequential([main])      # the layers alone
+        if node.shortcut == "optional":
+            # PyTorch's side decides for itself, so that the analysis' decision is checked
+            return builder.optional_residual(builder.node(main), builder.node(short))
         resolved = builder.shortcuts.get(node.path)
         if resolved is not None:     # a projection the analysis resolved
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
@@ -452,6 +485,8 @@ expected:
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children
+        if _no_shortcut(node, shortcuts):
+            return None                 # the layers run in order
         resolved = shortcuts.get(node.path)
         return [main.children, resolved if resolved is not None else short.children]
 
@@ -461,6 +496,24 @@ expected:
                 "properties": {"layers": layers,
                                "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layers],
                                             "default": "identity"}}}
+
+
+def _no_shortcut(node: Node, shortcuts: dict) -> bool:
+    """`shortcut: none`, or `optional` where the analysis left the shortcut out (None)."""
+    return node.shortcut == "none" or (node.shortcut == "optional"
+                                       and shortcuts.get(node.path, []) is None)
+
+
+def _stride_one(main: Node) -> bool:
+    """Every layer inside has stride 1 (a pooling without `stride` strides by its kernel)."""
+    for node in main.walk():
+        if node.leaf:
+            stride = getattr(node.args, "stride", 1)
+            if stride is None:
+                stride = getattr(node.args, "kernel", 1)
+            if any(s != 1 for s in (stride if isinstance(stride, list) else [stride])):
+                return False
+    return True
 
 
 class BlockUse(Composite):
