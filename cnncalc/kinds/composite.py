@@ -398,7 +398,18 @@ expected:
             short = self.projection(walker, node, short, shape, main_out, rf, main_rf)
         mark = len(walker.constraints)     # the shortcut's conditions and the add's
         short_out, short_rf = walker.node(short, shape, rf, depth + 1)
-        out = ADD.combine([main_out, short_out], walker.constraints, walker.layout, residual=True)
+        try:
+            out = ADD.combine([main_out, short_out], walker.constraints, walker.layout,
+                              residual=True)
+        except SpecError as exc:
+            if node.shortcut != "optional":
+                raise
+            raise SpecError(f"`shortcut: optional` adds the identity here (every layer has stride "
+                            f"1 and the channels are kept), but the layers give "
+                            f"{shape_text(main_out, walker.layout)} for a "
+                            f"{shape_text(shape, walker.layout)} input",
+                            hints=["pad the layers so that they keep the size, or use "
+                                   "`shortcut: none` (or `auto`)"]) from exc
         if maybe_identity:
             from cnncalc.symbolic import auto_identity_case
 
