@@ -31,5 +31,6 @@ __all__ = [
     "conv_transpose_geometry", "pool_geometry", "upsample_scales", "ConvArgs",
     "ConvTransposeArgs", "AdaptivePoolArgs", "AvgPoolArgs", "MaxPoolArgs", "LinearArgs",
     "BatchNormArgs", "GroupNormArgs", "InstanceNormArgs", "LayerNormArgs", "LRNArgs", "EluArgs",
-    "LeakyReluArgs", "PReluArgs", "ChannelShuffleArgs", "DropoutArgs", "DropPathArgs", "ScaleArgs", "UpsampleArgs", "ZeroPadArgs",
+    "LeakyReluArgs", "PReluArgs", "ChannelShuffleArgs", "DropoutArgs", "DropPathArgs",
+    "ScaleArgs", "UpsampleArgs", "ZeroPadArgs",
 ]
