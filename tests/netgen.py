@@ -327,7 +327,7 @@ def _leaf_after(draw, shape, kinds):
 
 @st.composite
 def _shape_keeping(draw, shape):
-    """A short list of entries that keeps the shape exactly (for add/residual branches)."""
+    """A short list of entries that keeps the shape exactly (for add/mul/residual branches)."""
     c, n = shape[0], len(shape) - 1
     entries = []
     for _ in range(draw(st.integers(0, 2))):
@@ -347,9 +347,9 @@ def _shape_keeping(draw, shape):
 
 @st.composite
 def _composite(draw, shape, depth, kinds, blocks):
-    """A concat, add, residual or repeat entry for `shape`, and its output shape."""
+    """A concat, add, mul, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "residual", "repeat"]
+    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat"]
                                   + (["block"] if blocks else [])))
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
@@ -388,8 +388,28 @@ def _composite(draw, shape, depth, kinds, blocks):
         short = draw(st.one_of(st.sampled_from(["identity", "optional", "none"]),
                                _shape_keeping(shape)))
         return {"residual": {"layers": main, "shortcut": short}}, shape
-    branches = [draw(_shape_keeping(shape)) for _ in range(draw(st.integers(2, 3)))]
-    return {"add": branches}, shape
+    # add or mul: branches that keep the shape, and (sometimes) ones that broadcast, as a gate
+    # of 1 along the spatial axes or along the channels, or that don't (the sizes halved)
+    branches, shapes = [], []
+    for _ in range(draw(st.integers(2, 3))):
+        kind = draw(st.sampled_from(["keep", "keep", "gate", "one_channel", "halved"]))
+        if kind == "gate" and n >= 1:
+            branch = ["global_avgpool", {"conv": {"out": c, "kernel": 1}}, "sigmoid"]
+            out = (c, *[1] * n)
+        elif kind == "one_channel" and n >= 1:
+            branch, out = [{"conv": {"out": 1, "kernel": 1}}], (1, *shape[1:])
+        elif kind == "halved" and n >= 1 and min(shape[1:]) >= 2:
+            branch = [{"maxpool": 2}]
+            out = (c, *[w // 2 for w in shape[1:]])
+        else:
+            branch, out = draw(_shape_keeping(shape)), shape
+        branches.append(branch)
+        shapes.append(out)
+    result = tuple(max(sizes) if all(s in (1, max(sizes)) for s in sizes) else None
+                   for sizes in zip(*shapes))
+    if None in result:
+        result = shape          # doesn't broadcast: both must reject
+    return {choice: branches}, result
 
 
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -87,14 +88,15 @@ class EagerResidual(nn.Module):
 
 # written here, not taken from cnncalc: the oracle's own reading of concat and add
 _COMBINE = {"concat": lambda torch, outs: torch.cat(outs, dim=1),
-            "add": lambda torch, outs: sum(outs[1:], outs[0])}
+            "add": lambda torch, outs: sum(outs[1:], outs[0]),
+            "mul": lambda torch, outs: math.prod(outs[1:], start=outs[0])}
 
 
 def eager(node) -> nn.Module:
     if node.leaf:
         return Eager(node)
     children = [eager(c) for c in node.children]
-    if node.kind in ("concat", "add"):
+    if node.kind in _COMBINE:
         return Branches(node.kind, [(str(i), c) for i, c in enumerate(children)], _COMBINE[node.kind])
     if node.kind == "residual":
         return EagerResidual(node, *children)
@@ -113,9 +115,9 @@ def torch_runs(loaded, shape) -> bool:
 
 
 def documented_rejection(exc: SpecError) -> bool:
-    """A rejection the spec language states although PyTorch would run the network: `add` and
-    `residual` need equal shapes (no broadcasting)."""
-    return "needs equal shapes" in exc.message
+    """A rejection the spec language states although PyTorch would run the network: `residual`
+    needs equal shapes (no broadcasting; `add` and `mul` broadcast as PyTorch does)."""
+    return "`residual` needs equal shapes" in exc.message
 
 
 def floored(loaded):

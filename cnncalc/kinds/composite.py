@@ -1,4 +1,4 @@
-"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `residual`,
+"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `mul`, `residual`,
 and a block's use (not a kind a spec names: any name defined under `blocks:`).
 
 A composite owns every stage's view of it, as a leaf kind does:
@@ -23,7 +23,7 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.analyze import label_of, same_shape, shape_text, symbolic_ratio
-from cnncalc.dims import ceil_div, is_int
+from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
@@ -191,7 +191,8 @@ expected:
 
 
 class Branched(Composite):
-    """concat and add: every branch gets the entry's input, and their outputs are combined."""
+    """concat, add and mul: every branch gets the entry's input, and their outputs are
+    combined."""
 
     arguments = [("branches", True, None)]
 
@@ -216,7 +217,12 @@ class Branched(Composite):
             out, branch_rf = walker.node(branch, shape, rf, depth + 1)
             outs.append(out)
             fields.append(branch_rf)
-        return self.combine(outs, walker.constraints, walker.layout), union(fields)
+        out = self.combine(outs, walker.constraints, walker.layout)
+        if any(tuple(o[1:]) != tuple(out[1:]) for o in outs):
+            # a branch broadcast along a spatial axis: each of its values reaches every output
+            # position along it, so there is no sliding-window field
+            return out, None
+        return out, union(fields)
 
     def combine(self, outs: list, constraints: list | None, layout: str) -> tuple:
         raise NotImplementedError
@@ -282,7 +288,8 @@ expected:
 class Add(Branched):
     name = "add"
     torch = "sum of the branches (+)"
-    summary = "element-wise sum of the branches; shapes must match exactly"
+    summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
+               "on each axis)")
     example = """
 name: add-two-branches
 spec:
@@ -296,7 +303,10 @@ expected:
 """
 
     def combine(self, outs, constraints, layout, residual: bool = False):
-        """Shapes must match exactly (no broadcasting)."""
+        """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
+        exactly (no broadcasting)."""
+        if not residual:
+            return broadcast(self.name, outs, constraints, layout)
         first = outs[0]
         for b, out in enumerate(outs[1:], 1):
             what = "the layers and the shortcut agree" if residual else f"add: branch {b} agrees"
@@ -316,10 +326,75 @@ expected:
         return total
 
     def explain(self, row, context) -> list[Step]:
-        branches = branch_rows(row, context)
-        return [Step(f"{len(branches)} branches, each {context.shape(row.output_shape)}, summed "
-                     "element by element: shape unchanged, channels are not added up")
-                ] + alignment(branches, row)
+        return combined_steps(row, context, "summed", "channels are not added up")
+
+
+def broadcast(kind: str, outs: list, constraints: list | None, layout: str) -> tuple:
+    """The shape of `add` or `mul` of the branches' outputs, as PyTorch broadcasts them: the
+    same rank, and on each axis equal sizes or one of them 1 (a [C, 1, 1] gate times a
+    [C, H, W] map)."""
+    result = tuple(outs[0])
+    for b, out in enumerate(outs[1:], 1):
+        def error(b=b, out=out):
+            return SpecError(f"`{kind}` needs shapes that broadcast (on each axis equal, or one "
+                             f"of them 1), but branch 0 gives {shape_text(outs[0], layout)} and "
+                             f"branch {b} gives {shape_text(out, layout)}",
+                             hints=["make the sizes equal, or 1 where a branch is to be repeated "
+                                    "(global_avgpool gives 1 along every spatial axis)"])
+        if len(out) != len(result):
+            raise error()
+        names = ("channels", *AXES.get(len(out) - 1, ())) if len(out) > 1 else ("size",)
+        result = tuple(broadcast_dim(x, y, constraints, f"{kind}: branch {b} along {name}", error)
+                       for x, y, name in zip(result, out, names))
+    return result
+
+
+def combined_steps(row, context, how: str, note: str) -> list[Step]:
+    """`add`'s and `mul`'s working: the branches' shapes, and the broadcast where they differ."""
+    branches = branch_rows(row, context)
+    shapes = {context.shape(b.output_shape) for b in branches}
+    if len(shapes) == 1:
+        return [Step(f"{len(branches)} branches, each {context.shape(row.output_shape)}, {how} "
+                     f"element by element: shape unchanged, {note}")] + alignment(branches, row)
+    return [Step(f"{len(branches)} branches, "
+                 + ", ".join(context.shape(b.output_shape) for b in branches)
+                 + f", {how} element by element; a size of 1 is repeated along its axis "
+                 f"(broadcasting, as PyTorch's) → {context.shape(row.output_shape)}; {note}")]
+
+
+@composite_kind
+class Mul(Branched):
+    name = "mul"
+    torch = "product of the branches (*)"
+    summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
+               "(`[]` is the identity branch)")
+    example = """
+name: squeeze-and-excitation
+spec:
+  input: [64, 14, 14]
+  layers:
+    - mul:
+        - []
+        - [global_avgpool, conv: {out: 16, kernel: 1}, relu, conv: {out: 64, kernel: 1}, sigmoid]
+expected:
+  # the gate is 64×1×1, broadcast over the 14×14 map: the output is 64×14×14.
+  # params (64 + 1)·16 + (16 + 1)·64 = 2,128; MACs 64·16 + 16·64 = 2,048 (the product counts none)
+  output: [64, 14, 14]
+  params: 2_128
+  macs: 2_048
+"""
+
+    def combine(self, outs, constraints, layout):
+        return broadcast(self.name, outs, constraints, layout)
+
+    def combined(self, torch, outs):
+        total = outs[0]
+        for out in outs[1:]:
+            total = total * out
+        return total
+
+    def explain(self, row, context) -> list[Step]:
+        return combined_steps(row, context, "multiplied", "no parameters of its own")
 
 
 @composite_kind
