@@ -539,8 +539,8 @@ CASES = [
           - add:
               - [conv: {out: 8, kernel: 1}]
               - []
-        """, "3:5", ["`add` needs equal shapes, but branch 0 and branch 1 give 8×8×8 and "
-                     "3×8×8"], ["1×1 conv"]),
+        """, "3:5", ["`add` needs shapes that broadcast (on each axis equal, or one of them 1), "
+                     "but branch 0 gives 8×8×8 and branch 1 gives 3×8×8"], ["or 1 where"]),
     # every shape in a message as the spec writes it: channels last in `layout: hwc`
     ("concat-size-mismatch-hwc", """
         layout: hwc
