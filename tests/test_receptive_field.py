@@ -23,6 +23,7 @@ architectures).
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -144,12 +145,17 @@ def run(node, x, analysis):
         return run_leaf(node, x)
     if node.kind == "concat":
         return torch.cat([run(b, x, analysis) for b in node.children], dim=1)
-    if node.kind == "add":
-        return sum(run(b, x, analysis) for b in node.children)
+    if node.kind in ("add", "mul"):
+        outs = [run(b, x, analysis) for b in node.children]      # broadcast by PyTorch
+        return (sum(outs[1:], outs[0]) if node.kind == "add"
+                else math.prod(outs[1:], start=outs[0]))
     if node.kind == "residual":
         main, short = node.children
         y = run(main, x, analysis)
-        for resolved in analysis.shortcuts.get(node.path, [short]):
+        shortcut = analysis.shortcuts.get(node.path, [short])
+        if node.shortcut == "none" or shortcut is None:     # none, or optional left out
+            return y
+        for resolved in shortcut:
             x = run(resolved, x, analysis)
         return y + x
     for child in node.children:
