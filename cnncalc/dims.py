@@ -52,6 +52,25 @@ def same_dim(a, b, constraints: list | None = None, what: str = "") -> bool:
     return dims_equal(a, b, constraints, what)
 
 
+def broadcast_dim(a, b, constraints: list | None, what: str, error: Callable[[], SpecError]):
+    """The size along one axis of `a + b` or `a * b` as PyTorch broadcasts: the sizes are equal
+    or one of them is 1. With symbols that agree at some sizes only, "equal, or one of them 1"
+    is recorded in `constraints` and the size is the larger one."""
+    if is_int(a) and is_int(b):
+        if a == b or b == 1:
+            return a
+        if a == 1:
+            return b
+        raise error()
+    if is_int(b) and b == 1:
+        return a
+    if is_int(a) and a == 1:
+        return b
+    from cnncalc.symbolic import broadcast_dims
+
+    return broadcast_dims(a, b, constraints, what, error)
+
+
 def fmt(value) -> str:
     """A number as the lecture writes it: 2.33, 5, 7."""
     if isinstance(value, float):

@@ -287,6 +287,20 @@ def dims_equal(a, b, constraints=None, what: str = "") -> bool:
     return True
 
 
+def broadcast_dims(a, b, constraints, what: str, error):
+    """dims.broadcast_dim with a symbol on one side at least: equal for every size gives that
+    size; otherwise "a = b, or one of them is 1" is recorded and the size is max(a, b)."""
+    a, b = sympy.sympify(a), sympy.sympify(b)
+    if compare(a, b):
+        return as_dim(a)
+    if constraints is None:
+        raise error()
+    constraints.append(Constraint(
+        "either", f"{show(a)} = {show(b)}, or one of them is 1 ({what})",
+        Cond("or", parts=(Cond("eq", a - b), Cond("eq", a - 1), Cond("eq", b - 1)))))
+    return as_dim(bounded(sympy.Max(a, b)))
+
+
 def maybe_equal_shapes(a, b) -> bool:
     """Whether two shapes that are not equal for every size may be equal at some sizes."""
     if len(a) != len(b):

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from cnncalc.kinds import KINDS
 
-ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "elu",
-               "leaky_relu", "prelu", "softmax", "log_softmax", "identity", "dropout")
+ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
+               "mish", "elu", "leaky_relu", "prelu", "softmax", "log_softmax", "identity", "dropout")
 MAX_SIZE = {1: 48, 2: 20, 3: 10}     # per spatial axis, by number of spatial axes
 MAX_CHANNELS = 8
 
@@ -168,13 +168,23 @@ def _simple(draw, shape, kind):
         if draw(st.booleans()):
             args["momentum"] = draw(st.sampled_from([0.1, 0.01]))
         return _entry(kind, args)
-    if kind == "groupnorm":
-        args = {"groups": draw(st.sampled_from(_divisors(c)))}
+    if kind in ("groupnorm", "instancenorm", "layernorm"):
+        args = {"groups": draw(st.sampled_from(_divisors(c)))} if kind == "groupnorm" else {}
         if draw(st.booleans()):
             args["affine"] = draw(st.booleans())
-        return _entry(kind, args, "groups")
-    if kind in ("instancenorm", "layernorm"):
-        return _entry(kind, {"affine": draw(st.booleans())} if draw(st.booleans()) else {})
+        if draw(st.booleans()):
+            args["eps"] = draw(st.sampled_from([1e-5, 1e-6, 0.1]))
+        if kind == "layernorm" and draw(st.booleans()):
+            args["over"] = draw(st.sampled_from(["sample", "channels"]))
+        return _entry(kind, args, "groups" if kind == "groupnorm" else "affine")
+    if kind == "scale":
+        return _entry(kind, {"init": draw(st.sampled_from([1.0, 1e-6, 0.5]))}
+                      if draw(st.booleans()) else {}, "init")
+    if kind == "drop_path":
+        return _entry(kind, {"p": draw(st.sampled_from([0.0, 0.1]))}
+                      if draw(st.booleans()) else {}, "p")
+    if kind == "channel_shuffle":
+        return _entry(kind, {"groups": draw(st.sampled_from(_divisors(c)))}, "groups")
     if kind == "lrn":
         return _entry(kind, {"size": draw(st.integers(1, 5))}, "size")
     if kind == "leaky_relu":
@@ -194,7 +204,8 @@ def _simple(draw, shape, kind):
 
 
 SPATIAL_ONLY = {"conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool",
-                "adaptive_maxpool", "global_avgpool", "instancenorm", "lrn", "zeropad", "upsample"}
+                "adaptive_maxpool", "global_avgpool", "instancenorm", "lrn", "zeropad", "upsample",
+                "channel_shuffle"}
 
 
 def applicable(kind: str, shape) -> bool:
@@ -316,7 +327,7 @@ def _leaf_after(draw, shape, kinds):
 
 @st.composite
 def _shape_keeping(draw, shape):
-    """A short list of entries that keeps the shape exactly (for add/residual branches)."""
+    """A short list of entries that keeps the shape exactly (for add/mul/residual branches)."""
     c, n = shape[0], len(shape) - 1
     entries = []
     for _ in range(draw(st.integers(0, 2))):
@@ -336,9 +347,13 @@ def _shape_keeping(draw, shape):
 
 @st.composite
 def _composite(draw, shape, depth, kinds, blocks):
-    """A concat, add or residual entry for `shape`, and its output shape."""
+    """A concat, add, mul, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "residual"] + (["block"] if blocks else [])))
+    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat"]
+                                  + (["block"] if blocks else [])))
+    if choice == "repeat":         # `times: 0` adds nothing
+        layers = draw(_shape_keeping(shape)) or ["identity"]
+        return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
     if choice == "block" and n >= 1:
         width = draw(st.integers(1, MAX_CHANNELS))
         entry = {"unit": {"width": width}} if draw(st.booleans()) else {"unit": width}
@@ -363,17 +378,38 @@ def _composite(draw, shape, depth, kinds, blocks):
         stride = draw(st.sampled_from([1, 2]))
         main = [{"conv": {"out": out, "kernel": 3, "stride": stride, "padding": 1,
                           "bias": False}}, "batchnorm", "relu"]
-        shortcut = draw(st.sampled_from(["auto", "projection"]))
+        shortcut = draw(st.sampled_from(["auto", "projection", "optional", "none"]))
         if (out, stride) == (c, 1) and shortcut == "auto":
             shortcut = "identity"
         result = (out, *[(w - 1) // stride + 1 for w in shape[1:]])
         return {"residual": {"layers": main, "shortcut": shortcut}}, result
     if choice == "residual":
         main = draw(_shape_keeping(shape))
-        short = draw(st.one_of(st.just("identity"), _shape_keeping(shape)))
+        short = draw(st.one_of(st.sampled_from(["identity", "optional", "none"]),
+                               _shape_keeping(shape)))
         return {"residual": {"layers": main, "shortcut": short}}, shape
-    branches = [draw(_shape_keeping(shape)) for _ in range(draw(st.integers(2, 3)))]
-    return {"add": branches}, shape
+    # add or mul: branches that keep the shape, and (sometimes) ones that broadcast, as a gate
+    # of 1 along the spatial axes or along the channels, or that don't (the sizes halved)
+    branches, shapes = [], []
+    for _ in range(draw(st.integers(2, 3))):
+        kind = draw(st.sampled_from(["keep", "keep", "gate", "one_channel", "halved"]))
+        if kind == "gate" and n >= 1:
+            branch = ["global_avgpool", {"conv": {"out": c, "kernel": 1}}, "sigmoid"]
+            out = (c, *[1] * n)
+        elif kind == "one_channel" and n >= 1:
+            branch, out = [{"conv": {"out": 1, "kernel": 1}}], (1, *shape[1:])
+        elif kind == "halved" and n >= 1 and min(shape[1:]) >= 2:
+            branch = [{"maxpool": 2}]
+            out = (c, *[w // 2 for w in shape[1:]])
+        else:
+            branch, out = draw(_shape_keeping(shape)), shape
+        branches.append(branch)
+        shapes.append(out)
+    result = tuple(max(sizes) if all(s in (1, max(sizes)) for s in sizes) else None
+                   for sizes in zip(*shapes))
+    if None in result:
+        result = shape          # doesn't broadcast: both must reject
+    return {choice: branches}, result
 
 
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},

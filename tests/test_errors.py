@@ -354,21 +354,21 @@ CASES = [
         layers:
           - repeat: {times: 1000, layers: [repeat: {times: 2000, layers: [relu]}]}
         """, "3:21", ["expands to more than 250,000 layers"], []),
-    ("repeat-times-zero", """
+    ("repeat-times-negative", """
         input: [3, 8, 8]
         layers:
-          - repeat: {times: 0, layers: [relu]}
-        """, "3:21", ["`times` must be a whole number from 1 to 1,000,000, not 0"], []),
+          - repeat: {times: -1, layers: [relu]}
+        """, "3:21", ["`times` must be a whole number from 0 to 1,000,000, not -1"], []),
     ("repeat-times-true", """
         input: [3, 32, 32]
         layers:
           - repeat: {times: true, layers: [relu]}
-        """, "3:21", ["`times` must be a whole number from 1 to 1,000,000, not true"], []),
+        """, "3:21", ["`times` must be a whole number from 0 to 1,000,000, not true"], []),
     ("repeat-without-times", """
         input: [3, 32, 32]
         layers:
           - repeat: {layers: [relu]}
-        """, "3:13", ["`repeat` needs `times`: a whole number from 1 to 1,000,000"], []),
+        """, "3:13", ["`repeat` needs `times`: a whole number from 0 to 1,000,000"], []),
     ("repeat-unknown-key", """
         input: [3, 8, 8]
         layers:
@@ -539,8 +539,8 @@ CASES = [
           - add:
               - [conv: {out: 8, kernel: 1}]
               - []
-        """, "3:5", ["`add` needs equal shapes, but branch 0 and branch 1 give 8×8×8 and "
-                     "3×8×8"], ["1×1 conv"]),
+        """, "3:5", ["`add` needs shapes that broadcast (on each axis equal, or one of them 1), "
+                     "but branch 0 gives 8×8×8 and branch 1 gives 3×8×8"], ["or 1 where"]),
     # every shape in a message as the spec writes it: channels last in `layout: hwc`
     ("concat-size-mismatch-hwc", """
         layout: hwc

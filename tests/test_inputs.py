@@ -275,9 +275,18 @@ def test_a_size_without_any_accepted_value_means_no_input_is_accepted():
 
 def test_branches_a_constant_apart_are_an_error_at_every_size():
     spec = ("input: [1, 8, 8]\nrounding: floor\nlayers:\n"
-            "  - add: [[{conv: {out: 1, kernel: 3}}], [{conv: {out: 1, kernel: 1}}]]\n")
+            "  - residual: {layers: [{conv: {out: 1, kernel: 3}}], shortcut: [{conv: {out: 1, "
+            "kernel: 1}}]}\n")
     result = run_cli("inputs", "-", input=spec)
     assert result.returncode == 2 and "needs equal shapes" in result.stderr
+
+
+def test_added_branches_a_constant_apart_broadcast_where_one_is_1():
+    """H − 2 and H broadcast only at H = 3 (1 and 3), as PyTorch's `+`; brute force agrees."""
+    spec = ("input: [1, 8, 8]\nrounding: floor\nlayers:\n"
+            "  - add: [[{conv: {out: 1, kernel: 3}}], [{conv: {out: 1, kernel: 1}}]]\n")
+    dims = assert_brute_force(load_text(spec, "net.yaml"), 30)
+    assert dims["H"].values(30) == [3] and dims["W"].values(30) == [3]
 
 
 def test_a_period_beyond_the_limit_is_refused_with_exit_2():

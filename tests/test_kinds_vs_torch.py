@@ -78,6 +78,8 @@ def leaf_case(draw, kind: str):
     entries = leaf_entry(kind, shape)
     if kind in SLIDING:
         entries = st.one_of(entries, wild_sliding(kind, shape))
+    if kind == "channel_shuffle":       # groups that may not divide the channels
+        entries = st.one_of(entries, st.builds(lambda g: {kind: g}, st.integers(1, 7)))
     return shape, draw(st.sampled_from(["strict", "floor"])), draw(entries)
 
 
@@ -157,3 +159,32 @@ def test_an_empty_output_is_rejected_though_pytorch_returns_one():
     with pytest.raises(SpecError, match="would be 0"):
         analyze_loaded(loaded)
     assert run_leaf("conv_transpose", loaded.root.children[0].args, (1, 1)) == (1, 0)
+
+
+F = nn.functional
+EPS = 0.5
+# PyTorch's functional norms with the eps written, not the cross-check's modules
+_REFERENCE = {
+    "groupnorm": lambda x: F.group_norm(x, 2, eps=EPS),
+    "instancenorm": lambda x: F.instance_norm(x, eps=EPS),
+    "layernorm": lambda x: F.layer_norm(x, x.shape[1:], eps=EPS),
+    "layernorm over channels": lambda x: F.layer_norm(x.movedim(1, -1), x.shape[1:2],
+                                                      eps=EPS).movedim(-1, 1),
+}
+
+
+@pytest.mark.parametrize("name, entry", [
+    ("groupnorm", {"groupnorm": {"groups": 2, "eps": EPS}}),
+    ("instancenorm", {"instancenorm": {"eps": EPS}}),
+    ("layernorm", {"layernorm": {"eps": EPS}}),
+    ("layernorm over channels", {"layernorm": {"eps": EPS, "over": "channels"}}),
+])
+@pytest.mark.parametrize("shape", [(4, 5), (4, 3, 3), (4, 2, 3, 2)])
+def test_norm_eps_reaches_the_pytorch_module(name, entry, shape):
+    """No figure depends on `eps`, the cross-check's module does: it computes PyTorch's norm
+    with the eps the spec writes (and LayerNorm over the channels at each position)."""
+    node = load_dict({"input": list(shape), "layers": [entry]}).root.children[0]
+    module = KINDS[node.kind].build(nn, node.args, shape).eval()
+    x = torch.rand((BATCH, *shape), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(module(x), _REFERENCE[name](x), atol=1e-6)

@@ -23,6 +23,7 @@ architectures).
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -43,11 +44,13 @@ SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_max
 # The kinds whose PyTorch module computes each output position from that input position only,
 # as PyTorch documents them: element-wise activations, Dropout (the identity in eval mode),
 # BatchNorm in eval mode (a per-channel affine map), PReLU, Softmax and LogSoftmax over dim 1
-# (the channels), LocalResponseNorm (across channels) and Identity. Written here, not read from
+# (the channels), LocalResponseNorm (across channels), ChannelShuffle (a reordering of the
+# channels at each position), a per-channel scale, stochastic depth (the identity in eval mode)
+# and Identity. Written here, not read from
 # cnncalc; the per-kind tests below prove it against PyTorch, both ways.
-POSITION_WISE = ("batchnorm", "dropout", "dropout2d", "elu", "gelu", "hardswish", "identity",
-                 "leaky_relu", "log_softmax", "lrn", "prelu", "relu", "relu6", "sigmoid", "silu",
-                 "softmax", "tanh")
+POSITION_WISE = ("batchnorm", "channel_shuffle", "drop_path", "dropout", "dropout2d", "elu",
+                 "gelu", "hardsigmoid", "hardswish", "identity", "leaky_relu", "log_softmax", "lrn",
+                 "mish", "prelu", "relu", "relu6", "scale", "sigmoid", "silu", "softmax", "tanh")
 NOT_POSITION_WISE = tuple(sorted(set(KINDS) - set(POSITION_WISE)))
 WINDOW_KINDS = SLIDING_KINDS + POSITION_WISE
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -142,12 +145,17 @@ def run(node, x, analysis):
         return run_leaf(node, x)
     if node.kind == "concat":
         return torch.cat([run(b, x, analysis) for b in node.children], dim=1)
-    if node.kind == "add":
-        return sum(run(b, x, analysis) for b in node.children)
+    if node.kind in ("add", "mul"):
+        outs = [run(b, x, analysis) for b in node.children]      # broadcast by PyTorch
+        return (sum(outs[1:], outs[0]) if node.kind == "add"
+                else math.prod(outs[1:], start=outs[0]))
     if node.kind == "residual":
         main, short = node.children
         y = run(main, x, analysis)
-        for resolved in analysis.shortcuts.get(node.path, [short]):
+        shortcut = analysis.shortcuts.get(node.path, [short])
+        if node.shortcut == "none" or shortcut is None:     # none, or optional left out
+            return y
+        for resolved in shortcut:
             x = run(resolved, x, analysis)
         return y + x
     for child in node.children:
@@ -288,6 +296,23 @@ def test_an_identity_window_is_position_wise_in_pytorch(kind, data):
     assert window == IDENTITY, (entry, shape, window)
     constant = kind in ("softmax", "log_softmax") and shape[0] == 1    # 1 (or 0) everywhere
     assert found == (set() if constant else {position}), (entry, shape, sorted(found)[:5])
+
+
+@settings(max_examples=30, deadline=None)
+@given(dims=st.integers(1, 3), data=st.data())
+def test_layernorm_over_the_channels_is_position_wise_in_pytorch(dims, data):
+    """`layernorm: {over: channels}` gets the identity window, and its real module (LayerNorm(C)
+    on channels-last) reads the output's own position only; over the sample it doesn't."""
+    shape = (data.draw(st.integers(2, 4)), *[data.draw(st.integers(1, 5)) for _ in range(dims)])
+    for over in ("channels", "sample"):
+        window, position, found = _leaf_gradient(
+            "layernorm", shape, {"layernorm": {"over": over}}, 0,
+            lambda w: data.draw(st.integers(0, w - 1)))
+        if over == "channels":
+            assert window == IDENTITY and found == {position}, (shape, sorted(found)[:5])
+        else:
+            assert window is None
+            assert found == set(itertools.product(*(range(w) for w in shape[1:]))), shape
 
 
 MIXES: dict[str, int] = {}

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -49,6 +50,7 @@ class Eager(nn.Module):
 
     def forward(self, x):
         module = materialise(self.node.impl.build(nn, self.node.args, tuple(x.shape[1:])), "cpu")
+        self.stride = getattr(module, "stride", 1)      # for `shortcut: optional`
         out = module(x)
         if 0 in out.shape:
             # documented: "an output size below 1 is always an error"; PyTorch returns it empty
@@ -57,7 +59,8 @@ class Eager(nn.Module):
 
 
 class EagerResidual(nn.Module):
-    """A residual whose `projection`/`auto` shortcut is sized from the layers' real output."""
+    """A residual whose `projection`/`auto` shortcut is sized from the layers' real output, and
+    whose `optional` shortcut is decided from the modules that ran."""
 
     def __init__(self, node, layers, shortcut):
         super().__init__()
@@ -65,6 +68,15 @@ class EagerResidual(nn.Module):
 
     def forward(self, x):
         y = self.layers(x)
+        if self.mode == "none":
+            return y
+        if self.mode == "optional":
+            # as torchvision's MobileNet blocks: `use_res_connect = stride == 1 and inp == oup`,
+            # from the strides of the modules that ran and the real channel counts
+            strides = [getattr(m, "stride", 1) for m in self.layers.modules() if isinstance(m, Eager)]
+            stride_one = all(s == 1 for stride in strides
+                             for s in (stride if isinstance(stride, tuple) else (stride,)))
+            return y + self.shortcut(x) if stride_one and y.shape[1] == x.shape[1] else y
         if self.mode == "projection" or (self.mode == "auto" and y.shape != x.shape):
             stride = tuple(-(-a // b) for a, b in zip(x.shape[2:], y.shape[2:]))
             conv = getattr(nn, f"Conv{x.dim() - 2}d")(x.shape[1], y.shape[1], 1, stride=stride,
@@ -76,14 +88,15 @@ class EagerResidual(nn.Module):
 
 # written here, not taken from cnncalc: the oracle's own reading of concat and add
 _COMBINE = {"concat": lambda torch, outs: torch.cat(outs, dim=1),
-            "add": lambda torch, outs: sum(outs[1:], outs[0])}
+            "add": lambda torch, outs: sum(outs[1:], outs[0]),
+            "mul": lambda torch, outs: math.prod(outs[1:], start=outs[0])}
 
 
 def eager(node) -> nn.Module:
     if node.leaf:
         return Eager(node)
     children = [eager(c) for c in node.children]
-    if node.kind in ("concat", "add"):
+    if node.kind in _COMBINE:
         return Branches(node.kind, [(str(i), c) for i, c in enumerate(children)], _COMBINE[node.kind])
     if node.kind == "residual":
         return EagerResidual(node, *children)
@@ -102,9 +115,9 @@ def torch_runs(loaded, shape) -> bool:
 
 
 def documented_rejection(exc: SpecError) -> bool:
-    """A rejection the spec language states although PyTorch would run the network: `add` and
-    `residual` need equal shapes (no broadcasting)."""
-    return "needs equal shapes" in exc.message
+    """A rejection the spec language states although PyTorch would run the network: `residual`
+    needs equal shapes (no broadcasting; `add` and `mul` broadcast as PyTorch does)."""
+    return "`residual` needs equal shapes" in exc.message
 
 
 def floored(loaded):
@@ -170,6 +183,42 @@ def test_random_networks_agree_with_torch():
     OUTCOMES.clear()
     _random_networks_agree_with_torch()
     assert OUTCOMES.get("agree", 0) >= sum(OUTCOMES.values()) / 2, OUTCOMES
+
+
+@st.composite
+def _optional_residual(draw):
+    """A `shortcut: optional` residual whose layers may stride or change the channels."""
+    c, n = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+    shape = [c, *[draw(st.integers(2, 9)) for _ in range(n)]]
+    k = draw(st.sampled_from([1, 3]))
+    layers = [{"conv": {"out": draw(st.integers(1, 4)), "kernel": k, "padding": k // 2,
+                        "stride": draw(st.sampled_from([1, 1, 2]))}}, "relu"]
+    if draw(st.booleans()):
+        layers.append({"maxpool": draw(st.sampled_from([{"kernel": 1}, {"kernel": 3, "stride": 1,
+                                                                          "padding": 1}]))})
+    return {"input": shape, "rounding": "floor",
+            "layers": [{"residual": {"shortcut": "optional", "layers": layers}}]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(_optional_residual())
+def test_optional_shortcut_is_the_identity_where_pytorch_adds_it(spec):
+    """cnncalc's decision (a shortcut row, or none) is the PyTorch module's: it adds the input
+    exactly where every module inside has stride 1 and the channels are kept (torchvision's
+    `use_res_connect`), read from the modules and tensors (crosscheck.build.OptionalResidual)."""
+    note(to_yaml(spec))
+    analysis = analyze_loaded(load_dict(spec))
+    identity = "0.shortcut" in {row.node.path for row in analysis.rows}
+    model = materialise(build(analysis), "cpu")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()
+        x = torch.rand((BATCH, *spec["input"])) + 1
+        residual = model[0]
+        added = not torch.equal(residual(x), residual.layers(x))
+    assert added == identity
+    event(f"identity: {identity}")
 
 
 # -- the cross-check can fail --------------------------------------------------------------------

@@ -4,7 +4,7 @@ Each kind builds its own module (`build` on its object in cnncalc.kinds, given `
 those builders are the oracle's side of the cross-check: they state PyTorch's own arguments and
 use PyTorch's own rules (e.g. `padding='same'`), never cnncalc's static rules, so a wrong static
 rule shows up as a disagreement instead of being copied. Composites are built from their
-children with the two modules below: `Branches` (concat, add) and `Residual`; a sequential,
+children with the modules below: `Branches` (concat, add), `Residual` and `OptionalResidual`; a sequential,
 repeat or block use is an `nn.Sequential`.
 """
 
@@ -46,6 +46,37 @@ class Residual(nn.Module):
         return self.layers(x) + self.shortcut(x)
 
 
+class OptionalResidual(nn.Module):
+    """`shortcut: optional`, decided as torchvision's MobileNet blocks decide it
+    (`use_res_connect = stride == 1 and inp == oup`): the identity is added where every module
+    inside has stride 1 and the output has the input's channels, else the layers' output alone.
+    Read from the modules and the tensors, not from cnncalc's decision."""
+
+    def __init__(self, layers: nn.Module, shortcut: nn.Module):
+        super().__init__()
+        self.layers = layers
+        self.shortcut = shortcut
+        strides = [getattr(m, "stride", 1) for m in layers.modules()]
+        self.stride_one = all(s == 1 for stride in strides
+                              for s in (stride if isinstance(stride, tuple) else (stride,)))
+
+    def forward(self, x):
+        y = self.layers(x)
+        return y + self.shortcut(x) if self.stride_one and y.shape[1] == x.shape[1] else y
+
+
+class ChannelScale(nn.Module):
+    """`scale`: x · γ with a learnt factor per channel (ConvNeXt's layer scale), γ broadcast
+    over the positions, as `x * gamma.view(C, 1, …)`."""
+
+    def __init__(self, channels: int, init: float):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x):
+        return x * self.gamma.view(-1, *[1] * (x.dim() - 2))
+
+
 def _name(node: Node) -> str:
     """The module name of a node inside its parent: the last part of its path."""
     return node.path.rsplit(".", 1)[-1]
@@ -74,6 +105,9 @@ class _Builder:
 
     def residual(self, layers: nn.Module, shortcut: nn.Module) -> nn.Module:
         return Residual(layers, shortcut)
+
+    def optional_residual(self, layers: nn.Module, shortcut: nn.Module) -> nn.Module:
+        return OptionalResidual(layers, shortcut)
 
 
 def build(analysis: Analysis) -> nn.Module:

@@ -18,7 +18,8 @@ from cnncalc.kinds.pool import AdaptivePoolArgs, AvgPoolArgs, MaxPoolArgs, pool_
 from cnncalc.kinds.linear import LinearArgs
 from cnncalc.kinds.norm import BatchNormArgs, GroupNormArgs, InstanceNormArgs, LayerNormArgs, LRNArgs
 from cnncalc.kinds.activation import EluArgs, LeakyReluArgs, PReluArgs
-from cnncalc.kinds.other import DropoutArgs, UpsampleArgs, ZeroPadArgs, upsample_scales
+from cnncalc.kinds.other import (ChannelShuffleArgs, DropoutArgs, DropPathArgs, ScaleArgs,
+                                 UpsampleArgs, ZeroPadArgs, upsample_scales)
 from cnncalc.kinds.composite import BLOCK, COMPOSITES, SEQUENTIAL, Composite, Entry
 
 # Names a block may not take: a block called `concat` would be a second meaning of `concat`.
@@ -30,5 +31,6 @@ __all__ = [
     "conv_transpose_geometry", "pool_geometry", "upsample_scales", "ConvArgs",
     "ConvTransposeArgs", "AdaptivePoolArgs", "AvgPoolArgs", "MaxPoolArgs", "LinearArgs",
     "BatchNormArgs", "GroupNormArgs", "InstanceNormArgs", "LayerNormArgs", "LRNArgs", "EluArgs",
-    "LeakyReluArgs", "PReluArgs", "DropoutArgs", "UpsampleArgs", "ZeroPadArgs",
+    "LeakyReluArgs", "PReluArgs", "ChannelShuffleArgs", "DropoutArgs", "DropPathArgs",
+    "ScaleArgs", "UpsampleArgs", "ZeroPadArgs",
 ]

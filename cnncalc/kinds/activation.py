@@ -96,6 +96,22 @@ class Hardswish(Activation):
     example = ACTIVATION_EXAMPLE.format(name=name)
 
 
+@leaf_kind
+class Hardsigmoid(Activation):
+    name = "hardsigmoid"
+    torch = "Hardsigmoid"
+    formula = "min(max(x + 3, 0), 6)/6"
+    example = ACTIVATION_EXAMPLE.format(name=name)
+
+
+@leaf_kind
+class Mish(Activation):
+    name = "mish"
+    torch = "Mish"
+    formula = "x·tanh(ln(1 + e^x))"
+    example = ACTIVATION_EXAMPLE.format(name=name)
+
+
 class EluArgs(Args):
     alpha: float = 1.0
 

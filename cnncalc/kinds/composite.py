@@ -1,4 +1,4 @@
-"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `residual`,
+"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `mul`, `residual`,
 and a block's use (not a kind a spec names: any name defined under `blocks:`).
 
 A composite owns every stage's view of it, as a leaf kind does:
@@ -23,7 +23,7 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.analyze import label_of, same_shape, shape_text, symbolic_ratio
-from cnncalc.dims import ceil_div, is_int
+from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from cnncalc.working import Context
 
 MAX_REPEAT = 1_000_000
-SHORTCUTS = ("identity", "projection", "auto")
+SHORTCUTS = ("identity", "projection", "auto", "optional", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +161,10 @@ expected:
         ex.only_keys(args, ("times", "layers"), "repeat", entry.value_pos)
         times = args.get("times")
         if "times" not in args:
-            raise SpecError(f"`repeat` needs `times`: a whole number from 1 to {MAX_REPEAT:,}",
+            raise SpecError(f"`repeat` needs `times`: a whole number from 0 to {MAX_REPEAT:,}",
                             entry.value_pos)
-        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
-            raise SpecError(f"`times` must be a whole number from 1 to {MAX_REPEAT:,}, not "
+        if isinstance(times, bool) or not isinstance(times, int) or not 0 <= times <= MAX_REPEAT:
+            raise SpecError(f"`times` must be a whole number from 0 to {MAX_REPEAT:,}, not "
                             f"{shown(times)}", args.at("times"))
         if "layers" not in args:
             raise SpecError("`repeat` needs `layers`", entry.value_pos)
@@ -177,22 +177,27 @@ expected:
         ex.reserve((ex.count - before) * (times - 1),
                    f"`repeat` {times:,} times expands to more than {{limit:,}} layers",
                    args.at("times"))
+        # `times: 0` adds nothing (a stage of one block: `times: "${blocks - 1}"`); its layers
+        # are still expanded once, so that their mistakes show
         node.children = [first] + [first.renamed(first_path, child_path(path, r))
-                                   for r in range(1, times)]
+                                   for r in range(1, times)] if times else []
         return ex.finish(node, options, value)
 
     def explain(self, row, context) -> list[Step]:
         times = len(row.node.children)
+        if not times:
+            return [Step("times: 0: no layers; the input passes through unchanged")]
         return [Step(f"the same layers {times} time{'s' if times != 1 else ''} in a row")]
 
     def schema(self, entry: dict) -> dict:
         return {"type": "object", "additionalProperties": False, "required": ["times", "layers"],
-                "properties": {"times": {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
+                "properties": {"times": {"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                "layers": _layers_schema(entry)}}
 
 
 class Branched(Composite):
-    """concat and add: every branch gets the entry's input, and their outputs are combined."""
+    """concat, add and mul: every branch gets the entry's input, and their outputs are
+    combined."""
 
     arguments = [("branches", True, None)]
 
@@ -217,7 +222,12 @@ class Branched(Composite):
             out, branch_rf = walker.node(branch, shape, rf, depth + 1)
             outs.append(out)
             fields.append(branch_rf)
-        return self.combine(outs, walker.constraints, walker.layout), union(fields)
+        out = self.combine(outs, walker.constraints, walker.layout)
+        if any(tuple(o[1:]) != tuple(out[1:]) for o in outs):
+            # a branch broadcast along a spatial axis: each of its values reaches every output
+            # position along it, so there is no sliding-window field
+            return out, None
+        return out, union(fields)
 
     def combine(self, outs: list, constraints: list | None, layout: str) -> tuple:
         raise NotImplementedError
@@ -283,7 +293,8 @@ expected:
 class Add(Branched):
     name = "add"
     torch = "sum of the branches (+)"
-    summary = "element-wise sum of the branches; shapes must match exactly"
+    summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
+               "on each axis)")
     example = """
 name: add-two-branches
 spec:
@@ -297,7 +308,10 @@ expected:
 """
 
     def combine(self, outs, constraints, layout, residual: bool = False):
-        """Shapes must match exactly (no broadcasting)."""
+        """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
+        exactly (no broadcasting)."""
+        if not residual:
+            return broadcast(self.name, outs, constraints, layout)
         first = outs[0]
         for b, out in enumerate(outs[1:], 1):
             what = "the layers and the shortcut agree" if residual else f"add: branch {b} agrees"
@@ -317,17 +331,83 @@ expected:
         return total
 
     def explain(self, row, context) -> list[Step]:
-        branches = branch_rows(row, context)
-        return [Step(f"{len(branches)} branches, each {context.shape(row.output_shape)}, summed "
-                     "element by element: shape unchanged, channels are not added up")
-                ] + alignment(branches, row)
+        return combined_steps(row, context, "summed", "channels are not added up")
+
+
+def broadcast(kind: str, outs: list, constraints: list | None, layout: str) -> tuple:
+    """The shape of `add` or `mul` of the branches' outputs, as PyTorch broadcasts them: the
+    same rank, and on each axis equal sizes or one of them 1 (a [C, 1, 1] gate times a
+    [C, H, W] map)."""
+    result = tuple(outs[0])
+    for b, out in enumerate(outs[1:], 1):
+        def error(b=b, out=out):
+            return SpecError(f"`{kind}` needs shapes that broadcast (on each axis equal, or one "
+                             f"of them 1), but branch 0 gives {shape_text(outs[0], layout)} and "
+                             f"branch {b} gives {shape_text(out, layout)}",
+                             hints=["make the sizes equal, or 1 where a branch is to be repeated "
+                                    "(global_avgpool gives 1 along every spatial axis)"])
+        if len(out) != len(result):
+            raise error()
+        names = ("channels", *AXES.get(len(out) - 1, ())) if len(out) > 1 else ("size",)
+        result = tuple(broadcast_dim(x, y, constraints, f"{kind}: branch {b} along {name}", error)
+                       for x, y, name in zip(result, out, names))
+    return result
+
+
+def combined_steps(row, context, how: str, note: str) -> list[Step]:
+    """`add`'s and `mul`'s working: the branches' shapes, and the broadcast where they differ."""
+    branches = branch_rows(row, context)
+    shapes = {context.shape(b.output_shape) for b in branches}
+    if len(shapes) == 1:
+        return [Step(f"{len(branches)} branches, each {context.shape(row.output_shape)}, {how} "
+                     f"element by element: shape unchanged, {note}")] + alignment(branches, row)
+    return [Step(f"{len(branches)} branches, "
+                 + ", ".join(context.shape(b.output_shape) for b in branches)
+                 + f", {how} element by element; a size of 1 is repeated along its axis "
+                 f"(broadcasting, as PyTorch's) → {context.shape(row.output_shape)}; {note}")]
+
+
+@composite_kind
+class Mul(Branched):
+    name = "mul"
+    torch = "product of the branches (*)"
+    summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
+               "(`[]` is the identity branch)")
+    example = """
+name: squeeze-and-excitation
+spec:
+  input: [64, 14, 14]
+  layers:
+    - mul:
+        - []
+        - [global_avgpool, conv: {out: 16, kernel: 1}, relu, conv: {out: 64, kernel: 1}, sigmoid]
+expected:
+  # the gate is 64×1×1, broadcast over the 14×14 map: the output is 64×14×14.
+  # params (64 + 1)·16 + (16 + 1)·64 = 2,128; MACs 64·16 + 16·64 = 2,048 (the product counts none)
+  output: [64, 14, 14]
+  params: 2_128
+  macs: 2_048
+"""
+
+    def combine(self, outs, constraints, layout):
+        return broadcast(self.name, outs, constraints, layout)
+
+    def combined(self, torch, outs):
+        total = outs[0]
+        for out in outs[1:]:
+            total = total * out
+        return total
+
+    def explain(self, row, context) -> list[Step]:
+        return combined_steps(row, context, "multiplied", "no parameters of its own")
 
 
 @composite_kind
 class Residual(Composite):
     name = "residual"
     torch = "layers(x) + shortcut(x)"
-    summary = "add of the layers and the shortcut: identity, projection, auto or entries"
+    summary = ("add of the layers and the shortcut: identity, projection, auto, optional, none "
+               "or entries")
     arguments = [("layers", True, None), ("shortcut", False, "identity")]
     example = """
 name: basic-block-downsampling
@@ -369,7 +449,7 @@ expected:
         else:
             close = get_close_matches(str(shortcut), SHORTCUTS, n=1, cutoff=0.5)
             raise SpecError(f"`shortcut` can't be {shown(shortcut)}: write identity, projection, "
-                            "auto, or a list of entries", args.at("shortcut"),
+                            "auto, optional, none, or a list of entries", args.at("shortcut"),
                             hints=[f"did you mean `{close[0]}`?"] if close else [])
         node.children = [main, short]
         return ex.finish(node, options, value)
@@ -378,6 +458,13 @@ expected:
         main, short = node.children
         main_out, main_rf = walker.node(main, shape, rf, depth + 1)
         mode = node.shortcut
+        if mode == "optional":
+            # decided from the spec, not from sizes: the same with symbols and on a 1×1 map
+            keeps = _stride_one(main) and main_out[0] == shape[0]
+            mode = "identity" if keeps else "none"
+            walker.shortcuts[node.path] = [] if keeps else None
+        if mode == "none":
+            return main_out, main_rf
         # With symbols, `auto` takes the identity only when the layers keep the shape at every
         # size; where they keep it at some sizes only, the projection is taken and marked.
         maybe_identity = False
@@ -391,7 +478,18 @@ expected:
             short = self.projection(walker, node, short, shape, main_out, rf, main_rf)
         mark = len(walker.constraints)     # the shortcut's conditions and the add's
         short_out, short_rf = walker.node(short, shape, rf, depth + 1)
-        out = ADD.combine([main_out, short_out], walker.constraints, walker.layout, residual=True)
+        try:
+            out = ADD.combine([main_out, short_out], walker.constraints, walker.layout,
+                              residual=True)
+        except SpecError as exc:
+            if node.shortcut != "optional":
+                raise
+            raise SpecError(f"`shortcut: optional` adds the identity here (every layer has stride "
+                            f"1 and the channels are kept), but the layers give "
+                            f"{shape_text(main_out, walker.layout)} for a "
+                            f"{shape_text(shape, walker.layout)} input",
+                            hints=["pad the layers so that they keep the size, or use "
+                                   "`shortcut: none` (or `auto`)"]) from exc
         if maybe_identity:
             from cnncalc.symbolic import auto_identity_case
 
@@ -429,8 +527,23 @@ expected:
         return resolved
 
     def explain(self, row, context) -> list[Step]:
-        main, short = branch_rows(row, context)
         mode = row.node.shortcut
+        optional = ""
+        if mode == "optional":
+            identity = context.shortcuts.get(row.node.path) is not None
+            mode = "identity" if identity else "none"
+            main_row = context.rows[row.node.children[0].path]
+            channels = f"{n(main_row.input_shape[0])} → {n(main_row.output_shape[0])}"
+            optional = ("shortcut: optional, and every layer has stride 1 and the channels are "
+                        "kept, so " if identity else
+                        "shortcut: optional, and a layer inside strides, so " if
+                        not _stride_one(row.node.children[0]) else
+                        f"shortcut: optional, and the channels change ({channels}), so ")
+        if mode == "none":
+            (main,) = branch_rows(row, context)
+            return [Step(f"{optional or 'shortcut: none, so '}no shortcut: the output is the "
+                         f"layers' {context.shape(row.output_shape)}")]
+        main, short = branch_rows(row, context)
         if mode == "auto":
             mode = "projection" if row.node.path in context.shortcuts else "identity"
         if mode == "projection":
@@ -439,7 +552,8 @@ expected:
             how = (f"shortcut: projection (1×1 conv to {number(conv.out)} channels, stride "
                    f"{stride}, no bias, then batchnorm)")
         elif mode == "identity":
-            how = "shortcut: identity (the input itself)"
+            how = (f"{optional}the identity (the input itself)" if optional else
+                   "shortcut: identity (the input itself)")
         else:
             how = "shortcut: its own layers"
         return [Step(f"layers: {context.shape(main.input_shape)} → "
@@ -450,6 +564,11 @@ expected:
 
     def build(self, builder, node: Node):
         main, short = node.children
+        if node.shortcut == "none":
+            return builder.sequential([main])      # the layers alone
+        if node.shortcut == "optional":
+            # PyTorch's side decides for itself, so that the analysis' decision is checked
+            return builder.optional_residual(builder.node(main), builder.node(short))
         resolved = builder.shortcuts.get(node.path)
         if resolved is not None:     # a projection the analysis resolved
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
@@ -457,6 +576,8 @@ expected:
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children
+        if _no_shortcut(node, shortcuts):
+            return None                 # the layers run in order
         resolved = shortcuts.get(node.path)
         return [main.children, resolved if resolved is not None else short.children]
 
@@ -466,6 +587,24 @@ expected:
                 "properties": {"layers": layers,
                                "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layers],
                                             "default": "identity"}}}
+
+
+def _no_shortcut(node: Node, shortcuts: dict) -> bool:
+    """`shortcut: none`, or `optional` where the analysis left the shortcut out (None)."""
+    return node.shortcut == "none" or (node.shortcut == "optional"
+                                       and shortcuts.get(node.path, []) is None)
+
+
+def _stride_one(main: Node) -> bool:
+    """Every layer inside has stride 1 (a pooling without `stride` strides by its kernel)."""
+    for node in main.walk():
+        if node.leaf:
+            stride = getattr(node.args, "stride", 1)
+            if stride is None:
+                stride = getattr(node.args, "kernel", 1)
+            if any(s != 1 for s in (stride if isinstance(stride, list) else [stride])):
+                return False
+    return True
 
 
 class BlockUse(Composite):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cnncalc.dims import Fit, in_layout, is_int, numel
 from cnncalc.errors import SpecError
+from cnncalc.field import IDENTITY
 from cnncalc.kinds.base import (
     SPATIAL,
     SPATIAL_INPUT,
@@ -73,6 +76,7 @@ expected:
 class GroupNormArgs(Args):
     groups: PosInt
     affine: bool = True
+    eps: Epsilon = 1e-5
 
 
 # group and instance norm divide by statistics over every spatial position (also in eval
@@ -113,11 +117,12 @@ expected:
             row, f"normalises each of the {g} groups of channels over its channels and positions")
 
     def build(self, nn, args: GroupNormArgs, shape):
-        return nn.GroupNorm(args.groups, shape[0], affine=args.affine)
+        return nn.GroupNorm(args.groups, shape[0], eps=args.eps, affine=args.affine)
 
 
 class InstanceNormArgs(Args):
     affine: bool = False
+    eps: Epsilon = 1e-5
 
 
 @leaf_kind
@@ -153,45 +158,76 @@ expected:
         return affine_steps(row, "normalises each channel of each sample over its positions")
 
     def build(self, nn, args: InstanceNormArgs, shape):
-        return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], affine=args.affine)
+        return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], eps=args.eps,
+                                                          affine=args.affine)
 
 
 class LayerNormArgs(Args):
     affine: bool = True
+    over: Literal["sample", "channels"] = "sample"
+    eps: Epsilon = 1e-5
 
 
 @leaf_kind
 class LayerNorm(LeafKind):
     name = "layernorm"
     args = LayerNormArgs
-    torch = "LayerNorm"
-    summary = "layer normalisation over the whole sample"
-    position_wise = False
+    torch = "LayerNorm (over: channels: LayerNorm(C) on channels-last)"
+    summary = "layer normalisation over the whole sample, or over the channels at each position"
+    position_wise = False    # over the sample; over the channels `window` gives the identity
     sized_by_input = True
     example = """
 name: layernorm-whole-sample
 spec:
   input: [4, 3, 3]
-  layers: [layernorm]
+  layers: [layernorm: {over: channels, eps: 1.0e-6}, layernorm]
 expected:
-  # a scale and a shift for each of the 4·3·3 = 36 elements: 72 params
+  # over the channels (ConvNeXt's LayerNorm2d): 2·4 = 8 params, and each position is normalised
+  # on its own, so the field stays one pixel; over the sample: a scale and a shift for each of
+  # the 4·3·3 = 36 elements, 72 params
   output: [4, 3, 3]
-  params: 72
+  params: 80
+  layers:
+    "0": {params: 8, receptive_field: {size: [1, 1], jump: [1, 1], start: [0, 0]}}
 """
 
     def params(self, args: LayerNormArgs, shape):
-        return 2 * numel(shape) if args.affine else 0
+        if not args.affine:
+            return 0
+        return 2 * (shape[0] if args.over == "channels" else numel(shape))
+
+    def window(self, args: LayerNormArgs, shape):
+        # over the channels each position is normalised on its own; over the sample, every
+        # output depends on every input
+        return IDENTITY if args.over == "channels" else None
 
     def explain(self, row, context) -> list[Step]:
+        args = row.node.args
+        if args.over == "channels":
+            what = (f"normalises each position over its C = {n(row.input_shape[0])} channels")
+            if not args.affine:
+                return [Step(f"{what}; no learnable parameters (affine: false)")]
+            return [Step(what), Step("params", "2·C (a scale and a shift per channel)",
+                                     f"2·{n(row.input_shape[0])}", row.params)]
         what = "normalises over the whole sample"
-        if not row.node.args.affine:
+        if not args.affine:
             return [Step(f"{what}; no learnable parameters (affine: false)")]
         return [Step(what), Step("params", "2·(elements of the sample) (a scale and a shift each)",
                                  f"2·{prod_text(in_layout(row.input_shape, context.layout))}",
                                  row.params)]
 
     def build(self, nn, args: LayerNormArgs, shape):
-        return nn.LayerNorm(list(shape), elementwise_affine=args.affine)
+        if args.over == "sample":
+            return nn.LayerNorm(list(shape), eps=args.eps, elementwise_affine=args.affine)
+
+        class ChannelsLastLayerNorm(nn.LayerNorm):
+            """LayerNorm(C) on the channels moved last, then moved back (ConvNeXt's
+            LayerNorm2d)."""
+
+            def forward(self, x):
+                return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+        return ChannelsLastLayerNorm(shape[0], eps=args.eps, elementwise_affine=args.affine)
 
 
 class LRNArgs(Args):

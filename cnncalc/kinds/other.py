@@ -1,4 +1,4 @@
-"""Dropout, padding, upsampling and the identity."""
+"""Dropout, padding, upsampling, channel shuffle, layer scale and the identity."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from cnncalc.dims import AXES, Fit
+from cnncalc.dims import AXES, Fit, is_int
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
@@ -14,9 +14,11 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    PosInt,
     PositiveFloat,
     Probability,
     SpatialNonNeg,
+    divisors,
     leaf_kind,
     module,
     need_rank,
@@ -53,6 +55,37 @@ expected:
 
     def build(self, nn, args: DropoutArgs, shape):
         return getattr(nn, self.torch)(args.p)
+
+
+class DropPathArgs(Args):
+    p: Probability = 0.0
+
+
+@leaf_kind
+class DropPath(LeafKind):
+    name = "drop_path"
+    args = DropPathArgs
+    torch = "Identity (stochastic depth is the identity in eval mode)"
+    summary = "stochastic depth (identity at inference)"
+    example = """
+name: drop-path
+spec:
+  input: [96, 56, 56]
+  layers: [drop_path: 0.1]
+expected:
+  # the identity at inference: shape unchanged, no parameters, no MACs
+  output: [96, 56, 56]
+  params: 0
+  macs: 0
+"""
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step(f"in training, the whole sample's path is dropped with probability p = "
+                     f"{number(row.node.args.p)} (stochastic depth); at inference it passes "
+                     "through; no parameters")]
+
+    def build(self, nn, args: DropPathArgs, shape):
+        return nn.Identity()     # what torchvision's StochasticDepth is in eval mode
 
 
 @leaf_kind
@@ -207,3 +240,85 @@ expected:
 
     def build(self, nn, args, shape):
         return nn.Identity()
+
+
+class ChannelShuffleArgs(Args):
+    groups: PosInt
+
+
+@leaf_kind
+class ChannelShuffle(LeafKind):
+    name = "channel_shuffle"
+    args = ChannelShuffleArgs
+    torch = "ChannelShuffle"
+    summary = "reorders the channels (ShuffleNet's channel shuffle)"
+    example = """
+name: channel-shuffle-3
+spec:
+  input: [12, 7, 7]
+  layers: [channel_shuffle: 3]
+expected:
+  # 3 groups of 12/3 = 4 channels, interleaved: the order changes, the shape doesn't; each
+  # output position reads the same input position only, so the field stays one pixel
+  output: [12, 7, 7]
+  params: 0
+  macs: 0
+  layers:
+    "0": {receptive_field: {size: [1, 1], jump: [1, 1], start: [0, 0]}}
+"""
+
+    def shape(self, args: ChannelShuffleArgs, shape, fit: Fit):
+        # PyTorch: "channel_shuffle expects input with > 2 dims"
+        need_rank(shape, SPATIAL, "channel_shuffle", SPATIAL_INPUT)
+        fit.divisible(shape[0], args.groups,
+                      f"`channel_shuffle`'s {args.groups} groups divide the channels",
+                      lambda: SpecError(
+                          f"`channel_shuffle` has {args.groups} groups but {shape[0]} channels: "
+                          "the groups must divide the channels",
+                          hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"]))
+        return tuple(shape)
+
+    def explain(self, row, context) -> list[Step]:
+        c, g = row.input_shape[0], row.node.args.groups
+        per = c // g if is_int(c) else c / g
+        return [Step("channels per group", "C/G", f"{n(c)}/{n(g)}", per),
+                Step(f"the {g} groups are interleaved (channel i of every group, then i + 1, …); "
+                     "shape unchanged, no parameters")]
+
+    def build(self, nn, args: ChannelShuffleArgs, shape):
+        return nn.ChannelShuffle(args.groups)
+
+
+class ScaleArgs(Args):
+    init: float = 1.0
+
+
+@leaf_kind
+class Scale(LeafKind):
+    name = "scale"
+    args = ScaleArgs
+    torch = "x * gamma.view(C, 1, …)"
+    summary = "a learnt factor per channel (layer scale)"
+    example = """
+name: layer-scale
+spec:
+  input: [96, 56, 56]
+  layers: [scale: {init: 1.0e-6}]
+expected:
+  # one factor γ per channel: 96 params; the product is not a MAC (FlopCounterMode counts none)
+  output: [96, 56, 56]
+  params: 96
+  macs: 0
+"""
+
+    def params(self, args: ScaleArgs, shape):
+        return shape[0]
+
+    def explain(self, row, context) -> list[Step]:
+        return [Step("multiplies each channel by a learnt factor γ (layer scale); shape unchanged"),
+                Step("params", "C", "", row.params)]
+
+    def build(self, nn, args: ScaleArgs, shape):
+        from cnncalc.crosscheck.build import ChannelScale
+
+        return ChannelScale(shape[0], args.init)
