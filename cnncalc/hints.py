@@ -6,7 +6,7 @@ paths can call them; none imports torch, sympy or numpy."""
 
 from __future__ import annotations
 
-from cnncalc.dims import AXES, AXIS_UNITS, joined
+from cnncalc.dims import AXES, joined, unseen_text
 from cnncalc.errors import Pos, SpecError
 
 # -- strict rounding -----------------------------------------------------------------------
@@ -38,26 +38,6 @@ def input_fit_hint(sizes, kernels_eff, pads, strides, *, network_input: bool = T
     if all(b is not None for b in below) and below != list(sizes):
         text += f" (or {joined(below)})"
     return text + " would fit"
-
-
-def skipped_text(unseen: int, pad: int, axes: tuple, tense: str = "would") -> str:
-    """What flooring leaves out, exactly: the last `unseen` positions of the padded input along
-    each of `axes`, of which the last `pad` are zero padding. "only the last row and column of
-    zero padding would never be seen (no input is lost)", "the last 2 rows of the input (and the
-    1 row of padding after them) would never be seen"."""
-    units = [AXIS_UNITS.get(a, "positions") for a in axes]
-
-    def count(n: int) -> str:
-        names = [u[:-1] if n == 1 else u for u in units]
-        return f"{n} {' and '.join(names)}" if n > 1 else " and ".join(names)
-
-    verb = {"would": "would never be seen", "is": "are never seen", "was": "were never seen"}[tense]
-    if unseen <= pad:
-        return f"only the last {count(unseen)} of zero padding {verb} (no input is lost)"
-    lost = unseen - pad
-    them = "it" if lost == 1 and len(units) == 1 else "them"
-    padding = f" (and the {count(pad)} of padding after {them})" if pad else ""
-    return f"the last {count(lost)} of the input{padding} {verb}"
 
 
 def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "an input of",
@@ -92,15 +72,14 @@ def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "a
     if note:
         index = AXES[len(spatial)].index(exc.axes[0])
         exact = (f"PyTorch would silently floor {fmt(exc.exact)} to {exc.floored}: "
-                 + skipped_text(exc.unseen, pad[index], exc.axes))
+                 + unseen_text(exc.unseen, exc.axes, after=pad[index]))
         exc.notes = [exact if n == exc.floor_note() else n for n in exc.notes]
 
 
 def strict_file_hints(exc, loaded) -> None:
     """The input sizes that fit, for a spec file whose first layer is the strict one (its input
-    is the spec's `input`). The floor note stays dims.unseen_text's here: the floor layer's
-    working and validate's note word it the same way (tests/test_explain.py), so the exact
-    wording (skipped_text) belongs in that helper (a hook for the lead)."""
+    is the spec's `input`). The floor note is dims.unseen_text's already, as the floor layer's
+    working and validate's note word it (tests/test_explain.py)."""
     if not exc.message.startswith("layer ") or loaded.file == "<command line>":
         return      # the one-line commands word their own hints (cnncalc.commands.conv)
     path = exc.message.split(" ", 2)[1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc.hints import fitting_inputs, skipped_text
+from cnncalc.dims import unseen_text
+from cnncalc.hints import fitting_inputs
 from conftest import run_cli
 
 
@@ -30,8 +31,8 @@ def test_fitting_inputs_are_the_nearest_that_fit(size, window, pad, stride):
 
 
 @given(st.integers(1, 7), st.integers(0, 6))
-def test_skipped_text_says_whether_input_is_lost(unseen, pad):
-    text = skipped_text(unseen, pad, ("H", "W"))
+def test_unseen_text_says_whether_input_is_lost(unseen, pad):
+    text = unseen_text(unseen, ("H", "W"), after=pad)
     if unseen <= pad:
         assert text.startswith("only the last") and "zero padding" in text and "no input is lost" in text
     else:
@@ -123,8 +124,8 @@ def test_a_spec_files_first_layer_names_the_inputs_that_fit():
                                           "  - conv: {out: 96, kernel: 11, stride: 4}\n")
     assert first.returncode == 2
     assert "hint: input `[3, 227, 227]` (or `[3, 223, 223]`) would fit" in first.stderr
-    # the floor note of a file stays dims.unseen_text's, worded as the floor layer's working
-    assert "54: the last row and column of the padded input would never be seen" in first.stderr
+    # the floor note of a file is dims.unseen_text's, worded as the floor layer's working
+    assert "54: the last row and column of the input would never be seen" in first.stderr
     deeper = run_cli("summary", "-", input="input: [32, 32, 3]\nlayout: hwc\nlayers:\n"
                                            "  - conv: {out: 8, kernel: 3, padding: 1}\n"
                                            "  - conv: {out: 8, kernel: 3, stride: 2, padding: 1}\n")
