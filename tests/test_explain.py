@@ -585,3 +585,20 @@ def test_a_two_size_shape_is_said_to_be_read_as_1d(command):
     image = run_cli(name, "32x32x1", *options)
     assert image.returncode == 0 and image.stderr == ""
     assert "note:" not in image.stdout + image.stderr
+
+
+@pytest.mark.parametrize("spec, axis, values", [
+    ("input: [5, 4, 6]\nlayers: [linear: 7]\n", "W", 6),
+    ("input: [4, 6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "W", 6),
+    ("input: [5, 6]\nlayers: [linear: 7]\n", "L", 6),
+    ("input: [6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "L", 6)])
+def test_linear_names_the_axis_it_acts_on(spec, axis, values):
+    """PyTorch's Linear acts on the channels-first last dimension (W, or L in 1-D): in `hwc`,
+    where the channels are shown last, "the last dimension" would name the wrong one."""
+    from cnncalc.pipeline import load_text
+
+    analysis = analyze_loaded(load_text(spec, "s.yaml"))
+    text = "\n".join(lines(explain_row(analysis.rows[-1], context_of(analysis))))
+    assert f"acts on {axis}" in text and f"({values} values)" in text, text
+    if "hwc" in spec:
+        assert "not on the channels" in text and "last dimension" not in text, text
