@@ -77,15 +77,17 @@ def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "a
 
 
 def strict_file_hints(exc, loaded) -> None:
-    """The input sizes that fit, for a spec file whose first layer is the strict one (its input
-    is the spec's `input`). The floor note is dims.unseen_text's already, as the floor layer's
-    working and validate's note word it (tests/test_explain.py)."""
+    """The input sizes that fit, for a spec file with a strict error: from the layer's own
+    geometry when it is the first layer (its input is the spec's `input`), else from the whole
+    network's accepted sizes (`cnncalc inputs`' solver), where they can be found. The floor
+    note is dims.unseen_text's already, as the floor layer's working and validate's note word
+    it (tests/test_explain.py)."""
     if not exc.message.startswith("layer ") or loaded.file == "<command line>":
         return      # the one-line commands word their own hints (cnncalc.commands.conv)
     path = exc.message.split(" ", 2)[1]
     leaves = [n for n in loaded.root.walk() if n.leaf]
     node = next((n for n in leaves if n.path == path), None)
-    if node is None or node is not leaves[0]:   # a strict error comes from a conv or a pool
+    if node is None:        # a strict error comes from a conv or a pool
         return
     hwc = loaded.spec.layout == "hwc"
     dims = list(loaded.spec.input)
@@ -94,7 +96,61 @@ def strict_file_hints(exc, loaded) -> None:
     def written(sizes) -> str:
         return "`[" + ", ".join(map(str, [*sizes, channels] if hwc else [channels, *sizes])) + "]`"
 
-    strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+    if node is leaves[0]:
+        strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+        return
+    fits = network_fits(loaded, spatial)
+    if fits is not None:
+        above, below = fits
+        text = f"input {written(above)}"
+        if below is not None:
+            text += f" (or {written(below)})"
+        first_or = next((i for i, h in enumerate(exc.hints) if h.startswith("or ")), len(exc.hints))
+        exc.hints.insert(first_or, text + " would fit")
+
+
+def network_fits(loaded, spatial: list) -> tuple[list[int], list[int] | None] | None:
+    """The nearest network inputs the whole network accepts: each spatial size's next accepted
+    size above the spec's, and below it where every size has one; None where that isn't known
+    cheaply: a symbolic input, no sympy, a solver that refuses (a long period, too many layers,
+    sizes it can't solve). Only an error's path gets here, so only it imports sympy."""
+    import importlib.util
+
+    if not all(isinstance(d, int) for d in spatial) or importlib.util.find_spec("sympy") is None:
+        return None
+    from cnncalc.dims import AXES
+    from cnncalc.inputs import accepted_inputs
+
+    try:
+        accepted = accepted_inputs(loaded)
+    except SpecError:
+        return None
+    above: list[int] = []
+    below: list[int | None] = []
+    for size, name in zip(spatial, AXES[len(spatial)]):
+        fits = accepted.get(name)
+        if fits is None or fits.minimum is None or size in fits:
+            return None     # not a size of its own, none accepted, or not this size's fault
+        up, down = nearest(fits, size)
+        if up is None:
+            return None
+        above.append(up)
+        below.append(down)
+    return above, (None if None in below or below == list(spatial) else
+                   [b for b in below if b is not None])
+
+
+def nearest(fits, size: int) -> tuple[int | None, int | None]:
+    """The accepted sizes next above and below `size`, from the closed form (every x ≥ start
+    with x ≡ start mod the period, for each start, and the exceptions): no search."""
+    above = [x for x in fits.exceptions if x > size]
+    below = [x for x in fits.exceptions if x < size]
+    for start in fits.starts.values():
+        lowest = max(start, size + 1)
+        above.append(lowest + (start - lowest) % fits.period)
+        if size - 1 >= start:
+            below.append(size - 1 - (size - 1 - start) % fits.period)
+    return min(above, default=None), max(below, default=None)
 
 
 # -- layout ----------------------------------------------------------------------------------
