@@ -76,10 +76,35 @@ def build_app(name: str | None = None) -> typer.Typer:
         module_name, function_name = COMMANDS[command].split(":")
         module = importlib.import_module(module_name)
         # SHORT_HELP: the line `cnncalc --help` shows, where the help's first sentence is long
-        app.command(command, help=_keep_examples(module.HELP),
+        app.command(command, help=_keep_examples(module.HELP), cls=_command_class(),
                     short_help=getattr(module, "SHORT_HELP", None))(
             _exit_status(getattr(module, function_name)))
     return app
+
+
+def _command_class():
+    """A command whose usage errors (an unknown `--layout`, a missing `--kernel`), with
+    `--json` on its command line, are also a JSON object on standard output, as its other errors
+    are (commands.conv.json_errors); the text still goes to standard error, exit status 2."""
+    import json
+
+    from typer.core import TyperCommand
+
+    class JsonUsageErrors(TyperCommand):
+        def parse_args(self, ctx, args: list[str]) -> list[str]:
+            wants_json = "--json" in args and any("--json" in p.opts for p in self.params)
+            try:
+                return super().parse_args(ctx, args)
+            except Exception as exc:
+                # click's UsageError (exit status 2), from the click that typer runs on: its
+                # own copy (typer._click) in recent typers, click itself in older ones
+                if wants_json and getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
+                    error = {"where": f"cnncalc {self.name}", "message": exc.format_message(),
+                             "notes": [], "hints": [f"`cnncalc {self.name} --help` lists the options"]}
+                    sys.stdout.write(json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n")
+                raise
+
+    return JsonUsageErrors
 
 
 def _exit_status(function: Callable[..., int]) -> Callable[..., None]:

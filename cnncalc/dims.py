@@ -220,34 +220,47 @@ class SlidingContext:
     pooling: bool = False
 
 
-def unseen_text(remainder: int, axes: tuple, tense: str = "would") -> str:
-    """What flooring leaves out, in one wording for the strict error, the explanation of a floor
-    layer and `validate`'s note: "the last row and column of the padded input would never be
-    seen", "the last 2 rows of the padded input are never seen". `axes` are the axes that each
-    lose `remainder` positions (every axis of a square input); `tense` is "would" (what PyTorch
-    would do), "is" (what it does) or "was" (what it did)."""
+def unseen_text(unseen: int, axes: tuple, tense: str = "would", after: int = 0) -> str:
+    """What flooring leaves out, exactly, in one wording for the strict error, the explanation
+    of a floor layer, `validate`'s note and the one-line `conv`: the last `unseen` positions of
+    the padded input along each of `axes` (every axis of a square input), of which the last
+    `after` are the zero padding after the input. "only the last row and column of zero
+    padding would never be seen (no input is lost)", "the last 2 rows of the input (and the
+    row of padding after them) would never be seen". `tense` is "would" (what PyTorch would
+    do), "is" (what it does) or "was" (what it did)."""
     units = [AXIS_UNITS.get(a, "positions") for a in axes]
-    if remainder == 1:
-        units = [u[:-1] for u in units]
-    count = f"{remainder} " if remainder > 1 else ""
-    plural = remainder > 1 or len(units) > 1
-    verb = {"would": "would never be", "is": "are never" if plural else "is never",
-            "was": "were never" if plural else "was never"}[tense]
-    return f"the last {count}{' and '.join(units)} of the padded input {verb} seen"
+
+    def count(n: int) -> str:
+        names = [u[:-1] if n == 1 else u for u in units]
+        return f"{n} {' and '.join(names)}" if n > 1 else " and ".join(names)
+
+    def verb(n: int) -> str:
+        plural = n > 1 or len(units) > 1
+        return {"would": "would never be", "is": "are never" if plural else "is never",
+                "was": "were never" if plural else "was never"}[tense] + " seen"
+
+    if unseen <= after:
+        return f"only the last {count(unseen)} of zero padding {verb(unseen)} (no input is lost)"
+    lost = unseen - after
+    them = "it" if lost == 1 and len(units) == 1 else "them"
+    padding = f" (and the {count(after)} of padding after {them})" if after else ""
+    return f"the last {count(lost)} of the input{padding} {verb(lost)}"
 
 
 class StrictRoundingError(SpecError):
     """Strict rounding rejected a layer that PyTorch would run by flooring; what it would do is
     kept for `validate`, which runs it anyway and says so: (W − F + 2P)/S + 1 = `exact`, floored
-    to `floored`, leaving `unseen` positions out along each of `axes`."""
+    to `floored`, leaving `unseen` positions out along each of `axes`, the last `after` of
+    them zero padding."""
 
     def __init__(self, message: str, *, exact: float, floored: int, unseen: int, axes: tuple,
-                 **kwargs):
+                 after: int = 0, **kwargs):
         super().__init__(message, **kwargs)
         self.exact, self.floored, self.unseen, self.axes = exact, floored, unseen, axes
+        self.after = after
 
     def unseen_text(self, tense: str = "would") -> str:
-        return unseen_text(self.unseen, self.axes, tense)
+        return unseen_text(self.unseen, self.axes, tense, self.after)
 
     def floor_note(self) -> str:
         """What PyTorch would do instead (`validate` swaps it for what PyTorch did)."""
@@ -290,7 +303,7 @@ def strict_error(fit: Fit, size: int, kernel_eff: int, pad_total: int, stride: i
     hints.append(Setting("rounding", ("floor",), scope="the layer (or the spec)",
                          purpose="to accept PyTorch's flooring"))
     error = StrictRoundingError(message, hints=hints, exact=exact, floored=floored,
-                                unseen=unseen, axes=axes)
+                                unseen=unseen, axes=axes, after=pad_total - pad)
     error.notes.append(error.floor_note())
     return error
 

@@ -6,7 +6,7 @@ paths can call them; none imports torch, sympy or numpy."""
 
 from __future__ import annotations
 
-from cnncalc.dims import AXES, AXIS_UNITS, joined
+from cnncalc.dims import AXES, joined, unseen_text
 from cnncalc.errors import Pos, SpecError
 
 # -- strict rounding -----------------------------------------------------------------------
@@ -38,26 +38,6 @@ def input_fit_hint(sizes, kernels_eff, pads, strides, *, network_input: bool = T
     if all(b is not None for b in below) and below != list(sizes):
         text += f" (or {joined(below)})"
     return text + " would fit"
-
-
-def skipped_text(unseen: int, pad: int, axes: tuple, tense: str = "would") -> str:
-    """What flooring leaves out, exactly: the last `unseen` positions of the padded input along
-    each of `axes`, of which the last `pad` are zero padding. "only the last row and column of
-    zero padding would never be seen (no input is lost)", "the last 2 rows of the input (and the
-    1 row of padding after them) would never be seen"."""
-    units = [AXIS_UNITS.get(a, "positions") for a in axes]
-
-    def count(n: int) -> str:
-        names = [u[:-1] if n == 1 else u for u in units]
-        return f"{n} {' and '.join(names)}" if n > 1 else " and ".join(names)
-
-    verb = {"would": "would never be seen", "is": "are never seen", "was": "were never seen"}[tense]
-    if unseen <= pad:
-        return f"only the last {count(unseen)} of zero padding {verb} (no input is lost)"
-    lost = unseen - pad
-    them = "it" if lost == 1 and len(units) == 1 else "them"
-    padding = f" (and the {count(pad)} of padding after {them})" if pad else ""
-    return f"the last {count(lost)} of the input{padding} {verb}"
 
 
 def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "an input of",
@@ -92,21 +72,22 @@ def strict_geometry_hints(exc, spatial, args, kind: str, written, lead: str = "a
     if note:
         index = AXES[len(spatial)].index(exc.axes[0])
         exact = (f"PyTorch would silently floor {fmt(exc.exact)} to {exc.floored}: "
-                 + skipped_text(exc.unseen, pad[index], exc.axes))
+                 + unseen_text(exc.unseen, exc.axes, after=pad[index]))
         exc.notes = [exact if n == exc.floor_note() else n for n in exc.notes]
 
 
 def strict_file_hints(exc, loaded) -> None:
-    """The input sizes that fit, for a spec file whose first layer is the strict one (its input
-    is the spec's `input`). The floor note stays dims.unseen_text's here: the floor layer's
-    working and validate's note word it the same way (tests/test_explain.py), so the exact
-    wording (skipped_text) belongs in that helper (a hook for the lead)."""
+    """The input sizes that fit, for a spec file with a strict error: from the layer's own
+    geometry when it is the first layer (its input is the spec's `input`), else from the whole
+    network's accepted sizes (`cnncalc inputs`' solver), where they can be found. The floor
+    note is dims.unseen_text's already, as the floor layer's working and validate's note word
+    it (tests/test_explain.py)."""
     if not exc.message.startswith("layer ") or loaded.file == "<command line>":
         return      # the one-line commands word their own hints (cnncalc.commands.conv)
     path = exc.message.split(" ", 2)[1]
     leaves = [n for n in loaded.root.walk() if n.leaf]
     node = next((n for n in leaves if n.path == path), None)
-    if node is None or node is not leaves[0]:   # a strict error comes from a conv or a pool
+    if node is None:        # a strict error comes from a conv or a pool
         return
     hwc = loaded.spec.layout == "hwc"
     dims = list(loaded.spec.input)
@@ -115,7 +96,61 @@ def strict_file_hints(exc, loaded) -> None:
     def written(sizes) -> str:
         return "`[" + ", ".join(map(str, [*sizes, channels] if hwc else [channels, *sizes])) + "]`"
 
-    strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+    if node is leaves[0]:
+        strict_geometry_hints(exc, spatial, node.args, node.kind, written, lead="input", note=False)
+        return
+    fits = network_fits(loaded, spatial)
+    if fits is not None:
+        above, below = fits
+        text = f"input {written(above)}"
+        if below is not None:
+            text += f" (or {written(below)})"
+        first_or = next((i for i, h in enumerate(exc.hints) if h.startswith("or ")), len(exc.hints))
+        exc.hints.insert(first_or, text + " would fit")
+
+
+def network_fits(loaded, spatial: list) -> tuple[list[int], list[int] | None] | None:
+    """The nearest network inputs the whole network accepts: each spatial size's next accepted
+    size above the spec's, and below it where every size has one; None where that isn't known
+    cheaply: a symbolic input, no sympy, a solver that refuses (a long period, too many layers,
+    sizes it can't solve). Only an error's path gets here, so only it imports sympy."""
+    import importlib.util
+
+    if not all(isinstance(d, int) for d in spatial) or importlib.util.find_spec("sympy") is None:
+        return None
+    from cnncalc.dims import AXES
+    from cnncalc.inputs import accepted_inputs
+
+    try:
+        accepted = accepted_inputs(loaded)
+    except SpecError:
+        return None
+    above: list[int] = []
+    below: list[int | None] = []
+    for size, name in zip(spatial, AXES[len(spatial)]):
+        fits = accepted.get(name)
+        if fits is None or fits.minimum is None or size in fits:
+            return None     # not a size of its own, none accepted, or not this size's fault
+        up, down = nearest(fits, size)
+        if up is None:
+            return None
+        above.append(up)
+        below.append(down)
+    return above, (None if None in below or below == list(spatial) else
+                   [b for b in below if b is not None])
+
+
+def nearest(fits, size: int) -> tuple[int | None, int | None]:
+    """The accepted sizes next above and below `size`, from the closed form (every x ≥ start
+    with x ≡ start mod the period, for each start, and the exceptions): no search."""
+    above = [x for x in fits.exceptions if x > size]
+    below = [x for x in fits.exceptions if x < size]
+    for start in fits.starts.values():
+        lowest = max(start, size + 1)
+        above.append(lowest + (start - lowest) % fits.period)
+        if size - 1 >= start:
+            below.append(size - 1 - (size - 1 - start) % fits.period)
+    return min(above, default=None), max(below, default=None)
 
 
 # -- layout ----------------------------------------------------------------------------------

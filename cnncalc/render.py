@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from enum import Enum
 
 from cnncalc.checks import Check, figure_text, mark
@@ -92,10 +93,13 @@ def render_table(report: dict, depth: int | None = None, checks: list[Check] | N
         rows.append((["  " * layer["depth"] + layer_label(layer), shape_text(layer["output_shape"]),
                       human_count(layer["params"]), human_count(layer["macs"]), field_cell(field)],
                      "" if layer["leaf"] else "bold"))
-    console.print(layer_grid(("Layer", "Output", "Params", "MACs", "RF"), rows), crop=False)
+    # A symbolic report's cells can be hundreds of characters: fit its table to the console,
+    # wrapping the long cells. A numeric table is drawn as it always was.
+    width = console.width if "constraints" in report else None
+    console.print(layer_grid(("Layer", "Output", "Params", "MACs", "RF"), rows, width), crop=False)
     if any(cells[4].endswith("*") for cells, _ in rows):        # the RF column
         console.print(UNALIGNED_NOTE, markup=False, highlight=False)
-    console.print(totals_grid(totals_lines(report)), crop=False)
+    console.print(totals_grid(totals_lines(report), width), crop=False)
     console.print(Text(f"Output: {shape_text(report['output_shape'])}. {CONVENTIONS}",
                        style="dim"))
     if "constraints" in report:
@@ -150,12 +154,59 @@ def field_cell(field: dict | None) -> str:
     return shape_text(field["size"]) + ("*" if field.get("aligned") is False else "")
 
 
-def layer_grid(headers: tuple, rows: list[tuple[list[str], str]]):
+# Where a cell may break: a label between words; an expression after × or *, or before a
+# ` + `, so that a factor like `(floor((H - 1)/2) + 1)` stays whole where it fits.
+WORDS = re.compile(r"(?<= )")
+TERMS = re.compile(r"(?<=[×*])|(?= \+ )")
+
+
+def wrapped(text: str, width: int, breaks: re.Pattern = TERMS) -> list[str]:
+    """`text` in lines of at most `width` cells, broken where `breaks` matches if it can be,
+    mid-token where it can't. Continuation lines keep the text's indentation, plus two (the
+    label column's tree)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return [text]
+    indent = " " * min(len(text) - len(text.lstrip(" ")) + 2, max(width - 4, 0))
+    lines: list[str] = []
+    line = ""
+    for piece in breaks.split(text):
+        while piece:
+            if cell_len(line + piece) <= width:
+                line, piece = line + piece, ""
+            elif line.strip():
+                lines.append(line.rstrip())
+                line = indent
+                piece = piece.lstrip(" ")
+            else:                           # a token wider than the column: cut it
+                room = max(width - cell_len(line), 1)
+                lines.append(line + piece[:room])
+                line, piece = indent, piece[room:]
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def fitted(widths: list[int], floors: list[int], room: int) -> list[int]:
+    """Column widths whose sum is at most `room`: the widest columns give way first, none
+    below its floor (so a short column keeps its width while a long expression wraps)."""
+    widths = list(widths)
+    while sum(widths) > room:
+        widest = max(range(len(widths)), key=lambda i: (widths[i] - floors[i] > 0, widths[i]))
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def layer_grid(headers: tuple, rows: list[tuple[list[str], str]], width: int | None = None):
     """The per-layer table as rich segments, drawn like rich's default table (first column
     left-aligned, the rest right-aligned). A rich Table (or one big Text) measures, wraps and
     renders every cell or span on its own: most of a cold `summary` of a ResNet, and
     superlinear for 100,000 layers; this is linear and cheap. `rows` are (cells, style);
-    labels lose their control characters (names come from untrusted specs)."""
+    labels lose their control characters (names come from untrusted specs). With `width`,
+    cells too long for it are wrapped onto more lines."""
     from rich.cells import cell_len
     from rich.segment import Segment, Segments
     from rich.style import Style
@@ -167,10 +218,24 @@ def layer_grid(headers: tuple, rows: list[tuple[list[str], str]]):
     widths += [max([len(h), *(len(cells[i]) for cells, _ in rows)])
                for i, h in enumerate(headers) if i]
 
+    if width is not None and sum(widths) + 3 * len(widths) - 1 > width:
+        floors = [max(cell_len(h), 12) for h in headers]
+        widths = fitted(widths, floors, width - 3 * len(widths) + 1)
+
     def line(cells, label_width: int, sep: str) -> str:
         parts = [cells[0] + " " * (widths[0] - label_width)]
         parts += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
         return " " + f" {sep} ".join(parts) + " "
+
+    def lines(cells, label_width: int) -> list[str]:
+        if label_width <= widths[0] and all(len(c) <= w for c, w in zip(cells[1:], widths[1:])):
+            return [line(cells, label_width, "│")]
+        columns = [wrapped(c, w, WORDS if i == 0 else TERMS)
+                   for i, (c, w) in enumerate(zip(cells, widths))]
+        height = max(map(len, columns))
+        columns = [[""] * (height - len(c)) + c if i else c + [""] * (height - len(c))
+                   for i, c in enumerate(columns)]   # numbers sit on the row's last line
+        return [line(row, cell_len(row[0]), "│") for row in zip(*columns)]
 
     styles: dict[str, Style | None] = {"": None}
     newline = Segment.line()
@@ -179,22 +244,27 @@ def layer_grid(headers: tuple, rows: list[tuple[list[str], str]]):
     for (cells, style), label_width in zip(rows, label_widths):
         if style not in styles:
             styles[style] = Style.parse(style)
-        segments += (Segment(line(cells, label_width, "│"), styles[style]), newline)
+        for text in lines(cells, label_width):
+            segments += (Segment(text, styles[style]), newline)
     return Segments(segments)
 
 
-def totals_grid(lines: list[tuple[str, str]]):
-    """The totals footer: bold labels, right-aligned values (as segments, like layer_grid)."""
+def totals_grid(lines: list[tuple[str, str]], width: int | None = None):
+    """The totals footer: bold labels, right-aligned values (as segments, like layer_grid).
+    With `width`, values too long for it are wrapped onto more lines."""
     from rich.segment import Segment, Segments
     from rich.style import Style
 
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for _, value in lines)
+    if width is not None:
+        value_width = min(value_width, max(width - label_width - 2, 12))
     bold, newline = Style(bold=True), Segment.line()
     segments: list[Segment] = []
     for label, value in lines:
-        segments += (Segment(label.ljust(label_width), bold),
-                     Segment("  " + value.rjust(value_width)), newline)
+        for i, part in enumerate(wrapped(value, value_width)):
+            segments += (Segment((label if i == 0 else "").ljust(label_width), bold),
+                         Segment("  " + part.rjust(value_width)), newline)
     return Segments(segments)
 
 

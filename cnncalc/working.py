@@ -178,7 +178,7 @@ def _out_steps(label, w, k, s, before, after, out, ceil_mode, f_name, size, axis
     if remainder:
         exact = (w - k + before + after) / s + 1
         # `axis` is every axis's name when they all have the same numbers (a square input)
-        unseen = unseen_text(remainder, axis if isinstance(axis, tuple) else (axis,), tense="is")
+        unseen = unseen_text(remainder, axis if isinstance(axis, tuple) else (axis,), "is", after)
         return [Step(label, f"⌊({size} − {f_name} + {pad_general})/S⌋ + 1", f"⌊({span})/{n(s)}⌋ + 1", out),
                 Step(f"(rounding floor: ({span})/{n(s)} + 1 = {fmt(exact)}, rounded down as "
                      f"PyTorch does: {unseen})")]

@@ -518,16 +518,26 @@ def test_command_line_hints_are_rendered_from_the_setting_not_rewritten_text():
 
 
 def test_strict_error_explanation_and_validate_word_the_unseen_input_alike():
-    """`(W − F + 2P)/S + 1 = 2.33 … the last row and column of the padded input would never be
-    seen` comes from one helper: the strict error, the floor layer's working and validate's note
-    (its `unseen_text('was')`) differ only in tense."""
+    """`(W − F + 2P)/S + 1 = 2.33 … the last row and column of the input would never be seen`
+    comes from one helper: the strict error, the floor layer's working and validate's note (its
+    `unseen_text('was')`) differ only in tense, and each says whether only padding is skipped."""
     from cnncalc.dims import StrictRoundingError, unseen_text
     from cnncalc.pipeline import load_text
 
-    for shape, words in (([1, 7, 7], "the last row and column of the padded input"),
-                         ([1, 9, 7], "the last column of the padded input"),
-                         ([1, 9, 8], "the last 2 columns of the padded input")):
-        spec = json.dumps({"input": shape, "layers": [{"conv": {"out": 1, "kernel": 3, "stride": 3}}]})
+    for shape, conv, words, verb in (
+            ([1, 7, 7], {}, "the last row and column of the input", "are"),
+            ([1, 9, 7], {}, "the last column of the input", "is"),
+            ([1, 9, 8], {}, "the last 2 columns of the input", "are"),
+            # 32 + 2 − 3 = 31 leaves 1 out: the padding after the input, no input
+            ([1, 32, 32], {"stride": 2, "padding": 1},
+             "only the last row and column of zero padding", "are"),
+            ([1, 33, 32], {"stride": 2, "padding": 1},
+             "only the last column of zero padding", "is"),
+            ([1, 11, 11], {"stride": 4, "padding": 1},
+             "the last row and column of the input (and the row and column of padding after "
+             "them)", "are")):
+        layer = {"out": 1, "kernel": 3, "stride": 3} | conv
+        spec = json.dumps({"input": shape, "layers": [{"conv": layer}]})
         with pytest.raises(StrictRoundingError) as info:
             analyze_loaded(load_text(spec, "s.yaml"))
         error = info.value
@@ -537,9 +547,11 @@ def test_strict_error_explanation_and_validate_word_the_unseen_input_alike():
         floor = json.loads(spec) | {"rounding": "floor"}
         analysis = analyze_loaded(load_text(json.dumps(floor), "s.yaml"))
         text = "\n".join(lines(explain_row(analysis.rows[-1], context_of(analysis))))
-        assert f"{words} {'is' if words.startswith('the last column') else 'are'} never seen" in text, text
-    assert unseen_text(2, ("H", "W"), "is") == "the last 2 rows and columns of the padded input are never seen"
-    assert unseen_text(1, ("L",), "was") == "the last position of the padded input was never seen"
+        assert f"{words} {verb} never seen" in text, text
+    assert unseen_text(2, ("H", "W"), "is") == "the last 2 rows and columns of the input are never seen"
+    assert unseen_text(1, ("L",), "was") == "the last position of the input was never seen"
+    assert (unseen_text(1, ("L",), "was", after=1)
+            == "only the last position of zero padding was never seen (no input is lost)")
 
 
 def test_conv_transpose_geometry_is_shared_by_the_shape_and_its_working():
@@ -573,3 +585,20 @@ def test_a_two_size_shape_is_said_to_be_read_as_1d(command):
     image = run_cli(name, "32x32x1", *options)
     assert image.returncode == 0 and image.stderr == ""
     assert "note:" not in image.stdout + image.stderr
+
+
+@pytest.mark.parametrize("spec, axis, values", [
+    ("input: [5, 4, 6]\nlayers: [linear: 7]\n", "W", 6),
+    ("input: [4, 6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "W", 6),
+    ("input: [5, 6]\nlayers: [linear: 7]\n", "L", 6),
+    ("input: [6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "L", 6)])
+def test_linear_names_the_axis_it_acts_on(spec, axis, values):
+    """PyTorch's Linear acts on the channels-first last dimension (W, or L in 1-D): in `hwc`,
+    where the channels are shown last, "the last dimension" would name the wrong one."""
+    from cnncalc.pipeline import load_text
+
+    analysis = analyze_loaded(load_text(spec, "s.yaml"))
+    text = "\n".join(lines(explain_row(analysis.rows[-1], context_of(analysis))))
+    assert f"acts on {axis}" in text and f"({values} values)" in text, text
+    if "hwc" in spec:
+        assert "not on the channels" in text and "last dimension" not in text, text

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc.hints import fitting_inputs, skipped_text
+from cnncalc.dims import unseen_text
+from cnncalc.hints import fitting_inputs
 from conftest import run_cli
 
 
@@ -30,8 +31,8 @@ def test_fitting_inputs_are_the_nearest_that_fit(size, window, pad, stride):
 
 
 @given(st.integers(1, 7), st.integers(0, 6))
-def test_skipped_text_says_whether_input_is_lost(unseen, pad):
-    text = skipped_text(unseen, pad, ("H", "W"))
+def test_unseen_text_says_whether_input_is_lost(unseen, pad):
+    text = unseen_text(unseen, ("H", "W"), after=pad)
     if unseen <= pad:
         assert text.startswith("only the last") and "zero padding" in text and "no input is lost" in text
     else:
@@ -123,12 +124,62 @@ def test_a_spec_files_first_layer_names_the_inputs_that_fit():
                                           "  - conv: {out: 96, kernel: 11, stride: 4}\n")
     assert first.returncode == 2
     assert "hint: input `[3, 227, 227]` (or `[3, 223, 223]`) would fit" in first.stderr
-    # the floor note of a file stays dims.unseen_text's, worded as the floor layer's working
-    assert "54: the last row and column of the padded input would never be seen" in first.stderr
+    # the floor note of a file is dims.unseen_text's, worded as the floor layer's working
+    assert "54: the last row and column of the input would never be seen" in first.stderr
     deeper = run_cli("summary", "-", input="input: [32, 32, 3]\nlayout: hwc\nlayers:\n"
                                            "  - conv: {out: 8, kernel: 3, padding: 1}\n"
                                            "  - conv: {out: 8, kernel: 3, stride: 2, padding: 1}\n")
     assert deeper.returncode == 2
-    assert "input `[" not in deeper.stderr          # its input isn't the spec's
+    # its input isn't the spec's: the whole network's accepted sizes (`cnncalc inputs`) say
+    # which spec inputs fit, the next above and below (32 + 2 − 3 = 31 wants an odd size)
+    assert "hint: input `[33, 33, 3]` (or `[31, 31, 3]`) would fit" in deeper.stderr
     one_line = run_cli("conv", "224x224x3", "--filters", "96", "--kernel", "11", "--stride", "4")
     assert one_line.stderr.count("would fit") == 2   # stride, and the input: once each
+
+
+def test_a_deeper_strict_layer_names_the_network_inputs_that_fit():
+    """Issue 16: a strict error past the first layer says which spec inputs the whole network
+    accepts (the solver of `cnncalc inputs`), in the spec's layout; where the solver refuses
+    (a period beyond its limit) it says nothing rather than guess."""
+    deeper = run_cli("summary", "-", input="input: [3, 224, 224]\nlayers:\n"
+                                           "  - conv: {out: 8, kernel: 3, padding: 1}\n  - relu\n"
+                                           "  - conv: {out: 96, kernel: 11, stride: 4}\n")
+    assert deeper.returncode == 2 and "layer 2 (conv)" in deeper.stderr
+    assert "hint: input `[3, 227, 227]` (or `[3, 223, 223]`) would fit" in deeper.stderr
+    hints = [line.strip() for line in deeper.stderr.splitlines() if "hint:" in line]
+    assert hints.index("hint: input `[3, 227, 227]` (or `[3, 223, 223]`) would fit") < len(hints) - 1
+    assert hints[-1].startswith("hint: or ")          # the "or …" hints stay last
+    for fits in ("227", "223"):
+        ok = run_cli("summary", "-", input=f"input: [3, {fits}, {fits}]\nlayers:\n"
+                                            "  - conv: {out: 8, kernel: 3, padding: 1}\n  - relu\n"
+                                            "  - conv: {out: 96, kernel: 11, stride: 4}\n")
+        assert ok.returncode == 0, ok.stderr
+    # 17 stride-2 layers: sizes repeat every 2^17, beyond the solver's limit; 65537 halves to 2
+    # over 16 of them, and the 17th (deeper) layer doesn't fit
+    long = run_cli("summary", "-", input="input: [1, 65537]\nlayers:\n"
+                                         + "  - conv: {out: 1, kernel: 1, stride: 2}\n" * 17)
+    assert long.returncode == 2 and "layer 16 (conv)" in long.stderr, long.stderr
+    assert "input `[" not in long.stderr
+    # sizes that repeat every 2^16 (within the limit): the nearest are found from the closed
+    # form, however far, and both run
+    far = "input: [1, {}]\nlayers:\n" + "  - conv: {{out: 1, kernel: 1, stride: 2}}\n" * 15 \
+        + "  - conv: {{out: 1, kernel: 2, stride: 2}}\n"
+    refused = run_cli("summary", "-", input=far.format(65537))
+    assert "hint: input `[1, 98305]` (or `[1, 32769]`) would fit" in refused.stderr, refused.stderr
+    for fits in (98305, 32769):
+        assert run_cli("summary", "-", input=far.format(fits)).returncode == 0
+
+
+def test_nearest_accepted_sizes_match_a_search():
+    from cnncalc.hints import nearest
+    from cnncalc.inputs import accepted_inputs
+    from cnncalc.pipeline import load_text
+
+    for layers in ("[{conv: {out: 1, kernel: 11, stride: 4}}, {conv: {out: 1, kernel: 3, stride: 3}}]",
+                   "[{conv: {out: 1, kernel: 3, stride: 2, padding: 1}}, {maxpool: 2}]"):
+        loaded = load_text(f"input: [1, 40]\nlayers: {layers}\n", "s.yaml")
+        fits = accepted_inputs(loaded)["L"]
+        for size in range(1, 120):
+            up = next(x for x in range(size + 1, 1000) if x in fits)
+            down = next((x for x in range(size - 1, 0, -1) if x in fits), None)
+            assert nearest(fits, size) == (up, down), size

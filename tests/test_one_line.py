@@ -123,6 +123,10 @@ def test_inputs_upto_prints_runs():
     (("pool", "22x22x3", "--kernel", "5", "--stride", "2"), "9.5, not a whole number"),
     (("pool", "22x22x3", "--kernel", "2", "--type", "avg", "--dilation", "2"), "average pooling has no dilation"),
     (("solve", "22x22x3", "11x11"), "keeps the number of axes"),
+    # usage errors, from the option parser
+    (("conv", "22x22x3", "--filters", "3", "--kernel", "1", "--layout", "xyz"), "Invalid value for '--layout'"),
+    (("conv", "22x22x3", "--filters", "3"), "Missing option '--kernel'"),
+    (("pool", "22x22x3", "--kernel", "2", "--bogus"), "No such option: --bogus"),
 ])
 def test_json_errors_are_json_on_stdout(args, message):
     result = run_cli(*args, "--json")
@@ -135,3 +139,9 @@ def test_json_errors_are_json_on_stdout(args, message):
         assert error["hints"] == ["stride 1 (→ 214) or 3 (→ 72) would fit",
                                   "an input of 227x227x3 (or 223x223x3) would fit",
                                   "or pass `--rounding floor` to accept PyTorch's flooring"]
+
+
+def test_usage_errors_without_json_stay_text():
+    result = run_cli("conv", "22x22x3", "--filters", "3", "--layout", "xyz")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "Invalid value for '--layout'" in result.stderr

@@ -283,3 +283,42 @@ def test_rows_add_up_in_random_networks(spec):
         return                    # the generator is not an oracle: some networks are rejected
     assert_rows_add_up(report, per_element=2)
     assert json.loads(render(report, Format.json)) == report
+
+
+@pytest.mark.parametrize("name, shape", [("resnet50", "3xHxW"), ("unet", "1xHxW")])
+def test_symbolic_table_reads_in_120_columns(name, shape):
+    """Issue 16: a symbolic table's long expressions are wrapped to the console's width, and
+    wrapping loses none of them (each row's cells, joined, are the unwrapped cells)."""
+    import os
+    from contextlib import redirect_stderr, redirect_stdout
+    from unittest import mock
+
+    from rich.cells import cell_len
+
+    from cnncalc.cli import run
+
+    out = io.StringIO()
+    with mock.patch.dict(os.environ, {"NO_COLOR": "1", "COLUMNS": "120"}), \
+            redirect_stdout(out), redirect_stderr(io.StringIO()):
+        os.environ.pop("FORCE_COLOR", None)
+        assert run(["summary", name, "--input", shape]) == 0
+    lines = out.getvalue().splitlines()
+    assert max(map(cell_len, lines)) <= 120
+    assert any("*W" in line for line in lines)      # it is the symbolic table
+
+
+def test_wrapping_keeps_every_character():
+    from rich.cells import cell_len
+
+    from cnncalc.render import TERMS, WORDS, wrapped
+
+    texts = ["64×(floor((H - 1)/2) + 1)×(floor((W - 1)/2) + 1)",
+             "32*(3776*(floor((H - 1)/32) + 1)*(floor((W - 1)/32) + 1) + 637) bytes",
+             "    conv out=64 kernel=7 stride=2 padding=3 bias=false", "x" * 50]
+    for text in texts:
+        for width in (12, 17, 25, 40):
+            for breaks in (TERMS, WORDS):
+                lines = wrapped(text, width, breaks)
+                assert all(cell_len(line) <= width for line in lines)
+                assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert wrapped("short", 12) == ["short"]

@@ -368,7 +368,7 @@ def test_strict_rounding_says_what_pytorch_did(tmp_path):
     result = run_cli("validate", spec, "--device", "cpu")
     assert result.returncode == 2
     assert "2.33" in result.stderr
-    assert "PyTorch ran it anyway: it floored 2.33 to 2, so the last column of the padded input was never seen" in result.stderr
+    assert "PyTorch ran it anyway: it floored 2.33 to 2, so the last column of the input was never seen" in result.stderr
     assert "with flooring, every figure agrees" in result.stderr
     assert "would silently floor" not in result.stderr     # what it did replaces what it would
     assert result.stdout == ""

@@ -17,7 +17,7 @@ class Linear(LeafKind):
     name = "linear"
     args = LinearArgs
     torch = "Linear"
-    summary = "fully connected, on the last dimension"
+    summary = "fully connected, on W (L in 1-D), the channels-first last dimension"
     # On a [C, H, W] sample it mixes every position along the last axis (W), so each output
     # sees the whole axis: not a sliding window (found by tests/test_receptive_field.py).
     position_wise = False
@@ -56,8 +56,12 @@ expected:
         n_in = row.input_shape[-1]
         steps = []
         if len(row.input_shape) > 1:
-            steps.append(Step(f"acts on the last dimension ({number(n_in)} values) at each of the "
-                              f"other positions"))
+            # PyTorch's last dimension, channels-first: W (L in 1-D), which `hwc` doesn't show last
+            axis = axes_of(row)[-1]
+            values, others = f"({number(n_in)} values)", "at each of the other positions"
+            steps.append(Step(f"acts on {axis} {values} {others}, not on the channels shown "
+                              "last: PyTorch's tensor is channels-first" if context.layout == "hwc"
+                              else f"acts on {axis}, the last dimension {values}, {others}"))
         if args.bias:
             steps.append(Step("params", "(in + 1)·out", f"({n(n_in)} + 1)·{n(args.out)}",
                               row.params))
