@@ -230,7 +230,8 @@ def validate_one(source: str, batch: int, device: str, progress,
             result = check(prepared.analysis, prepared.loaded.file, against, batch, device)
         except SystemExit as exc:
             # the user's code called exit(): whatever its status, nothing was compared
-            raise SpecError(f"`{against}` called exit({exc.code!r}) before anything was "
+            text = getattr(against, "text", against)     # a Target, or the text itself
+            raise SpecError(f"`{text}` called exit({exc.code!r}) before anything was "
                             "compared", file="--against",
                             hints=["the factory must return the model; exit in a "
                                    "`if __name__ == \"__main__\":` block only"]) from None
