@@ -219,6 +219,11 @@ class _Expander:
             self.reserve(size, "the network expands to more than {limit:,} layers", pos)
             node = made.renamed(made.path, path)
             node.pos, node.name, node.expect = pos, None, None   # the options are this use's
+            for below in node.walk():
+                # its own arguments objects, as a fresh build has: the analysis computes a
+                # layer once per arguments object and input (a repeat's iterations share them)
+                if below.args is not None:
+                    below.args = below.args.model_copy()
             return _apply_options(node, options, value)
         before = self.count
         # The node keeps the name without control characters (like `name:`, see _apply_options)

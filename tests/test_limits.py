@@ -169,6 +169,8 @@ def test_a_block_used_again_is_the_same_layers_with_its_own_path_and_options():
         [f"{i}", f"{i}.0", f"{i}.1"] for i in range(4)]
     assert [u.children[0].args.out for u in uses] == [4, 4, 8, 4]
     assert [u.pos.line for u in uses] == [7, 8, 9, 10]
+    # each use has its own arguments objects (the analysis computes each object once)
+    assert len({id(u.children[0].args) for u in uses}) == 4
     # a doubling that fits is built whole, every layer at its own path
     fits = load_text(_doubling_blocks(10)).root
     paths = [n.path for n in fits.walk() if n.leaf]
@@ -187,3 +189,22 @@ def test_blocks_that_double_are_refused_after_building_a_few_layers(monkeypatch)
     with pytest.raises(SpecError, match="expands to more than 250,000 layers"):
         load_text(_doubling_blocks(30))
     assert len(built) < 100       # one use of each block is built; the others are counted
+
+
+@pytest.mark.parametrize("rounding", ["floor", "strict"])
+def test_a_size_divided_past_what_pytorch_can_hold_is_refused_at_its_layer(cli, rounding):
+    # 330 stride-2 convs once took sympy seconds per hundred layers on divisors of 2^330
+    spec = (f"input: [3, H, W]\nrounding: {rounding}\nlayers:\n"
+            "  - repeat: {times: 330, layers: [conv: {out: 3, kernel: 3, stride: 2, padding: 1}]}\n")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "-"], input=spec,
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=20)
+    assert result.returncode == 2, result.stderr
+    # the 64th conv divides by 2^64; the 63rd's 2^63 is still worked with
+    assert "layer 0.63.0 (conv)" in result.stderr
+    assert f"divided by {2 ** 64:,}: more than 2^63" in result.stderr
+    assert "Traceback" not in result.stderr
+    if rounding == "floor":     # (strict, no numbers fit 330 halvings)
+        numeric = cli("summary", "-", "--input", "3x64x64", "--format", "json", input=spec)
+        assert numeric.returncode == 0, numeric.stderr
+    fits = cli("summary", "-", "--format", "json", input=spec.replace("330", "63"))
+    assert fits.returncode == 0, fits.stderr
