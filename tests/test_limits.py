@@ -208,3 +208,18 @@ def test_a_size_divided_past_what_pytorch_can_hold_is_refused_at_its_layer(cli, 
         assert numeric.returncode == 0, numeric.stderr
     fits = cli("summary", "-", "--format", "json", input=spec.replace("330", "63"))
     assert fits.returncode == 0, fits.stderr
+
+
+def test_validate_refuses_more_layers_than_pytorch_runs_in_its_time():
+    pytest.importorskip("torch")
+    from cnncalc.commands.validate import MAX_VALIDATE_LAYERS
+
+    spec = (f"input: [3, 8, 8]\nlayers:\n"
+            f"  - repeat: {{times: {MAX_VALIDATE_LAYERS // 2 + 1}, layers: [relu, relu]}}\n")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "validate", "-", "--device", "meta"],
+                            input=spec, capture_output=True, text=True, env=cli_env(), cwd=ROOT,
+                            timeout=20)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert (f"the network has {MAX_VALIDATE_LAYERS + 2:,} layers: `validate` runs at most "
+            f"{MAX_VALIDATE_LAYERS:,}") in output and "Traceback" not in output
