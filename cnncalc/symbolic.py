@@ -160,9 +160,9 @@ def bounded(expr):
     return expr
 
 
-# A size divided by more than this can't be a whole number (strict) or tell one size from the
-# next (floor) for any input PyTorch can hold (sizes are int64), and sympy's work on it grows
-# with the divisor's digits: past it, the sizes must be numbers.
+# A size divided by more than this can't be a whole number (strict), or take more than two
+# values (floor), for any input PyTorch can hold (sizes are int64), and sympy's work on each
+# such layer is large: past it, the sizes must be numbers.
 MAX_DIVISOR = 2 ** 63
 
 
