@@ -132,9 +132,9 @@ class Fit:
         """value / divisor where `divisible` has been required."""
         if is_int(value):
             return value // divisor
-        from cnncalc.symbolic import as_dim, bounded
+        from cnncalc.symbolic import as_dim, bounded, within_divisor
 
-        return as_dim(bounded(value / divisor))
+        return as_dim(bounded(within_divisor(value / divisor)))
 
     def floor_div(self, value, divisor: int):
         if is_int(value):

@@ -76,6 +76,10 @@ class _Expander:
         self.blocks = spec.blocks
         self.count = 0
         self.stack: list[str] = []
+        # A block's use already built, by its name, parameters and place: a later use with the
+        # same ones is the same layers, so it is counted before it is made, and copied. Blocks
+        # that each use the next twice are refused after one use of each, not at the limit.
+        self.built: dict[tuple, tuple[Node, int]] = {}
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
@@ -209,6 +213,19 @@ class _Expander:
             else:
                 env[key] = default
         rounding = options.get("rounding", rounding)
+        key = _use_key(name, env, rounding, len(self.stack), path.count("."))
+        if key in self.built:
+            made, size = self.built[key]
+            self.reserve(size, "the network expands to more than {limit:,} layers", pos)
+            node = made.renamed(made.path, path)
+            node.pos, node.name, node.expect = pos, None, None   # the options are this use's
+            for below in node.walk():
+                # its own arguments objects, as a fresh build has: the analysis computes a
+                # layer once per arguments object and input (a repeat's iterations share them)
+                if below.args is not None:
+                    below.args = below.args.model_copy()
+            return _apply_options(node, options, value)
+        before = self.count
         # The node keeps the name without control characters (like `name:`, see _apply_options)
         label = printable(name)
         node = self.new(path, BLOCK, pos, rounding, block=label, kind=label)
@@ -222,7 +239,20 @@ class _Expander:
             raise
         finally:
             self.stack.pop()
+        if key is not None:
+            self.built[key] = (node, self.count - before)
         return _apply_options(node, options, value)
+
+
+def _use_key(name: str, env: dict, rounding: str, depth: int, nesting: int) -> tuple | None:
+    """What a block's expansion depends on, or None where a parameter's value is a list or
+    mapping (not hashable). A value's type is part of it: `true` and `1` are equal in Python."""
+    key = (name, rounding, depth, nesting, tuple((k, type(v), v) for k, v in env.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _split_options(value: Map) -> tuple[Map, dict]:

@@ -160,6 +160,25 @@ def bounded(expr):
     return expr
 
 
+# A size divided by more than this can't be a whole number (strict), or take more than two
+# values (floor), for any input PyTorch can hold (sizes are int64), and sympy's work on each
+# such layer is large: past it, the sizes must be numbers.
+MAX_DIVISOR = 2 ** 63
+
+
+def within_divisor(expr):
+    """The expression, unless a size in it is divided by more than MAX_DIVISOR (a SpecError
+    at the layer)."""
+    for coeff in expr.as_coefficients_dict().values():
+        if coeff.is_Rational and coeff.q > MAX_DIVISOR:
+            raise SpecError(
+                f"the symbolic sizes here are divided by {coeff.q:,}: more than 2^63, the "
+                "largest size PyTorch can hold, so cnncalc stops working symbolically", hints=[
+                    "give the input sizes as numbers: `input: [3, 224, 224]`, or "
+                    "`cnncalc summary SPEC --input 3x224x224`"])
+    return expr
+
+
 # ---------------------------------------------------------------------------------------------
 # Conditions and constraints
 
@@ -226,7 +245,7 @@ def require_at_least(constraints, expr, bound: int, why: str) -> None:
 
 def require_divisible(constraints, expr, divisor: int, why: str) -> None:
     """Record `divisor | expr` unless it always holds."""
-    quotient = expr / divisor
+    quotient = within_divisor(expr / divisor)
     if divisor == 1 or quotient.is_integer:    # 1: whole whenever the layers before are
         return
     _record(constraints, Constraint("divisible", f"{show(expr)} is a multiple of {divisor} ({why})",
@@ -237,16 +256,16 @@ def floor_div(expr, divisor: int):
     """floor(expr / divisor), folding a floor inside: floor((floor(u) + c)/s) = floor((u + c)/s)."""
     rest, c = _split_constant(expr)
     if isinstance(rest, sympy.floor) and c.is_integer:
-        return bounded(sympy.floor((rest.args[0] + c) / divisor))
-    return bounded(sympy.floor(bounded(expr) / divisor))
+        return bounded(sympy.floor(within_divisor((rest.args[0] + c) / divisor)))
+    return bounded(sympy.floor(within_divisor(bounded(expr) / divisor)))
 
 
 def ceil_div(expr, divisor: int):
     """ceil(expr / divisor), folding a ceiling inside, as floor_div does."""
     rest, c = _split_constant(expr)
     if isinstance(rest, sympy.ceiling) and c.is_integer:
-        return bounded(sympy.ceiling((rest.args[0] + c) / divisor))
-    return bounded(sympy.ceiling(bounded(expr) / divisor))
+        return bounded(sympy.ceiling(within_divisor((rest.args[0] + c) / divisor)))
+    return bounded(sympy.ceiling(within_divisor(bounded(expr) / divisor)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,3 +135,91 @@ def test_rounding_hints_take_no_time_whatever_the_sizes(spec):
         analyze_loaded(load_text(spec, "x.yaml"))
     assert time.perf_counter() - started < 1.0
     assert "doesn't fit" in caught.value.message
+
+
+def _doubling_blocks(depth: int) -> str:
+    """`depth` blocks that each use the next twice: 3·2^(depth-1) - 1 layers from a few lines."""
+    lines = ["input: [3, 8, 8]", "blocks:"]
+    lines += [f"  b{i}: {{layers: [b{i + 1}, b{i + 1}]}}" for i in range(depth - 1)]
+    return "\n".join([*lines, f"  b{depth - 1}: {{layers: [relu]}}", "layers: [b0]", ""])
+
+
+def test_blocks_that_double_past_the_limit_are_refused_quickly():
+    # A generous timeout: the test fails when the limit is met only after building it whole.
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "check", "-"],
+                            input=_doubling_blocks(30), capture_output=True, text=True,
+                            env=cli_env(), cwd=ROOT, timeout=20)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "expands to more than 250,000 layers" in output and "Traceback" not in output
+
+
+def test_a_block_used_again_is_the_same_layers_with_its_own_path_and_options():
+    from cnncalc.expand import MAX_NODES
+    from cnncalc.pipeline import load_text
+
+    spec = ("input: [4, 8, 8]\nblocks:\n"
+            "  unit:\n    params: {width: 4}\n"
+            "    layers: [conv: {out: $width, kernel: 3, padding: 1, name: inner}, relu]\n"
+            "layers:\n  - unit: {name: first}\n  - unit\n  - unit: {width: 8}\n  - unit: 4\n")
+    root = load_text(spec).root
+    uses = root.children
+    assert [u.name for u in uses] == ["first", None, None, None]
+    assert [[n.path for n in u.walk()] for u in uses] == [
+        [f"{i}", f"{i}.0", f"{i}.1"] for i in range(4)]
+    assert [u.children[0].args.out for u in uses] == [4, 4, 8, 4]
+    assert [u.pos.line for u in uses] == [7, 8, 9, 10]
+    # each use has its own arguments objects (the analysis computes each object once)
+    assert len({id(u.children[0].args) for u in uses}) == 4
+    # a doubling that fits is built whole, every layer at its own path
+    fits = load_text(_doubling_blocks(10)).root
+    paths = [n.path for n in fits.walk() if n.leaf]
+    assert len(paths) == len(set(paths)) == 2 ** 9 and 3 * 2 ** 9 < MAX_NODES
+
+
+def test_blocks_that_double_are_refused_after_building_a_few_layers(monkeypatch):
+    from cnncalc import expand
+    from cnncalc.errors import SpecError
+    from cnncalc.pipeline import load_text
+
+    built = []
+    new = expand._Expander.new
+    monkeypatch.setattr(expand._Expander, "new",
+                        lambda self, *a, **k: built.append(1) or new(self, *a, **k))
+    with pytest.raises(SpecError, match="expands to more than 250,000 layers"):
+        load_text(_doubling_blocks(30))
+    assert len(built) < 100       # one use of each block is built; the others are counted
+
+
+@pytest.mark.parametrize("rounding", ["floor", "strict"])
+def test_a_size_divided_past_what_pytorch_can_hold_is_refused_at_its_layer(cli, rounding):
+    # 330 stride-2 convs once took sympy seconds per hundred layers on divisors of 2^330
+    spec = (f"input: [3, H, W]\nrounding: {rounding}\nlayers:\n"
+            "  - repeat: {times: 330, layers: [conv: {out: 3, kernel: 3, stride: 2, padding: 1}]}\n")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "-"], input=spec,
+                            capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=20)
+    assert result.returncode == 2, result.stderr
+    # the 64th conv divides by 2^64; the 63rd's 2^63 is still worked with
+    assert "layer 0.63.0 (conv)" in result.stderr
+    assert f"divided by {2 ** 64:,}: more than 2^63" in result.stderr
+    assert "Traceback" not in result.stderr
+    if rounding == "floor":     # (strict, no numbers fit 330 halvings)
+        numeric = cli("summary", "-", "--input", "3x64x64", "--format", "json", input=spec)
+        assert numeric.returncode == 0, numeric.stderr
+    fits = cli("summary", "-", "--format", "json", input=spec.replace("330", "63"))
+    assert fits.returncode == 0, fits.stderr
+
+
+def test_validate_refuses_more_layers_than_pytorch_runs_in_its_time():
+    pytest.importorskip("torch")
+    from cnncalc.commands.validate import MAX_VALIDATE_LAYERS
+
+    spec = (f"input: [3, 8, 8]\nlayers:\n"
+            f"  - repeat: {{times: {MAX_VALIDATE_LAYERS // 2 + 1}, layers: [relu, relu]}}\n")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "validate", "-", "--device", "meta"],
+                            input=spec, capture_output=True, text=True, env=cli_env(), cwd=ROOT,
+                            timeout=20)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert (f"the network has {MAX_VALIDATE_LAYERS + 2:,} layers: `validate` runs at most "
+            f"{MAX_VALIDATE_LAYERS:,}") in output and "Traceback" not in output

@@ -52,6 +52,10 @@ class ValidateFormat(str, Enum):
     json = "json"   # one object per spec (a list when several specs are given)
 
 
+# Each layer is a PyTorch module run with hooks, and on `--device meta` every operation runs in
+# PyTorch's Python kernels: that work, not cnncalc's, grows with the layers.
+MAX_VALIDATE_LAYERS = 5_000
+
 HELP = "Prove a spec's figures against a real PyTorch forward pass." + EXAMPLES
 
 
@@ -190,6 +194,14 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
     loaded = load(source)
     if override is not None:
         check_override(override, shape_text(override, sep="x"), loaded.spec, numbers=True)
+    layers = sum(1 for node in loaded.root.walk() if node.leaf)
+    if layers > MAX_VALIDATE_LAYERS:
+        raise SpecError(f"the network has {layers:,} layers: `validate` runs at most "
+                        f"{MAX_VALIDATE_LAYERS:,} in PyTorch, where each is a module run with "
+                        "hooks (on --device meta, in PyTorch's Python kernels)", loaded.root.pos,
+                        file=loaded.file,
+                        hints=["validate the same layers repeated fewer times; `cnncalc summary` "
+                               "gives the figures of any size without PyTorch"])
     strict = None
     try:
         analysis = analyze_loaded(loaded, override)
