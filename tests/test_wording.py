@@ -11,11 +11,13 @@ from cnncalc.units import bytes_as_written, parse_bytes
 from conftest import run_cli
 
 
-def test_help_lists_conv_pool_and_solve_in_whole_sentences():
+def test_help_lists_every_command_in_whole_sentences():
+    from cnncalc.cli import COMMANDS
+
     result = run_cli("--help")
     lines = {line.split()[0]: line for line in result.stdout.splitlines()
              if line.startswith("  ") and line.split()}
-    for name in ("conv", "pool", "solve"):
+    for name in COMMANDS:
         assert lines[name].rstrip().endswith("."), lines[name]
         assert "e.g." not in lines[name] and "..." not in lines[name]
 

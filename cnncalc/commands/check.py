@@ -67,6 +67,7 @@ def _bound(option: str):
                         f"({example}); replaces the spec's budget for it.", show_default=False)
 
 
+SHORT_HELP = "Check specs for CI: valid, within their expect and budget."
 HELP = ("Check spec files for CI and pre-commit: each must be valid and meet its "
         "`expect` and `budget` (and the bounds given here). Reports every problem in every "
         "file. Exit status: 0 all good, 1 a check failed, 2 a file is invalid (or a check depends "

@@ -24,6 +24,7 @@ class ExplainFormat(str, Enum):
     json = "json"
 
 
+SHORT_HELP = "Show every layer's working with the spec's numbers."
 HELP = ("Show the working for every layer: output size, params and MACs with "
         "the spec's numbers substituted, receptive fields, and a verdict on every `expect`. "
         "Exit status 1 when an expectation is wrong." + EXAMPLES)

@@ -31,6 +31,7 @@ Examples:
 """
 
 
+SHORT_HELP = "Which input sizes a network accepts."
 HELP = "Which input sizes a network accepts, as a closed form per spatial size." + EXAMPLES
 
 

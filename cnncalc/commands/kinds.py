@@ -99,6 +99,7 @@ def render_table(rows: list[dict]) -> None:
                        "size, as in PyTorch."))
 
 
+SHORT_HELP = "List every layer kind with its arguments."
 HELP = ("List every layer kind, its arguments (with defaults) and the PyTorch "
         "module." + EXAMPLES)
 

@@ -19,6 +19,7 @@ Examples:
 """
 
 
+SHORT_HELP = "Print or write the spec language's JSON Schema."
 HELP = ("Print the JSON Schema of the spec language (generated from cnncalc's "
         "models), or write it with --output PATH for editors to find from any project: a spec's "
         "first line `# yaml-language-server: $schema=PATH` (relative to the spec) makes the YAML "

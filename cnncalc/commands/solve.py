@@ -117,7 +117,8 @@ def _solve(source, target, kernel, stride, padding, dilation, max_kernel, max_st
     print(f"{_shape(sizes, layout)} → {_shape(outs, layout)}: {total:,} {what}"
           f"{'s' if total != 1 else ''} fit{'s' if total == 1 else ''} exactly ({scope})")
     if square and rank > 1:
-        print("  (the same setting on every axis; per-axis mixes of these fit too)")
+        print("  (the same setting on every axis" + ("; per-axis mixes of these fit too)"
+                                                      if total > 1 else ")"))
     for row in rows:
         print()
         print(f"  {row['summary']}")

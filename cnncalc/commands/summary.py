@@ -34,6 +34,7 @@ Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: i
 DtypeChoice = typer.Option("--dtype", help="Element type for memory figures.")
 
 
+SHORT_HELP = "Per-layer shapes, params, MACs and memory, with totals."
 HELP = "Per-layer output shape, params, MACs and memory of a spec, with totals." + EXAMPLES
 
 

@@ -48,8 +48,9 @@ expected:
         axis = AXES[len(row.input_shape) - 1][-1]
         channels = " (not on the channels, as Keras's Dense would)" if layout == "hwc" else ""
         return (f"layer {row.node.path} (linear) follows a {previous.name} and acts on {axis} "
-                f"alone ({row.input_shape[-1]} values) at every other position{channels}, as "
-                "nn.Linear does; to classify the whole feature map, put `flatten` before it")
+                f"alone ({row.input_shape[-1]} values), separately at each position of the other "
+                f"axes{channels}, as nn.Linear does; to classify the whole feature map, put "
+                "`flatten` before it")
 
     def explain(self, row, context) -> list[Step]:
         args = row.node.args
