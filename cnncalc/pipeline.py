@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnncalc.analyze import Analysis, analyze, input_shape_of
-from cnncalc.errors import SpecError, printable
+from cnncalc.errors import SpecError, SpecErrors, every_error, printable
 from cnncalc.expand import expand
 from cnncalc.graph import Node
 from cnncalc.loader import Map, parse_yaml, read_source
-from cnncalc.spec import Spec, validate_top
+from cnncalc.spec import MAX_ERRORS, Spec, validate_top
 
 
 @dataclass(slots=True)
@@ -31,7 +31,10 @@ def load(source: str) -> Loaded:
 def load_text(text: str, file: str = "<spec>") -> Loaded:
     try:
         data = parse_yaml(text, file)
-        spec, raw = validate_top(data)
+        try:
+            spec, raw = validate_top(data)
+        except SpecError as top:
+            raise with_entry_errors(top, data) from None
         root = expand(spec, raw)
     except SpecError as exc:
         raise exc.located(file) from None
@@ -39,6 +42,36 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
     stem = {"<stdin>": "<stdin>", "<spec>": "spec"}.get(file) or Path(file).stem
     # printable: the name heads every report (see expand._apply_options)
     return Loaded(file, printable(spec.name or stem), spec, raw, root)
+
+
+# What the layer entries need to be expanded on their own
+ENTRY_KEYS = ("input", "layers", "blocks")
+
+
+def with_entry_errors(top: SpecError, data) -> SpecError:
+    """The spec's own errors (a misspelt key) and, when its layers can still be read, its
+    entries' errors too: every mistake of the file in one run, in file order."""
+    if not isinstance(data, Map):
+        return top
+    entries = Map(pos=data.pos)
+    for key in ENTRY_KEYS:
+        if key in data:
+            entries[key] = data[key]
+            entries.key_pos[key] = data.key_pos.get(key)
+            entries.val_pos[key] = data.val_pos.get(key)
+    try:
+        spec, raw = validate_top(entries)
+    except SpecError:
+        return top          # the layers can't be read either: the spec's own errors say why
+    try:
+        expand(spec, raw)
+    except SpecError as more:
+        found = {(e.pos, e.message): e for e in [*every_error(top), *every_error(more)]}
+        if len(found) > len(every_error(top)):
+            errors = sorted(found.values(),
+                            key=lambda e: (e.pos.line, e.pos.col) if e.pos else (0, 0))
+            return SpecErrors(errors[:MAX_ERRORS], more=max(0, len(errors) - MAX_ERRORS))
+    return top
 
 
 def analyze_loaded(loaded: Loaded, input_override: list | None = None) -> Analysis:

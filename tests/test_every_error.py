@@ -91,3 +91,15 @@ def test_each_top_level_entry_is_expanded_on_its_own():
     assert result.returncode == 2
     lines = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
     assert lines == ["<stdin>:3:31", "<stdin>:5:5", "<stdin>:6:31"], result.stderr
+
+
+def test_a_misspelt_key_hides_no_entry_error():
+    """The spec's own mistakes and its entries' are reported together (found by a newcomer's
+    read: a misspelt top-level key used to hide every entry's mistake)."""
+    text = ("input: [3, 32, 32]\nrouding: floor\nlayers:\n  - rleu\n"
+            "  - conv: {out: 8, kernel: 3, strid: 2}\n")
+    result = run_cli("summary", "-", input=text)
+    assert result.returncode == 2
+    lines = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
+    assert lines == ["<stdin>:2:1", "<stdin>:4:5", "<stdin>:5:31"], result.stderr
+    assert "did you mean `rounding`?" in result.stderr and "did you mean `relu`?" in result.stderr
