@@ -90,6 +90,15 @@ def divisors(n: int) -> list[int]:
     return sorted(set(small + [n // d for d in small]))
 
 
+def groups_divide(fit: Fit, channels: Any, groups: int, kind: str, what: str = "channels") -> None:
+    """`groups` divides the channels (conv's input, groupnorm's and channel_shuffle's)."""
+    fit.divisible(channels, groups, f"`{kind}`'s {groups} groups divide the {what}",
+                  lambda: SpecError(
+                      f"`{kind}` has {groups} groups but {channels} {what}: channels must divide "
+                      "evenly into groups",
+                      hints=[f"groups that fit: {', '.join(map(str, divisors(channels)[:8]))}"]))
+
+
 def module(nn: Any, family: str, n: int) -> Any:
     """`nn.Conv2d` for ("Conv", 2), etc."""
     if n not in (1, 2, 3):

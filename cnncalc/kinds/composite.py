@@ -80,6 +80,16 @@ class Composite:
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
 
+    def mapping(self, ex: Any, value: Any, entry: Entry, allowed: tuple,
+                example: str) -> tuple[Map, dict, str]:
+        """The arguments of a composite written as a mapping (`repeat`, `residual`), its
+        options, and the rounding its entries inherit."""
+        if not isinstance(value, Map):
+            raise SpecError(f"`{self.name}` takes a mapping", entry.value_pos, hints=[example])
+        args, options = ex.options(value)
+        ex.only_keys(args, allowed, self.name, entry.value_pos)
+        return args, options, options.get("rounding", entry.rounding)
+
     def __repr__(self) -> str:
         return f"<composite {self.name}>"
 
@@ -153,12 +163,8 @@ expected:
 """
 
     def expand(self, ex, value, entry: Entry) -> Node:
-        if not isinstance(value, Map):
-            raise SpecError("`repeat` takes a mapping", entry.value_pos,
-                            hints=["`repeat: {times: N, layers: [...]}`"])
-        args, options = ex.options(value)
-        rounding = options.get("rounding", entry.rounding)
-        ex.only_keys(args, ("times", "layers"), "repeat", entry.value_pos)
+        args, options, rounding = self.mapping(ex, value, entry, ("times", "layers"),
+                                               "`repeat: {times: N, layers: [...]}`")
         times = args.get("times")
         if "times" not in args:
             raise SpecError(f"`repeat` needs `times`: a whole number from 0 to {MAX_REPEAT:,}",
@@ -426,12 +432,8 @@ expected:
 """
 
     def expand(self, ex, value, entry: Entry) -> Node:
-        if not isinstance(value, Map):
-            raise SpecError("`residual` takes a mapping", entry.value_pos,
-                            hints=["`residual: {layers: [...], shortcut: identity}`"])
-        args, options = ex.options(value)
-        rounding = options.get("rounding", entry.rounding)
-        ex.only_keys(args, ("layers", "shortcut"), "residual", entry.value_pos)
+        args, options, rounding = self.mapping(ex, value, entry, ("layers", "shortcut"),
+                                               "`residual: {layers: [...], shortcut: identity}`")
         if "layers" not in args:
             raise SpecError("`residual` needs `layers`", entry.value_pos)
         path, block = entry.path, entry.block

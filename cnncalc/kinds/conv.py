@@ -26,7 +26,7 @@ from cnncalc.kinds.base import (
     SpatialNonNeg,
     SpatialPos,
     as_torch,
-    divisors,
+    groups_divide,
     leaf_kind,
     module,
     need_rank,
@@ -49,11 +49,7 @@ from cnncalc.working import (
 
 
 def check_groups(c_in, out: int, groups: int, kind: str, fit: Fit) -> None:
-    fit.divisible(c_in, groups, f"`{kind}`'s {groups} groups divide the input channels",
-                  lambda: SpecError(
-                      f"`{kind}` has {groups} groups but {c_in} input channels: channels must "
-                      "divide evenly into groups",
-                      hints=[f"groups that fit: {', '.join(map(str, divisors(c_in)[:8]))}"]))
+    groups_divide(fit, c_in, groups, kind, "input channels")
     if out % groups:
         raise SpecError(f"`{kind}` has {groups} groups but {out} output channels: "
                         f"output channels must divide evenly into groups",

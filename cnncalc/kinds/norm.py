@@ -15,7 +15,7 @@ from cnncalc.kinds.base import (
     LeafKind,
     PosInt,
     Probability,
-    divisors,
+    groups_divide,
     leaf_kind,
     module,
     need_rank,
@@ -103,11 +103,7 @@ expected:
 
     def shape(self, args: GroupNormArgs, shape, fit: Fit):
         # channels may depend on the input size (after flatten)
-        fit.divisible(shape[0], args.groups, f"`groupnorm`'s {args.groups} groups divide the channels",
-                      lambda: SpecError(
-                          f"`groupnorm` has {args.groups} groups but {shape[0]} channels: "
-                          "channels must divide evenly into groups",
-                          hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"]))
+        groups_divide(fit, shape[0], args.groups, "groupnorm")
         return tuple(shape)
 
     def explain(self, row, context) -> list[Step]:

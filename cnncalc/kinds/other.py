@@ -18,7 +18,7 @@ from cnncalc.kinds.base import (
     PositiveFloat,
     Probability,
     SpatialNonNeg,
-    divisors,
+    groups_divide,
     leaf_kind,
     module,
     need_rank,
@@ -270,12 +270,7 @@ expected:
     def shape(self, args: ChannelShuffleArgs, shape, fit: Fit):
         # PyTorch: "channel_shuffle expects input with > 2 dims"
         need_rank(shape, SPATIAL, "channel_shuffle", SPATIAL_INPUT)
-        fit.divisible(shape[0], args.groups,
-                      f"`channel_shuffle`'s {args.groups} groups divide the channels",
-                      lambda: SpecError(
-                          f"`channel_shuffle` has {args.groups} groups but {shape[0]} channels: "
-                          "the groups must divide the channels",
-                          hints=[f"groups that fit: {', '.join(map(str, divisors(shape[0])[:8]))}"]))
+        groups_divide(fit, shape[0], args.groups, "channel_shuffle")
         return tuple(shape)
 
     def explain(self, row, context) -> list[Step]:
