@@ -43,8 +43,6 @@ def figure_text(value, figure: str) -> str:
     return grouped(value)
 
 
-show = figure_text      # the old name, still imported by explain.render_text
-
 
 # A budget's figure (the spec's `budget` keys, `check --max-…`) -> the Totals attribute it bounds
 BUDGETED = {"params": "params", "macs": "macs", "flops": "flops",

@@ -75,16 +75,16 @@ def render_text(analysis: Analysis, report: dict, depth: int | None = None,
                 checks: list | None = None) -> str:
     """Every row's heading (`0 conv out=10 kernel=5 padding=2: 32×32×3 → 32×32×10`) and its
     working, indented by nesting depth; under a layer, the verdict on each of its `expect`s."""
-    from cnncalc.checks import show
+    from cnncalc.checks import figure_text
     from cnncalc.render import layer_label
 
     verdicts: dict[str, list[str]] = {}
     for check in checks or []:
         if check.where.startswith("layer "):
             mark = {True: "✓", None: "? (it depends on the input's sizes)"}.get(
-                check.ok, f"✗ (it is {show(check.actual, check.figure)})")
+                check.ok, f"✗ (it is {figure_text(check.actual, check.figure)})")
             verdicts.setdefault(check.where, []).append(
-                f"expected {check.figure} {show(check.expected, check.figure)}: {mark}")
+                f"expected {check.figure} {figure_text(check.expected, check.figure)}: {mark}")
 
     context = context_of(analysis)
     layout = analysis.spec.layout
