@@ -10,12 +10,13 @@ Reports the median and the worst wall time, and checks the target: under 1 s.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0
@@ -23,8 +24,8 @@ HEAVY = ("torch", "sympy", "numpy")
 
 
 def run(specs: list[str], importtime: bool = False) -> tuple[float, str]:
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT))
-    args = [sys.executable, "-B", *(["-X", "importtime"] if importtime else []),
+    env = child_env(NO_COLOR="1", PYTHONPATH=str(ROOT))
+    args = [sys.executable, *(["-X", "importtime"] if importtime else []),
             "-m", "cnncalc", "check", *specs]
     start = time.perf_counter()
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)

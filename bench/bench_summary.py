@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import child_env
+
 ROOT = Path(__file__).resolve().parent.parent
 RESNET = ROOT / "specs" / "resnet101.yaml"
 TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
@@ -44,7 +46,7 @@ def run(args: list[str]) -> tuple[float, float | None, float | None]:
     """One cold process: (wall seconds, peak RSS in MiB, user + system CPU seconds); the last
     two None without /usr/bin/time. CPU time is steadier than wall time on a busy machine."""
     command = [TIME, "-v", *args] if TIME else args
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
+    env = child_env(NO_COLOR="1", COLUMNS="200")
     start = time.perf_counter()
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=ROOT)

@@ -13,12 +13,13 @@ For comparison it also times the numeric summary (no sympy).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = "specs/resnet50.yaml"
@@ -34,7 +35,7 @@ COMMANDS = {
 
 
 def wall(args: list[str]) -> float:
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
+    env = child_env(NO_COLOR="1", COLUMNS="200")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "cnncalc", *args], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)

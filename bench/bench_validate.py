@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import child_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 VALIDATE = [sys.executable, "-m", "cnncalc", "validate", "specs/vgg16.yaml", "--device", "cpu"]
@@ -36,7 +38,7 @@ TORCHINFO = [sys.executable, "-c", (
 
 def run(command: list[str]) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (bytes) of one fresh process."""
-    env = dict(os.environ, NO_COLOR="1")
+    env = child_env(NO_COLOR="1")
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
