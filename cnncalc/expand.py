@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from cnncalc.arith import ExpressionError, evaluate
 from cnncalc.errors import Pos, SpecError, SpecErrors, printable
-from cnncalc.graph import Key, Node, child_path, in_key, out_key, unused
+from cnncalc.graph import Key, Node, child_path, out_key, unused
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
 from cnncalc.kinds.composite import MAX_REPEAT
 from cnncalc.loader import Map, Seq
