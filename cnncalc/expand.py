@@ -228,7 +228,8 @@ class _Expander:
     def outputs(self, spec: Spec, raw: Map | None) -> list[tuple[str, Key]]:
         """`outputs: [NAME, ...]` resolved at the end of the top-level list (default: `.`)."""
         if spec.outputs is None:
-            return [(".", self.lookup(".", None))]
+            assert self.scope is not None
+            return [(".", self.scope.previous)]
         given = raw.get("outputs") if isinstance(raw, Map) else None
         at = given.at if isinstance(given, Seq) else (lambda i: None)
         return [(name, self.lookup(name, at(i))) for i, name in enumerate(spec.outputs)]

@@ -79,7 +79,7 @@ class Composite:
         raise NotImplementedError
 
     def build(self, builder: Any, node: Node) -> Any:
-        return builder.sequential(node.children)
+        return builder.sequential(node.children, node)
 
     def branches(self, node: Node, shortcuts: dict) -> list[list[Node]] | None:
         return None
@@ -357,6 +357,13 @@ expected:
         return torch.cat(outs, dim=1)
 
     def explain(self, row, context) -> list[Step]:
+        if row.node.refs:
+            channels = [context.value(key)[0] for key in row.node.refs]
+            return [Step(f"{_sources_text(row, context)}, joined along channels (spatial sizes "
+                         "match)"),
+                    Step("channels", " + ".join(f"C{i}" for i in range(len(channels))),
+                         " + ".join(n(c) for c in channels), row.output_shape[0],
+                         then=context.shape(row.output_shape))]
         branches = branch_rows(row, context)
         channels = [b.output_shape[0] for b in branches]
         return [Step(f"every branch gets the {context.shape(row.input_shape)} input; their "
@@ -433,8 +440,20 @@ def broadcast(kind: str, outs: list, constraints: list | None, layout: str,
     return result
 
 
+def _sources_text(row, context) -> str:
+    """`the outputs of p2 (64×16×16) and layer 3 (upsample) (128×16×16)`: a `from` list."""
+    named = [f"{context.named(key)} ({context.shape(context.value(key))})"
+             for key in row.node.refs]
+    return "the outputs of " + ", ".join(named[:-1]) + " and " + named[-1]
+
+
 def combined_steps(row, context, how: str, note: str) -> list[Step]:
     """`add`'s and `mul`'s working: the branches' shapes, and the broadcast where they differ."""
+    if row.node.refs:
+        same = len({context.value(key) for key in row.node.refs}) == 1
+        return [Step(f"{_sources_text(row, context)}, {how} element by element"
+                     + ("" if same else "; a size of 1 is repeated along its axis (broadcasting, "
+                        "as PyTorch's)") + f" → {context.shape(row.output_shape)}; {note}")]
     branches = branch_rows(row, context)
     shapes = {context.shape(b.output_shape) for b in branches}
     if len(shapes) == 1:
@@ -491,8 +510,8 @@ class Residual(Composite):
     chained = False
 
     def reads(self, node: Node) -> list:
-        main, short = node.children
-        return [(main.path, "out")] + ([] if node.shortcut == "none" else [(short.path, "out")])
+        # both, even with `shortcut: none` (an empty shortcut, not an entry of the spec)
+        return [(child.path, "out") for child in node.children]
     example = """
 name: basic-block-downsampling
 spec:

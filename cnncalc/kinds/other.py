@@ -229,8 +229,9 @@ expected:
     def explain(self, row, context) -> list[Step]:
         args = row.node.args
         if args.scale is None:
+            like = "the input" if args.like == "input" else f"`{args.like}`'s output"
             target = (f"`size: {args.size}`" if args.size is not None else
-                      f"the spatial size of `{args.like}`'s output "
+                      f"the spatial size of {like} "
                       f"({context.shape(context.value(row.node.refs[0]))})")
             return [Step(f"resized to {target} → {context.shape(row.output_shape)}"),
                     Step(f"{args.mode} interpolation; no parameters")]
