@@ -227,7 +227,7 @@ def run_by_names(spec: dict, x: torch.Tensor) -> tuple[list, list]:
         if isinstance(args, dict):
             name, source, like = args.pop("id", None), args.pop("from", None), args.pop("like", None)
 
-        def value(ref):
+        def value(ref, previous=previous):
             return previous if ref == "." else named[ref]
         if isinstance(source, list):               # concat/add/mul {from: [...]}
             y = _COMBINE[kind](torch, [value(ref) for ref in source])
@@ -246,7 +246,7 @@ def run_by_names(spec: dict, x: torch.Tensor) -> tuple[list, list]:
             named[name] = y
         outs.append(y)
         previous = y
-    return outs, [value(ref) for ref in spec.get("outputs", ["."])]
+    return outs, [previous if ref == "." else named[ref] for ref in spec.get("outputs", ["."])]
 
 
 @settings(max_examples=max(150, settings.default.max_examples // 2), deadline=None)

@@ -49,7 +49,7 @@ class Measurement:
     flops: int
     modules: list[Measured] = field(default_factory=list)   # every call, in execution order
     # each output's shape (a model with several outputs returns a tuple of them)
-    output_shapes: list[tuple] | None = None
+    output_shapes: list[tuple | None] | None = None
 
     def leaves(self) -> list[Measured]:
         return [m for m in self.modules if m.leaf]

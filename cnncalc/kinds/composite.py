@@ -391,7 +391,7 @@ expected:
   params: 2_592
 """
 
-    def combine(self, outs, constraints, layout, residual: bool = False, labels=None):
+    def combine(self, outs, constraints, layout, labels=None, residual: bool = False):
         """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
         exactly (no broadcasting)."""
         if not residual:

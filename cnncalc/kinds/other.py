@@ -250,6 +250,7 @@ expected:
         if args.size is not None:
             return nn.Upsample(size=tuple(args.size) if isinstance(args.size, list) else args.size,
                                mode=args.mode)
+        assert args.scale is not None      # one of scale, size and like (UpsampleArgs)
         scale = (tuple(float(s) for s in args.scale) if isinstance(args.scale, list)
                  else float(args.scale))
         return nn.Upsample(scale_factor=scale, mode=args.mode)
