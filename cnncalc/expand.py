@@ -127,6 +127,7 @@ class _Expander:
         self.built: dict[tuple, tuple[Node, int]] = {}
         self.scope: _Scope | None = None
         self.references = False       # whether any entry reads another (`from`, `like`)
+        self.everywhere: dict[str, Pos | None] = {}   # every id defined, for "seen only there"
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
@@ -188,6 +189,7 @@ class _Expander:
         assert scope is not None
         if node.id is not None:
             scope.names[node.id] = (out_key(node), pos)
+            self.everywhere.setdefault(node.id, pos)
         scope.previous = out_key(node)
 
     def lookup(self, name, pos) -> Key:
@@ -221,9 +223,13 @@ class _Expander:
             here = here.parent
         close = get_close_matches(name, [*visible, *BUILT_IN_IDS], n=1, cutoff=0.6)
         hints = [f"did you mean `{close[0]}`?"] if close else []
+        elsewhere = self.everywhere.get(name)
+        notes = ([f"`{name}` is defined at line {elsewhere.line}, column {elsewhere.col}, in a "
+                  "list this entry can't see (a nested list, or the layers outside a block)"]
+                 if elsewhere is not None else [])
         hints.append("ids visible here: " + ", ".join(f"`{v}`" for v in [*visible, *BUILT_IN_IDS])
                      + " (an id inside a block or a nested list is seen only there)")
-        raise SpecError(f"unknown id `{name}`", pos, hints=hints)
+        raise SpecError(f"unknown id `{name}`", pos, notes=notes, hints=hints)
 
     def outputs(self, spec: Spec, raw: Map | None) -> list[tuple[str, Key]]:
         """`outputs: [NAME, ...]` resolved at the end of the top-level list (default: `.`)."""
