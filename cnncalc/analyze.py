@@ -83,7 +83,7 @@ def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysi
                             f"at most {MAX_SYMBOLIC_LAYERS:,}", root.pos,
                             hints=["give the input sizes as numbers: "
                                    "`cnncalc summary SPEC --input 3x224x224`"])
-    walker = _Walker(spec.layout)
+    walker = _Walker(spec.layout, references=root.outputs is not None)
     rank = len(shape) - 1
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank >= 1 else None
     walker.start = (shape, start)
@@ -96,14 +96,15 @@ def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysi
 
 
 class _Walker:
-    def __init__(self, layout: str):
+    def __init__(self, layout: str, references: bool = False):
         self.layout = layout
         self.rows: list[Row] = []
         self.shortcuts: dict[str, list[Node]] = {}
         self.constraints: list = []
         self._open: list[list[Row]] = []   # rows of the direct children of open composites
         self._memo: dict = {}              # (id(args), kind, rounding, input shape) -> figures
-        self.by_path: dict[str, Row] = {}  # for references (cnncalc.graph.Key)
+        # rows by path, for references (cnncalc.graph.Key); none kept in a network without
+        self.by_path: dict[str, Row] | None = {} if references else None
         self.start: tuple = ((), None)     # the network's input and its field
 
     def resolve(self, key) -> tuple:
@@ -112,6 +113,7 @@ class _Walker:
         path, port = key
         if path == "":
             return self.start
+        assert self.by_path is not None
         row = self.by_path[path]
         return (row.output_shape, row.field) if port == "out" else (row.input_shape,
                                                                      row.input_field)
@@ -121,6 +123,7 @@ class _Walker:
         path, port = key
         if path == "":
             return "input"
+        assert self.by_path is not None
         node = self.by_path[path].node
         return (node.id or f"layer {path}") if port == "out" else f"the input of layer {path}"
 
@@ -134,7 +137,8 @@ class _Walker:
             shape, rf = self.resolve(node.src)
         row = Row(node, depth, shape, shape, input_field=rf)
         self.rows.append(row)
-        self.by_path[node.path] = row
+        if self.by_path is not None:
+            self.by_path[node.path] = row
         first_constraint = len(self.constraints)
         if self._open:
             self._open[-1].append(row)

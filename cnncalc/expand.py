@@ -59,12 +59,13 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
             if expander.count > MAX_NODES:
                 break                     # past the limit, nothing more is expanded
     root = Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
-    if not errors:
+    if not errors and (expander.references or spec.outputs is not None):
+        # (None, the default, for a network without references: one output, the last entry's)
         try:
             root.outputs = expander.outputs(spec, raw)
         except SpecError as exc:
             errors.append(exc)
-    if not errors and (expander.references or spec.outputs is not None):
+    if not errors and root.outputs is not None:
         for node in unused(root, [key for _, key in root.outputs or ()]):
             errors.append(_unused_error(node))
     if errors:
@@ -236,6 +237,7 @@ class _Expander:
         if spec.outputs is None:
             assert self.scope is not None
             return [(".", self.scope.previous)]
+        self.references = True
         given = raw.get("outputs") if isinstance(raw, Map) else None
         at = given.at if isinstance(given, Seq) else (lambda i: None)
         return [(name, self.lookup(name, at(i))) for i, name in enumerate(spec.outputs)]

@@ -45,7 +45,8 @@ class Node:
     id: str | None = None           # `id: NAME`
     src: Key | None = None          # `from: NAME`: where the input comes from (None: as usual)
     refs: tuple[Key, ...] = ()      # other values read: a `{from: [...]}`'s, upsample's `like`
-    outputs: list[tuple[str, Key]] | None = None   # the root: the network's outputs, as written
+    # the root: the network's outputs as written (None without references: the last entry's)
+    outputs: list[tuple[str, Key]] | None = None
     leaf: bool = field(default=False, init=False)   # impl.leaf, kept for the hot loops
 
     def __post_init__(self) -> None:

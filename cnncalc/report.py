@@ -85,7 +85,7 @@ class Totals:
 def build(analysis: Analysis, name: str, options: Options) -> dict:
     layout = analysis.spec.layout
     totals = Totals.of(analysis, options)
-    names = reference_names(analysis)
+    names = reference_names(analysis) if analysis.root.outputs is not None else None
     report = {
         "name": name,
         "layout": layout,
@@ -149,7 +149,6 @@ def layer_row(row: Row, layout: str, options: Options, names: dict | None = None
         "path": node.path,
         "kind": node.kind,
         "name": node.name,
-        "id": node.id,
         "depth": row.depth,
         "leaf": node.leaf,
         "input_shape": plain(in_layout(row.input_shape, layout)),
@@ -160,6 +159,8 @@ def layer_row(row: Row, layout: str, options: Options, names: dict | None = None
         "flops": plain(flops(row.macs)),
         "activation_bytes": plain(activation_bytes(row.activations, options)),
     }
+    if node.id is not None:
+        data["id"] = node.id
     if names is not None and (node.src is not None or node.refs):
         name = names["name"]
         data["from"] = ([name(key) for key in node.refs] if node.refs and not node.leaf
