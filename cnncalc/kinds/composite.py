@@ -156,7 +156,9 @@ expected:
         return []   # a branch or a list of layers: its heading (in → out) says it all
 
     def schema(self, entry: dict) -> dict:
-        return _layers_schema(entry)
+        return {"anyOf": [_layers_schema(entry),
+                          {"type": "object", "additionalProperties": False, "required": ["layers"],
+                           "properties": {"layers": _layers_schema(entry)}}]}
 
 
 @composite_kind
@@ -310,7 +312,10 @@ class Branched(Composite):
         return [branch.children for branch in node.children]
 
     def schema(self, entry: dict) -> dict:
-        return {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        # the mapping form: `{branches: [...]}`, or `{from: [a, b]}` (an option of every entry)
+        return {"anyOf": [branches, {"type": "object", "additionalProperties": False,
+                                     "properties": {"branches": branches}}]}
 
 
 def _labels(labels: list | None, count: int) -> list[str]:
