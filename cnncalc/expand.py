@@ -92,6 +92,7 @@ class _Scope:
     previous: Key                   # what `.` names: the last entry's output, or the list's input
     names: dict[str, tuple[Key, Pos | None] | None] = field(default_factory=dict)  # None: broken
     later: dict[str, Pos | None] = field(default_factory=dict)   # every id written in the list
+    removed: dict[str, Pos | None] = field(default_factory=dict)  # ids of entries `when` removed
 
 
 def _ids_in(raw) -> dict[str, Pos | None]:
@@ -184,6 +185,11 @@ class _Expander:
                                    "reuse an outer one)"])
         return name
 
+    def removed(self, name: str, pos) -> None:
+        """An entry its `when` removed defines no name: a use of it says so (for `when`)."""
+        assert self.scope is not None
+        self.scope.removed[name] = pos
+
     def define(self, node: Node, pos) -> None:
         """After an entry: its id is visible to the entries after it, and `.` is its output."""
         scope = self.scope
@@ -215,6 +221,14 @@ class _Expander:
             here = here.parent
         here = scope
         while here is not None:
+            if name in here.removed:
+                at = here.removed[name]
+                raise SpecError(f"`{name}` is removed by its `when` here, so it has no output to "
+                                "read", pos,
+                                notes=[f"`{name}` is at line {at.line}, column {at.col}"]
+                                if at is not None else [],
+                                hints=["give the reading entry the same `when`, or read another "
+                                       "entry"])
             if name in here.later:
                 at = here.later[name]
                 raise SpecError(f"`{name}` is used before it is defined", pos,

@@ -265,3 +265,18 @@ def test_validate_runs_several_outputs_as_a_tuple(tmp_path):
     report = json.loads(result.stdout)
     assert report["ok"]
     assert report["totals"]["torch"]["output_shape"] == [[8, 8, 8], [16, 16, 16]]
+
+
+def test_a_name_its_when_removed_says_so_where_it_is_read():
+    """The expander's hook for `when` (an entry removed defines no name): reading it is an
+    error that says why, not "unknown id"."""
+    from cnncalc.errors import Pos
+    from cnncalc.expand import _Expander, _Scope
+
+    ex = _Expander(load_text("input: [3, 8, 8]\nlayers: [relu]\n").spec)
+    ex.scope = _Scope(None, ("", "in"), ("", "in"))
+    ex.removed("se", Pos(3, 5))
+    with pytest.raises(SpecError) as info:
+        ex.lookup("se", Pos(4, 20))
+    assert info.value.message == "`se` is removed by its `when` here, so it has no output to read"
+    assert info.value.notes == ["`se` is at line 3, column 5"]
