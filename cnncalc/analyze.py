@@ -37,6 +37,8 @@ class Analysis:
     input_shape: tuple           # channels first
     output_shape: tuple
     rows: list[Row]              # every node but the root, in execution order
+    # the network's outputs: (the name written in `outputs`, "." for the default; shape, field)
+    outputs: list[tuple[str, tuple, Field | None]] = field(default_factory=list)
     shortcuts: dict = field(default_factory=dict)    # residual path -> resolved shortcut nodes
     constraints: list = field(default_factory=list)  # symbolic inputs only
     _totals: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -81,21 +83,49 @@ def analyze(spec: Spec, root: Node, input_shape: tuple | None = None) -> Analysi
                             f"at most {MAX_SYMBOLIC_LAYERS:,}", root.pos,
                             hints=["give the input sizes as numbers: "
                                    "`cnncalc summary SPEC --input 3x224x224`"])
-    walker = _Walker(spec.layout)
+    walker = _Walker(spec.layout, references=root.outputs is not None)
     rank = len(shape) - 1
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank >= 1 else None
-    out, _ = walker.children(root.children, shape, start, 0)
-    return Analysis(spec, root, shape, out, walker.rows, walker.shortcuts, walker.constraints)
+    walker.start = (shape, start)
+    out, rf = walker.children(root.children, shape, start, 0)
+    outputs = [(name, *walker.resolve(key)) for name, key in root.outputs or ()]
+    if not outputs:
+        outputs = [(".", out, rf)]
+    return Analysis(spec, root, shape, outputs[0][1], walker.rows, outputs, walker.shortcuts,
+                    walker.constraints)
 
 
 class _Walker:
-    def __init__(self, layout: str):
+    def __init__(self, layout: str, references: bool = False):
         self.layout = layout
         self.rows: list[Row] = []
         self.shortcuts: dict[str, list[Node]] = {}
         self.constraints: list = []
         self._open: list[list[Row]] = []   # rows of the direct children of open composites
         self._memo: dict = {}              # (id(args), kind, rounding, input shape) -> figures
+        # rows by path, for references (cnncalc.graph.Key); none kept in a network without
+        self.by_path: dict[str, Row] | None = {} if references else None
+        self.start: tuple = ((), None)     # the network's input and its field
+
+    def resolve(self, key) -> tuple:
+        """The shape and receptive field a reference names (an earlier node's output, or the
+        input of a node that is running)."""
+        path, port = key
+        if path == "":
+            return self.start
+        assert self.by_path is not None
+        row = self.by_path[path]
+        return (row.output_shape, row.field) if port == "out" else (row.input_shape,
+                                                                     row.input_field)
+
+    def label(self, key) -> str:
+        """A reference as messages name it: its id, `input`, or the layer's path."""
+        path, port = key
+        if path == "":
+            return "input"
+        assert self.by_path is not None
+        node = self.by_path[path].node
+        return (node.id or f"layer {path}") if port == "out" else f"the input of layer {path}"
 
     def children(self, nodes: list[Node], shape, rf, depth):
         for node in nodes:
@@ -103,8 +133,12 @@ class _Walker:
         return shape, rf
 
     def node(self, node: Node, shape, rf, depth):
+        if node.src is not None:            # `from: NAME`
+            shape, rf = self.resolve(node.src)
         row = Row(node, depth, shape, shape, input_field=rf)
         self.rows.append(row)
+        if self.by_path is not None:
+            self.by_path[node.path] = row
         first_constraint = len(self.constraints)
         if self._open:
             self._open[-1].append(row)
@@ -141,11 +175,18 @@ class _Walker:
         # The rules are pure functions of (arguments, input shape), and the iterations of a
         # `repeat` share their arguments objects: each distinct pair is computed once.
         key = (id(node.args), node.kind, node.rounding, shape)
+        refs = None
+        if node.refs:       # upsample's `like`: the shapes named are part of what it depends on
+            kind = node.leaf_kind
+            names = [r for r in kind.references if getattr(node.args, r) is not None]
+            refs = {name: self.resolve(ref)[0] for name, ref in zip(names, node.refs)}
+            key = (*key, *refs.values())
         figures = self._memo.get(key)
         if figures is None:
             kind = node.leaf_kind
             args = node.args
-            out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints))
+            out = kind.shape(args, shape, Fit(node.rounding, constraints=self.constraints,
+                                              refs=refs))
             _check_positive(out)
             check_size(out)
             window = kind.window(args, shape) if len(out) == len(shape) else None

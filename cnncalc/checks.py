@@ -34,6 +34,8 @@ class Check:
 def figure_text(value, figure: str) -> str:
     """A figure in a message: `27×32×32`, `26,370`, `100 KiB (102,440 bytes)`; a symbolic one
     as `summary` prints it (`729*(floor((H - 3)/2) + 1)`, not sympy's own form)."""
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        return ", ".join(shape_text(plain(shape)) for shape in value)    # `expect.outputs`
     if isinstance(value, (list, tuple)):
         return shape_text(plain(value))
     if not is_int(value):
@@ -167,11 +169,12 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
     spec = analysis.spec
     totals = Totals.of(analysis, options)
     if spec.expect is not None and expectations:
-        for figure in ("output", "params", "macs", "flops"):
+        for figure in ("output", "outputs", "params", "macs", "flops"):
             expected = getattr(spec.expect, figure)
             if expected is not None:
                 actual = (list(in_layout(analysis.output_shape, layout)) if figure == "output"
-                          else getattr(totals, figure))
+                          else [list(in_layout(shape, layout)) for _, shape, _ in analysis.outputs]
+                          if figure == "outputs" else getattr(totals, figure))
                 checks.append(Check("network", figure, expected, actual, _equal(expected, actual),
                                     _top_pos(raw, "expect", figure)))
     bounds = dict(spec.budget.model_dump(exclude_none=True)) if spec.budget is not None else {}

@@ -107,6 +107,7 @@ class Fit:
     rounding: str
     word: str = "filter"
     constraints: list | None = field(default=None, compare=False)
+    refs: dict | None = field(default=None, compare=False)   # shapes of `kind.references`
 
     def at_least(self, value, bound, why: str, error: Callable[[], SpecError]) -> None:
         """value ≥ bound; `why` words the condition for symbols, `error` is raised for numbers."""

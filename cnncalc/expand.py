@@ -8,13 +8,14 @@ at most MAX_NESTING levels deep, and a repeat is sized before it is unrolled.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 
 from pydantic import ValidationError
 
 from cnncalc.arith import ExpressionError, evaluate
 from cnncalc.errors import Pos, SpecError, SpecErrors, printable
-from cnncalc.graph import Node, child_path
+from cnncalc.graph import Key, Node, child_path, out_key, unused
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
 from cnncalc.kinds.composite import MAX_REPEAT
 from cnncalc.loader import Map, Seq
@@ -23,7 +24,10 @@ from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, sho
 MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
-COMMON_OPTIONS = ("name", "expect", "rounding")
+# What any entry may carry besides its arguments (`when` joins them: see _Expander.finish)
+COMMON_OPTIONS = ("name", "expect", "rounding", "id", "from")
+ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BUILT_IN_IDS = ("input", ".")
 
 __all__ = ["MAX_NODES", "MAX_REPEAT", "expand", "substitute"]
 
@@ -40,6 +44,7 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
     layers = substitute(spec.layers, None, getattr(spec.layers, "pos", None), None)
     if not isinstance(layers, Seq):
         expander.sequence(layers, "", spec.rounding, None)      # says what is wrong
+    expander.scope = _Scope(None, ("", "in"), ("", "in"), later=_ids_in(layers))
     # Every top-level entry is expanded on its own, so that each of their mistakes is reported
     # in one run (an error inside an entry, a block's use included, ends that entry).
     children: list[Node] = []
@@ -53,11 +58,53 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
                 errors.append(exc)        # a block's mistake once, not at each use
             if expander.count > MAX_NODES:
                 break                     # past the limit, nothing more is expanded
+    root = Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
+    if not errors and (expander.references or spec.outputs is not None):
+        # (None, the default, for a network without references: one output, the last entry's)
+        try:
+            root.outputs = expander.outputs(spec, raw)
+        except SpecError as exc:
+            errors.append(exc)
+    if not errors and root.outputs is not None:
+        for node in unused(root, [key for _, key in root.outputs or ()]):
+            errors.append(_unused_error(node))
     if errors:
         errors.sort(key=lambda e: (e.pos.line, e.pos.col) if e.pos else (0, 0))   # file order
         raise errors[0] if len(errors) == 1 else SpecErrors(
             errors[:MAX_ERRORS], more=max(0, len(errors) - MAX_ERRORS))
-    return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
+    return root
+
+
+def _unused_error(node: Node) -> SpecError:
+    what = f"`{node.id}`" if node.id else f"layer {node.path} ({node.kind})"
+    return SpecError(f"{what} is computed but never used: no output of the network depends on it",
+                     node.pos, hints=["take it as an input (`from: NAME`), list it in `outputs:`, "
+                                      "or remove it"])
+
+
+@dataclass(slots=True)
+class _Scope:
+    """The names one list of entries sees (lexical scope): its own ids defined so far, and its
+    parent's (none for the top level and a block's layers: a block sees only its own names)."""
+
+    parent: _Scope | None
+    input: Key                      # what `input` names
+    previous: Key                   # what `.` names: the last entry's output, or the list's input
+    names: dict[str, tuple[Key, Pos | None] | None] = field(default_factory=dict)  # None: broken
+    later: dict[str, Pos | None] = field(default_factory=dict)   # every id written in the list
+    removed: dict[str, Pos | None] = field(default_factory=dict)  # ids of entries `when` removed
+
+
+def _ids_in(raw) -> dict[str, Pos | None]:
+    """The ids written on a list's entries, for "used before it is defined"."""
+    found: dict[str, Pos | None] = {}
+    if isinstance(raw, Seq):
+        for item in raw:
+            if isinstance(item, Map) and len(item) == 1:
+                value = next(iter(item.values()))
+                if isinstance(value, Map) and isinstance(value.get("id"), str):
+                    found.setdefault(value["id"], value.at("id"))
+    return found
 
 
 def _check_block_names(spec: Spec, raw: Map | None) -> None:
@@ -80,6 +127,9 @@ class _Expander:
         # same ones is the same layers, so it is counted before it is made, and copied. Blocks
         # that each use the next twice are refused after one use of each, not at the limit.
         self.built: dict[tuple, tuple[Node, int]] = {}
+        self.scope: _Scope | None = None
+        self.references = False       # whether any entry reads another (`from`, `like`)
+        self.everywhere: dict[str, Pos | None] = {}   # every id defined, for "seen only there"
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
@@ -100,19 +150,147 @@ class _Expander:
         return _split_options(value)
 
     def finish(self, node: Node, options: dict, value) -> Node:
-        return _apply_options(node, options, value)
+        """The options any entry may carry, applied to its node: `name`, `expect`, and the
+        references `id` and `from` (a composite takes a list `from` itself first)."""
+        _apply_options(node, options, value)
+        if "id" in options:
+            node.id = self.new_id(options["id"], value.at("id"))
+        if "from" in options:
+            source = options["from"]
+            if not isinstance(source, str):
+                raise SpecError(f"`from` names one earlier entry, not {shown(source)}",
+                                value.at("from"),
+                                hints=["a list of names is for `concat`, `add` and `mul`: "
+                                       "`concat: {from: [a, b]}`"])
+            node.src = self.lookup(source, value.at("from"))
+        return node
+
+    def new_id(self, name, pos) -> str:
+        if name in BUILT_IN_IDS:
+            raise SpecError(f"an entry can't be called `{name}`: `{name}` is built in ("
+                            + ("the input of the network, or of the block's use"
+                               if name == "input" else "the previous entry's output") + ")",
+                            pos, hints=["choose another id"])
+        if not isinstance(name, str) or not ID.match(name):
+            raise SpecError(f"`id` must be a name (letters, digits and _, not starting with a "
+                            f"digit), not {shown(name)}", pos)
+        scope = self.scope
+        assert scope is not None
+        if name in scope.names:
+            first = scope.names[name]
+            notes = ([f"first defined at line {first[1].line}, column {first[1].col}"]
+                     if first is not None and first[1] is not None else [])
+            raise SpecError(f"`{name}` is defined twice in this list", pos, notes=notes,
+                            hints=["give each entry of a list its own id (a nested list may "
+                                   "reuse an outer one)"])
+        return name
+
+    def removed(self, name: str, pos) -> None:
+        """An entry its `when` removed defines no name: a use of it says so (for `when`)."""
+        assert self.scope is not None
+        self.scope.removed[name] = pos
+
+    def define(self, node: Node, pos) -> None:
+        """After an entry: its id is visible to the entries after it, and `.` is its output."""
+        scope = self.scope
+        assert scope is not None
+        if node.id is not None:
+            scope.names[node.id] = (out_key(node), pos)
+            self.everywhere.setdefault(node.id, pos)
+        scope.previous = out_key(node)
+
+    def lookup(self, name, pos) -> Key:
+        """The value an entry names: an id visible here, `input` or `.`."""
+        scope = self.scope
+        assert scope is not None
+        self.references = True
+        if name == ".":
+            return scope.previous
+        if name == "input":
+            return scope.input
+        if not isinstance(name, str):
+            raise SpecError(f"a reference is the id of an earlier entry, not {shown(name)}", pos)
+        visible: list[str] = []
+        here: _Scope | None = scope
+        while here is not None:
+            if name in here.names:
+                found = here.names[name]
+                # an entry that failed to expand: its own error says why
+                return found[0] if found is not None else scope.previous
+            visible += here.names
+            here = here.parent
+        here = scope
+        while here is not None:
+            if name in here.removed:
+                at = here.removed[name]
+                raise SpecError(f"`{name}` is removed by its `when` here, so it has no output to "
+                                "read", pos,
+                                notes=[f"`{name}` is at line {at.line}, column {at.col}"]
+                                if at is not None else [],
+                                hints=["give the reading entry the same `when`, or read another "
+                                       "entry"])
+            if name in here.later:
+                at = here.later[name]
+                raise SpecError(f"`{name}` is used before it is defined", pos,
+                                notes=[f"`{name}` is defined at line {at.line}, column {at.col}"]
+                                if at is not None else [],
+                                hints=["an entry can take the output of an entry above it only"])
+            here = here.parent
+        close = get_close_matches(name, [*visible, *BUILT_IN_IDS], n=1, cutoff=0.6)
+        hints = [f"did you mean `{close[0]}`?"] if close else []
+        elsewhere = self.everywhere.get(name)
+        notes = ([f"`{name}` is defined at line {elsewhere.line}, column {elsewhere.col}, in a "
+                  "list this entry can't see (a nested list, or the layers outside a block)"]
+                 if elsewhere is not None else [])
+        hints.append("ids visible here: " + ", ".join(f"`{v}`" for v in [*visible, *BUILT_IN_IDS])
+                     + " (an id inside a block or a nested list is seen only there)")
+        raise SpecError(f"unknown id `{name}`", pos, notes=notes, hints=hints)
+
+    def outputs(self, spec: Spec, raw: Map | None) -> list[tuple[str, Key]]:
+        """`outputs: [NAME, ...]` resolved at the end of the top-level list (default: `.`)."""
+        if spec.outputs is None:
+            assert self.scope is not None
+            return [(".", self.scope.previous)]
+        self.references = True
+        given = raw.get("outputs") if isinstance(raw, Map) else None
+        at = given.at if isinstance(given, Seq) else (lambda i: None)
+        return [(name, self.lookup(name, at(i))) for i, name in enumerate(spec.outputs)]
 
     def only_keys(self, args: Map, allowed: tuple, kind: str, pos) -> None:
         _only_keys(args, allowed, kind, pos)
 
-    def sequence(self, raw, prefix: str, rounding: str, block: str | None) -> list[Node]:
+    def sequence(self, raw, prefix: str, rounding: str, block: str | None,
+                 own_scope: bool = False) -> list[Node]:
+        """A list of entries, its own scope (`own_scope`: seeing nothing outside, as a block's
+        layers; `input` is then the list's input)."""
         if not isinstance(raw, Seq):
             raise SpecError("expected a list of layer entries", getattr(raw, "pos", None),
                             hints=["write each layer on its own line starting with `- `"])
-        return [self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
-                for i, item in enumerate(raw)]
+        outer = self.scope
+        start = ("" if prefix == "" else prefix, "in")
+        self.scope = _Scope(None if own_scope else outer,
+                            start if own_scope or outer is None else outer.input, start,
+                            later=_ids_in(raw))
+        try:
+            return [self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
+                    for i, item in enumerate(raw)]
+        finally:
+            self.scope = outer
 
     def entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
+        try:
+            node = self._entry(raw, pos, path, rounding, block)
+        except SpecError:
+            scope = self.scope
+            if scope is not None:       # its id stays known: a use of it isn't a second error
+                name = _written_id(raw)
+                if name is not None and name not in scope.names:
+                    scope.names[name] = None
+            raise
+        self.define(node, pos)
+        return node
+
+    def _entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
         # A path has one part per level; every later pass (analysis, reports, the PyTorch
         # build) walks the graph recursively, so its depth is bounded here, with a message.
         if path.count(".") >= MAX_NESTING:
@@ -173,7 +351,10 @@ class _Expander:
                                       f"`- {kind}` alone (`{kind}: {value}` sets `{first}`)")
             raise error from None
         node = self.new(path, rule, pos, rounding, args=validated, block=block)
-        return _apply_options(node, options, value)
+        if rule.references:
+            node.refs = tuple(self.lookup(getattr(validated, name), args.at(name))
+                              for name in rule.references if getattr(validated, name) is not None)
+        return self.finish(node, options, value)
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -218,13 +399,14 @@ class _Expander:
             made, size = self.built[key]
             self.reserve(size, "the network expands to more than {limit:,} layers", pos)
             node = made.renamed(made.path, path)
-            node.pos, node.name, node.expect = pos, None, None   # the options are this use's
+            # the options are this use's
+            node.pos, node.name, node.expect, node.id, node.src = pos, None, None, None, None
             for below in node.walk():
                 # its own arguments objects, as a fresh build has: the analysis computes a
                 # layer once per arguments object and input (a repeat's iterations share them)
                 if below.args is not None:
                     below.args = below.args.model_copy()
-            return _apply_options(node, options, value)
+            return self.finish(node, options, value)
         before = self.count
         # The node keeps the name without control characters (like `name:`, see _apply_options)
         label = printable(name)
@@ -233,7 +415,7 @@ class _Expander:
         try:
             layers = substitute(definition.layers, env, getattr(definition.layers, "pos", None),
                                 name)
-            node.children = self.sequence(layers, path, rounding, label)
+            node.children = self.sequence(layers, path, rounding, label, own_scope=True)
         except SpecError as exc:
             exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
             raise
@@ -241,7 +423,15 @@ class _Expander:
             self.stack.pop()
         if key is not None:
             self.built[key] = (node, self.count - before)
-        return _apply_options(node, options, value)
+        return self.finish(node, options, value)
+
+
+def _written_id(raw) -> str | None:
+    if isinstance(raw, Map) and len(raw) == 1:
+        value = next(iter(raw.values()))
+        if isinstance(value, Map) and isinstance(value.get("id"), str):
+            return value["id"]
+    return None
 
 
 def _use_key(name: str, env: dict, rounding: str, depth: int, nesting: int) -> tuple | None:

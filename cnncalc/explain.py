@@ -52,7 +52,7 @@ def field_steps(row: Row, context: Context) -> list[Step]:
 
 def context_of(analysis: Analysis) -> Context:
     return Context(analysis.spec.layout, {row.node.path: row for row in analysis.rows},
-                   analysis.shortcuts)
+                   analysis.shortcuts, analysis.input_shape)
 
 
 def explanations(analysis: Analysis) -> list[list[str]]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from cnncalc.errors import Pos
 
+Key = tuple[str, str]     # (path, "in" | "out"): a value a reference names
+
 if TYPE_CHECKING:
     from cnncalc.kinds import Args, Composite, LeafKind
     from cnncalc.spec import LayerExpect
@@ -22,6 +24,11 @@ class Node:
     name, or the block's. Leaves have `args`; composites have `children`: the layers of a
     sequential, repeat iteration or block use, the branches of concat/add (each a `sequential`),
     or `[layers, shortcut]` of a residual.
+
+    References (`id`, `from`, `like`) are keys `(path, port)`: the output (`"out"`) or the input
+    (`"in"`) of the node at `path` (`("", "in")` is the network's input). Paths, not node objects,
+    so that the copies of a `repeat` or of a block's use refer to their own nodes (`renamed`
+    moves the keys inside the copy with it).
     """
 
     path: str
@@ -35,6 +42,11 @@ class Node:
     shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
     block: str | None = None        # the block this node was written in, for messages
     kind: str = ""
+    id: str | None = None           # `id: NAME`
+    src: Key | None = None          # `from: NAME`: where the input comes from (None: as usual)
+    refs: tuple[Key, ...] = ()      # other values read: a `{from: [...]}`'s, upsample's `like`
+    # the root: the network's outputs as written (None without references: the last entry's)
+    outputs: list[tuple[str, Key]] | None = None
     leaf: bool = field(default=False, init=False)   # impl.leaf, kept for the hot loops
 
     def __post_init__(self) -> None:
@@ -59,6 +71,10 @@ class Node:
         for name in Node.__slots__:
             setattr(clone, name, getattr(self, name))
         clone.path = new_prefix + self.path[len(old_prefix):]
+        if self.src is not None:
+            clone.src = moved(self.src, old_prefix, new_prefix)
+        if self.refs:
+            clone.refs = tuple(moved(key, old_prefix, new_prefix) for key in self.refs)
         clone.children = [c.renamed(old_prefix, new_prefix) for c in self.children]
         return clone
 
@@ -71,3 +87,60 @@ class Node:
 
 def child_path(parent: str, part) -> str:
     return f"{parent}.{part}" if parent else str(part)
+
+
+def moved(key: Key, old_prefix: str, new_prefix: str) -> Key:
+    """A reference inside a copy refers to the copy's node; one outside it stays."""
+    path, port = key
+    if path == old_prefix or path.startswith(old_prefix + "."):
+        return (new_prefix + path[len(old_prefix):], port)
+    return key
+
+
+def out_key(node: Node) -> Key:
+    return (node.path, "out")
+
+
+def in_key(node: Node) -> Key:
+    return (node.path, "in")
+
+
+def dataflow(root: Node) -> dict[Key, list[Key]]:
+    """Which values each value is computed from: a node's output from what its kind reads
+    (`reads`), a node's input from its `from`, or else from the previous entry of its list (or
+    the list's input: a composite says whether its children run in a chain or each on its
+    input)."""
+    edges: dict[Key, list[Key]] = {}
+
+    def visit(node: Node) -> None:
+        edges[out_key(node)] = node.impl.reads(node)
+        if node.leaf:
+            return
+        chained = node.composite.chained
+        previous = in_key(node)
+        for child in node.children:
+            edges[in_key(child)] = [child.src if child.src is not None else previous]
+            if chained:
+                previous = out_key(child)
+            visit(child)
+
+    edges[in_key(root)] = []
+    visit(root)
+    del edges[out_key(root)]     # the network's outputs are what `outputs` names
+    return edges
+
+
+def unused(root: Node, outputs: list[Key]) -> list[Node]:
+    """The entries no output depends on, the last of each unused chain only (an entry that an
+    unused entry reads is reported once that one is fixed)."""
+    edges = dataflow(root)
+    live: set[Key] = set()
+    todo = list(outputs)
+    while todo:
+        key = todo.pop()
+        if key not in live:
+            live.add(key)
+            todo.extend(edges.get(key, ()))
+    read = {key for deps in edges.values() for key in deps}
+    return [node for node in root.walk() if node is not root
+            and out_key(node) not in live and out_key(node) not in read]

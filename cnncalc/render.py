@@ -29,6 +29,14 @@ CONVENTIONS = ("MACs: conv/linear multiply-accumulates without bias (torchvision
                "element.")
 
 
+def outputs_text(report: dict) -> str:
+    """`Output: 10` or, with several outputs, `Outputs: p3 128×8×8, . 64×32×32`."""
+    outputs = report.get("outputs") or []
+    if len(outputs) <= 1:
+        return f"Output: {shape_text(report['output_shape'])}"
+    return "Outputs: " + ", ".join(f"{o['id']} {shape_text(o['shape'])}" for o in outputs)
+
+
 def layer_label(layer: dict) -> str:
     label = layer["path"].rsplit(".", 1)[-1] if layer["path"] else ""
     text = f"{label} {layer['kind']}"
@@ -37,6 +45,11 @@ def layer_label(layer: dict) -> str:
         text += " " + _args_text(layer["kind"], shown)
     if layer.get("name"):
         text += f" “{layer['name']}”"
+    if layer.get("id"):
+        text += f" #{layer['id']}"
+    if layer.get("from"):
+        source = layer["from"]
+        text += " ← " + (", ".join(source) if isinstance(source, list) else source)
     return text
 
 
@@ -100,8 +113,7 @@ def render_table(report: dict, depth: int | None = None, checks: list[Check] | N
     if any(cells[4].endswith("*") for cells, _ in rows):        # the RF column
         console.print(UNALIGNED_NOTE, markup=False, highlight=False)
     console.print(totals_grid(totals_lines(report), width), crop=False)
-    console.print(Text(f"Output: {shape_text(report['output_shape'])}. {CONVENTIONS}",
-                       style="dim"))
+    console.print(Text(f"{outputs_text(report)}. {CONVENTIONS}", style="dim"))
     if "constraints" in report:
         for line in constraint_lines(report):
             console.print(line, markup=False, highlight=False)

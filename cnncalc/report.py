@@ -85,6 +85,7 @@ class Totals:
 def build(analysis: Analysis, name: str, options: Options) -> dict:
     layout = analysis.spec.layout
     totals = Totals.of(analysis, options)
+    names = reference_names(analysis) if analysis.root.outputs is not None else None
     report = {
         "name": name,
         "layout": layout,
@@ -92,8 +93,12 @@ def build(analysis: Analysis, name: str, options: Options) -> dict:
         "per_sample": ["macs", "flops"],    # the other figures are for the whole batch
         "dtype": options.dtype,
         "input_shape": plain(in_layout(analysis.input_shape, layout)),
-        "output_shape": plain(in_layout(analysis.output_shape, layout)),
-        "layers": [layer_row(row, layout, options) for row in analysis.rows],
+        # null with several outputs: `outputs` has each
+        "output_shape": (plain(in_layout(analysis.output_shape, layout))
+                         if len(analysis.outputs) == 1 else None),
+        "outputs": [{"id": name, "shape": plain(in_layout(shape, layout))}
+                    for name, shape, _ in analysis.outputs],
+        "layers": [layer_row(row, layout, options, names) for row in analysis.rows],
         "totals": {
             "params": plain(totals.params),
             "trainable_params": plain(totals.params),
@@ -125,7 +130,20 @@ def constraints(analysis: Analysis) -> tuple[list[dict], dict | None]:
             {name: a.as_dict() for name, a in accepted.items()})
 
 
-def layer_row(row: Row, layout: str, options: Options) -> dict:
+def reference_names(analysis: Analysis) -> dict:
+    """What a reference reads, as reports name it: the id of the entry (or its path), `input`
+    for the network's input, `PATH.input` for the input of a block's use or of a list."""
+    ids = {row.node.path: row.node.id for row in analysis.rows if row.node.id}
+
+    def name(key) -> str:
+        path, port = key
+        if port == "in":
+            return "input" if path == "" else f"{path}.input"
+        return ids.get(path, path)
+    return {"name": name}
+
+
+def layer_row(row: Row, layout: str, options: Options, names: dict | None = None) -> dict:
     node = row.node
     data = {
         "path": node.path,
@@ -141,6 +159,12 @@ def layer_row(row: Row, layout: str, options: Options) -> dict:
         "flops": plain(flops(row.macs)),
         "activation_bytes": plain(activation_bytes(row.activations, options)),
     }
+    if node.id is not None:
+        data["id"] = node.id
+    if names is not None and (node.src is not None or node.refs):
+        name = names["name"]
+        data["from"] = ([name(key) for key in node.refs] if node.refs and not node.leaf
+                        else name(node.src) if node.src is not None else None)
     if node.leaf:
         data["args"] = plain_args(node.args)
         data["receptive_field"] = field_dict(row.field)

@@ -93,7 +93,13 @@ def _options(rounding: dict, expect_ref: str) -> dict:
     """What every entry may carry inside its arguments (expand.COMMON_OPTIONS)."""
     options = {"name": {"type": ["string", "integer"], "description": "a label for reports"},
                "expect": {"$ref": expect_ref, "description": "what this layer must have"},
-               "rounding": rounding}
+               "rounding": rounding,
+               "id": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                      "description": "a name later entries and `outputs` refer to"},
+               "from": {"anyOf": [{"type": "string"},
+                                  {"type": "array", "items": {"type": "string"}, "minItems": 2}],
+                        "description": "take the input from this earlier entry (an id, `input` "
+                        "or `.`); concat/add/mul: combine the outputs of these entries"}}
     assert set(options) == set(COMMON_OPTIONS), "schema options out of step with expand.py"
     return options
 

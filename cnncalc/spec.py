@@ -74,6 +74,7 @@ class Expect(Model):
     """What the whole network must have."""
 
     output: Shape | None = None
+    outputs: list[Shape] | None = None      # one shape per entry of `outputs:`, in order
     params: Count | None = None
     macs: Count | None = None
     flops: Count | None = None
@@ -104,6 +105,7 @@ class Spec(Model):
     rounding: Literal["strict", "floor"] = "strict"
     blocks: dict[str, BlockDef] = {}
     layers: Annotated[list[Any], Field(min_length=1)]
+    outputs: Annotated[list[str], Field(min_length=1)] | None = None   # ids; default: the last
     expect: Expect | None = None
     budget: Budget | None = None
 

@@ -80,9 +80,28 @@ class Context:
     layout: str
     rows: dict[str, Row]          # path -> row, to read a composite's children
     shortcuts: dict               # residual path -> resolved projection nodes
+    input_shape: tuple = ()       # the network's, for a reference to `input`
 
     def shape(self, shape) -> str:
         return shape_text(shape, self.layout)
+
+    def value(self, key) -> tuple:
+        """The shape a reference names: a node's output or input (cnncalc.graph.Key)."""
+        path, port = key
+        if path == "":
+            return self.input_shape
+        row = self.rows[path]
+        return row.output_shape if port == "out" else row.input_shape
+
+    def named(self, key) -> str:
+        """A reference as the spec would write it: its id, or where it is."""
+        path, port = key
+        if path == "":
+            return "input"
+        row = self.rows[path]
+        if port == "in":
+            return f"the input of layer {path}" if path else "input"
+        return row.node.id or f"layer {path} ({row.node.kind})"
 
 
 # ---------------------------------------------------------------------------------------------

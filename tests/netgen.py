@@ -1,6 +1,7 @@
 """Hypothesis strategies for random networks in the spec language, for differential tests.
 
-    networks(...)            -> spec dicts {"input", "rounding", "layers"[, "blocks"]}
+    networks(...)            -> spec dicts {"input", "rounding", "layers"[, "blocks", "outputs"]}
+                                (`references=True`: a DAG, entries reading earlier ones by id)
     leaf_entry(kind, shape)  -> one layer entry of `kind` for a channels-first sample shape
     to_yaml(spec)            -> YAML text;  load_dict(spec) -> pipeline.Loaded
     symbolic_input(spec)     -> (spec with names for its spatial sizes, {name: size})
@@ -346,11 +347,23 @@ def _shape_keeping(draw, shape):
 
 
 @st.composite
-def _composite(draw, shape, depth, kinds, blocks):
+def _composite(draw, shape, depth, kinds, blocks, references=False):
     """A concat, add, mul, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
     choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat"]
-                                  + (["block"] if blocks else [])))
+                                  + (["block"] if blocks else [])
+                                  + (["gated", "nested"] if references else [])))
+    if choice == "gated" and n >= 1:     # a block whose entries refer to each other and `input`
+        width = draw(st.integers(1, MAX_CHANNELS))
+        return {"gated": width}, (width, *shape[1:])
+    if choice == "nested" and n >= 1:
+        # a repeat whose layers read an id of their own repetition, and a nested list that
+        # shadows it
+        return {"repeat": {"times": draw(st.integers(1, 2)), "layers": [
+            {"conv": {"out": c, "kernel": 1, "id": "r"}},
+            {"sequential": {"layers": [{"tanh": {"id": "r"}}, "relu",
+                                       {"add": {"from": ["r", "."]}}]}},
+            {"mul": {"from": [".", "r"]}}]}}, shape
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
         return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
@@ -415,36 +428,163 @@ def _composite(draw, shape, depth, kinds, blocks):
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},
                    "layers": [{"conv": {"out": "$width", "kernel": "$kernel",
                                         "padding": "${kernel // 2}"}},
-                              "relu"]}}
+                              "relu"]},
+          # squeeze-and-excitation written with references: x · sigmoid(conv(pool(x)))
+          "gated": {"params": {"width": "required"},
+                    "layers": [{"conv": {"out": "$width", "kernel": 1, "id": "x"}},
+                               {"global_avgpool": {"id": "pooled"}},
+                               {"conv": {"out": "$width", "kernel": 1}},
+                               "sigmoid",
+                               {"mul": {"from": ["x", "."]}}]}}
 
 
 @st.composite
 def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites: bool = True,
-             blocks: bool = True, rounding: str = "floor"):
+             blocks: bool = True, rounding: str = "floor", references: bool = False):
     """A random network: input of 1, 2 or 3 spatial axes (`ranks`), up to `max_layers` top-level
     entries drawn from `kinds` (default: every leaf kind), with concat/add/residual and block
-    uses when `composites`/`blocks`."""
+    uses when `composites`/`blocks`. With `references`, a DAG: entries that take their input
+    `from` an earlier one (or `input`), concat/add/mul `{from: [...]}` of earlier outputs,
+    upsample to a `size` or `like` an earlier output, a block with references inside, and every
+    output no later entry reads listed in `outputs`."""
     kinds = tuple(kinds or KINDS)
     n = draw(st.sampled_from(ranks))
     shape = (draw(st.integers(1, 4)),
              *[draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)])
     spec = {"input": list(shape), "rounding": rounding, "layers": []}
-    uses_block = False
+    uses_block = set()
+    earlier: list[tuple] = []      # the top-level entries' output shapes, by index
+    read: list[bool] = []          # whether a later entry reads each
     for _ in range(draw(st.integers(1, max_layers))):
-        if composites and len(shape) > 1 and draw(st.integers(0, 3)) == 0:
-            entry, new = draw(_composite(shape, 1, kinds, blocks))
-            uses_block |= isinstance(entry, dict) and "unit" in entry
+        sources = None             # the earlier entries an entry reads (None: the previous one)
+        if references and earlier and draw(st.integers(0, 2)) == 0:
+            entry, new, sources = draw(_reference(spec, earlier, tuple(spec["input"]), kinds))
+        elif composites and len(shape) > 1 and draw(st.integers(0, 3)) == 0:
+            entry, new = draw(_composite(shape, 1, kinds, blocks, references))
+            if isinstance(entry, dict):
+                uses_block |= set(entry) & set(BLOCKS)
         else:
             entry, new = draw(_leaf_after(shape, kinds))
         if new is None or not _fits(new):
             continue
+        for j in (sources if sources is not None else [len(earlier) - 1]):
+            if j >= 0:
+                read[j] = True
         spec["layers"].append(entry)
+        earlier.append(new)
+        read.append(False)
         shape = new
     if not spec["layers"]:
         spec["layers"].append("identity")
     if uses_block:
-        spec["blocks"] = json.loads(json.dumps(BLOCKS))
+        spec["blocks"] = {name: json.loads(json.dumps(BLOCKS[name])) for name in sorted(uses_block)}
+    unread = [j for j in range(len(earlier) - 1) if not read[j]]
+    if references and unread:
+        # every entry no other reads is an output: none is computed but never used
+        spec["outputs"] = [_named(spec, j) for j in unread] + ["."]
     return spec
+
+
+def _named(spec: dict, j: int) -> str:
+    """The id of top-level entry j, given one (`n3`) if it has none."""
+    name = f"n{j}"
+    entry = spec["layers"][j]
+    if isinstance(entry, str):
+        spec["layers"][j] = {entry: {"id": name}}
+        return name
+    kind, value = next(iter(entry.items()))
+    if isinstance(value, dict):
+        value.setdefault("id", name)
+        return value["id"]
+    if kind in ("concat", "add", "mul"):        # the mapping form of the list form
+        entry[kind] = {"branches": value, "id": name}
+    elif kind in BLOCKS:
+        first = next(iter(BLOCKS[kind]["params"]))
+        entry[kind] = {first: value, "id": name}
+    else:
+        first = next(iter(KINDS[kind].args.model_fields))
+        entry[kind] = {first: value, "id": name}
+    return name
+
+
+@st.composite
+def _reference(draw, spec, earlier, input_shape, kinds):
+    """An entry that reads earlier entries by name: a leaf `from` one of them (or `input`), a
+    concat/add/mul `{from: [...]}`, or an upsample `like` one; its shape and what it reads."""
+    last = len(earlier) - 1
+    choices = ["from", "combine", "like", "size"]
+    choice = draw(st.sampled_from(choices))
+    if choice == "from":
+        j = draw(st.integers(-1, last))       # -1: the network's input
+        source = input_shape if j < 0 else earlier[j]
+        entry, new = draw(_leaf_after(source, kinds))
+        name = "input" if j < 0 else _named(spec, j)
+        return _with(entry, "from", name), new, [j]
+    if choice in ("like", "size"):
+        shape = earlier[last]
+        if len(shape) < 2:
+            return None, None, []
+        n = len(shape) - 1
+        if choice == "size":
+            size = [draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)]
+            if len(set(size)) == 1 and draw(st.booleans()):
+                return {"upsample": {"size": size[0]}}, (shape[0], *size), [last]
+            return {"upsample": {"size": size}}, (shape[0], *size), [last]
+        same_rank = [j for j in range(-1, last) if len(input_shape if j < 0 else earlier[j]) == len(shape)]
+        if not same_rank:
+            return None, None, []
+        j = draw(st.sampled_from(same_rank))
+        target = input_shape if j < 0 else earlier[j]
+        name = "input" if j < 0 else _named(spec, j)
+        args = {"like": name}
+        if n == 2 and draw(st.booleans()):
+            args["mode"] = "bilinear"
+        return {"upsample": args}, (shape[0], *target[1:]), [last, j]
+    # combine: two or more earlier outputs (`.` for the last), mostly of shapes that fit
+    kind = draw(st.sampled_from(["concat", "add", "mul"]))
+    picked = draw(st.lists(st.integers(-1, last), min_size=2, max_size=3, unique=True))
+    shapes = [input_shape if j < 0 else earlier[j] for j in picked]
+    fits = _combined(kind, shapes)
+    if fits is None and draw(st.integers(0, 3)):
+        # mostly, retry with entries of one shape (or spatial size, for concat)
+        key = (lambda s: (len(s), tuple(s[1:]))) if kind == "concat" else tuple
+        groups: dict = {}
+        for j in range(-1, last + 1):
+            groups.setdefault(key(input_shape if j < 0 else earlier[j]), []).append(j)
+        candidates = [g for g in groups.values() if len(g) >= 2]
+        if candidates:
+            picked = draw(st.sampled_from(candidates))[:3]
+            shapes = [input_shape if j < 0 else earlier[j] for j in picked]
+            fits = _combined(kind, shapes)
+    names = ["." if j == last else "input" if j < 0 else _named(spec, j) for j in picked]
+    return {kind: {"from": names}}, fits or shapes[0], picked
+
+
+def _combined(kind: str, shapes: list):
+    """The shape concat/add/mul give, or None where they don't apply."""
+    if len({len(s) for s in shapes}) != 1:
+        return None
+    if kind == "concat":
+        if len(shapes[0]) < 2 or len({tuple(s[1:]) for s in shapes}) != 1:
+            return None
+        return (sum(s[0] for s in shapes), *shapes[0][1:])
+    result = []
+    for sizes in zip(*shapes):
+        top = max(sizes)
+        if any(d not in (1, top) for d in sizes):
+            return None
+        result.append(top)
+    return tuple(result)
+
+
+def _with(entry, key: str, value):
+    """`entry` with one more argument (its mapping form)."""
+    if isinstance(entry, str):
+        return {entry: {key: value}}
+    kind, args = next(iter(entry.items()))
+    if not isinstance(args, dict):
+        args = {next(iter(KINDS[kind].args.model_fields)): args}
+    return {kind: {**args, key: value}}
 
 
 def symbolic_input(spec: dict) -> tuple[dict, dict]:

@@ -41,10 +41,11 @@ from cnncalc.report import Options, build
 
 CASES_DIR = Path(__file__).parent / "cases"
 ROW_KEYS = {"path", "kind", "name", "depth", "leaf", "input_shape", "output_shape", "params",
-            "buffers", "macs", "flops", "activation_bytes", "args", "receptive_field"}
+            "buffers", "macs", "flops", "activation_bytes", "args", "receptive_field", "id",
+            "from"}
 EXPECTED_KEYS = {"output", "params", "trainable_params", "buffers", "macs", "flops",
                  "activation_bytes", "param_bytes", "input_bytes", "layers", "checks", "status",
-                 "error"}
+                 "error", "outputs"}
 
 
 def load_cases() -> list:
@@ -151,6 +152,8 @@ def test_case(case):
     report, checks = run_case(case)
     if "output" in expected:
         assert report["output_shape"] == expected["output"]
+    if "outputs" in expected:           # [{id, shape}], as the report's `outputs`
+        assert report["outputs"] == expected["outputs"]
     for key, value in expected.items():
         if key in report["totals"]:
             assert report["totals"][key] == value, key

@@ -15,7 +15,7 @@ from cnncalc.crosscheck.build import build, materialise
 from cnncalc.crosscheck.drift import compare, describe, load_factory
 from cnncalc.crosscheck.measure import measure
 from cnncalc.errors import LONGEST_WORD, SpecError
-from cnncalc.pipeline import analyze_loaded
+from cnncalc.pipeline import analyze_loaded, load_text
 from conftest import SPECS, run_cli
 from netgen import load_dict, networks
 
@@ -584,3 +584,54 @@ def test_pairing_work_is_bounded(monkeypatch):
         drift._Pairer(analysis, ours, index, drift.model_leaves(measurement)).run()
     result = compare(analysis, measurement, "net.yaml", "built")
     assert result["ok"] and result["paired"] == 8      # 3 × (conv, relu), flatten, linear
+
+
+# -- references: paths paired in any order their reads allow ------------------------------------
+
+@settings(max_examples=20, deadline=None)
+@given(networks(ranks=(1, 2), max_layers=5, references=True))
+def test_random_dags_agree_with_their_build(spec):
+    """A DAG (entries `from` earlier ones, `{from: [...]}`, several outputs) has no drift from
+    the model cnncalc builds for it, whose `forward` returns a tuple of its outputs."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+SIDE_PATH = """\
+input: [3, 16, 16]
+rounding: floor
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, id: c1}
+  - conv: {out: 8, kernel: 3, stride: 2, padding: 1}
+  - relu: {id: deep}
+  - conv: {out: SIDE, kernel: 1, from: c1}
+outputs: [deep, .]
+"""
+
+
+class _SideFirst(torch.nn.Module):
+    """Code computes the side path where its source is, before the spec's next entry."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.side = torch.nn.Conv2d(8, 4, 1)
+        self.down = torch.nn.Conv2d(8, 8, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        c1 = self.c1(x)
+        side = self.side(c1)
+        return torch.relu(self.down(c1)), side
+
+
+@pytest.mark.parametrize("width, ok", [(4, True), (5, False)])
+def test_a_path_from_a_reference_pairs_where_the_code_computes_it(width, ok):
+    analysis = analyze_loaded(load_text(SIDE_PATH.replace("SIDE", str(width)), "net.yaml"))
+    measurement = measure(materialise(_SideFirst(), "cpu"), torch.zeros((1, 3, 16, 16)))
+    result = compare(analysis, measurement, "net.yaml", "teamnet.model:SideFirst")
+    assert result["ok"] is ok, describe(result)
+    assert result["totals"]["model"]["output_shape"] == [[8, 8, 8], [4, 16, 16]]
+    if not ok:
+        # the side conv is the leaf that parts ways (4 channels in the model, 5 in the spec)
+        assert result["divergence"]["spec"]["label"].startswith("3 (conv")

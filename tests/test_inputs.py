@@ -94,11 +94,11 @@ def check_against_brute_force(spec) -> str:
 
 
 @st.composite
-def strided_strict_networks(draw):
+def strided_strict_networks(draw, references: bool = False):
     """A strict network whose first layer has stride 2 or 3, so that the sizes it accepts
     repeat. The input is made (w − 1)·s + k wide, which that layer takes to the drawn w: the
     rest of the network sees the sizes it was drawn for."""
-    spec = draw(networks(ranks=(1, 2), max_layers=4, rounding="strict"))
+    spec = draw(networks(ranks=(1, 2), max_layers=4, rounding="strict", references=references))
     stride, kernel = draw(st.sampled_from([2, 3])), draw(st.integers(1, 4))
     c, *sizes = spec["input"]
     kind = draw(st.sampled_from(["conv", "maxpool", "avgpool"]))
@@ -130,6 +130,17 @@ def test_inputs_equal_brute_force_for_random_networks():
     for stride in (2, 3):
         assert KINDS_OF_ANSWER.get(f"periodic, a multiple of {stride}", 0) >= total / 20, \
             KINDS_OF_ANSWER
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.booleans().flatmap(lambda strided: strided_strict_networks(references=True) if strided
+                             else networks(ranks=(1, 2), max_layers=6, rounding="strict",
+                                           references=True)))
+def test_inputs_equal_brute_force_for_random_dags(spec):
+    """With references (`from`, `{from: [...]}` of entries at different strides, `upsample`
+    `like` an earlier output or to a fixed `size`, several outputs) the accepted sizes still
+    equal brute force."""
+    event(check_against_brute_force(spec))
 
 
 def note_event(label: str) -> None:

@@ -84,11 +84,16 @@ def print_totals(report: dict, checks: list) -> None:
     from cnncalc.render import render_checks
     from cnncalc.working import n, number
 
+    def shape(dims) -> str:
+        return "×".join(str(d) if isinstance(d, int) else n(d) for d in dims)
+
     totals = report["totals"]
+    outputs = report["outputs"]
+    shown = (f"output {shape(report['output_shape'])}" if len(outputs) == 1 else
+             "outputs " + ", ".join(f"{o['id']} {shape(o['shape'])}" for o in outputs))
     print()
     print(f"Total: {number(totals['params'])} params, {number(totals['macs'])} MACs, "
-          f"FLOPs = 2 × MACs = {number(totals['flops'])}; output "
-          f"{'×'.join(str(d) if isinstance(d, int) else n(d) for d in report['output_shape'])}")
+          f"FLOPs = 2 × MACs = {number(totals['flops'])}; {shown}")
     print("MACs count conv and linear multiply-accumulates without bias; receptive fields are in "
           "input pixels (size r, jump j between neighbouring outputs, start u of output 0's "
           "field; negative starts lie in the padding).")

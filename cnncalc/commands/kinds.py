@@ -20,7 +20,9 @@ Examples:
 
 # A default of None means "not given": for the pools' `stride` PyTorch then uses the kernel
 # size (cnncalc.kinds.pool_geometry does the same).
-NONE_MEANS = {"stride": "kernel"}
+# What an argument left out (None) means; upsample takes one of scale, size and like
+NONE_MEANS = {"stride": "kernel", "scale": "one of scale, size, like", "size": "one of scale, size, like",
+              "like": "one of scale, size, like"}
 
 
 class KindsFormat(str, Enum):

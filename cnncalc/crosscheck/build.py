@@ -4,8 +4,9 @@ Each kind builds its own module (`build` on its object in cnncalc.kinds, given `
 those builders are the oracle's side of the cross-check: they state PyTorch's own arguments and
 use PyTorch's own rules (e.g. `padding='same'`), never cnncalc's static rules, so a wrong static
 rule shows up as a disagreement instead of being copied. Composites are built from their
-children with the modules below: `Branches` (concat, add), `Residual` and `OptionalResidual`; a sequential,
-repeat or block use is an `nn.Sequential`.
+children with the modules below: `Branches` (concat, add, mul), `Joined` (their `from` form),
+`Residual` and `OptionalResidual`; a sequential, repeat or block use is an `nn.Sequential`, or a
+`Chain` where references (`from`, `like`, several outputs) are wired.
 """
 
 from __future__ import annotations
@@ -34,6 +35,45 @@ class Branches(nn.Module):
 
     def forward(self, x):
         return self.combine(torch, [branch(x) for branch in self.children()])
+
+
+class Chain(nn.Sequential):
+    """A list of entries where references are wired: a child with `from` takes its input from
+    `values` (the tensors kept by key, cnncalc.graph.Key), a leaf with references gets them as
+    more arguments (`upsample: {like: …}`), and the outputs (and the list's own input) that some
+    reference reads are kept there. The network's list returns its outputs (a tuple for
+    several) and forgets what it kept."""
+
+    def __init__(self, values: dict, wiring: list, keep_input, returns: list | None = None):
+        super().__init__()
+        self.values, self.wiring, self.keep_input, self.returns = values, wiring, keep_input, returns
+
+    def forward(self, x):
+        values = self.values
+        if self.keep_input is not None:
+            values[self.keep_input] = x
+        for module, (source, refs, keep) in zip(self, self.wiring):
+            given = values[source] if source is not None else x
+            x = module(given, *[values[r] for r in refs]) if refs else module(given)
+            if keep is not None:
+                values[keep] = x
+        if self.returns is not None:
+            outputs = tuple(values[key] for key in self.returns)
+            values.clear()
+            return outputs[0] if len(outputs) == 1 else outputs
+        return x
+
+
+class Joined(nn.Module):
+    """`concat`, `add` or `mul` of `{from: [a, b, …]}`: the tensors kept for those references,
+    combined by `combine(torch, outputs)`."""
+
+    def __init__(self, values: dict, sources: tuple, combine: Callable[[Any, list], torch.Tensor]):
+        super().__init__()
+        self.values, self.sources, self.combine = values, sources, combine
+
+    def forward(self, x):
+        return self.combine(torch, [self.values[key] for key in self.sources])
 
 
 class Residual(nn.Module):
@@ -88,17 +128,36 @@ class _Builder:
     def __init__(self, analysis: Analysis):
         self.inputs = {row.node.path: row.input_shape for row in analysis.rows}
         self.shortcuts = analysis.shortcuts
+        # the values some reference reads (none in a network without references)
+        self.read: set = {key for node in analysis.root.walk()
+                          for key in ((node.src,) if node.src is not None else ()) + node.refs}
+        self.values: dict = {}         # the tensors kept for them during a forward pass
 
     def node(self, node: Node) -> nn.Module:
         if node.leaf:
             return node.leaf_kind.build(nn, node.args, self.inputs[node.path])
         return node.composite.build(self, node)
 
-    def sequential(self, children: list[Node]) -> nn.Sequential:
-        module = nn.Sequential()
+    def sequential(self, children: list[Node], owner: Node | None = None,
+                   returns: list | None = None) -> nn.Sequential:
+        """The children in order (`owner`: the node whose list they are, for `input` and
+        `.`); a `Chain` where references are wired."""
+        if not self.read and returns is None:
+            module = nn.Sequential()
+            for child in children:
+                module.add_module(_name(child), self.node(child))
+            return module
+        wiring = [(child.src, child.refs if child.leaf else (),
+                   (child.path, "out") if (child.path, "out") in self.read else None)
+                  for child in children]
+        keep = (owner.path, "in") if owner is not None else None
+        chain = Chain(self.values, wiring, keep if keep in self.read else None, returns)
         for child in children:
-            module.add_module(_name(child), self.node(child))
-        return module
+            chain.add_module(_name(child), self.node(child))
+        return chain
+
+    def joined(self, sources: tuple, combine) -> nn.Module:
+        return Joined(self.values, sources, combine)
 
     def branches(self, kind: str, children: list[Node], combine) -> nn.Module:
         return Branches(kind, [(_name(c), self.node(c)) for c in children], combine)
@@ -112,8 +171,15 @@ class _Builder:
 
 def build(analysis: Analysis) -> nn.Module:
     """The network on the meta device (no memory, no initialisation); see `materialise`."""
+    root = analysis.root
     with torch.device("meta"):
-        return _Builder(analysis).sequential(analysis.root.children)
+        builder = _Builder(analysis)
+        if root.outputs is not None and (len(root.outputs) > 1 or builder.read):
+            # the outputs, in `outputs` order (a tuple for several), kept like references
+            returns = [key for _, key in root.outputs]
+            builder.read.update(returns)
+            return builder.sequential(root.children, root, returns)
+        return builder.sequential(root.children, root)
 
 
 def materialise(model: nn.Module, device: str) -> nn.Module:

@@ -55,6 +55,11 @@ def compare(analysis: Analysis, measurement: Measurement, name: str) -> dict:
     out = measurement.output_shape
     torch = _figures(out[1:] if out is not None else None, measurement.params,
                      measurement.buffers, per_sample(measurement.flops, batch), layout)
+    if len(analysis.outputs) > 1:       # a tuple, in `outputs` order: each output's shape
+        static["output_shape"] = [plain(in_layout(shape, layout))
+                                  for _, shape, _ in analysis.outputs]
+        torch["output_shape"] = [plain(in_layout(shape[1:], layout)) if shape is not None
+                                 else None for shape in measurement.output_shapes or ()]
     agreement = {"static": static, "torch": torch, "agree": static == torch}
     return {"ok": agreement["agree"] and all(layer["agree"] for layer in layers),
             "name": name, "device": measurement.device,
@@ -80,6 +85,8 @@ def disagreements(result: dict) -> list[str]:
 
 
 def _exact(value) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return ", ".join(shape_text(shape) for shape in value)     # several outputs
     return shape_text(value) if isinstance(value, list) else grouped(value)
 
 
@@ -97,7 +104,7 @@ def render_table(result: dict, console) -> None:
         number_text = _exact if not layer["agree"] else human_count
         row = [label]
         for figure in FIGURES:
-            text = shape_text if figure == "output_shape" else number_text
+            text = _exact if figure == "output_shape" else number_text
             row += [text(ours[figure]) if ours[figure] is not None else "-",
                     text(theirs[figure]) if theirs.get(figure) is not None else "-"]
         return row + ["✓" if layer["agree"] else "✗"]

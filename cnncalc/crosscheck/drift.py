@@ -373,9 +373,22 @@ class _Pairer:
         return merged
 
     def sequence(self, nodes, states: dict) -> dict:
-        for node in nodes:
-            states = self.node(node, states)
-        return states
+        paths = _paths(nodes) if self.any_order else None
+        if paths is None:
+            for node in nodes:
+                states = self.node(node, states)
+            return states
+        # a list with references: its paths may run in any order their reads allow (code often
+        # computes a side path where its source is, not where the spec lists it)
+        merged: dict = {}
+        for order in paths:
+            after = states
+            for path in order:
+                for node in path:
+                    after = self.node(node, after)
+            for j, state in after.items():
+                _merge(merged, j, state)
+        return merged
 
     def leaf(self, k: int, states: dict) -> dict:
         spec, model = self.spec[k], self.model
@@ -397,6 +410,55 @@ class _Pairer:
             elif not paired:
                 self.failures.append((count, pairs, skipped, k))
         return out
+
+
+def _paths(nodes) -> list[list[list]] | None:
+    """A list of entries with references cut into paths, each a run of entries that read the
+    one before (a new path starts at an entry with `from`, at a `{from: [...]}`, and after an
+    entry that a reference reads), and the orders of the paths that run every path after the
+    paths it reads: as written first, at most MAX_ORDERS_OF! of them. None for a list without
+    references."""
+    if not any(node.src is not None or node.refs for node in nodes):
+        return None
+    read = {key[0] for node in nodes for below in node.walk()
+            for key in ((below.src,) if below.src is not None else ()) + below.refs}
+    paths: list[list] = []
+    for i, node in enumerate(nodes):
+        if (i == 0 or node.src is not None or (node.refs and not node.leaf)
+                or nodes[i - 1].path in read):
+            paths.append([node])
+        else:
+            paths[-1].append(node)
+    if len(paths) > MAX_ORDERS_OF:
+        return [paths]
+    owner = {node.path: p for p, path in enumerate(paths) for node in path}
+
+    def source(key) -> int | None:
+        """The path (in this list) whose entry wrote the value `key` names."""
+        parts = key[0].split(".")
+        for n in range(len(parts), 0, -1):
+            p = owner.get(".".join(parts[:n]))
+            if p is not None:
+                return p
+        return None
+
+    reads: list[set] = []
+    for p, path in enumerate(paths):
+        keys = [key for node in path for below in node.walk()
+                for key in ((below.src,) if below.src is not None else ()) + below.refs]
+        if p > 0 and path[0].src is None and not path[0].refs:
+            keys.append((nodes[nodes.index(path[0]) - 1].path, "out"))
+        reads.append({q for q in map(source, keys) if q is not None and q != p})
+    orders = []
+    for order in itertools.permutations(range(len(paths))):
+        done: set = set()
+        for p in order:
+            if not reads[p] <= done:
+                break
+            done.add(p)
+        else:
+            orders.append([paths[p] for p in order])
+    return orders
 
 
 def _distance(s: Leaf | None, t: Leaf | None) -> float:
@@ -449,6 +511,10 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
         "model": {"output_shape": list(out[1:]) if out is not None else None,
                   "params": measurement.params, "flops": per_sample(measurement.flops, batch)},
     }
+    if len(analysis.outputs) > 1:       # a tuple of outputs, in `outputs` order
+        totals["spec"]["output_shape"] = [list(shape) for _, shape, _ in analysis.outputs]
+        totals["model"]["output_shape"] = [list(shape[1:]) if shape is not None else None
+                                           for shape in measurement.output_shapes or ()]
     totals["agree"] = totals["spec"] == totals["model"]
     return {"ok": divergence is None and totals["agree"], "file": spec_file, "against": target,
             "batch": batch, "device": measurement.device, "paired": len(pairs),
@@ -590,6 +656,8 @@ def _figures_text(leaf: dict) -> str:
 
 
 def _show(value) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return ", ".join(_show(shape) for shape in value)      # several outputs
     if isinstance(value, list):
         return "×".join(map(str, value)) or "scalar"
     return f"{value:,}" if isinstance(value, int) else str(value)

@@ -48,6 +48,8 @@ class Measurement:
     buffers: int
     flops: int
     modules: list[Measured] = field(default_factory=list)   # every call, in execution order
+    # each output's shape (a model with several outputs returns a tuple of them)
+    output_shapes: list[tuple | None] | None = None
 
     def leaves(self) -> list[Measured]:
         return [m for m in self.modules if m.leaf]
@@ -145,9 +147,10 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
     finally:
         for handle in handles:
             handle.remove()
+    shapes = ([_shape(o) for o in output] if isinstance(output, tuple) else [_shape(output)])
     return Measurement(device, torch.__version__, batch, _shape(output),
                        _numel(model.parameters()), _numel(model.buffers()),
-                       counter.get_total_flops(), calls)
+                       counter.get_total_flops(), calls, shapes)
 
 
 # -- where to run ----------------------------------------------------------------------------

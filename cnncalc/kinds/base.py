@@ -141,6 +141,14 @@ class LeafKind:
     def window(self, args: Any, shape: tuple) -> Window | str | None:
         return IDENTITY if self.position_wise else None
 
+    # Arguments that name an earlier entry (upsample's `like`): the expander resolves them into
+    # `node.refs`, in this order, and the analysis hands their shapes to the rules as `fit.refs`.
+    references: ClassVar[tuple[str, ...]] = ()
+
+    def reads(self, node: Any) -> list:
+        """The values this node's output is computed from: its input and its references."""
+        return [(node.path, "in"), *node.refs]
+
     def explain(self, row: Row, context: Context) -> list[Step]:
         raise NotImplementedError(f"{self.name}: no explanation")
 

@@ -12,6 +12,8 @@ A composite owns every stage's view of it, as a leaf kind does:
   through it, so nothing here imports torch);
 - `branches(node, shortcuts)`: the lists of nodes `validate --against` may pair in any order
   (None: its children run in order);
+- `chained` and `reads(node)`: how values flow (cnncalc.graph.dataflow): whether its children
+  run one after another or each on its input, and what its output is computed from;
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
   editor schema; `example`: a worked case the test suite runs.
 """
@@ -61,9 +63,14 @@ class Composite:
     example: ClassVar[str]
     leaf: ClassVar[bool] = False
     block_use: ClassVar[bool] = False
+    chained: ClassVar[bool] = True      # children one after another (else each on the input)
 
     def expand(self, ex: Any, value: Any, entry: Entry) -> Node:
         raise NotImplementedError
+
+    def reads(self, node: Node) -> list:
+        """The values its output is computed from: its last child's (its input if none)."""
+        return [(node.children[-1].path, "out")] if node.children else [(node.path, "in")]
 
     def analyze(self, walker: Any, node: Node, shape: tuple, rf: Any, depth: int) -> tuple:
         return walker.children(node.children, shape, rf, depth + 1)
@@ -72,7 +79,7 @@ class Composite:
         raise NotImplementedError
 
     def build(self, builder: Any, node: Node) -> Any:
-        return builder.sequential(node.children)
+        return builder.sequential(node.children, node)
 
     def branches(self, node: Node, shortcuts: dict) -> list[list[Node]] | None:
         return None
@@ -114,6 +121,7 @@ class Sequential(Composite):
     torch = "Sequential"
     summary = "the entries in order"
     arguments = [("entries", True, None)]
+    # mapping form: `sequential: {layers: [...], id: ..., name: ...}`
     example = """
 name: sequential
 spec:
@@ -127,6 +135,14 @@ expected:
 """
 
     def expand(self, ex, value, entry: Entry) -> Node:
+        if isinstance(value, Map):      # the mapping form, which can carry options
+            args, options, rounding = self.mapping(ex, value, entry, ("layers",),
+                                                   "`sequential: {layers: [...]}`")
+            if "layers" not in args:
+                raise SpecError("`sequential` needs `layers`", entry.value_pos)
+            node = ex.new(entry.path, self, entry.pos, rounding, block=entry.block)
+            node.children = ex.sequence(args["layers"], entry.path, rounding, entry.block)
+            return ex.finish(node, options, value)
         if not isinstance(value, Seq):
             raise SpecError("`sequential` takes a list of layer entries",
                             entry.value_pos or entry.pos,
@@ -140,7 +156,9 @@ expected:
         return []   # a branch or a list of layers: its heading (in → out) says it all
 
     def schema(self, entry: dict) -> dict:
-        return _layers_schema(entry)
+        return {"anyOf": [_layers_schema(entry),
+                          {"type": "object", "additionalProperties": False, "required": ["layers"],
+                           "properties": {"layers": _layers_schema(entry)}}]}
 
 
 @composite_kind
@@ -203,52 +221,106 @@ expected:
 
 class Branched(Composite):
     """concat, add and mul: every branch gets the entry's input, and their outputs are
-    combined."""
+    combined; or, with `{from: [a, b, ...]}`, the outputs of the entries named (`node.refs`)."""
 
     arguments = [("branches", True, None)]
+    chained = False
 
     def expand(self, ex, value, entry: Entry) -> Node:
+        options: dict = {}
+        rounding = entry.rounding
+        branches_pos = entry.value_pos
+        value_map = value
+        if isinstance(value, Map):      # the mapping form: `{branches: [...]}` or `{from: [...]}`
+            args, options, rounding = self.mapping(ex, value, entry, ("branches",),
+                                                   f"`{self.name}: {{branches: [[...], ...]}}` "
+                                                   f"or `{self.name}: {{from: [a, b]}}`")
+            sources = options.get("from")
+            if isinstance(sources, Seq):
+                if "branches" in args:
+                    raise SpecError(f"`{self.name}` takes `branches` or a list `from`, not both",
+                                    value.at("from"),
+                                    hints=["`from: NAME` (one name) gives the branches their input"])
+                options = {k: v for k, v in options.items() if k != "from"}
+                node = ex.new(entry.path, self, entry.pos, rounding, block=entry.block)
+                node.refs = self.sources(ex, sources, value.at("from"))
+                return ex.finish(node, options, value_map)
+            if "branches" not in args:
+                raise SpecError(f"`{self.name}` needs `branches` (lists of entries) or `from` "
+                                "(a list of names)", entry.value_pos,
+                                hints=[f"e.g. `{self.name}: {{from: [a, b]}}`"])
+            value, branches_pos = args["branches"], args.at("branches")
         if not isinstance(value, Seq) or not value:
             raise SpecError(f"`{self.name}` takes a list of branches, each a list of entries",
-                            entry.value_pos, hints=[f"e.g. `{self.name}: [[conv: ...], []]`"])
-        node = ex.new(entry.path, self, entry.pos, entry.rounding, block=entry.block)
+                            branches_pos, hints=[f"e.g. `{self.name}: [[conv: ...], []]`"])
+        node = ex.new(entry.path, self, entry.pos, rounding, block=entry.block)
         for b, branch in enumerate(value):
             if not isinstance(branch, Seq):
                 raise SpecError(f"branch {b} of `{self.name}` must be a list of entries "
                                 "(`[]` for the identity)", value.at(b))
             branch_path = child_path(entry.path, b)
-            child = ex.new(branch_path, SEQUENTIAL, value.at(b), entry.rounding, block=entry.block)
-            child.children = ex.sequence(branch, branch_path, entry.rounding, entry.block)
+            child = ex.new(branch_path, SEQUENTIAL, value.at(b), rounding, block=entry.block)
+            child.children = ex.sequence(branch, branch_path, rounding, entry.block)
             node.children.append(child)
-        return node
+        return ex.finish(node, options, value_map) if options else node
+
+    def sources(self, ex, names: Seq, pos) -> tuple:
+        """`from: [a, b, ...]`: two or more names, each resolved where the entry is."""
+        if len(names) < 2:
+            raise SpecError(f"`{self.name}: {{from: [...]}}` combines two or more entries, "
+                            f"not {len(names)}", pos,
+                            hints=["name the entry's own input `.` if it is one of them"])
+        return tuple(ex.lookup(name, names.at(i)) for i, name in enumerate(names))
+
+    def reads(self, node: Node) -> list:
+        return list(node.refs) if node.refs else [(c.path, "out") for c in node.children]
 
     def analyze(self, walker, node: Node, shape, rf, depth):
         outs, fields = [], []
+        if node.refs:
+            for key in node.refs:
+                out, field = walker.resolve(key)
+                outs.append(out)
+                fields.append(field)
         for branch in node.children:
             out, branch_rf = walker.node(branch, shape, rf, depth + 1)
             outs.append(out)
             fields.append(branch_rf)
-        out = self.combine(outs, walker.constraints, walker.layout)
+        labels = [f"`{walker.label(key)}`" for key in node.refs] if node.refs else None
+        out = self.combine(outs, walker.constraints, walker.layout, labels=labels)
         if any(tuple(o[1:]) != tuple(out[1:]) for o in outs):
             # a branch broadcast along a spatial axis: each of its values reaches every output
             # position along it, so there is no sliding-window field
             return out, None
         return out, union(fields)
 
-    def combine(self, outs: list, constraints: list | None, layout: str) -> tuple:
+    def combine(self, outs: list, constraints: list | None, layout: str,
+                labels: list | None = None) -> tuple:
         raise NotImplementedError
 
     def build(self, builder, node: Node):
+        if node.refs:
+            return builder.joined(node.refs, self.combined)
         return builder.branches(self.name, node.children, self.combined)
 
     def combined(self, torch: Any, outs: list) -> Any:
         raise NotImplementedError
 
     def branches(self, node: Node, shortcuts: dict):
+        if node.refs:
+            return None      # nothing of its own to pair: its inputs are entries elsewhere
         return [branch.children for branch in node.children]
 
     def schema(self, entry: dict) -> dict:
-        return {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        # the mapping form: `{branches: [...]}`, or `{from: [a, b]}` (an option of every entry)
+        return {"anyOf": [branches, {"type": "object", "additionalProperties": False,
+                                     "properties": {"branches": branches}}]}
+
+
+def _labels(labels: list | None, count: int) -> list[str]:
+    """What messages call the combined values: `p2` for a `from` list, else branch 0, 1, …"""
+    return labels or [f"branch {b}" for b in range(count)]
 
 
 @composite_kind
@@ -269,23 +341,34 @@ expected:
   params: 18_464
 """
 
-    def combine(self, outs, constraints, layout):
+    def combine(self, outs, constraints, layout, labels=None):
         """Channels joined; spatial sizes must match (an equality recorded for symbols that
         agree at some sizes only); messages show shapes in the spec's `layout`."""
         first = outs[0]
+        names = _labels(labels, len(outs))
         for b, out in enumerate(outs[1:], 1):
             if len(out) != len(first) or not same_shape(out[1:], first[1:], constraints,
-                                                         f"concat: branch {b} agrees", offset=1):
-                raise SpecError(f"`concat` needs branches of the same spatial size, but branch 0 "
-                                f"gives {shape_text(first, layout)} and branch {b} gives "
+                                                         f"concat: {names[b]} agrees", offset=1):
+                what = "branches" if labels is None else "inputs"
+                raise SpecError(f"`concat` needs {what} of the same spatial size, but {names[0]} "
+                                f"gives {shape_text(first, layout)} and {names[b]} gives "
                                 f"{shape_text(out, layout)}",
-                                hints=["pad or pool one branch so the sizes match"])
+                                hints=["pad or pool one branch so the sizes match"
+                                       if labels is None else "resize one of them to the "
+                                       "other's size (`upsample: {like: NAME}`)"])
         return (sum(out[0] for out in outs), *first[1:])
 
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
 
     def explain(self, row, context) -> list[Step]:
+        if row.node.refs:
+            channels = [context.value(key)[0] for key in row.node.refs]
+            return [Step(f"{_sources_text(row, context)}, joined along channels (spatial sizes "
+                         "match)"),
+                    Step("channels", " + ".join(f"C{i}" for i in range(len(channels))),
+                         " + ".join(n(c) for c in channels), row.output_shape[0],
+                         then=context.shape(row.output_shape))]
         branches = branch_rows(row, context)
         channels = [b.output_shape[0] for b in branches]
         return [Step(f"every branch gets the {context.shape(row.input_shape)} input; their "
@@ -313,11 +396,11 @@ expected:
   params: 2_592
 """
 
-    def combine(self, outs, constraints, layout, residual: bool = False):
+    def combine(self, outs, constraints, layout, labels=None, residual: bool = False):
         """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
         exactly (no broadcasting)."""
         if not residual:
-            return broadcast(self.name, outs, constraints, layout)
+            return broadcast(self.name, outs, constraints, layout, labels)
         first = outs[0]
         for b, out in enumerate(outs[1:], 1):
             what = "the layers and the shortcut agree" if residual else f"add: branch {b} agrees"
@@ -340,28 +423,42 @@ expected:
         return combined_steps(row, context, "summed", "channels are not added up")
 
 
-def broadcast(kind: str, outs: list, constraints: list | None, layout: str) -> tuple:
+def broadcast(kind: str, outs: list, constraints: list | None, layout: str,
+              labels: list | None = None) -> tuple:
     """The shape of `add` or `mul` of the branches' outputs, as PyTorch broadcasts them: the
     same rank, and on each axis equal sizes or one of them 1 (a [C, 1, 1] gate times a
     [C, H, W] map)."""
     result = tuple(outs[0])
+    which = _labels(labels, len(outs))
     for b, out in enumerate(outs[1:], 1):
         def error(b=b, out=out):
             return SpecError(f"`{kind}` needs shapes that broadcast (on each axis equal, or one "
-                             f"of them 1), but branch 0 gives {shape_text(outs[0], layout)} and "
-                             f"branch {b} gives {shape_text(out, layout)}",
+                             f"of them 1), but {which[0]} gives {shape_text(outs[0], layout)} and "
+                             f"{which[b]} gives {shape_text(out, layout)}",
                              hints=["make the sizes equal, or 1 where a branch is to be repeated "
                                     "(global_avgpool gives 1 along every spatial axis)"])
         if len(out) != len(result):
             raise error()
         names = ("channels", *AXES.get(len(out) - 1, ())) if len(out) > 1 else ("size",)
-        result = tuple(broadcast_dim(x, y, constraints, f"{kind}: branch {b} along {name}", error)
+        result = tuple(broadcast_dim(x, y, constraints, f"{kind}: {which[b]} along {name}", error)
                        for x, y, name in zip(result, out, names))
     return result
 
 
+def _sources_text(row, context) -> str:
+    """`the outputs of p2 (64×16×16) and layer 3 (upsample) (128×16×16)`: a `from` list."""
+    named = [f"{context.named(key)} ({context.shape(context.value(key))})"
+             for key in row.node.refs]
+    return "the outputs of " + ", ".join(named[:-1]) + " and " + named[-1]
+
+
 def combined_steps(row, context, how: str, note: str) -> list[Step]:
     """`add`'s and `mul`'s working: the branches' shapes, and the broadcast where they differ."""
+    if row.node.refs:
+        same = len({context.value(key) for key in row.node.refs}) == 1
+        return [Step(f"{_sources_text(row, context)}, {how} element by element"
+                     + ("" if same else "; a size of 1 is repeated along its axis (broadcasting, "
+                        "as PyTorch's)") + f" → {context.shape(row.output_shape)}; {note}")]
     branches = branch_rows(row, context)
     shapes = {context.shape(b.output_shape) for b in branches}
     if len(shapes) == 1:
@@ -395,8 +492,8 @@ expected:
   macs: 2_048
 """
 
-    def combine(self, outs, constraints, layout):
-        return broadcast(self.name, outs, constraints, layout)
+    def combine(self, outs, constraints, layout, labels=None):
+        return broadcast(self.name, outs, constraints, layout, labels)
 
     def combined(self, torch, outs):
         total = outs[0]
@@ -415,6 +512,11 @@ class Residual(Composite):
     summary = ("add of the layers and the shortcut: identity, projection, auto, optional, none "
                "or entries")
     arguments = [("layers", True, None), ("shortcut", False, "identity")]
+    chained = False
+
+    def reads(self, node: Node) -> list:
+        # both, even with `shortcut: none` (an empty shortcut, not an entry of the spec)
+        return [(child.path, "out") for child in node.children]
     example = """
 name: basic-block-downsampling
 spec:

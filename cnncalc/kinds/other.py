@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cnncalc.dims import AXES, Fit, is_int
 from cnncalc.errors import SpecError
@@ -18,6 +19,7 @@ from cnncalc.kinds.base import (
     PositiveFloat,
     Probability,
     SpatialNonNeg,
+    SpatialPos,
     groups_divide,
     leaf_kind,
     module,
@@ -157,8 +159,18 @@ expected:
 
 
 class UpsampleArgs(Args):
-    scale: PositiveFloat | Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)]
+    scale: PositiveFloat | Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)] | None = None
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
+    size: SpatialPos | None = None      # the output's spatial size
+    like: str | None = None             # an earlier entry whose spatial size is the output's
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        given = [k for k in ("scale", "size", "like") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `scale`, `size` and `like`" + (
+                f", not {' and '.join(f'`{k}`' for k in given)}" if given else ""))
+        return self
 
 
 UPSAMPLE_RANKS = {"linear": (2,), "bilinear": (3,), "bicubic": (3,), "trilinear": (4,),
@@ -178,8 +190,10 @@ class Upsample(LeafKind):
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"
-    summary = "upsampling by a scale factor"
+    summary = ("resizing by a scale factor, to a `size`, or to the spatial size of an earlier "
+               "entry's output (`like: NAME`)")
     position_wise = False
+    references = ("like",)
     example = """
 name: upsample-2
 spec:
@@ -194,6 +208,15 @@ expected:
     def shape(self, args: UpsampleArgs, shape, fit: Fit):
         need_rank(shape, UPSAMPLE_RANKS[args.mode], f"upsample` with `mode: {args.mode}",
                   UPSAMPLE_INPUTS[args.mode])
+        if args.size is not None:
+            return (shape[0], *per_axis(args.size, len(shape) - 1, "size"))
+        if args.like is not None:
+            like = (fit.refs or {})["like"]
+            if len(like) != len(shape):
+                raise SpecError(f"`like: {args.like}` names an output of {len(like) - 1} spatial "
+                                f"dimensions, but the input has {len(shape) - 1}",
+                                hints=["resize to an entry with as many spatial axes"])
+            return (shape[0], *like[1:])       # follows symbolic sizes as they are
         # PyTorch: floor(size × scale), computed in double precision.
         out = (shape[0], *(fit.floor_scale(w, s)
                            for w, s in zip(spatial(shape), upsample_scales(args, shape))))
@@ -205,6 +228,13 @@ expected:
 
     def explain(self, row, context) -> list[Step]:
         args = row.node.args
+        if args.scale is None:
+            like = "the input" if args.like == "input" else f"`{args.like}`'s output"
+            target = (f"`size: {args.size}`" if args.size is not None else
+                      f"the spatial size of {like} "
+                      f"({context.shape(context.value(row.node.refs[0]))})")
+            return [Step(f"resized to {target} → {context.shape(row.output_shape)}"),
+                    Step(f"{args.mode} interpolation; no parameters")]
         scales = upsample_scales(args, row.input_shape)
         values = list(zip(row.input_shape[1:], scales, row.output_shape[1:]))
         axes = axes_of(row)
@@ -215,9 +245,31 @@ expected:
             Step(f"{args.mode} interpolation; no parameters")]
 
     def build(self, nn, args: UpsampleArgs, shape):
+        if args.like is not None:
+            return _resize_like(nn)(args.mode)
+        if args.size is not None:
+            return nn.Upsample(size=tuple(args.size) if isinstance(args.size, list) else args.size,
+                               mode=args.mode)
+        assert args.scale is not None      # one of scale, size and like (UpsampleArgs)
         scale = (tuple(float(s) for s in args.scale) if isinstance(args.scale, list)
                  else float(args.scale))
         return nn.Upsample(scale_factor=scale, mode=args.mode)
+
+
+@cache
+def _resize_like(nn: Any) -> Any:
+    """`upsample: {like: NAME}`: `F.interpolate(x, size=like.shape[2:])`, the tensor named
+    handed in as the second argument (the builder passes a node's `refs`)."""
+
+    class ResizeLike(nn.Module):
+        def __init__(self, mode: str):
+            super().__init__()
+            self.mode = mode
+
+        def forward(self, x, like):
+            return nn.functional.interpolate(x, size=tuple(like.shape[2:]), mode=self.mode)
+
+    return ResizeLike
 
 
 @leaf_kind
