@@ -20,6 +20,7 @@ import pytest
 import torch
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
+from test_kinds_vs_torch import sample_shape
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -31,7 +32,6 @@ from cnncalc.kinds.activation import GELU
 from cnncalc.pipeline import analyze_loaded
 from cnncalc.train import OPTIMIZERS, TrainOptions, train_figures
 from netgen import leaf_entry, load_dict
-from test_kinds_vs_torch import sample_shape
 
 BATCH = 2
 

@@ -19,7 +19,6 @@ from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
     INPUT,
-    own,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -32,6 +31,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )

@@ -9,7 +9,6 @@ from cnncalc.errors import SpecError
 from cnncalc.field import IDENTITY
 from cnncalc.kinds.base import (
     INPUT,
-    own,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -21,6 +20,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     spatial,
 )
 from cnncalc.working import Step, affine_steps, n, prod_text

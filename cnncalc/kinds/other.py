@@ -11,7 +11,6 @@ from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
     INPUT,
-    own,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -24,6 +23,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )

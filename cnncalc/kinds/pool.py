@@ -9,7 +9,6 @@ from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
     INPUT,
-    own,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -20,6 +19,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )
