@@ -70,6 +70,19 @@ class LayerTrain:
 
 
 @dataclass(slots=True)
+class Event:
+    """One step of the forward, as the backward undoes it in reverse: a leaf, or a composite's
+    combining (a sum, a concatenation, a product). Bytes for the batch."""
+
+    path: str
+    kept: Any                     # what it was charged for: freed once its backward has run
+    param_grads: Any              # the gradients of its parameters, made by its backward
+    out_grad: Any                 # the gradient arriving from above (its output's size)
+    in_grad: Any                  # the gradient it passes down (its input's size, where needed)
+    held: Any = 0                 # gradients other branches hold while its backward runs
+
+
+@dataclass(slots=True)
 class TrainFigures:
     options: TrainOptions
     layers: dict[str, LayerTrain]     # by path, every node (composites sum their children)
@@ -83,6 +96,64 @@ class TrainFigures:
     gradient_bytes: Any
     optimizer_bytes: Any
     param_tensors: list               # elements of each parameter tensor
+    events: list[Event]
+
+    @property
+    def base_bytes(self):
+        """What a steady-state step starts with: the weights, buffers, optimizer state and the
+        input batch (gradients were set to None after the last step)."""
+        return self.param_bytes + self.buffer_bytes + self.optimizer_bytes + self.input_bytes
+
+    @property
+    def loss_bytes(self):
+        """The loss (`output.sum()`, one element) and, in the backward, its gradient."""
+        return 2 * self.options.bytes_per_element
+
+    @property
+    def forward_peak(self):
+        """At the end of the forward: everything kept, the output and the loss."""
+        return (self.base_bytes + self.saved_bytes + self.output_bytes
+                + self.options.bytes_per_element)
+
+    @property
+    def backward_peak(self):
+        """The largest of, for each layer's backward in turn (the last layer first): what the
+        layers before it keep (a storage is freed once the backward of the first layer that
+        kept it has run, as its other keepers come after it), the gradients of the parameters
+        after it, and its own gradients: arriving, passed down, of its parameters."""
+        peak = 0
+        kept = self.saved_bytes
+        grads = 0
+        for i, event in enumerate(reversed(self.events)):
+            out_grad = 0 if i == 0 else event.out_grad   # d(sum)/d(output): a broadcast 1
+            peak = max(peak, self.base_bytes + kept + grads + out_grad + event.in_grad
+                       + event.param_grads + event.held + self.loss_bytes)
+            kept -= event.kept
+            grads += event.param_grads
+        return peak
+
+    @property
+    def optimizer_temporaries(self):
+        """Adam's: on the CPU (for-loop) the square root and its quotient of one tensor at a
+        time; on CUDA (`foreach`) the square roots of all of them at once. SGD's updates are
+        in place."""
+        if self.options.optimizer in ("sgd", "momentum") or not self.param_tensors:
+            return 0
+        per = self.options.bytes_per_element
+        if self.options.device == "cuda":
+            return add_up(self.param_tensors) * per
+        return 2 * max(self.param_tensors) * per
+
+    @property
+    def optimizer_peak(self):
+        """Every gradient, Adam's temporaries, and the loss (still referenced)."""
+        return (self.base_bytes + self.gradient_bytes + self.optimizer_temporaries
+                + self.options.bytes_per_element)
+
+    @property
+    def peak_bytes(self):
+        """The largest set of live tensors during a steady-state step."""
+        return max(self.forward_peak, self.backward_peak, self.optimizer_peak)
 
     @property
     def forward_flops(self):
@@ -100,7 +171,15 @@ class TrainFigures:
                 "backward_flops": plain(self.backward_flops),
                 "saved_activation_bytes": plain(self.saved_bytes),
                 "gradient_bytes": plain(self.gradient_bytes),
-                "optimizer_bytes": plain(self.optimizer_bytes)}
+                "optimizer_bytes": plain(self.optimizer_bytes),
+                "peak_bytes": plain(self.peak_bytes),
+                "peak_in": self.peak_phase}
+
+    @property
+    def peak_phase(self) -> str:
+        peak = self.peak_bytes
+        return ("forward" if peak == self.forward_peak else
+                "backward" if peak == self.backward_peak else "optimizer step")
 
 
 def check_options(options: TrainOptions) -> None:
@@ -120,6 +199,7 @@ class _Walker:
         self.training = Training(options.batch, options.device)
         self.layers: dict[str, LayerTrain] = {}
         self.tensors: list = []           # elements of each parameter tensor
+        self.events: list[Event] = []
         self._open: list[list[str]] = []
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
@@ -166,7 +246,14 @@ class _Walker:
                 self.save(node, out, item.label)
             else:
                 self.own(node, item)
+        self.event(node, out, self.value_bytes(value) if value.grad else 0,
+                   add_up(tensors) * self.options.bytes_per_element)
         return out
+
+    def event(self, node: Node, out: Value, in_grad, param_grads) -> None:
+        layer = self.layers[node.path]
+        self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
+                                 self.value_bytes(out), in_grad))
 
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: charged to it unless a layer before kept it."""
@@ -183,8 +270,34 @@ class _Walker:
         layer.kept.append(kept)
         layer.saved_bytes = layer.saved_bytes + kept.bytes
 
-    def fresh(self, node: Node, shape: tuple, grad: bool) -> Value:
-        return Value(tuple(shape), grad, producer=node.path)
+    def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
+        """A composite's combined output: a sum or a concatenation passes its gradient down
+        as it is (or as views); a product makes one for each factor that needs it."""
+        out = Value(tuple(shape), grad, producer=node.path)
+        if grad:
+            self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
+        return out
+
+    def branched(self, node: Node, branches: list[list[Node]], value: Value) -> list[Value]:
+        """Each branch on `value`, with the gradients the others hold during its backward:
+        autograd runs the last branch first; while branch k runs, the branches after it have
+        left their gradient for the input waiting (the input's size), and those before it
+        still hold the gradient arriving from above (the output's size)."""
+        outs, spans = [], []
+        for children in branches:
+            start = len(self.events)
+            outs.append(self.sequence(children, value))
+            spans.append((start, len(self.events)))
+        out_bytes = self.value_bytes(Value(self.rows[node.path].output_shape, True))
+        later = False
+        for k in range(len(spans) - 1, -1, -1):
+            start, end = spans[k]
+            held = (self.value_bytes(value) if later and value.grad else 0) + (
+                out_bytes if k > 0 else 0)
+            for event in self.events[start:end]:
+                event.held = event.held + held
+            later = later or start != end
+        return outs
 
     def shape_of(self, node: Node) -> tuple:
         return self.rows[node.path].output_shape
@@ -212,7 +325,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         params * per, analysis.total("buffers") * per,
         walker.value_bytes(Value(tuple(analysis.input_shape), False)),
         walker.value_bytes(out), params * per,
-        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors)
+        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events)
 
 
 def optimizer_bytes(optimizer: str, param_bytes, tensors: int):

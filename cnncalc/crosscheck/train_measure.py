@@ -184,3 +184,32 @@ def measure_train(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> 
     return TrainStep(x.shape[0], optimizer, forward_flops, backward_flops,
                      sum(m.saved_bytes for m in modules.values()), gradient_bytes,
                      optimizer_bytes, modules, saved)
+
+
+def measure_peak(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> dict:
+    """The peak of a steady-state training step by PyTorch's MemTracker
+    (torch.distributed._tools.mem_tracker): one step first, so that the optimizer's state
+    exists, gradients set to None, then one tracked step (forward, `output.sum()`, backward,
+    optimizer step). Its categories at the peak, in bytes, and "Total"."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    model.train()
+    params = [p for p in model.parameters()]
+    opt = make_optimizer(optimizer, params) if params else None
+
+    def step() -> None:
+        if opt is not None:
+            opt.zero_grad(set_to_none=True)
+        loss = model(x).sum()
+        if loss.requires_grad:
+            loss.backward()
+        if opt is not None:
+            opt.step()
+
+    step()
+    tracker = MemTracker()
+    tracker.track_external(model, *([opt] if opt is not None else []), x)
+    with tracker:
+        step()
+    snapshot = tracker.get_tracker_snapshot("peak").get(x.device, {})
+    return {getattr(key, "value", key): value for key, value in snapshot.items()}

@@ -250,7 +250,8 @@ class Branched(Composite):
         raise NotImplementedError
 
     def train(self, walker, node: Node, value):
-        return self.joined(walker, node, [walker.node(b, value) for b in node.children])
+        return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
+                                                         value))
 
     def joined(self, walker, node: Node, outs: list):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
@@ -427,7 +428,7 @@ expected:
             if out.grad:
                 walker.save(node, total, "a factor, for the other's gradient")
             shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
-            total = walker.fresh(node, shape, total.grad or out.grad)
+            total = walker.fresh(node, shape, total.grad or out.grad, (total, out))
         return total
 
     def explain(self, row, context) -> list[Step]:
@@ -604,13 +605,12 @@ expected:
 
     def train(self, walker, node: Node, value):
         main, short = node.children
-        out = walker.node(main, value)
         if _no_shortcut(node, walker.shortcuts):
-            return out
+            return walker.node(main, value)
         resolved = walker.shortcuts.get(node.path)
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
-        shortcut = walker.node(short, value)
+        out, shortcut = walker.branched(node, [[main], [short]], value)
         return walker.fresh(node, walker.shape_of(node), out.grad or shortcut.grad)
 
     def branches(self, node: Node, shortcuts: dict):
