@@ -167,11 +167,15 @@ class TrainFigures:
         from cnncalc.report import plain
 
         return {"optimizer": self.options.optimizer, "device": self.options.device,
-                "forward_flops": plain(self.forward_flops),
-                "backward_flops": plain(self.backward_flops),
+                "forward_flops": plain(self.forward_flops),      # per sample, as `flops`
+                "backward_flops": plain(self.backward_flops),    # per sample
+                "param_bytes": plain(self.param_bytes),
+                "buffer_bytes": plain(self.buffer_bytes),
+                "input_bytes": plain(self.input_bytes),
                 "saved_activation_bytes": plain(self.saved_bytes),
                 "gradient_bytes": plain(self.gradient_bytes),
                 "optimizer_bytes": plain(self.optimizer_bytes),
+                "optimizer_temporary_bytes": plain(self.optimizer_temporaries),
                 "peak_bytes": plain(self.peak_bytes),
                 "peak_in": self.peak_phase}
 
@@ -340,3 +344,23 @@ def optimizer_bytes(optimizer: str, param_bytes, tensors: int):
 
 def numeric(value) -> bool:
     return is_int(value)
+
+
+def add_to_report(report: dict, figures: TrainFigures) -> dict:
+    """The training figures in a `summary` report: `backward_flops` (per sample, as `flops`)
+    and `saved_bytes` (the batch) on every layer, and `totals.train`."""
+    from cnncalc.report import plain
+
+    for layer in report["layers"]:
+        train = figures.layers[layer["path"]]
+        layer["backward_flops"] = plain(2 * train.backward_macs)
+        layer["saved_bytes"] = plain(train.saved_bytes)
+    report["per_sample"] = [*report["per_sample"], "backward_flops"]
+    report["totals"]["train"] = figures.as_dict()
+    return report
+
+
+def refuse_symbolic(analysis: Analysis) -> None:
+    if analysis.symbolic:
+        raise SpecError("the training figures need numbers for the input sizes",
+                        hints=["give them with `--input`, e.g. `--input 3x224x224`"])
