@@ -67,6 +67,8 @@ class LayerTrain:
     saved_bytes: Any = 0          # the batch
     kept: list[Kept] = field(default_factory=list)
     input_grad: bool = False      # the layer's input needs a gradient
+    shared: list[tuple[str, str]] = field(default_factory=list)   # (what, the layer it's charged to)
+    recorded: bool = True         # autograd recorded it (its input needs a gradient, or params)
 
 
 @dataclass(slots=True)
@@ -241,7 +243,8 @@ class _Walker:
         else:
             out = Value(out_shape, value.grad or has_params, producer=node.path)
         if not (value.grad or has_params):
-            return out                   # autograd records nothing: no input needs a gradient
+            layer.recorded = False       # autograd records nothing: no input needs a gradient
+            return out
         layer.backward_macs = kind.backward_macs(args, shape, out_shape, value.grad)
         for item in saved:
             if item.what == "input":
@@ -264,6 +267,8 @@ class _Walker:
         if value.kept_by is None:
             value.kept_by = node.path
             self.charge(node, Kept(label, self.value_bytes(value)))
+        else:
+            self.layers[node.path].shared.append((label, value.kept_by))
 
     def own(self, node: Node, item: Saved) -> None:
         per = (OWN_DTYPE_BYTES[item.dtype] if item.dtype else self.options.bytes_per_element)
@@ -364,3 +369,35 @@ def refuse_symbolic(analysis: Analysis) -> None:
     if analysis.symbolic:
         raise SpecError("the training figures need numbers for the input sizes",
                         hints=["give them with `--input`, e.g. `--input 3x224x224`"])
+
+
+def explain_steps(row: Row, figures: TrainFigures) -> list:
+    """`explain --train`: a layer's backward FLOPs and what it keeps, in words and numbers."""
+    from cnncalc.working import Step, n
+
+    layer = figures.layers[row.node.path]
+    if not row.node.leaf:
+        return ([Step(f"training: keeps {k.label} ({n(k.bytes)} bytes)") for k in layer.kept]
+                if layer.kept else [])
+    if not layer.recorded:
+        return [Step("training: nothing is recorded for its backward: no parameters, and its "
+                     "input needs no gradient (no layer with parameters before it)")]
+    steps = []
+    forward = row.macs
+    if forward:
+        if layer.input_grad:
+            steps.append(Step("backward FLOPs", "2·(weight gradient + input gradient)",
+                              f"2·({n(forward)} + {n(forward)})", 2 * layer.backward_macs))
+        else:
+            steps.append(Step("backward FLOPs", "2·weight gradient (its input needs none)",
+                              f"2·{n(forward)}", 2 * layer.backward_macs))
+    batch = figures.options.batch
+    for kept in layer.kept:
+        steps.append(Step(f"keeps {kept.label} for the backward (bytes, batch {n(batch)})",
+                          result=kept.bytes))
+    for what, by in layer.shared:
+        steps.append(Step(f"keeps {what}, already kept by layer {by} (counted there)" if by
+                          else f"keeps {what}: the network's input, not counted"))
+    if not layer.kept and not layer.shared:
+        steps.append(Step("keeps nothing for the backward (it needs only the sizes)"))
+    return steps
