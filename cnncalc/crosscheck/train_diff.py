@@ -154,7 +154,8 @@ def render_table(train: dict, console) -> None:
             f"{grouped(peak['torch'])} (MemTracker)")
     if peak["difference"]:
         share = 100 * peak["difference"] / peak["torch"]
-        line += f": MemTracker {'+' if peak['difference'] > 0 else ''}{grouped(peak['difference'])} ({share:+.3f}%)"
+        sign = "+" if peak["difference"] > 0 else ""
+        line += f": MemTracker {sign}{grouped(peak['difference'])} ({share:+.3f}%)"
     if "max_memory_allocated" in peak:
         line += f"; CUDA max_memory_allocated {grouped(peak['max_memory_allocated'])}"
     console.print(Text(line))
