@@ -72,16 +72,14 @@ def compare_train(analysis: Analysis, device: str, batch: int, optimizer: str) -
     totals = {"static": static_totals, "torch": torch_totals,
               "agree": static_totals == torch_totals}
     measured_peak = peak.get("Total")
-    result = {"optimizer": optimizer,
-              "ok": totals["agree"] and all(layer["agree"] for layer in layers),
-              "layers": layers, "totals": totals,
-              "peak": {"static": figures.peak_bytes, "torch": measured_peak,
-                       "difference": None if measured_peak is None
-                       else measured_peak - figures.peak_bytes,
-                       "measured_by": "MemTracker"}}
+    peak_figures: dict = {"static": figures.peak_bytes, "torch": measured_peak,
+                          "difference": None if measured_peak is None
+                          else measured_peak - figures.peak_bytes, "measured_by": "MemTracker"}
     if device == "cuda":
-        result["peak"]["max_memory_allocated"] = cuda_peak(analysis, shape, optimizer)
-    return result
+        peak_figures["max_memory_allocated"] = cuda_peak(analysis, shape, optimizer)
+    return {"optimizer": optimizer,
+            "ok": totals["agree"] and all(layer["agree"] for layer in layers),
+            "layers": layers, "totals": totals, "peak": peak_figures}
 
 
 def cuda_peak(analysis: Analysis, shape: tuple, optimizer: str) -> int:
