@@ -31,7 +31,7 @@ from cnncalc.kinds import KINDS, LeafKind
 from cnncalc.kinds.activation import GELU
 from cnncalc.pipeline import analyze_loaded
 from cnncalc.train import OPTIMIZERS, TrainOptions, train_figures
-from netgen import leaf_entry, load_dict
+from netgen import leaf_entry, load_dict, networks
 
 BATCH = 2
 
@@ -222,3 +222,20 @@ def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
 def test_peak_differences_from_memtracker_are_the_documented_ones(spec, optimizer, difference):
     ours, theirs, _ = peak_of(spec, optimizer)
     assert theirs - ours == difference
+
+
+@settings(max_examples=max(30, settings.default.max_examples // 3), deadline=None)
+@given(spec=networks(max_layers=6), optimizer=st.sampled_from(OPTIMIZERS))
+def test_random_networks_training_figures_agree_with_torch(spec, optimizer):
+    """Random networks (nested concat/add/mul/residual, blocks): every layer's saved bytes and
+    backward FLOPs, and the totals, as one measured training step has them."""
+    note(str(spec))
+    try:
+        analyze_loaded(load_dict(spec))
+    except SpecError:
+        assume(False)
+        return
+    differ, totals = disagreements(spec, optimizer)
+    assert not differ
+    for figure, (ours, theirs) in totals.items():
+        assert ours == theirs, figure
