@@ -48,7 +48,8 @@ def figure_text(value, figure: str) -> str:
 
 # A budget's figure (the spec's `budget` keys, `check --max-…`) -> the Totals attribute it bounds
 BUDGETED = {"params": "params", "macs": "macs", "flops": "flops",
-            "activation_memory": "activation_bytes", "param_memory": "param_bytes"}
+            "activation_memory": "activation_bytes", "param_memory": "param_bytes",
+            "train_memory": "peak_bytes"}
 
 
 def undecided_sizes(check: Check) -> list[str]:
@@ -180,13 +181,25 @@ def run_checks(analysis: Analysis, options: Options, raw=None,
     bounds = dict(spec.budget.model_dump(exclude_none=True)) if spec.budget is not None else {}
     bounds.update(extra_budget or {})
     for figure, bound in bounds.items():
-        actual = getattr(totals, BUDGETED[figure])
+        actual = (train_peak(analysis, options) if figure == "train_memory"
+                  else getattr(totals, BUDGETED[figure]))
         number = _number(actual)
         ok = None if number is None else number <= bound
         # A bound from the command line has no place in the file.
         pos = None if figure in (extra_budget or {}) else _top_pos(raw, "budget", figure)
         checks.append(Check("network", figure, bound, actual, ok, pos, bound=True))
     return checks
+
+
+def train_peak(analysis: Analysis, options: Options):
+    """The peak of a training step (cnncalc.train), or the analysis' symbolic input size
+    (a figure that can't be compared: the check is undecided, as for any symbolic figure)."""
+    if analysis.symbolic:
+        return next(d for d in analysis.input_shape if not is_int(d))
+    from cnncalc.train import TrainOptions, train_figures
+
+    return train_figures(analysis, TrainOptions(options.batch, options.dtype,
+                                                options.optimizer)).peak_bytes
 
 
 def _top_pos(raw, section: str, figure: str) -> Pos | None:

@@ -28,6 +28,7 @@ COMMANDS = {
     "check": "cnncalc.commands.check:check",
     "conv": "cnncalc.commands.conv:conv",
     "explain": "cnncalc.commands.explain:explain",
+    "fit": "cnncalc.commands.fit:fit",
     "inputs": "cnncalc.commands.inputs:inputs",
     "kinds": "cnncalc.commands.kinds:kinds",
     "pool": "cnncalc.commands.pool:pool",

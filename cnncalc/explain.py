@@ -19,9 +19,15 @@ from cnncalc.kinds.composite import Branched
 from cnncalc.working import Context, Step, axes_of, grouped_axes, n, shape_text
 
 
-def explain_row(row: Row, context: Context) -> list[Step]:
-    """The working for one row of the analysis."""
-    return row.node.impl.explain(row, context) + field_steps(row, context)
+def explain_row(row: Row, context: Context, train=None) -> list[Step]:
+    """The working for one row of the analysis (and with `train`, cnncalc.train's figures, its
+    training rules)."""
+    steps = row.node.impl.explain(row, context) + field_steps(row, context)
+    if train is not None:
+        from cnncalc.train import explain_steps
+
+        steps += explain_steps(row, train)
+    return steps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,10 +61,10 @@ def context_of(analysis: Analysis) -> Context:
                    analysis.shortcuts, analysis.input_shape)
 
 
-def explanations(analysis: Analysis) -> list[list[str]]:
+def explanations(analysis: Analysis, train=None) -> list[list[str]]:
     """The working of every row, as lines of text (for JSON)."""
     context = context_of(analysis)
-    return [lines(explain_row(row, context)) for row in analysis.rows]
+    return [lines(explain_row(row, context, train)) for row in analysis.rows]
 
 
 def lines(steps: list[Step]) -> list[str]:
@@ -72,7 +78,7 @@ def lines(steps: list[Step]) -> list[str]:
 
 
 def render_text(analysis: Analysis, report: dict, depth: int | None = None,
-                checks: list | None = None) -> str:
+                checks: list | None = None, train=None) -> str:
     """Every row's heading (`0 conv out=10 kernel=5 padding=2: 32×32×3 → 32×32×10`) and its
     working, indented by nesting depth; under a layer, the verdict on each of its `expect`s."""
     from cnncalc.checks import figure_text
@@ -101,7 +107,7 @@ def render_text(analysis: Analysis, report: dict, depth: int | None = None,
             label = f"branch {row.node.path.rsplit('.', 1)[-1]}"
         text.append(f"{indent}{label}: {shape_text(row.input_shape, layout)} → "
                     f"{shape_text(row.output_shape, layout)}")
-        text += [f"{indent}    {line}" for line in lines(explain_row(row, context))]
+        text += [f"{indent}    {line}" for line in lines(explain_row(row, context, train))]
         text += [f"{indent}    {line}" for line in
                  verdicts.get(f"layer {row.node.path} ({row.node.kind})", [])]
     return "\n".join(text) + "\n"

@@ -37,6 +37,13 @@ def outputs_text(report: dict) -> str:
     return "Outputs: " + ", ".join(f"{o['id']} {shape_text(o['shape'])}" for o in outputs)
 
 
+TRAIN_CONVENTIONS = ("Training (batch as given, network in training mode, loss = output.sum()): "
+                     "Bwd FLOPs per sample (weight and input gradients of conv/linear; none "
+                     "for the input of the first layer with parameters); Saved: what autograd "
+                     "keeps for the backward, each storage charged to the first layer that "
+                     "keeps it; peak: a steady-state step (optimizer state present).")
+
+
 def layer_label(layer: dict) -> str:
     label = layer["path"].rsplit(".", 1)[-1] if layer["path"] else ""
     text = f"{label} {layer['kind']}"
@@ -89,6 +96,21 @@ def totals_lines(report: dict) -> list[tuple[str, str]]:
         (f"Input memory ({report['dtype']}, batch {report['batch']})", bytes_text(t["input_bytes"])),
         ("Activation memory", bytes_text(t["activation_bytes"])),
         ("Param memory", bytes_text(t["param_bytes"])),
+        *train_lines(t.get("train")),
+    ]
+
+
+def train_lines(train: dict | None) -> list[tuple[str, str]]:
+    """`summary --train`'s totals."""
+    if not train:
+        return []
+    return [
+        ("Backward FLOPs (per sample)", count_text(train["backward_flops"])),
+        ("Saved activations", bytes_text(train["saved_activation_bytes"])),
+        ("Gradients", bytes_text(train["gradient_bytes"])),
+        (f"Optimizer state ({train['optimizer']})", bytes_text(train["optimizer_bytes"])),
+        (f"Peak training memory ({train['device']}, in the {train['peak_in']})",
+         bytes_text(train["peak_bytes"])),
     ]
 
 
@@ -101,19 +123,25 @@ def render_table(report: dict, depth: int | None = None, checks: list[Check] | N
     console.print(printable(f"{report['name']}: input {shape_text(report['input_shape'])} "
                             f"({report['layout']})"), markup=False, highlight=False)
     rows = []
+    train = "train" in report["totals"]
     for layer in visible(report, depth):
         field = layer.get("receptive_field")
-        rows.append((["  " * layer["depth"] + layer_label(layer), shape_text(layer["output_shape"]),
-                      human_count(layer["params"]), human_count(layer["macs"]), field_cell(field)],
-                     "" if layer["leaf"] else "bold"))
+        cells = ["  " * layer["depth"] + layer_label(layer), shape_text(layer["output_shape"]),
+                 human_count(layer["params"]), human_count(layer["macs"]), field_cell(field)]
+        if train:
+            cells += [human_count(layer["backward_flops"]), bytes_text(layer["saved_bytes"])]
+        rows.append((cells, "" if layer["leaf"] else "bold"))
     # A symbolic report's cells can be hundreds of characters: fit its table to the console,
     # wrapping the long cells. A numeric table is drawn as it always was.
     width = console.width if "constraints" in report else None
-    console.print(layer_grid(("Layer", "Output", "Params", "MACs", "RF"), rows, width), crop=False)
+    headers = ("Layer", "Output", "Params", "MACs", "RF") + (("Bwd FLOPs", "Saved") if train
+                                                             else ())
+    console.print(layer_grid(headers, rows, width), crop=False)
     if any(cells[4].endswith("*") for cells, _ in rows):        # the RF column
         console.print(UNALIGNED_NOTE, markup=False, highlight=False)
     console.print(totals_grid(totals_lines(report), width), crop=False)
-    console.print(Text(f"{outputs_text(report)}. {CONVENTIONS}", style="dim"))
+    console.print(Text(f"{outputs_text(report)}. {CONVENTIONS}"
+                       + (f" {TRAIN_CONVENTIONS}" if train else ""), style="dim"))
     if "constraints" in report:
         for line in constraint_lines(report):
             console.print(line, markup=False, highlight=False)

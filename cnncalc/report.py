@@ -18,6 +18,7 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 class Options:
     batch: int = 1
     dtype: str = "float32"
+    optimizer: str = "adam"      # for the `train_memory` budget
 
     @property
     def bytes_per_element(self) -> int:

@@ -88,6 +88,9 @@ class Budget(Model):
     flops: Count | None = None
     activation_memory: Bytes | None = None
     param_memory: Bytes | None = None
+    # the peak of a training step (`summary --train`): batch, dtype and optimizer as given to
+    # `check` (Adam by default), on CUDA's kernels
+    train_memory: Bytes | None = None
 
 
 class BlockDef(Model):

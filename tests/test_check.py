@@ -343,6 +343,7 @@ def test_report_budgets_and_totals_read_one_record(name):
     from cnncalc.checks import BUDGETED, run_checks
     from cnncalc.pipeline import analyze_loaded, load
     from cnncalc.report import DTYPE_BYTES, Totals, build
+    from cnncalc.train import TrainOptions, train_figures
 
     loaded = load(name)
     analysis = analyze_loaded(loaded)
@@ -363,4 +364,6 @@ def test_report_budgets_and_totals_read_one_record(name):
     budgets = {c.figure: c.actual for c in checks if c.bound}
     assert budgets == {"params": totals.params, "macs": totals.macs, "flops": totals.flops,
                        "activation_memory": totals.activation_bytes,
-                       "param_memory": totals.param_bytes}
+                       "param_memory": totals.param_bytes,
+                       "train_memory": train_figures(analysis, TrainOptions(
+                           3, "float16", "adam")).peak_bytes}

@@ -31,6 +31,10 @@ def test_a_leaf_kind_owns_every_facet(name):
     assert f"`{name}`" in _section("Leaf kinds"), f"{name}: no row in docs/spec-language.md"
     # a kind with a window of its own is not position-wise
     assert cls.window is LeafKind.window or not kind.position_wise, name
+    # training (docs/training.md): what it keeps for the backward, and its parameter tensors
+    assert cls.saved is not LeafKind.saved, f"{name}: no training rule (`saved`)"
+    assert cls.params is LeafKind.params or cls.param_tensors is not LeafKind.param_tensors, (
+        f"{name}: has parameters but no `param_tensors`")
 
 
 @pytest.mark.parametrize("name", sorted(COMPOSITES))

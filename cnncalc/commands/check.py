@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cnncalc.commands.summary import Dtype, DtypeChoice
+from cnncalc.commands.summary import Dtype, DtypeChoice, Optimizer, OptimizerChoice
 from cnncalc.units import parse_bytes, parse_count
 
 EXAMPLES = """
@@ -24,6 +24,8 @@ Examples:
   cnncalc check net.yaml --max-params 5M --max-macs 2G
 
   cnncalc check specs/*.yaml --format github        # annotations in a GitHub workflow
+
+  cnncalc check net.yaml --max-train-memory 16GB --batch 64   # a training step fits
 """
 
 
@@ -40,6 +42,7 @@ BUDGET_OPTIONS = {
     "--max-flops": ("flops", parse_count),
     "--max-activation-memory": ("activation_memory", parse_bytes),
     "--max-param-memory": ("param_memory", parse_bytes),
+    "--max-train-memory": ("train_memory", parse_bytes),
 }
 
 
@@ -83,14 +86,16 @@ def check(
     max_flops: Annotated[str | None, _bound("--max-flops")] = None,
     max_activation_memory: Annotated[str | None, _bound("--max-activation-memory")] = None,
     max_param_memory: Annotated[str | None, _bound("--max-param-memory")] = None,
+    max_train_memory: Annotated[str | None, _bound("--max-train-memory")] = None,
     batch: Annotated[int, typer.Option(
         "--batch", min=1, max=2**31 - 1, help="Batch size for memory figures.")] = 1,
     dtype: Annotated[Dtype, DtypeChoice] = Dtype["float32"],
+    optimizer: Annotated[Optimizer, OptimizerChoice] = Optimizer.adam,
 ) -> int:
     from cnncalc.report import Options
 
     given = dict(zip(BUDGET_OPTIONS, (max_params, max_macs, max_flops, max_activation_memory,
-                                      max_param_memory)))
+                                      max_param_memory, max_train_memory)))
     extra = {}
     for option, text in given.items():
         if text is None:
@@ -101,7 +106,7 @@ def check(
         except ValueError as exc:
             print(f"error: {option}: {exc}", file=sys.stderr)
             return 2
-    options = Options(batch=batch, dtype=dtype.value)
+    options = Options(batch=batch, dtype=dtype.value, optimizer=optimizer.value)
     results = [check_file(name, options, extra) for name in files]
     sys.stdout.write(RENDERERS[format](results))
     statuses = {r.status for r in results}
@@ -120,6 +125,8 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
     try:
         loaded = load(name)
         analysis = analyze_loaded(loaded)
+        # a `train_memory` budget needs every kind's training rules (else a SpecError)
+        result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
     except SpecError as exc:
         # A message quotes the spec (an unknown kind, a key): printable, as SpecError.format
         # makes it; names in the graph already are (expand.py), so failed checks need nothing.
@@ -133,7 +140,6 @@ def check_file(name: str, options, extra_budget: dict) -> FileResult:
             result.problems.append(Problem(f"… and {more} more error{'s' if more != 1 else ''}",
                                            None, None, []))
         return result
-    result.checks = run_checks(analysis, options, loaded.raw, extra_budget)
     for bad in (c for c in result.checks if not c.ok):
         # A check that can't be decided (a number against a figure of symbolic sizes) is bad
         # input for it, not a failure: nothing was found over a bound or off an expectation.

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from cnncalc.commands.summary import Optimizer, OptimizerChoice, TrainDevice, TrainDeviceChoice
+
 EXAMPLES = """
 Examples:
 
@@ -16,6 +18,8 @@ Examples:
   cnncalc explain net.yaml --depth 1        # top-level entries only
 
   cat net.yaml | cnncalc explain -          # a spec pasted on standard input
+
+  cnncalc explain lenet5 --train --batch 32 # with each layer's training rules
 """
 
 
@@ -37,6 +41,13 @@ def explain(
                       "json (the summary report with an `explanation` per layer).")] = ExplainFormat.text,
     depth: Annotated[int | None, typer.Option(
         "--depth", min=1, help="Show the first N levels of nesting only (1: top-level entries).")] = None,
+    train: Annotated[bool, typer.Option(
+        "--train", help="Also each layer's training rules: its backward FLOPs and the tensors "
+        "it keeps for the backward, with the bytes.")] = False,
+    batch: Annotated[int, typer.Option(
+        "--batch", min=1, max=2**31 - 1, help="Batch size for the training figures.")] = 1,
+    optimizer: Annotated[Optimizer, OptimizerChoice] = Optimizer.adam,
+    device: Annotated[TrainDevice, TrainDeviceChoice] = TrainDevice.cuda,
 ) -> int:
     from cnncalc.hints import print_linear_notes
     from cnncalc.override import note_layout
@@ -46,12 +57,24 @@ def explain(
     note_layout(loaded.spec)
     analysis = analyze_loaded(loaded)
     print_linear_notes(analysis, loaded.file)
+    figures = None
+    if train:
+        from cnncalc.errors import SpecError
+        from cnncalc.train import TrainOptions, refuse_symbolic, train_figures
+
+        try:
+            refuse_symbolic(analysis)
+            figures = train_figures(analysis, TrainOptions(batch, "float32", optimizer.value,
+                                                           device.value))
+        except SpecError as exc:
+            raise exc.located(loaded.file) from None
     return print_explanation(analysis, loaded.name, loaded.raw, format.value, depth,
-                             file=loaded.file)
+                             file=loaded.file, train=figures)
 
 
 def print_explanation(analysis, name: str, raw=None, format: str = "text",
-                      depth: int | None = None, checks: bool = True, file: str | None = None) -> int:
+                      depth: int | None = None, checks: bool = True, file: str | None = None,
+                      train=None) -> int:
     """Print the explanation (text or JSON) of an analysis; the exit status of its checks
     (`file`: the spec's, for the error of a check that can't be decided)."""
     from cnncalc.checks import exit_status, report_undecided, run_checks
@@ -61,9 +84,13 @@ def print_explanation(analysis, name: str, raw=None, format: str = "text",
 
     options = Options()
     report = build(analysis, name, options)
+    if train is not None:
+        from cnncalc.train import add_to_report
+
+        add_to_report(report, train)
     found = run_checks(analysis, options, raw) if checks else []
     if format == "json":
-        for layer, text in zip(report["layers"], explanations(analysis)):
+        for layer, text in zip(report["layers"], explanations(analysis, train)):
             layer["explanation"] = text
         if depth is not None:   # as the text: rows deeper than --depth left out
             from cnncalc.render import visible
@@ -71,7 +98,7 @@ def print_explanation(analysis, name: str, raw=None, format: str = "text",
             report = dict(report, layers=visible(report, depth))
         sys.stdout.write(render_json(report, found) + "\n")
     else:
-        sys.stdout.write(render_text(analysis, report, depth, found))
+        sys.stdout.write(render_text(analysis, report, depth, found, train))
         print_totals(report, found)
     report_undecided(found, file or name, analysis.spec)
     return exit_status(found)

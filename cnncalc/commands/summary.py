@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cnncalc.errors import SpecError
 from cnncalc.render import Format, render
 from cnncalc.report import DTYPE_BYTES, Options
 
@@ -26,12 +27,32 @@ Examples:
   cnncalc summary net.yaml --explain       # with every layer's working
 
   cnncalc summary net.yaml --input 3xHxW   # figures as expressions in H, W
+
+  cnncalc summary resnet50 --train --batch 64 --optimizer adam   # a training step's figures
 """
 
 # --dtype for `summary` and `check`: typer lists the choices and refuses others (exit 2).
 # (mypy can't see members made from DTYPE_BYTES: hence the ignore, and `Dtype["float32"]`.)
 Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: ignore[misc]
 DtypeChoice = typer.Option("--dtype", help="Element type for memory figures.")
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class TrainDevice(str, Enum):
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+OptimizerChoice = typer.Option("--optimizer", help="The optimizer whose state the training "
+                               "figures count (with --train).")
+TrainDeviceChoice = typer.Option("--device", help="Whose kernels the training figures follow "
+                                 "(dropout's mask, Adam's temporaries differ).")
 
 
 SHORT_HELP = "Per-layer shapes, params, MACs and memory, with totals."
@@ -52,6 +73,11 @@ def summary(
     input: Annotated[str | None, typer.Option(
         "--input", help="Input shape instead of the spec's, in its layout: `3x512x512`, or names "
         "for symbolic sizes: `3xHxW`.")] = None,
+    train: Annotated[bool, typer.Option(
+        "--train", help="Also a training step's figures: backward FLOPs and saved activations "
+        "per layer; gradients, optimizer state and the peak in the totals.")] = False,
+    optimizer: Annotated[Optimizer, OptimizerChoice] = Optimizer.adam,
+    device: Annotated[TrainDevice, TrainDeviceChoice] = TrainDevice.cuda,
 ) -> int:
     from cnncalc.checks import exit_status, report_failed, report_undecided, run_checks
     from cnncalc.override import check_override, note_layout, parse_input
@@ -73,6 +99,15 @@ def summary(
     print_linear_notes(analysis, loaded.file)
     options = Options(batch=batch, dtype=dtype.value)
     report = build(analysis, loaded.name, options)
+    if train:
+        from cnncalc.train import TrainOptions, add_to_report, refuse_symbolic, train_figures
+
+        try:
+            refuse_symbolic(analysis)
+            add_to_report(report, train_figures(analysis, TrainOptions(
+                batch, dtype.value, optimizer.value, device.value)))
+        except SpecError as exc:
+            raise exc.located(loaded.file) from None
     checks = run_checks(analysis, options, loaded.raw, expectations=override is None)
     if override is not None and (loaded.spec.expect or any(n.expect for n in loaded.root.walk())):
         print("note: the spec's `expect` values are for its own input, so they aren't checked "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cnncalc.commands.summary import Optimizer, OptimizerChoice
 from cnncalc.errors import SpecError
 
 if TYPE_CHECKING:   # for annotations only: `cnncalc --help` imports this module
@@ -37,6 +38,8 @@ Examples:
   cnncalc validate net.yaml --format json --batch 8
 
   cnncalc validate unet --input 1x256x256      # another input size
+
+  cnncalc validate resnet18 --train --batch 4 --device cpu   # a training step, too
 """
 
 
@@ -77,6 +80,11 @@ def validate(
         "MODULE (from the current directory, as `python -m`), call FACTORY() (or with literal "
         "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, "
         "FLOPs).")] = None,
+    train: Annotated[bool, typer.Option(
+        "--train", help="Also run one training step (forward, backward, one optimizer step) and "
+        "compare backward FLOPs and saved activations per layer, gradients, optimizer state "
+        "and the peak (MemTracker).")] = False,
+    optimizer: Annotated[Optimizer, OptimizerChoice] = Optimizer.adam,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
     # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (bench/README.md).
@@ -100,16 +108,22 @@ def validate(
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if train and (where == "meta" or against is not None):
+        print("error: --train runs a real training step: not on --device meta, nor with "
+              "--against", file=sys.stderr)
+        return 2
     override = None
     if input is not None:
         from cnncalc.override import parse_input
 
         override = parse_input(input, numbers=True)
-    return validate_specs(specs, batch, where, format.value, against, override)
+    return validate_specs(specs, batch, where, format.value, against, override,
+                          optimizer.value if train else None)
 
 
 def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
-                   against: str | None = None, override: list | None = None) -> int:
+                   against: str | None = None, override: list | None = None,
+                   train: str | None = None) -> int:
     """Validate each spec (with `against`, the model its factory builds; with `override`, on
     that input) on the resolved `device`, report, and return the worst exit status."""
     from rich.console import Console
@@ -129,7 +143,7 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
         overall = progress.add_task("specs", total=len(specs), visible=len(specs) > 1)
         for source in specs:
             try:
-                result = validate_one(source, batch, device, progress, target, override)
+                result = validate_one(source, batch, device, progress, target, override, train)
             except SpecError as exc:
                 progress.console.print(exc.format(), markup=False, highlight=False, soft_wrap=True)
                 status = 2
@@ -152,6 +166,10 @@ def validate_specs(specs: list[str], batch: int, device: str, fmt: str,
             for result in results:
                 if result["totals"] is not None:
                     render_table(result, console)
+                if result.get("train"):
+                    from cnncalc.crosscheck.train_diff import render_table as train_table
+
+                    train_table(result["train"], console)
     finally:    # what disagreed, on standard error even when standard output can't be written
         for result in results:
             for line in result.get("problems", []):
@@ -228,12 +246,13 @@ def prepare(source: str, batch: int, device: str, override: list | None = None) 
 
 
 def validate_one(source: str, batch: int, device: str, progress,
-                 against: str | Target | None = None, override: list | None = None) -> dict:
+                 against: str | Target | None = None, override: list | None = None,
+                 train: str | None = None) -> dict:
     """Prepare one spec, run it (or the model `against` builds) and compare; a SpecError for
     bad input, strict rounding's error included, with what PyTorch did by flooring."""
     prepared = prepare(source, batch, device, override)
     if against is None:
-        result = _run_spec(prepared, batch, device, progress)
+        result = _run_spec(prepared, batch, device, progress, train)
         problems, agreement = result.get("problems", []), "every figure agrees with cnncalc's"
     else:
         from cnncalc.crosscheck.drift import check, describe
@@ -265,7 +284,8 @@ def validate_one(source: str, batch: int, device: str, progress,
     return result
 
 
-def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
+def _run_spec(prepared: Prepared, batch: int, device: str, progress,
+              train: str | None = None) -> dict:
     """Build the spec's network in PyTorch, run it and compare every figure."""
     from cnncalc.crosscheck.build import build, empty_input, materialise
     from cnncalc.crosscheck.diff import compare, disagreements
@@ -290,6 +310,15 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress) -> dict:
     result = compare(analysis, measurement, loaded.name)
     result["file"] = loaded.file
     problems = disagreements(result)
+    if train is not None:
+        from cnncalc.crosscheck import train_diff
+
+        try:
+            result["train"] = train_diff.compare_train(analysis, device, batch, train)
+        except SpecError as exc:
+            raise exc.located(loaded.file) from None
+        result["ok"] = result["ok"] and result["train"]["ok"]
+        problems += train_diff.disagreements(result["train"])
     if problems:
         result["problems"] = problems
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from cnncalc.kinds.base import Args, LeafKind, leaf_kind
+from cnncalc.kinds.base import INPUT, OUTPUT, Args, LeafKind, leaf_kind
 from cnncalc.working import Step, number
 
 
@@ -14,6 +14,12 @@ class Activation(LeafKind):
 
     summary = "activation"
     formula: ClassVar[str]
+    # what its backward reads: its input, or its output where the derivative is written with
+    # it (relu, sigmoid, tanh: PyTorch's derivatives.yaml)
+    keeps: ClassVar[str] = "input"
+
+    def saved(self, args, shape, out, training):
+        return [OUTPUT if self.keeps == "output" else INPUT]
 
     def explain(self, row, context) -> list[Step]:
         return [Step(f"{self.formula} on every value; shape unchanged, no parameters")]
@@ -43,6 +49,7 @@ expected:
 @leaf_kind
 class ReLU(Activation):
     name = "relu"
+    keeps = "output"
     torch = "ReLU"
     formula = "max(0, x)"
     example = ACTIVATION_EXAMPLE.format(name=name)
@@ -75,6 +82,7 @@ class SiLU(Activation):
 @leaf_kind
 class Sigmoid(Activation):
     name = "sigmoid"
+    keeps = "output"
     torch = "Sigmoid"
     formula = "σ(x) = 1/(1 + e^(−x))"
     example = ACTIVATION_EXAMPLE.format(name=name)
@@ -83,6 +91,7 @@ class Sigmoid(Activation):
 @leaf_kind
 class Tanh(Activation):
     name = "tanh"
+    keeps = "output"
     torch = "Tanh"
     formula = "tanh(x)"
     example = ACTIVATION_EXAMPLE.format(name=name)
@@ -175,6 +184,12 @@ expected:
         return [Step("x if x > 0, else a·x with one learnt slope a"),
                 Step("params", "", "", row.params)]
 
+    def saved(self, args, shape, out, training):
+        return [INPUT]
+
+    def param_tensors(self, args: PReluArgs, shape):
+        return [self.params(args, shape)]
+
     def build(self, nn, args: PReluArgs, shape):
         return nn.PReLU(shape[0] if args.channels == "all" else 1)
 
@@ -185,6 +200,9 @@ class ChannelSoftmax(LeafKind):
     def explain(self, row, context) -> list[Step]:
         return [Step(f"at each position the C = {number(row.input_shape[0])} channel values "
                      f"become {self.what}; shape unchanged, no parameters")]
+
+    def saved(self, args, shape, out, training):
+        return [OUTPUT]      # the derivative is written with the result
 
     def build(self, nn, args, shape):
         return getattr(nn, self.torch.split("(")[0])(dim=1)

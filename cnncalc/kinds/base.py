@@ -17,11 +17,20 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
-- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs.
+- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs;
+- its training rules (cnncalc/train.py; proven by tests/test_train_vs_torch.py):
+  `saved(args, shape, out, training)`, the tensors autograd keeps for the backward (`INPUT`,
+  `OUTPUT`, or a `Saved` tensor of its own); `output_is_input(args)`, whether the output is
+  the input itself or a view of it (the same storage); `backward_macs(args, shape, out,
+  input_grad)`, the backward's multiply-accumulates (the forward's for the weight gradient,
+  and again for the input gradient where the input needs one); `param_tensors(args, shape)`,
+  the elements of each parameter tensor (optimizer state per tensor). A kind that declares no
+  `saved` rule is refused by the training figures with its name, never guessed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,6 +120,35 @@ def as_torch(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A tensor a layer keeps for its backward: its input, its output, or one of its own
+    ("own"), of `elements` for the whole batch and `dtype` (None: the network's; "int64",
+    "bool")."""
+
+    what: str
+    elements: Any = 0
+    dtype: str | None = None
+    label: str = ""          # what it is, for `explain --train`
+
+
+INPUT = Saved("input", label="its input")
+OUTPUT = Saved("output", label="its output")
+
+
+def own(elements: Any, label: str, dtype: str | None = None) -> Saved:
+    return Saved("own", elements, dtype, label)
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """What the training rules need besides the shapes: the batch and the device (a few
+    rules differ between PyTorch's CPU and CUDA kernels)."""
+
+    batch: int = 1
+    device: str = "cuda"
+
+
 class LeafKind:
     """The defaults of a leaf kind: shape unchanged, no params, buffers or MACs, position-wise
     (output i sees input i). A kind overrides what differs."""
@@ -154,6 +192,26 @@ class LeafKind:
 
     def build(self, nn: Any, args: Any, shape: tuple) -> Any:
         raise NotImplementedError(f"{self.name}: no PyTorch builder")
+
+    # -- training (cnncalc/train.py) --
+    def saved(self, args: Any, shape: tuple, out: tuple, training: Training) -> list[Saved] | None:
+        """What autograd keeps for this layer's backward when its input needs a gradient or it
+        has parameters (otherwise nothing is recorded). None: not declared."""
+        return None
+
+    def output_is_input(self, args: Any) -> bool:
+        """The output is the input or a view of it: no new storage."""
+        return False
+
+    def backward_macs(self, args: Any, shape: tuple, out: tuple, input_grad: bool) -> Any:
+        """The weight gradient costs the forward's MACs, the input gradient (only where the
+        input needs one) the same again: conv, conv_transpose and linear; 0 for the rest."""
+        macs = self.macs(args, shape, out)
+        return 2 * macs if input_grad else macs
+
+    def param_tensors(self, args: Any, shape: tuple) -> list | None:
+        """The elements of each parameter tensor; None: not declared for a kind with params."""
+        return [] if self.params(args, shape) == 0 else None
 
     def note(self, row: Row, previous: LeafKind | None, layout: str) -> str | None:
         """A note for a use that is legal but usually a mistake, after the leaf `previous`."""

@@ -84,6 +84,11 @@ class Composite:
     def branches(self, node: Node, shortcuts: dict) -> list[list[Node]] | None:
         return None
 
+    def train(self, walker: Any, node: Node, value: Any) -> Any:
+        """The training walk (cnncalc/train.py): the tensor its output is, from its input's;
+        what it saves itself goes through `walker.save(node, value)`."""
+        return walker.sequence(node.children, value)
+
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
 
@@ -306,6 +311,16 @@ class Branched(Composite):
     def combined(self, torch: Any, outs: list) -> Any:
         raise NotImplementedError
 
+    def train(self, walker, node: Node, value):
+        return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
+                                                         value))
+
+    def joined(self, walker, node: Node, outs: list):
+        """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
+        if len(outs) == 1 and self.name != "concat":
+            return outs[0]               # `combined` returns the one branch's output itself
+        return walker.fresh(node, walker.shape_of(node), any(o.grad for o in outs))
+
     def branches(self, node: Node, shortcuts: dict):
         if node.refs:
             return None      # nothing of its own to pair: its inputs are entries elsewhere
@@ -501,6 +516,18 @@ expected:
             total = total * out
         return total
 
+    def joined(self, walker, node: Node, outs: list):
+        """a·b keeps b when a needs a gradient and a when b does, one product at a time."""
+        total = outs[0]
+        for out in outs[1:]:
+            if total.grad:
+                walker.save(node, out, "a factor, for the other's gradient")
+            if out.grad:
+                walker.save(node, total, "a factor, for the other's gradient")
+            shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
+            total = walker.fresh(node, shape, total.grad or out.grad, (total, out))
+        return total
+
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "multiplied", "no parameters of its own")
 
@@ -677,6 +704,16 @@ expected:
         if resolved is not None:     # a projection the analysis resolved
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
         return builder.residual(builder.node(main), builder.node(short))
+
+    def train(self, walker, node: Node, value):
+        main, short = node.children
+        if _no_shortcut(node, walker.shortcuts):
+            return walker.node(main, value)
+        resolved = walker.shortcuts.get(node.path)
+        if resolved is not None:     # a projection, or optional's identity ([])
+            short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
+        out, shortcut = walker.branched(node, [[main], [short]], value)
+        return walker.fresh(node, walker.shape_of(node), out.grad or shortcut.grad)
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children

@@ -18,6 +18,7 @@ from cnncalc.dims import (
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
+    INPUT,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -30,6 +31,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )
@@ -163,6 +165,23 @@ expected:
         steps.append(Step("MACs", f"out elements · ({letters}·{c_general})",
                           f"{out_elements} · ({weights})", row.macs))
         return steps
+
+    def saved(self, args: ConvArgs, shape, out, training):
+        # for the weight gradient (the weight itself is a parameter). Where `same` pads one
+        # side more than the other, a zero-padded copy is made first and the conv keeps that:
+        # PyTorch's padding='same' (stride 1) pads it by the difference only, the layer
+        # cnncalc builds for a stride above 1 (TensorFlow's rule) by the whole padding
+        _, stride, _, _, pads = conv_geometry(args, shape)
+        if any(before != after for before, after in pads):
+            by_difference = all(s == 1 for s in stride)
+            padded = numel(w + (after - before if by_difference else before + after)
+                           for w, (before, after) in zip(spatial(shape), pads))
+            return [own(training.batch * shape[0] * padded, "its input, zero-padded (a copy)")]
+        return [INPUT]
+
+    def param_tensors(self, args, shape):
+        weight = self.params(args, shape) - (args.out if args.bias else 0)
+        return [weight, args.out] if args.bias else [weight]
 
     def build(self, nn, args: ConvArgs, shape):
         n_axes = len(shape) - 1
@@ -301,6 +320,13 @@ expected:
         steps.append(Step("(each input value is multiplied by a whole filter and spread over the "
                           "output, as PyTorch's FlopCounterMode counts it)"))
         return steps
+
+    def saved(self, args, shape, out, training):
+        return [INPUT]       # for the weight gradient (the weight itself is a parameter)
+
+    def param_tensors(self, args, shape):
+        weight = self.params(args, shape) - (args.out if args.bias else 0)
+        return [weight, args.out] if args.bias else [weight]
 
     def build(self, nn, args: ConvTransposeArgs, shape):
         return module(nn, "ConvTranspose", len(shape) - 1)(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnncalc.dims import AXES, Fit, in_layout, numel
-from cnncalc.kinds.base import Args, LeafKind, PosInt, leaf_kind
+from cnncalc.kinds.base import INPUT, Args, LeafKind, PosInt, leaf_kind
 from cnncalc.working import Step, axes_of, n, number, prod_text
 
 
@@ -76,6 +76,13 @@ expected:
             steps.append(Step("MACs", "in·out", f"{n(n_in)}·{n(args.out)}", row.macs))
         return steps
 
+    def saved(self, args, shape, out, training):
+        return [INPUT]       # for the weight gradient
+
+    def param_tensors(self, args: LinearArgs, shape):
+        weight = shape[-1] * args.out
+        return [weight, args.out] if args.bias else [weight]
+
     def build(self, nn, args: LinearArgs, shape):
         return nn.Linear(shape[-1], args.out, bias=args.bias)
 
@@ -106,6 +113,12 @@ expected:
             steps.append(Step("(PyTorch flattens channels first: the order is C, then "
                               f"{', '.join(axes_of(row))})"))
         return steps
+
+    def saved(self, args, shape, out, training):
+        return []
+
+    def output_is_input(self, args):
+        return True          # a view
 
     def build(self, nn, args, shape):
         return nn.Flatten()

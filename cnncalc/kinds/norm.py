@@ -8,6 +8,7 @@ from cnncalc.dims import Fit, in_layout, is_int, numel
 from cnncalc.errors import SpecError
 from cnncalc.field import IDENTITY
 from cnncalc.kinds.base import (
+    INPUT,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -19,6 +20,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     spatial,
 )
 from cnncalc.working import Step, affine_steps, n, prod_text
@@ -35,6 +37,9 @@ class AffinePerChannel(LeafKind):
 
     def params(self, args, shape):
         return 2 * shape[0] if args.affine else 0
+
+    def param_tensors(self, args, shape):
+        return [shape[0], shape[0]] if args.affine else []
 
 
 @leaf_kind
@@ -66,6 +71,11 @@ expected:
         return affine_steps(row, what) + [
             Step("buffers", "2·C + 1 (running mean and variance per channel, and a batch counter)",
                  f"2·{n(c)} + 1", row.buffers)]
+
+    def saved(self, args, shape, out, training):
+        # the batch's mean and inverse standard deviation per channel, in the input's dtype
+        return [INPUT, own(shape[0], "the batch mean per channel"),
+                own(shape[0], "the inverse std per channel")]
 
     def build(self, nn, args: BatchNormArgs, shape):
         # BatchNorm1d takes (N, C) and (N, C, L)
@@ -112,6 +122,11 @@ expected:
         return [Step("channels per group", "C/G", f"{n(c)}/{n(g)}", per)] + affine_steps(
             row, f"normalises each of the {g} groups of channels over its channels and positions")
 
+    def saved(self, args: GroupNormArgs, shape, out, training):
+        stats = training.batch * args.groups
+        return [INPUT, own(stats, "the mean per sample and group"),
+                own(stats, "the inverse std per sample and group")]
+
     def build(self, nn, args: GroupNormArgs, shape):
         return nn.GroupNorm(args.groups, shape[0], eps=args.eps, affine=args.affine)
 
@@ -152,6 +167,15 @@ expected:
 
     def explain(self, row, context) -> list[Step]:
         return affine_steps(row, "normalises each channel of each sample over its positions")
+
+    def saved(self, args: InstanceNormArgs, shape, out, training):
+        # PyTorch runs it as a batch norm of the N·C channels of a (1, N·C, …) view
+        stats = training.batch * shape[0]
+        saved = [INPUT, own(stats, "the mean per sample and channel"),
+                 own(stats, "the inverse std per sample and channel")]
+        if args.affine:
+            saved.append(own(stats, "γ repeated for every sample"))
+        return saved
 
     def build(self, nn, args: InstanceNormArgs, shape):
         return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], eps=args.eps,
@@ -212,6 +236,21 @@ expected:
                                  f"2·{prod_text(in_layout(row.input_shape, context.layout))}",
                                  row.params)]
 
+    def saved(self, args: LayerNormArgs, shape, out, training):
+        n = training.batch
+        if args.over == "channels":
+            # it keeps the channels-last view of its input (the same storage)
+            positions = n * numel(spatial(shape))
+            return [INPUT, own(positions, "the mean per position"),
+                    own(positions, "the inverse std per position")]
+        return [INPUT, own(n, "the mean per sample"), own(n, "the inverse std per sample")]
+
+    def param_tensors(self, args: LayerNormArgs, shape):
+        if not args.affine:
+            return []
+        size = shape[0] if args.over == "channels" else numel(shape)
+        return [size, size]
+
     def build(self, nn, args: LayerNormArgs, shape):
         if args.over == "sample":
             return nn.LayerNorm(list(shape), eps=args.eps, elementwise_affine=args.affine)
@@ -259,6 +298,15 @@ expected:
     def explain(self, row, context) -> list[Step]:
         return [Step(f"divides each value by a sum over {row.node.args.size} neighbouring "
                      "channels at the same position; shape unchanged, no parameters")]
+
+    def saved(self, args: LRNArgs, shape, out, training):
+        # PyTorch's Python implementation: x², padded along channels and averaged (avg_pool
+        # keeps the padded squares), k + α·avg, raised to β (pow keeps its base), x / that
+        n = training.batch
+        padded = n * (shape[0] + args.size - 1) * numel(spatial(shape))
+        return [INPUT, own(padded, "the squares, padded along channels"),
+                own(n * numel(shape), "k + α·(average of the squares)"),
+                own(n * numel(shape), "the divisor")]
 
     def build(self, nn, args: LRNArgs, shape):
         return nn.LocalResponseNorm(args.size, alpha=args.alpha, beta=args.beta, k=args.k)

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from cnncalc.dims import AXES, Fit, is_int
+from cnncalc.dims import AXES, Fit, is_int, numel
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
+    INPUT,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -24,6 +25,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )
@@ -51,6 +53,21 @@ expected:
   params: 0
 """
 
+    def saved(self, args: DropoutArgs, shape, out, training):
+        if args.p == 0:
+            return []            # PyTorch returns the input itself
+        if args.p == 1:
+            return [own(1, "a zero it multiplies by")]
+        # the CPU multiplies by a mask of the input's dtype; CUDA's fused kernel keeps a
+        # one-byte mask
+        elements = training.batch * numel(shape)
+        if training.device == "cuda":
+            return [own(elements, "the mask", "bool")]
+        return [own(elements, "the mask (in the input's dtype, on the CPU)")]
+
+    def output_is_input(self, args: DropoutArgs):
+        return args.p == 0
+
     def explain(self, row, context) -> list[Step]:
         return [Step(f"in training, each {self.what} is zeroed with probability p = "
                      f"{number(row.node.args.p)}; at inference it passes through; no parameters")]
@@ -67,7 +84,7 @@ class DropPathArgs(Args):
 class DropPath(LeafKind):
     name = "drop_path"
     args = DropPathArgs
-    torch = "Identity (stochastic depth is the identity in eval mode)"
+    torch = "StochasticDepth(p, \"row\") (torchvision; the identity in eval mode)"
     summary = "stochastic depth (identity at inference)"
     example = """
 name: drop-path
@@ -86,8 +103,29 @@ expected:
                      f"{number(row.node.args.p)} (stochastic depth); at inference it passes "
                      "through; no parameters")]
 
+    def saved(self, args: DropPathArgs, shape, out, training):
+        # torchvision's stochastic_depth ("row"): x times a mask of one value per sample
+        return [own(training.batch, "the mask, one value per sample")] if args.p > 0 else []
+
+    def output_is_input(self, args: DropPathArgs):
+        return args.p == 0
+
     def build(self, nn, args: DropPathArgs, shape):
-        return nn.Identity()     # what torchvision's StochasticDepth is in eval mode
+        p = args.p
+
+        class StochasticDepth(nn.Module):
+            """torchvision's StochasticDepth(p, "row"): the identity in eval mode; in training
+            each sample's path is kept with probability 1 − p and scaled by 1/(1 − p)."""
+
+            def forward(self, x):
+                if not self.training or p == 0:
+                    return x
+                noise = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(1 - p)
+                if p < 1:
+                    noise.div_(1 - p)
+                return x * noise
+
+        return StochasticDepth()
 
 
 @leaf_kind
@@ -104,6 +142,12 @@ spec:
 expected:
   error: ["`dropout2d` needs a [C, H, W] input"]
 """
+
+    def saved(self, args: DropoutArgs, shape, out, training):
+        if args.p in (0, 1):
+            return super().saved(args, shape, out, training)
+        # one value per sample and channel, on either device (no fused kernel)
+        return [own(training.batch * shape[0], "the mask, one value per sample and channel")]
 
     def shape(self, args, shape, fit: Fit):
         need_rank(shape, (3,), "dropout2d", "a [C, H, W] input")
@@ -151,6 +195,9 @@ expected:
         return [Step(f"out{suffix}", f"{size_letter(suffix, axes)} + 2P", f"{n(w)} + 2·{n(p)}", out,
                      then=context.shape(row.output_shape) if i == len(groups) - 1 else "")
                 for i, (suffix, (w, p, out)) in enumerate(groups)] + [Step("no parameters")]
+
+    def saved(self, args, shape, out, training):
+        return []            # its backward needs only the sizes
 
     def build(self, nn, args: ZeroPadArgs, shape):
         n_axes = len(shape) - 1
@@ -244,6 +291,9 @@ expected:
                 for i, (suffix, (w, s, out)) in enumerate(groups)] + [
             Step(f"{args.mode} interpolation; no parameters")]
 
+    def saved(self, args, shape, out, training):
+        return []            # its backward needs only the sizes
+
     def build(self, nn, args: UpsampleArgs, shape):
         if args.like is not None:
             return _resize_like(nn)(args.mode)
@@ -290,6 +340,12 @@ expected:
     def explain(self, row, context) -> list[Step]:
         return [Step("passes its input through unchanged")]
 
+    def saved(self, args, shape, out, training):
+        return []
+
+    def output_is_input(self, args):
+        return True
+
     def build(self, nn, args, shape):
         return nn.Identity()
 
@@ -332,6 +388,9 @@ expected:
                 Step(f"the {g} groups are interleaved (channel i of every group, then i + 1, …); "
                      "shape unchanged, no parameters")]
 
+    def saved(self, args, shape, out, training):
+        return []            # its backward needs only the sizes
+
     def build(self, nn, args: ChannelShuffleArgs, shape):
         return nn.ChannelShuffle(args.groups)
 
@@ -364,6 +423,12 @@ expected:
     def explain(self, row, context) -> list[Step]:
         return [Step("multiplies each channel by a learnt factor γ (layer scale); shape unchanged"),
                 Step("params", "C", "", row.params)]
+
+    def saved(self, args, shape, out, training):
+        return [INPUT]       # for γ's gradient
+
+    def param_tensors(self, args, shape):
+        return [shape[0]]
 
     def build(self, nn, args: ScaleArgs, shape):
         from cnncalc.crosscheck.build import ChannelScale

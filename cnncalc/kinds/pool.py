@@ -8,6 +8,7 @@ from cnncalc.dims import AXES, Fit, SlidingContext, effective_kernel, is_int, nu
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
+    INPUT,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -18,6 +19,7 @@ from cnncalc.kinds.base import (
     leaf_kind,
     module,
     need_rank,
+    own,
     per_axis,
     spatial,
 )
@@ -116,6 +118,9 @@ expected:
   macs: 0
 """
 
+    def saved(self, args, shape, out, training):
+        return [INPUT, own(training.batch * numel(out), "the argmax indices", "int64")]
+
     def build(self, nn, args: MaxPoolArgs, shape):
         return module(nn, "MaxPool", len(shape) - 1)(
             as_torch(args.kernel), stride=as_torch(args.stride), padding=as_torch(args.padding),
@@ -157,6 +162,9 @@ expected:
         if args.count_include_pad:
             return " (padding counted in the average)"
         return " (padding not counted in the average)"
+
+    def saved(self, args, shape, out, training):
+        return [INPUT]
 
     def build(self, nn, args: AvgPoolArgs, shape):
         return module(nn, "AvgPool", len(shape) - 1)(
@@ -205,6 +213,13 @@ class AdaptivePool(LeafKind):
                               "and there is no single receptive field"))
         steps.append(Step("no parameters; channels unchanged"))
         return steps
+
+    def saved(self, args, shape, out, training):
+        if self.family == "AdaptiveMaxPool":
+            return [INPUT, own(training.batch * numel(out), "the argmax indices", "int64")]
+        if all(o == 1 for o in out[1:]):
+            return []        # PyTorch takes a mean: its backward needs only the sizes
+        return [INPUT]
 
     def build(self, nn, args: AdaptivePoolArgs, shape):
         return module(nn, self.family, len(shape) - 1)(as_torch(args.output))
@@ -280,6 +295,9 @@ expected:
         return [Step("positions averaged per channel", "·".join(axes_of(row)), prod_text(sizes),
                      numel(sizes), then=context.shape(row.output_shape)),
                 Step("no parameters")]
+
+    def saved(self, args, shape, out, training):
+        return []            # a mean: its backward needs only the sizes
 
     def build(self, nn, args, shape):
         return module(nn, "AdaptiveAvgPool", len(shape) - 1)(1)

@@ -1,0 +1,403 @@
+"""Training figures from an analysis, without running anything: the backward's FLOPs, what
+autograd keeps for it, the gradients, the optimizer's state and the peak of a training step.
+
+Each kind's rules are its own (cnncalc/kinds: `saved`, `output_is_input`, `backward_macs`,
+`param_tensors`; a composite's `train`). This module walks the network once as a forward pass
+does, following each tensor (a `Value`) from layer to layer, so that a storage kept by two
+layers (a conv's output, kept by the ReLU after it as its output and by nothing else) is
+counted once, charged to the first layer that keeps it, as PyTorch holds it once.
+
+Counts (FLOPs, MACs) are per sample, as every count cnncalc reports; memory is for the batch.
+Proven against PyTorch by tests/test_train_vs_torch.py and `cnncalc validate --train`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc.analyze import Analysis, Row, add_up
+from cnncalc.dims import is_int, numel
+from cnncalc.errors import SpecError
+from cnncalc.graph import Node
+from cnncalc.kinds.base import Saved, Training
+from cnncalc.report import DTYPE_BYTES
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+TRAIN_DTYPES = ("float32", "float16", "bfloat16", "float64")
+DEVICES = ("cuda", "cpu")
+OWN_DTYPE_BYTES = {"int64": 8, "bool": 1}
+STEP_BYTES = 4       # Adam's `step`: a 0-d float32 tensor per parameter tensor (torch 2.13)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainOptions:
+    batch: int = 1
+    dtype: str = "float32"
+    optimizer: str = "adam"
+    device: str = "cuda"
+
+    @property
+    def bytes_per_element(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+
+@dataclass(eq=False, slots=True)
+class Value:
+    """A tensor of the forward pass: its shape (one sample), whether it needs a gradient, and
+    the layer that first kept it (None: not kept yet)."""
+
+    shape: tuple
+    grad: bool
+    kept_by: str | None = None
+    producer: str = ""            # the path of the node whose output it is ("" for the input)
+
+
+@dataclass(slots=True)
+class Kept:
+    """One storage a layer is charged for."""
+
+    label: str
+    bytes: Any
+
+
+@dataclass(slots=True)
+class LayerTrain:
+    backward_macs: Any = 0        # per sample
+    saved_bytes: Any = 0          # the batch
+    kept: list[Kept] = field(default_factory=list)
+    input_grad: bool = False      # the layer's input needs a gradient
+    shared: list[tuple[str, str]] = field(default_factory=list)   # (what, the layer it's charged to)
+    recorded: bool = True         # autograd recorded it (its input needs a gradient, or params)
+
+
+@dataclass(slots=True)
+class Event:
+    """One step of the forward, as the backward undoes it in reverse: a leaf, or a composite's
+    combining (a sum, a concatenation, a product). Bytes for the batch."""
+
+    path: str
+    kept: Any                     # what it was charged for: freed once its backward has run
+    param_grads: Any              # the gradients of its parameters, made by its backward
+    out_grad: Any                 # the gradient arriving from above (its output's size)
+    in_grad: Any                  # the gradient it passes down (its input's size, where needed)
+    held: Any = 0                 # gradients other branches hold while its backward runs
+
+
+@dataclass(slots=True)
+class TrainFigures:
+    options: TrainOptions
+    layers: dict[str, LayerTrain]     # by path, every node (composites sum their children)
+    forward_macs: Any
+    backward_macs: Any
+    saved_bytes: Any
+    param_bytes: Any
+    buffer_bytes: Any
+    input_bytes: Any
+    output_bytes: Any
+    gradient_bytes: Any
+    optimizer_bytes: Any
+    param_tensors: list               # elements of each parameter tensor
+    events: list[Event]
+
+    @property
+    def base_bytes(self):
+        """What a steady-state step starts with: the weights, buffers, optimizer state and the
+        input batch (gradients were set to None after the last step)."""
+        return self.param_bytes + self.buffer_bytes + self.optimizer_bytes + self.input_bytes
+
+    @property
+    def loss_bytes(self):
+        """The loss (`output.sum()`, one element) and, in the backward, its gradient."""
+        return 2 * self.options.bytes_per_element
+
+    @property
+    def forward_peak(self):
+        """At the end of the forward: everything kept, the output and the loss."""
+        return (self.base_bytes + self.saved_bytes + self.output_bytes
+                + self.options.bytes_per_element)
+
+    @property
+    def backward_peak(self):
+        """The largest of, for each layer's backward in turn (the last layer first): what the
+        layers before it keep (a storage is freed once the backward of the first layer that
+        kept it has run, as its other keepers come after it), the gradients of the parameters
+        after it, and its own gradients: arriving, passed down, of its parameters."""
+        peak = 0
+        kept = self.saved_bytes
+        grads = 0
+        for i, event in enumerate(reversed(self.events)):
+            out_grad = 0 if i == 0 else event.out_grad   # d(sum)/d(output): a broadcast 1
+            peak = max(peak, self.base_bytes + kept + grads + out_grad + event.in_grad
+                       + event.param_grads + event.held + self.loss_bytes)
+            kept -= event.kept
+            grads += event.param_grads
+        return peak
+
+    @property
+    def optimizer_temporaries(self):
+        """Adam's: on the CPU (for-loop) the square root and its quotient of one tensor at a
+        time; on CUDA (`foreach`) the square roots of all of them at once. SGD's updates are
+        in place."""
+        if self.options.optimizer in ("sgd", "momentum") or not self.param_tensors:
+            return 0
+        per = self.options.bytes_per_element
+        if self.options.device == "cuda":
+            return add_up(self.param_tensors) * per
+        return 2 * max(self.param_tensors) * per
+
+    @property
+    def optimizer_peak(self):
+        """Every gradient, Adam's temporaries, and the loss (still referenced)."""
+        return (self.base_bytes + self.gradient_bytes + self.optimizer_temporaries
+                + self.options.bytes_per_element)
+
+    @property
+    def peak_bytes(self):
+        """The largest set of live tensors during a steady-state step."""
+        return max(self.forward_peak, self.backward_peak, self.optimizer_peak)
+
+    @property
+    def forward_flops(self):
+        return 2 * self.forward_macs
+
+    @property
+    def backward_flops(self):
+        return 2 * self.backward_macs
+
+    def as_dict(self) -> dict:
+        from cnncalc.report import plain
+
+        return {"optimizer": self.options.optimizer, "device": self.options.device,
+                "forward_flops": plain(self.forward_flops),      # per sample, as `flops`
+                "backward_flops": plain(self.backward_flops),    # per sample
+                "param_bytes": plain(self.param_bytes),
+                "buffer_bytes": plain(self.buffer_bytes),
+                "input_bytes": plain(self.input_bytes),
+                "saved_activation_bytes": plain(self.saved_bytes),
+                "gradient_bytes": plain(self.gradient_bytes),
+                "optimizer_bytes": plain(self.optimizer_bytes),
+                "optimizer_temporary_bytes": plain(self.optimizer_temporaries),
+                "peak_bytes": plain(self.peak_bytes),
+                "peak_in": self.peak_phase}
+
+    @property
+    def peak_phase(self) -> str:
+        peak = self.peak_bytes
+        return ("forward" if peak == self.forward_peak else
+                "backward" if peak == self.backward_peak else "optimizer step")
+
+
+def check_options(options: TrainOptions) -> None:
+    if options.dtype not in TRAIN_DTYPES:
+        raise SpecError(f"training needs a floating-point dtype, not {options.dtype}",
+                        hints=["--dtype float32, float16, bfloat16 or float64"])
+
+
+class _Walker:
+    """Follows the forward pass, as cnncalc.analyze does, with Values instead of shapes."""
+
+    def __init__(self, analysis: Analysis, options: TrainOptions):
+        self.rows: dict[str, Row] = {row.node.path: row for row in analysis.rows}
+        self.shortcuts = analysis.shortcuts
+        self.layout = analysis.spec.layout
+        self.options = options
+        self.training = Training(options.batch, options.device)
+        self.layers: dict[str, LayerTrain] = {}
+        self.tensors: list = []           # elements of each parameter tensor
+        self.events: list[Event] = []
+        self._open: list[list[str]] = []
+
+    def sequence(self, nodes: list[Node], value: Value) -> Value:
+        for node in nodes:
+            value = self.node(node, value)
+        return value
+
+    def node(self, node: Node, value: Value) -> Value:
+        layer = self.layers[node.path] = LayerTrain(input_grad=value.grad)
+        if self._open:
+            self._open[-1].append(node.path)
+        if node.leaf:
+            return self.leaf(node, value, layer)
+        self._open.append([])
+        out = node.composite.train(self, node, value)
+        below = [self.layers[path] for path in self._open.pop()]
+        layer.backward_macs = add_up(b.backward_macs for b in below)
+        layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+        return out
+
+    def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
+        kind, args = node.leaf_kind, node.args
+        row = self.rows[node.path]
+        shape, out_shape = row.input_shape, row.output_shape
+        saved = kind.saved(args, shape, out_shape, self.training)
+        tensors = kind.param_tensors(args, shape)
+        if saved is None or tensors is None:
+            raise SpecError(f"layer {node.path} ({node.kind}): the kind `{node.kind}` has no "
+                            "training rule yet, so its training figures are unknown", node.pos,
+                            hints=["leave out --train, or replace the layer"])
+        self.tensors.extend(tensors)
+        has_params = bool(tensors)
+        if kind.output_is_input(args):
+            out = value
+        else:
+            out = Value(out_shape, value.grad or has_params, producer=node.path)
+        if not (value.grad or has_params):
+            layer.recorded = False       # autograd records nothing: no input needs a gradient
+            return out
+        layer.backward_macs = kind.backward_macs(args, shape, out_shape, value.grad)
+        for item in saved:
+            if item.what == "input":
+                self.save(node, value, item.label)
+            elif item.what == "output":
+                self.save(node, out, item.label)
+            else:
+                self.own(node, item)
+        self.event(node, out, self.value_bytes(value) if value.grad else 0,
+                   add_up(tensors) * self.options.bytes_per_element)
+        return out
+
+    def event(self, node: Node, out: Value, in_grad, param_grads) -> None:
+        layer = self.layers[node.path]
+        self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
+                                 self.value_bytes(out), in_grad))
+
+    def save(self, node: Node, value: Value, label: str) -> None:
+        """`node` keeps `value`: charged to it unless a layer before kept it."""
+        if value.kept_by is None:
+            value.kept_by = node.path
+            self.charge(node, Kept(label, self.value_bytes(value)))
+        else:
+            self.layers[node.path].shared.append((label, value.kept_by))
+
+    def own(self, node: Node, item: Saved) -> None:
+        per = (OWN_DTYPE_BYTES[item.dtype] if item.dtype else self.options.bytes_per_element)
+        self.charge(node, Kept(item.label, item.elements * per))
+
+    def charge(self, node: Node, kept: Kept) -> None:
+        layer = self.layers[node.path]
+        layer.kept.append(kept)
+        layer.saved_bytes = layer.saved_bytes + kept.bytes
+
+    def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
+        """A composite's combined output: a sum or a concatenation passes its gradient down
+        as it is (or as views); a product makes one for each factor that needs it."""
+        out = Value(tuple(shape), grad, producer=node.path)
+        if grad:
+            self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
+        return out
+
+    def branched(self, node: Node, branches: list[list[Node]], value: Value) -> list[Value]:
+        """Each branch on `value`, with the gradients the others hold during its backward:
+        autograd runs the last branch first; while branch k runs, the branches after it have
+        left their gradient for the input waiting (the input's size), and those before it
+        still hold the gradient arriving from above (the output's size)."""
+        outs, spans = [], []
+        for children in branches:
+            start = len(self.events)
+            outs.append(self.sequence(children, value))
+            spans.append((start, len(self.events)))
+        out_bytes = self.value_bytes(Value(self.rows[node.path].output_shape, True))
+        later = False
+        for k in range(len(spans) - 1, -1, -1):
+            start, end = spans[k]
+            held = (self.value_bytes(value) if later and value.grad else 0) + (
+                out_bytes if k > 0 else 0)
+            for event in self.events[start:end]:
+                event.held = event.held + held
+            later = later or start != end
+        return outs
+
+    def shape_of(self, node: Node) -> tuple:
+        return self.rows[node.path].output_shape
+
+    def value_bytes(self, value: Value):
+        return self.options.batch * numel(value.shape) * self.options.bytes_per_element
+
+
+def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
+    """The training figures of the analysed network for `options` (SpecError for a kind
+    without training rules, or a dtype that can't train)."""
+    check_options(options)
+    walker = _Walker(analysis, options)
+    # the network's input is given, not kept: it needs no gradient and is never charged
+    start = Value(tuple(analysis.input_shape), False, kept_by="", producer="")
+    out = walker.sequence(analysis.root.children, start)
+    top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
+    per = options.bytes_per_element
+    params = analysis.total("params")
+    tensors = walker.tensors
+    return TrainFigures(
+        options, walker.layers, analysis.total("macs"),
+        add_up(layer.backward_macs for layer in top),
+        add_up(layer.saved_bytes for layer in top),
+        params * per, analysis.total("buffers") * per,
+        walker.value_bytes(Value(tuple(analysis.input_shape), False)),
+        walker.value_bytes(out), params * per,
+        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events)
+
+
+def optimizer_bytes(optimizer: str, param_bytes, tensors: int):
+    """SGD keeps nothing; momentum one buffer per parameter; Adam and AdamW two (the averages
+    of the gradient and of its square) and a `step` counter per parameter tensor."""
+    if optimizer == "sgd":
+        return 0
+    if optimizer == "momentum":
+        return param_bytes
+    return 2 * param_bytes + STEP_BYTES * tensors
+
+
+def numeric(value) -> bool:
+    return is_int(value)
+
+
+def add_to_report(report: dict, figures: TrainFigures) -> dict:
+    """The training figures in a `summary` report: `backward_flops` (per sample, as `flops`)
+    and `saved_bytes` (the batch) on every layer, and `totals.train`."""
+    from cnncalc.report import plain
+
+    for layer in report["layers"]:
+        train = figures.layers[layer["path"]]
+        layer["backward_flops"] = plain(2 * train.backward_macs)
+        layer["saved_bytes"] = plain(train.saved_bytes)
+    report["per_sample"] = [*report["per_sample"], "backward_flops"]
+    report["totals"]["train"] = figures.as_dict()
+    return report
+
+
+def refuse_symbolic(analysis: Analysis) -> None:
+    if analysis.symbolic:
+        raise SpecError("the training figures need numbers for the input sizes",
+                        hints=["give them with `--input`, e.g. `--input 3x224x224`"])
+
+
+def explain_steps(row: Row, figures: TrainFigures) -> list:
+    """`explain --train`: a layer's backward FLOPs and what it keeps, in words and numbers."""
+    from cnncalc.working import Step, n
+
+    layer = figures.layers[row.node.path]
+    if not row.node.leaf:
+        return ([Step(f"training: keeps {k.label} ({n(k.bytes)} bytes)") for k in layer.kept]
+                if layer.kept else [])
+    if not layer.recorded:
+        return [Step("training: nothing is recorded for its backward: no parameters, and its "
+                     "input needs no gradient (no layer with parameters before it)")]
+    steps = []
+    forward = row.macs
+    if forward:
+        if layer.input_grad:
+            steps.append(Step("backward FLOPs", "2·(weight gradient + input gradient)",
+                              f"2·({n(forward)} + {n(forward)})", 2 * layer.backward_macs))
+        else:
+            steps.append(Step("backward FLOPs", "2·weight gradient (its input needs none)",
+                              f"2·{n(forward)}", 2 * layer.backward_macs))
+    batch = figures.options.batch
+    for kept in layer.kept:
+        steps.append(Step(f"keeps {kept.label} for the backward (bytes, batch {n(batch)})",
+                          result=kept.bytes))
+    for what, by in layer.shared:
+        steps.append(Step(f"keeps {what}, already kept by layer {by} (counted there)" if by
+                          else f"keeps {what}: the network's input, not counted"))
+    if not layer.kept and not layer.shared:
+        steps.append(Step("keeps nothing for the backward (it needs only the sizes)"))
+    return steps

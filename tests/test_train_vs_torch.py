@@ -1,0 +1,236 @@
+"""Every kind's training rules against PyTorch itself.
+
+For each leaf kind, hypothesis draws arguments and a 1-D/2-D/3-D input (as
+tests/test_kinds_vs_torch.py does for the forward), puts the layer between a drawn layer before
+it (none: its input is the network's; `relu`: a new tensor that needs no gradient; a 1×1 conv
+or a linear: one that does) and one after it (none, or a 1×1 conv or linear that keeps its
+input), and runs one real training step (cnncalc.crosscheck.train_measure): every layer's
+saved-activation bytes (saved_tensors_hooks, distinct storages, charged to the first layer
+that saves them) and backward FLOPs (FlopCounterMode) must equal cnncalc's, and so must the
+totals, the gradients and the optimizer state. The layer after matters: a kind that claimed to
+keep its output instead of its input would be charged the same bytes, but the layer after it
+would then be charged its input too (test_a_kind_keeping_its_output_instead_of_its_input_fails).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+from test_kinds_vs_torch import sample_shape
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnncalc.crosscheck.build import build, materialise
+from cnncalc.crosscheck.train_measure import measure_train
+from cnncalc.errors import SpecError
+from cnncalc.kinds import KINDS, LeafKind
+from cnncalc.kinds.activation import GELU
+from cnncalc.pipeline import analyze_loaded
+from cnncalc.train import OPTIMIZERS, TrainOptions, train_figures
+from netgen import leaf_entry, load_dict, networks
+
+BATCH = 2
+
+
+def mixer(shape, out=None):
+    """A layer with parameters that keeps its input: a 1×1 conv, or a linear after flatten."""
+    out = out or (shape[0] if len(shape) > 1 else shape[-1])
+    return {"linear": out} if len(shape) == 1 else {"conv": {"out": out, "kernel": 1}}
+
+
+def disagreements(spec: dict, optimizer: str = "adam") -> tuple[list, dict]:
+    """cnncalc's training figures against one measured CPU training step: the layers that
+    differ (path, cnncalc, PyTorch) and the totals (figure -> (cnncalc, PyTorch))."""
+    analysis = analyze_loaded(load_dict(spec))
+    figures = train_figures(analysis, TrainOptions(batch=BATCH, optimizer=optimizer,
+                                                   device="cpu"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        step = measure_train(materialise(build(analysis), "cpu"),
+                             torch.zeros((BATCH, *analysis.input_shape)), optimizer)
+    differ = []
+    for path, layer in figures.layers.items():
+        node = analysis_nodes(analysis)[path]
+        own = sum(kept.bytes for kept in layer.kept)      # the node's own, not its children's
+        if node.leaf:
+            # a leaf may be built of modules (a zero-pad before a conv): all of them
+            inside = [m for name, m in step.modules.items()
+                      if name == path or name.startswith(path + ".")]
+            ours = (own, 2 * layer.backward_macs * BATCH)
+        else:
+            inside = [step.modules[path]]
+            ours = (own, 0)
+        theirs = (sum(m.saved_bytes for m in inside), sum(m.backward_flops for m in inside))
+        if ours != theirs:
+            differ.append((path, ours, theirs))
+    totals = {"saved": (figures.saved_bytes, step.saved_bytes),
+              "backward_flops": (2 * figures.backward_macs * BATCH, step.backward_flops),
+              "forward_flops": (2 * figures.forward_macs * BATCH, step.forward_flops),
+              "gradients": (figures.gradient_bytes, step.gradient_bytes),
+              "optimizer": (figures.optimizer_bytes, step.optimizer_bytes)}
+    return differ, totals
+
+
+def analysis_nodes(analysis) -> dict:
+    return {row.node.path: row.node for row in analysis.rows}
+
+
+@st.composite
+def train_case(draw, kind: str):
+    shape = draw(sample_shape(kind))
+    entry = draw(leaf_entry(kind, shape))
+    before = draw(st.sampled_from(["none", "relu", "mixer"]))
+    layers = {"none": [], "relu": ["relu"], "mixer": [mixer(shape)]}[before] + [entry]
+    return shape, layers, draw(st.booleans()), draw(st.sampled_from(OPTIMIZERS))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@settings(max_examples=max(25, settings.default.max_examples // 4), deadline=None)
+@given(data=st.data())
+def test_kind_training_figures_agree_with_torch(kind, data):
+    shape, layers, after, optimizer = data.draw(train_case(kind), label="shape, layers")
+    try:
+        out = analyze_loaded(load_dict({"input": list(shape), "layers": layers})).output_shape
+    except SpecError:
+        assume(False)          # test_kinds_vs_torch.py proves the rejections
+        return
+    if after:
+        layers = [*layers, mixer(out, 3)]
+    spec = {"input": list(shape), "layers": layers}
+    note(str(spec))
+    differ, totals = disagreements(spec, optimizer)
+    assert not differ
+    for figure, (ours, theirs) in totals.items():
+        assert ours == theirs, figure
+
+
+@pytest.mark.parametrize("composite", [
+    {"concat": [[], ["relu"], [{"conv": {"out": 2, "kernel": 3, "padding": 1}}]]},
+    {"add": [[], ["sigmoid"]]},
+    {"add": [["relu"]]},
+    {"mul": [[], ["global_avgpool", {"conv": {"out": 4, "kernel": 1}}, "sigmoid"]]},
+    {"mul": [[], ["relu"], ["tanh"]]},
+    {"residual": {"layers": [{"conv": {"out": 8, "kernel": 3, "stride": 2, "padding": 1}},
+                             "batchnorm"], "shortcut": "auto"}},
+    {"residual": {"layers": ["relu", {"conv": {"out": 4, "kernel": 3, "padding": 1}}],
+                  "shortcut": "optional"}},
+    {"residual": {"layers": [{"conv": {"out": 4, "kernel": 1}}], "shortcut": "none"}},
+    {"residual": {"layers": ["gelu"], "shortcut": ["dropout"]}},
+])
+@pytest.mark.parametrize("before", [[], ["relu"], [{"conv": {"out": 4, "kernel": 1}}]])
+def test_composites_agree_with_torch(composite, before):
+    spec = {"input": [4, 7, 7], "rounding": "floor",
+            "layers": [*before, composite, {"conv": {"out": 3, "kernel": 1}}]}
+    differ, totals = disagreements(spec)
+    assert not differ
+    assert all(ours == theirs for ours, theirs in totals.values()), totals
+
+
+def test_a_kind_keeping_its_output_instead_of_its_input_fails(monkeypatch):
+    """The proof catches a wrong rule: GELU keeps its input; claiming its output changes no
+    byte count of its own, but the conv after it is then charged its input."""
+    spec = {"input": [4, 6, 6], "layers": [mixer((4, 6, 6)), "gelu", mixer((4, 6, 6), 3)]}
+    assert disagreements(spec)[0] == []
+    monkeypatch.setattr(GELU, "keeps", "output")
+    differ, _ = disagreements(spec)
+    assert [path for path, _, _ in differ] == ["2"]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("groups", [2, 4])
+def test_grouped_conv_weight_gradient_is_corrected(transposed, groups):
+    """PyTorch (2.13) counts a grouped conv's weight gradient `groups` times over; the corrected
+    count equals PyTorch's own count for the same convolution split into `groups` ungrouped
+    ones, each on its own channels."""
+    family = nn.ConvTranspose2d if transposed else nn.Conv2d
+    grouped = family(8, 4, 3, groups=groups, bias=False)
+    split = [family(8 // groups, 4 // groups, 3, bias=False) for _ in range(groups)]
+    x = torch.zeros(2, 8, 6, 6, requires_grad=True)
+
+    def backward_flops(run, mapping=None):
+        y = run()
+        with FlopCounterMode(display=False, custom_mapping=mapping or {}) as counter:
+            y.sum().backward()
+        return counter.get_total_flops()
+
+    from cnncalc.crosscheck.train_measure import CUSTOM_FLOPS
+
+    separate = backward_flops(lambda: torch.cat([conv(part) for conv, part in
+                                                 zip(split, x.chunk(groups, dim=1))], dim=1))
+    assert backward_flops(lambda: grouped(x), CUSTOM_FLOPS) == separate
+    assert backward_flops(lambda: grouped(x)) > separate      # PyTorch's own, still off
+
+
+def test_a_kind_without_a_training_rule_is_refused(monkeypatch):
+    monkeypatch.setattr(GELU, "saved", LeafKind.saved)
+    analysis = analyze_loaded(load_dict({"input": [4, 6, 6], "layers": [mixer((4, 6, 6)),
+                                                                        "gelu"]}))
+    with pytest.raises(SpecError, match="`gelu` has no training rule"):
+        train_figures(analysis, TrainOptions())
+
+
+def peak_of(spec_or_name, optimizer: str, batch: int = 2) -> tuple[int, int, object]:
+    from cnncalc.crosscheck.train_measure import measure_peak
+    from cnncalc.pipeline import load
+
+    loaded = load(spec_or_name) if isinstance(spec_or_name, str) else load_dict(spec_or_name)
+    analysis = analyze_loaded(loaded)
+    figures = train_figures(analysis, TrainOptions(batch=batch, optimizer=optimizer,
+                                                   device="cpu"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        measured = measure_peak(materialise(build(analysis), "cpu"),
+                                torch.zeros((batch, *analysis.input_shape)), optimizer)
+    return figures.peak_bytes, measured["Total"], figures
+
+
+CHAIN = {"input": [3, 16, 16], "layers": [
+    {"conv": {"out": 8, "kernel": 3, "padding": 1}}, "relu", {"maxpool": 2},
+    {"conv": {"out": 16, "kernel": 3, "padding": 1}}, "gelu", "flatten", {"linear": 10}]}
+
+
+@pytest.mark.parametrize("spec", ["lenet5", CHAIN])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
+    """A chain of layers, SGD or momentum: the peak is MemTracker's to the byte."""
+    ours, theirs, _ = peak_of(spec, optimizer)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("spec, optimizer, difference", [
+    # Adam on the CPU: MemTracker sees a little more than twice the largest tensor for the
+    # for-loop's temporaries (64 bytes for LeNet-5; a linear alone is exact: below)
+    ("lenet5", "adam", 64),
+    ({"input": [64], "layers": [{"linear": 32}]}, "adam", 0),
+    # batch norm's backward makes one 4-byte scalar of its own
+    ({"input": [3, 16, 16], "layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}},
+                                       "batchnorm", {"conv": {"out": 4, "kernel": 1}}]},
+     "sgd", 4),
+    # branches: autograd's accumulation of the branches' gradients into the input's (a new
+    # tensor where both branches give one) is not modelled
+    ("resnet18", "sgd", 401_488),
+])
+def test_peak_differences_from_memtracker_are_the_documented_ones(spec, optimizer, difference):
+    ours, theirs, _ = peak_of(spec, optimizer)
+    assert theirs - ours == difference
+
+
+@settings(max_examples=max(30, settings.default.max_examples // 3), deadline=None)
+@given(spec=networks(max_layers=6), optimizer=st.sampled_from(OPTIMIZERS))
+def test_random_networks_training_figures_agree_with_torch(spec, optimizer):
+    """Random networks (nested concat/add/mul/residual, blocks): every layer's saved bytes and
+    backward FLOPs, and the totals, as one measured training step has them."""
+    note(str(spec))
+    try:
+        analyze_loaded(load_dict(spec))
+    except SpecError:
+        assume(False)
+        return
+    differ, totals = disagreements(spec, optimizer)
+    assert not differ
+    for figure, (ours, theirs) in totals.items():
+        assert ours == theirs, figure
