@@ -592,6 +592,29 @@ CASES = [
           - conv: {out: 8, kernel: 1}
         """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, not a "
                      "1-dimensional one", "its input is 192"], ["put `conv` before `flatten`"]),
+    ("split-parts-dont-divide", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 3, branches: [[], [], []]}
+        """, "3:5", ["`split` cuts 10 channels into 3 parts, but 3 doesn't divide 10",
+                     "its input is 10×8×8"], ["parts that fit: 1, 2, 5, 10", "`sizes`"]),
+    ("split-sizes-dont-add-up", """
+        input: [10, 8, 8]
+        layers:
+          - split: {sizes: [8, 8], branches: [[], []]}
+        """, "3:5", ["`split`'s sizes add up to 8 + 8 = 16, but the input has 10 channels"],
+     ["must add up to the input's channels"]),
+    ("split-branch-count", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 2, branches: [[]]}
+        """, "3:33", ["`split` cuts 2 slices (parts: 2) but has 1 branch"],
+     ["one branch per slice"]),
+    ("split-needs-a-cut", """
+        input: [10, 8, 8]
+        layers:
+          - split: {branches: [[]]}
+        """, "3:12", ["`split` needs `sizes` (channels per slice) or `parts`"], ["{parts: 2"]),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:
