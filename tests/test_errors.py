@@ -420,7 +420,8 @@ CASES = [
             params: {out: 4}
             layers: [conv: {out: "${__import__('os').system('x')}", kernel: 3}]
         layers: [cbr]
-        """, "5:26", ["only whole numbers, parameter names, + - * // and parentheses are allowed",
+        """, "5:26", ["only whole numbers, parameter names, + - * //, comparisons (== != < <= > "
+                      ">=), min(a, b), max(a, b) and parentheses are allowed",
                       "in block `cbr` used at line 6, column 10"], []),
     ("expression-python-name", """
         input: [3, 8, 8]
@@ -615,6 +616,24 @@ CASES = [
         layers:
           - split: {branches: [[]]}
         """, "3:12", ["`split` needs `sizes` (channels per slice) or `parts`"], ["{parts: 2"]),
+    ("when-not-a-number", """
+        input: [10, 8, 8]
+        layers:
+          - relu: {when: yes please}
+        """, "3:18", ["`when` must be a whole number or `${…}`", "not 'yes please'"],
+     ['`when: "${t != 1}"`']),
+    ("when-outside-the-arguments", """
+        input: [10, 8, 8]
+        layers:
+          - relu:
+            when: 0
+        """, "3:5", ["`when` belongs inside the arguments of `relu`"], []),
+    ("chained-comparison", """
+        input: [3, 8, 8]
+        blocks:
+          b: {params: {t: 1}, layers: [conv: {out: 4, kernel: 1, when: "${0 < t < 3}"}]}
+        layers: [b]
+        """, "3:64", ["chained comparison in ${0 < t < 3}"], []),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:
