@@ -98,6 +98,7 @@ def _check_block_names(spec: Spec, raw: Map | None) -> None:
 class _Expander:
     def __init__(self, spec: Spec):
         self.blocks = spec.blocks
+        self.layout = spec.layout
         self.count = 0
         self.stack: list[str] = []
         # A block's use already built, by its name, parameters and place: a later use with the
@@ -219,7 +220,8 @@ class _Expander:
                 error.hints.insert(0, f"`{kind}` takes its channels from its input: write "
                                       f"`- {kind}` alone (`{kind}: {value}` sets `{first}`)")
             raise error from None
-        node = self.new(path, rule, pos, rounding, args=validated, block=block)
+        node = self.new(path, rule.in_layout(self.layout), pos, rounding, args=validated,
+                        block=block)
         return _apply_options(node, options, value)
 
     # -- blocks --------------------------------------------------------------------------------

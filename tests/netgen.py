@@ -472,17 +472,19 @@ BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3, "act": 1},
 @st.composite
 def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites: bool = True,
              blocks: bool = True, rounding: str = "floor", channels: int = 4,
-             composite_odds: int = 4):
+             composite_odds: int = 4, layouts=("chw",)):
     """A random network: input of 1, 2 or 3 spatial axes (`ranks`), up to `max_layers` top-level
     entries drawn from `kinds` (default: every leaf kind), with concat/add/mul/split/residual
     and block uses when `composites`/`blocks` (one entry in `composite_odds`); the input has 1
-    to `channels` channels."""
+    to `channels` channels; the layout is one of `layouts`."""
     kinds = tuple(kinds or KINDS)
     n = draw(st.sampled_from(ranks))
     shape = (draw(st.integers(1, channels)),
              *[draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)])
+    layout = draw(st.sampled_from(layouts))
     spec = {"input": list(shape), "rounding": rounding, "layers": []}
     uses_block = False
+    kept = 0
     for _ in range(draw(st.integers(1, max_layers))):
         if composites and len(shape) > 1 and draw(st.integers(1, composite_odds)) == 1:
             entry, new = draw(_composite(shape, 1, kinds, blocks))
@@ -490,6 +492,8 @@ def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites:
                            isinstance(entry, dict) and bool(set(entry) & set(BLOCKS)))
         else:
             entry, new = draw(_leaf_after(shape, kinds))
+            if layout == "hwc" and new is not None and _args_of(entry)[0] == "linear":
+                new = (_args_of(entry)[1]["out"], *shape[1:])     # on the channels
         if new is None or not _fits(new):
             continue
         if draw(st.integers(0, 5)) == 0:       # sometimes `when`: 0 leaves the entry out
@@ -497,12 +501,18 @@ def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites:
             entry = with_when(entry, keep)
             if not keep:
                 new = shape
+            kept += bool(keep)
+        else:
+            kept += 1
         spec["layers"].append(entry)
         shape = new
-    if not spec["layers"]:
-        spec["layers"].append("identity")
+    if not kept:
+        spec["layers"].append("identity")        # none, or every one left out by `when`
     if uses_block:
         spec["blocks"] = json.loads(json.dumps(BLOCKS))
+    if layout == "hwc":           # the same sizes, written channels last
+        spec["layout"] = "hwc"
+        spec["input"] = [*spec["input"][1:], spec["input"][0]]
     return spec
 
 

@@ -531,14 +531,27 @@ def test_random_networks_agree_with_their_build(spec):
     assert same["ok"], describe(same)
 
 
-V2 = ("slice", "channel_shuffle", "conv", "relu", "batchnorm", "maxpool", "global_avgpool")
+V2 = ("slice", "channel_shuffle", "conv", "relu", "batchnorm", "maxpool", "global_avgpool",
+      "linear")
 
 
 @settings(max_examples=30)
-@given(networks(ranks=(1, 2), max_layers=5, kinds=V2, channels=8, composite_odds=2))
+@given(networks(ranks=(1, 2), max_layers=5, kinds=V2, channels=8, composite_odds=2,
+                layouts=("chw", "hwc")))
 def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec):
-    """Version 2's channel slices, splits (drawn among the composites) and `when` (on any
-    entry, and in the block's expression) agree with PyTorch's own slicing and cuts."""
+    """Version 2's channel slices, splits (drawn among the composites), `when` (on any entry,
+    and in the block's expression), `$in_channels`, and `linear` on the channels in `hwc`
+    agree with PyTorch's own slicing, cuts and modules."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+@settings(max_examples=20)
+@given(networks(ranks=(1, 2), max_layers=4, kinds=("linear", "conv", "relu", "slice", "maxpool"),
+                composites=False, channels=8, layouts=("hwc",)))
+def test_random_hwc_networks_agree_with_their_build(spec):
+    """In `hwc`, `linear` acts on the channels (nn.Linear on channels-last), as built."""
     analysis, measurement = _analysed_and_measured(spec)
     same = compare(analysis, measurement, "net.yaml", "built")
     assert same["ok"], describe(same)
