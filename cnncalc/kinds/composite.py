@@ -142,7 +142,15 @@ expected:
         return []   # a branch or a list of layers: its heading (in → out) says it all
 
     def schema(self, entry: dict) -> dict:
-        return _layers_schema(entry)
+        layers = _layers_schema(entry)
+        return {"anyOf": [layers, _mapping_schema({"layers": layers}, ["layers"])]}
+
+
+def _mapping_schema(properties: dict, required: list) -> dict:
+    """A list-form composite's mapping form (`sequential: {layers: [...]}`), which can also
+    carry the options every entry may (`id`, `when`, ...: the schema adds them)."""
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "required": required}
 
 
 @composite_kind
@@ -250,7 +258,13 @@ class Branched(Composite):
         return [branch.children for branch in node.children]
 
     def schema(self, entry: dict) -> dict:
-        return {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        names = {"type": "array", "minItems": 2,
+                 "items": {"type": "string", "pattern": r"^([A-Za-z_][A-Za-z0-9_]*|\.)$"},
+                 "description": "the outputs of these entries, by `id` (`.`: the previous "
+                                "entry's), combined"}
+        return {"anyOf": [branches, _mapping_schema({"branches": branches}, ["branches"]),
+                          _mapping_schema({"from": names}, ["from"])]}
 
 
 @composite_kind
