@@ -14,20 +14,24 @@ from difflib import get_close_matches
 from pydantic import ValidationError
 
 from cnncalc.arith import ExpressionError, evaluate
+from cnncalc.dims import is_int
 from cnncalc.errors import Pos, SpecError, SpecErrors, printable
 from cnncalc.graph import Key, Node, child_path, out_key, unused
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
-from cnncalc.kinds.composite import MAX_REPEAT
+from cnncalc.kinds.composite import MAX_REPEAT, LaterBlockUse
 from cnncalc.loader import Map, Seq
 from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, shown
 
 MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
-# What any entry may carry besides its arguments (`when` joins them: see _Expander.finish)
-COMMON_OPTIONS = ("name", "expect", "rounding", "id", "from")
+# What any entry may carry besides its arguments (`when` is read first: see _Expander.entry)
+COMMON_OPTIONS = ("name", "expect", "rounding", "id", "from", "when")
 ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BUILT_IN_IDS = ("input", ".")
+IN_CHANNELS = "in_channels"     # inside a block: the channels of that use's input
+# what a block parameter may not be called: at a use, `- b: {from: x}` is always a reference
+RESERVED_PARAMS = (IN_CHANNELS, *COMMON_OPTIONS)
 
 __all__ = ["MAX_NODES", "MAX_REPEAT", "expand", "substitute"]
 
@@ -48,18 +52,24 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
     # Every top-level entry is expanded on its own, so that each of their mistakes is reported
     # in one run (an error inside an entry, a block's use included, ends that entry).
     children: list[Node] = []
+    removed: list[str] = []
     errors: list[SpecError] = []
     for i, item in enumerate(layers):
         try:
-            children.append(expander.entry(item, layers.at(i), child_path("", i), spec.rounding,
-                                           None))
+            node = expander.entry(item, layers.at(i), child_path("", i), spec.rounding, None)
+            if isinstance(node, Node):
+                children.append(node)
+            else:
+                removed.append(node)
         except SpecError as exc:
             if not any((e.pos, e.message) == (exc.pos, exc.message) for e in errors):
                 errors.append(exc)        # a block's mistake once, not at each use
             if expander.count > MAX_NODES:
                 break                     # past the limit, nothing more is expanded
-    root = Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
-    if not errors and (expander.references or spec.outputs is not None):
+    root = Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children,
+                removed=tuple(removed))
+    # (a block that reads `$in_channels` is laid out by the analysis, references and all)
+    if not errors and (expander.references or spec.outputs is not None or expander.later_uses):
         # (None, the default, for a network without references: one output, the last entry's)
         try:
             root.outputs = expander.outputs(spec, raw)
@@ -108,10 +118,25 @@ def _ids_in(raw) -> dict[str, Pos | None]:
 
 
 def _check_block_names(spec: Spec, raw: Map | None) -> None:
-    """A block may not take a built-in kind's name: `concat` must mean one thing."""
+    """A block may not take a built-in kind's name: `concat` must mean one thing; nor may a
+    parameter take a name an entry's arguments already give a meaning to."""
+    blocks = raw.get("blocks") if isinstance(raw, Map) else None
+    for name, definition in spec.blocks.items():
+        for param in definition.params:
+            if param in RESERVED_PARAMS:
+                written = blocks.get(name) if isinstance(blocks, Map) else None
+                params = written.get("params") if isinstance(written, Map) else None
+                pos = params.key_pos.get(param) if isinstance(params, Map) else None
+                what = ("is the channels of the block's input, given to every block"
+                        if param == IN_CHANNELS else
+                        f"is an option every entry may carry (`{param}:` at a use is always that)")
+                raise SpecError(f"block `{name}` can't have a parameter called `{param}`: "
+                                f"`{param}` {what}", pos,
+                                hints=[f"rename the parameter (e.g. `{name}_{param}`)"
+                                       if param != IN_CHANNELS else
+                                       "drop the parameter and use `$in_channels` as it is"])
     for name in spec.blocks:
         if name in BUILTIN_NAMES:
-            blocks = raw.get("blocks") if isinstance(raw, Map) else None
             pos = blocks.key_pos.get(name) if isinstance(blocks, Map) else None
             kind = "composite" if name in COMPOSITES else "layer kind"
             raise SpecError(f"a block can't be called `{name}`: that is a built-in {kind}", pos,
@@ -121,6 +146,7 @@ def _check_block_names(spec: Spec, raw: Map | None) -> None:
 class _Expander:
     def __init__(self, spec: Spec):
         self.blocks = spec.blocks
+        self.layout = spec.layout
         self.count = 0
         self.stack: list[str] = []
         # A block's use already built, by its name, parameters and place: a later use with the
@@ -130,13 +156,20 @@ class _Expander:
         self.scope: _Scope | None = None
         self.references = False       # whether any entry reads another (`from`, `like`)
         self.everywhere: dict[str, Pos | None] = {}   # every id defined, for "seen only there"
+        # the composite made last at each path: `sequence` tells it which entries `when` left out
+        self.parents: dict[str, Node] = {}
+        self.reading: dict[str, bool] = {}     # block name -> whether it reads $in_channels
+        self.later_uses = False                # whether a use of such a block was made
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(f"the network expands to more than {MAX_NODES:,} layers",
                             kwargs.get("pos") or args[2])
-        return Node(*args, **kwargs)
+        node = Node(*args, **kwargs)
+        if not node.leaf:
+            self.parents[node.path] = node
+        return node
 
     def reserve(self, nodes: int, message: str, pos) -> None:
         """Count `nodes` more before they are made (a repeat's copies); `message` has
@@ -271,13 +304,25 @@ class _Expander:
         self.scope = _Scope(None if own_scope else outer,
                             start if own_scope or outer is None else outer.input, start,
                             later=_ids_in(raw))
+        nodes: list[Node] = []
+        removed: list[str] = []
         try:
-            return [self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
-                    for i, item in enumerate(raw)]
+            for i, item in enumerate(raw):
+                node = self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
+                if isinstance(node, Node):
+                    nodes.append(node)
+                else:
+                    removed.append(node)
         finally:
             self.scope = outer
+        if removed and prefix in self.parents:
+            self.parents[prefix].removed = tuple(removed)
+        return nodes
 
-    def entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
+    def entry(self, raw, pos: Pos | None, path: str, rounding: str,
+              block: str | None) -> Node | str:
+        """The entry's node, or, where its `when` is 0, why it was left out (its paths keep
+        their places: the entries after it keep their numbers)."""
         try:
             node = self._entry(raw, pos, path, rounding, block)
         except SpecError:
@@ -287,10 +332,16 @@ class _Expander:
                 if name is not None and name not in scope.names:
                     scope.names[name] = None
             raise
-        self.define(node, pos)
+        if isinstance(node, Node):
+            self.define(node, pos)
+        else:                           # left out by its `when`: it defines no name
+            name = _written_id(raw)
+            if name is not None and self.scope is not None:
+                self.removed(name, pos)
         return node
 
-    def _entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
+    def _entry(self, raw, pos: Pos | None, path: str, rounding: str,
+               block: str | None) -> Node | str:
         # A path has one part per level; every later pass (analysis, reports, the PyTorch
         # build) walks the graph recursively, so its depth is bounded here, with a message.
         if path.count(".") >= MAX_NESTING:
@@ -303,6 +354,11 @@ class _Expander:
                 raise _entry_shape_error(raw, pos)
             kind, value = next(iter(raw.items()))
             value_pos = raw.at(kind)
+            if isinstance(value, Map) and "when" in value:
+                if not _when(value):
+                    return (f"{path.rsplit('.', 1)[-1]} ({printable(str(kind))}): "
+                            f"{_when_text(value['when'])}")
+                value = _without(value, "when")
         else:
             raise SpecError(f"a layer entry is a kind name (`relu`) or `kind: arguments`, "
                             f"not {shown(raw)}", pos)
@@ -350,7 +406,8 @@ class _Expander:
                 error.hints.insert(0, f"`{kind}` takes its channels from its input: write "
                                       f"`- {kind}` alone (`{kind}: {value}` sets `{first}`)")
             raise error from None
-        node = self.new(path, rule, pos, rounding, args=validated, block=block)
+        node = self.new(path, rule.in_layout(self.layout), pos, rounding, args=validated,
+                        block=block)
         if rule.references:
             node.refs = tuple(self.lookup(getattr(validated, name), args.at(name))
                               for name in rule.references if getattr(validated, name) is not None)
@@ -394,6 +451,11 @@ class _Expander:
             else:
                 env[key] = default
         rounding = options.get("rounding", rounding)
+        if self.reads_in_channels(name):
+            self.later_uses = True
+            node = self.new(path, self.later(name, env, pos), pos, rounding,
+                            block=printable(name), kind=printable(name))
+            return self.finish(node, options, value)
         key = _use_key(name, env, rounding, len(self.stack), path.count("."))
         if key in self.built:
             made, size = self.built[key]
@@ -411,19 +473,60 @@ class _Expander:
         # The node keeps the name without control characters (like `name:`, see _apply_options)
         label = printable(name)
         node = self.new(path, BLOCK, pos, rounding, block=label, kind=label)
+        try:
+            node.children = self.block_layers(name, env, path, rounding)
+        except SpecError as exc:
+            exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
+            raise
+        if key is not None:
+            self.built[key] = (node, self.count - before)
+        return self.finish(node, options, value)
+
+    def block_layers(self, name: str, env: dict, path: str, rounding: str) -> list[Node]:
+        definition = self.blocks[name]
         self.stack.append(name)
         try:
             layers = substitute(definition.layers, env, getattr(definition.layers, "pos", None),
                                 name)
-            node.children = self.sequence(layers, path, rounding, label, own_scope=True)
-        except SpecError as exc:
-            exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
-            raise
+            return self.sequence(layers, path, rounding, printable(name), own_scope=True)
         finally:
             self.stack.pop()
-        if key is not None:
-            self.built[key] = (node, self.count - before)
-        return self.finish(node, options, value)
+
+    def reads_in_channels(self, name: str) -> bool:
+        if name not in self.reading:
+            self.reading[name] = _reads_in_channels(self.blocks[name].layers)
+        return self.reading[name]
+
+    def later(self, name: str, env: dict, pos) -> LaterBlockUse:
+        """A use of a block that reads `$in_channels`, made when the analysis reaches it: the
+        channels are a number then (they never depend on the spatial sizes, except after a
+        `flatten`). The layers made for a place and a number of channels are kept, so that
+        analysing the graph again makes nothing new."""
+        stack = list(self.stack)
+        made: dict[tuple, list[Node]] = {}
+
+        def expand(node: Node, channels) -> list[Node]:
+            if not isinstance(channels, int):
+                raise SpecError(f"block `{name}` reads `$in_channels`, but its input's channels "
+                                f"are {channels}, not a number", pos,
+                                hints=["give the input sizes as numbers, or use the block "
+                                       "before `flatten`"])
+            if (node.path, channels) not in made:
+                outer, self.stack = self.stack, stack
+                self.parents[node.path] = node
+                try:
+                    layers = self.block_layers(name, {**env, IN_CHANNELS: channels}, node.path,
+                                               node.rounding)
+                finally:
+                    self.stack = outer
+                # what the expansion checked for the other lists: every entry is used
+                node.children = layers
+                for entry in unused(node, node.impl.reads(node)):
+                    raise _unused_error(entry)
+                made[node.path, channels] = layers
+            return made[node.path, channels]
+
+        return LaterBlockUse(expand)
 
 
 def _written_id(raw) -> str | None:
@@ -484,6 +587,39 @@ def _apply_options(node: Node, options: dict, value) -> Node:
     return node
 
 
+class When(int):
+    """A `when:` value from `${…}`, with its text for `explain` ("when: ${t != 1} is 0")."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> When:
+        made = super().__new__(cls, value)
+        made.text = text
+        return made
+
+
+def _when(value: Map) -> bool:
+    """Whether an entry whose arguments carry `when` is there: its value is not 0."""
+    given = value["when"]
+    if not isinstance(given, int):      # a bool is one too: `when: $use_se`
+        raise SpecError(f"`when` must be a whole number or `${{…}}` (the entry is there where it "
+                        f"is not 0), not {shown(given)}", value.at("when"),
+                        hints=['e.g. `when: "${t != 1}"` inside a block'])
+    return given != 0
+
+
+def _when_text(given) -> str:
+    if isinstance(given, When):
+        return f'when: "{printable(given.text)}" is 0'
+    return f"when: {str(given).lower()}"
+
+
+def _without(value: Map, key: str) -> Map:
+    out = Map(((k, v) for k, v in value.items() if k != key), pos=value.pos)
+    out.key_pos, out.val_pos = value.key_pos, value.val_pos
+    return out
+
+
 def _only_keys(args: Map, allowed: tuple, kind: str, pos) -> None:
     for key in args:
         if key not in allowed:
@@ -530,12 +666,42 @@ def substitute(value, env: dict | None, pos, block: str | None):
         out.key_pos = value.key_pos
         out.val_pos = value.val_pos
         for key, item in value.items():
-            out[key] = substitute(item, env, value.at(key), block)
+            if isinstance(key, str) and _WHOLE_NAME.match(key):
+                # `- $se: {ratio: 4}`: a parameter naming a kind or block that takes arguments
+                named = _kind_parameter(key, env, value.key_pos.get(key, pos), block)
+                out.key_pos = {**out.key_pos, named: value.key_pos.get(key)}
+                out.val_pos = {**out.val_pos, named: value.val_pos.get(key)}
+                key = named
+            out[key] = substitute(item, env, out.at(key), block)
+            if key == "when" and isinstance(item, str) and is_int(out[key]):
+                out[key] = When(out[key], item)     # its text, for `explain`
         return out
     if isinstance(value, Seq):
         return Seq((substitute(item, env, value.at(i), block) for i, item in enumerate(value)),
                    pos=value.pos, item_pos=value.item_pos)
     return value
+
+
+def _kind_parameter(key: str, env: dict | None, pos, block: str | None) -> str:
+    named = _substitute_string(key, env, pos, block)
+    if not isinstance(named, str):
+        raise SpecError(f"`{key}` stands for a kind or block here, but it is {shown(named)}", pos,
+                        hints=[f"pass a kind's or block's name, e.g. `{key[1:]}: relu`"])
+    return named
+
+
+def _reads_in_channels(layers) -> bool:
+    """Whether a block's layers (not the blocks they use) mention `$in_channels`."""
+    if isinstance(layers, str):
+        return "$" in layers and any(
+            m.group(2) == IN_CHANNELS or (m.group(1) is not None and
+                                          re.search(rf"\b{IN_CHANNELS}\b", m.group(1)))
+            for m in _PARAM.finditer(layers))
+    if isinstance(layers, dict):
+        return any(_reads_in_channels(k) or _reads_in_channels(v) for k, v in layers.items())
+    if isinstance(layers, list):
+        return any(_reads_in_channels(item) for item in layers)
+    return False
 
 
 def _substitute_string(text: str, env: dict | None, pos, block: str | None):

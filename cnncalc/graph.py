@@ -47,6 +47,7 @@ class Node:
     refs: tuple[Key, ...] = ()      # other values read: a `{from: [...]}`'s, upsample's `like`
     # the root: the network's outputs as written (None without references: the last entry's)
     outputs: list[tuple[str, Key]] | None = None
+    removed: tuple = ()             # why each entry its `when` left out was left out (text)
     leaf: bool = field(default=False, init=False)   # impl.leaf, kept for the hot loops
 
     def __post_init__(self) -> None:

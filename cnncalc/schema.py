@@ -4,8 +4,9 @@ level (`spec.Spec`, `Expect`, `Budget`, `LayerExpect`), every leaf kind's `Args`
 
 Editors use it through the `# yaml-language-server: $schema=...` line at the top of a spec:
 they complete kinds and argument names and flag unknown keys. The schema is as strict as a
-schema can be without seeing the rest of the file: a mapping key that is no known kind is
-taken for a block use, and inside `blocks:` every value may also be a `$param` / `${…}`.
+schema can be without seeing the rest of the file: in a spec without `blocks:` an entry must be
+a kind; with blocks, a mapping key that is no known kind is taken for a block use, and inside
+`blocks:` every value may also be a `$param` / `${…}`.
 cnncalc itself remains the judge (`cnncalc check`).
 """
 
@@ -23,6 +24,7 @@ from cnncalc.units import COUNT_SUFFIXES, MEMORY_SUFFIXES, parse_bytes, parse_co
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENTRY = {"$ref": "#/$defs/entry"}
+KNOWN_ENTRY = {"$ref": "#/$defs/known_entry"}     # a kind's entry only: no block uses
 BLOCK_ENTRY = {"$ref": "#/$defs/block_entry"}
 PARAMETER = {"$ref": "#/$defs/parameter"}
 
@@ -89,17 +91,22 @@ def _strip(schema: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Layer entries
 
-def _options(rounding: dict, expect_ref: str) -> dict:
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _options(rounding: dict, expect_ref: str, parameterised: bool) -> dict:
     """What every entry may carry inside its arguments (expand.COMMON_OPTIONS)."""
+    when = {"type": ["integer", "boolean"],
+            "description": "the entry is there only where this is not 0 (`${t != 1}` in a block)"}
     options = {"name": {"type": ["string", "integer"], "description": "a label for reports"},
                "expect": {"$ref": expect_ref, "description": "what this layer must have"},
                "rounding": rounding,
-               "id": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-                      "description": "a name later entries and `outputs` refer to"},
-               "from": {"anyOf": [{"type": "string"},
-                                  {"type": "array", "items": {"type": "string"}, "minItems": 2}],
-                        "description": "take the input from this earlier entry (an id, `input` "
-                        "or `.`); concat/add/mul: combine the outputs of these entries"}}
+               "when": {"anyOf": [when, PARAMETER]} if parameterised else when,
+               "id": {"type": "string", "pattern": NAME, "not": {"enum": ["input"]},
+                      "description": "a name for this entry's output, for `from` and `outputs`"},
+               "from": {"type": "string", "pattern": r"^([A-Za-z_][A-Za-z0-9_]*|\.)$",
+                        "description": "take the input from this earlier entry's output "
+                                       "(`input`: the network's or the block's input)"}}
     assert set(options) == set(COMMON_OPTIONS), "schema options out of step with expand.py"
     return options
 
@@ -116,9 +123,11 @@ def _leaf_value(kind) -> dict:
     return {"anyOf": alternatives} if len(alternatives) > 1 else args
 
 
-def _entry(entry: dict, options: dict, parameterised: bool) -> dict:
-    """One layer entry: a bare kind name, `kind: value` for a leaf or composite kind, or a use
-    of a block (any other single key)."""
+def _entry(entry: dict, options: dict, parameterised: bool, blocks: bool = True,
+           shared: dict | None = None) -> dict:
+    """One layer entry: a bare kind name, `kind: value` for a leaf or composite kind, or (where
+    `blocks`) a use of a block (any other single key). With `shared` (the schema's `$defs`),
+    each leaf kind's alternative is kept there once and referred to."""
     known = [*KINDS, *COMPOSITES]
     bare = [name for name, kind in KINDS.items() if not _model(kind.args).get("required")]
 
@@ -127,27 +136,36 @@ def _entry(entry: dict, options: dict, parameterised: bool) -> dict:
         # themselves: they were built for the block variant already.
         for alternative in schema.get("anyOf", [schema]):
             if alternative.get("type") == "object":
-                alternative["properties"] = {**alternative["properties"], **options}
+                # a composite's own meaning of a key first: `concat: {from: [a, b]}`
+                alternative["properties"] = {**options, **alternative["properties"]}
         return schema
 
     inner = _inner if parameterised else (lambda s: s)
     outer = (lambda s: {"anyOf": [s, PARAMETER]}) if parameterised else (lambda s: s)
-    alternatives = [
-        {"enum": bare, "description": "a leaf kind without arguments"},
-        {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known},
-         "description": "a block used with its defaults"},
-    ]
+    alternatives: list[dict] = [{"enum": bare, "description": "a leaf kind without arguments"}]
+    if blocks:
+        alternatives.append({"type": "string", "pattern": r"^[A-Za-z_$][A-Za-z0-9_]*$",
+                             "not": {"enum": known},
+                             "description": "a block used with its defaults"})
     for name, kind in KINDS.items():
-        alternatives.append(_single(name, outer(value(inner(_leaf_value(kind)))),
-                                    f"{kind.summary} (PyTorch {kind.torch})"))
+        if shared is not None and f"leaf_{name}" in shared:
+            alternatives.append({"$ref": f"#/$defs/leaf_{name}"})
+            continue
+        alternative = _single(name, outer(value(inner(_leaf_value(kind)))),
+                              f"{kind.summary} (PyTorch {kind.torch})")
+        if shared is not None:
+            shared[f"leaf_{name}"] = alternative
+            alternative = {"$ref": f"#/$defs/leaf_{name}"}
+        alternatives.append(alternative)
     for name, composite in COMPOSITES.items():
         alternatives.append(_single(name, outer(value(inner(composite.schema(entry)))),
                                     composite.summary))
-    alternatives.append({
-        "type": "object", "minProperties": 1, "maxProperties": 1,
-        "propertyNames": {"not": {"enum": known}},
-        "additionalProperties": {"properties": options},
-        "description": "a block from `blocks:` with its parameters"})
+    if blocks:
+        alternatives.append({
+            "type": "object", "minProperties": 1, "maxProperties": 1,
+            "propertyNames": {"not": {"enum": known}},
+            "additionalProperties": {"properties": options},
+            "description": "a block from `blocks:` with its parameters"})
     return {"anyOf": alternatives}
 
 
@@ -179,18 +197,31 @@ def build() -> dict:
     schema = _model(Spec)
     defs = schema.setdefault("$defs", {})
     schema["properties"]["layers"]["items"] = ENTRY
+    # A spec without blocks has no block uses: there an unknown kind (`relux`) is flagged. With
+    # blocks, a name that is no kind may be one of them, which a schema can't see (it can't
+    # compare a key with the names under `blocks:`): cnncalc itself says which.
+    schema["if"] = {"properties": {"blocks": {"minProperties": 1}}, "required": ["blocks"]}
+    schema["else"] = {"properties": {"layers": {"items": KNOWN_ENTRY}}}
+    schema["properties"].setdefault("outputs", {
+        "type": "array", "minItems": 1,
+        "items": {"type": "string", "pattern": r"^([A-Za-z_][A-Za-z0-9_]*|\.)$"},
+        "description": "the network's outputs, by `id` (`.`: the last entry's); default the "
+                       "last entry's"})
     defs["BlockDef"]["properties"]["layers"]["items"] = BLOCK_ENTRY
     for name, value in VALUE_SCHEMAS.values():
         defs[name] = value
     defs["layer_expect"] = _strip(_model(LayerExpect))
     defs["layer_expect_in_block"] = _inner(defs["layer_expect"])
     rounding = _strip(schema["properties"]["rounding"])
-    defs["entry"] = _entry(ENTRY, _options(rounding, "#/$defs/layer_expect"), False)
-    defs["block_entry"] = _entry(BLOCK_ENTRY, _options(rounding, "#/$defs/layer_expect_in_block"),
-                                 True)
+    defs["entry"] = _entry(ENTRY, _options(rounding, "#/$defs/layer_expect", False), False,
+                           shared=defs)
+    defs["known_entry"] = _entry(KNOWN_ENTRY, _options(rounding, "#/$defs/layer_expect", False),
+                                 False, blocks=False, shared=defs)
+    defs["block_entry"] = _entry(BLOCK_ENTRY, _options(rounding, "#/$defs/layer_expect_in_block",
+                                                       True), True)
     defs["parameter"] = {"type": "string", "pattern": r"\$",
                          "description": "a block parameter: `$name` or `${expression}`"}
-    return {"$schema": DIALECT, "title": "cnncalc spec (language version 1)",
+    return {"$schema": DIALECT, "title": "cnncalc spec (language version 2)",
             "description": "A CNN for cnncalc: `input` (one sample, channels first unless "
                            "`layout: hwc`) and `layers`. See `cnncalc kinds`.",
             **{k: v for k, v in _strip(schema).items() if k not in ("title", "description")}}

@@ -3,6 +3,7 @@
     networks(...)            -> spec dicts {"input", "rounding", "layers"[, "blocks", "outputs"]}
                                 (`references=True`: a DAG, entries reading earlier ones by id)
     leaf_entry(kind, shape)  -> one layer entry of `kind` for a channels-first sample shape
+    split_entry(shape)       -> a `split` entry for `shape`, and its output shape
     to_yaml(spec)            -> YAML text;  load_dict(spec) -> pipeline.Loaded
     symbolic_input(spec)     -> (spec with names for its spatial sizes, {name: size})
 
@@ -186,6 +187,13 @@ def _simple(draw, shape, kind):
                       if draw(st.booleans()) else {}, "p")
     if kind == "channel_shuffle":
         return _entry(kind, {"groups": draw(st.sampled_from(_divisors(c)))}, "groups")
+    if kind == "slice":       # a valid slice: first ≤ last − 1, written as Python may write it
+        first = draw(st.integers(0, c - 1))
+        last = draw(st.integers(first + 1, c))
+        start = first - c if draw(st.booleans()) else first
+        stop = None if last == c and draw(st.booleans()) else (
+            last - c if last < c and draw(st.booleans()) else last)
+        return _entry(kind, {"channels": [start, stop]}, "channels")
     if kind == "lrn":
         return _entry(kind, {"size": draw(st.integers(1, 5))}, "size")
     if kind == "leaky_relu":
@@ -297,6 +305,8 @@ def next_shape(entry, shape):
         for d in shape:
             total *= d
         return (total,)
+    if kind == "slice":
+        return (len(range(c)[slice(*a["channels"])]), *shape[1:])
     if kind == "zeropad":
         return (c, *[w + 2 * p for w, p in zip(sizes, _axes(a["padding"], n))])
     if kind == "upsample":
@@ -348,11 +358,13 @@ def _shape_keeping(draw, shape):
 
 @st.composite
 def _composite(draw, shape, depth, kinds, blocks, references=False):
-    """A concat, add, mul, residual or repeat entry for `shape`, and its output shape."""
+    """A concat, add, mul, split, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat"]
-                                  + (["block"] if blocks else [])
+    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat", "split", "split"]
+                                  + (["block", "gate"] if blocks else [])
                                   + (["gated", "nested"] if references else [])))
+    if choice == "split" and n >= 1:
+        return draw(split_entry(shape))
     if choice == "gated" and n >= 1:     # a block whose entries refer to each other and `input`
         width = draw(st.integers(1, MAX_CHANNELS))
         return {"gated": width}, (width, *shape[1:])
@@ -367,9 +379,14 @@ def _composite(draw, shape, depth, kinds, blocks, references=False):
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
         return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
+    if choice == "gate" and n >= 1:
+        args = {"ratio": draw(st.integers(1, 3)),
+                "squash": draw(st.sampled_from(["sigmoid", "hardsigmoid"]))}
+        return ({"gate": args} if draw(st.booleans()) else "gate"), shape
     if choice == "block" and n >= 1:
         width = draw(st.integers(1, MAX_CHANNELS))
-        entry = {"unit": {"width": width}} if draw(st.booleans()) else {"unit": width}
+        entry = ({"unit": {"width": width, "act": draw(st.integers(0, 2))}}
+                 if draw(st.booleans()) else {"unit": width})
         return entry, (width, *shape[1:])
     if choice == "concat" and n >= 1:
         branches, channels = [], 0
@@ -425,10 +442,44 @@ def _composite(draw, shape, depth, kinds, blocks, references=False):
     return {choice: branches}, result
 
 
-BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},
+@st.composite
+def split_entry(draw, shape):
+    """A `split` of the channels (equal parts or sizes), each branch the identity or a conv
+    that keeps the spatial size, and its output shape."""
+    c = shape[0]
+    if draw(st.booleans()):
+        parts = draw(st.sampled_from(_divisors(c)[1:] or [1]))
+        sizes, cut = [c // parts] * parts, {"parts": parts}
+    else:
+        cuts = sorted(draw(st.sets(st.integers(1, c - 1), max_size=min(3, c - 1)))) if c > 1 else []
+        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, c])]
+        cut = {"sizes": sizes}
+    branches, channels = [], 0
+    for size in sizes:
+        if draw(st.booleans()):
+            branches.append([])
+            channels += size
+        else:
+            out = draw(st.integers(1, MAX_CHANNELS))
+            k = draw(st.sampled_from([1, 3]))
+            branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
+            branch += draw(_shape_keeping((out, *shape[1:])))
+            branches.append(branch)
+            channels += out
+    return {"split": {**cut, "branches": branches}}, (channels, *shape[1:])
+
+
+BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3, "act": 1},
                    "layers": [{"conv": {"out": "$width", "kernel": "$kernel",
                                         "padding": "${kernel // 2}"}},
-                              "relu"]},
+                              {"relu": {"when": "${act != 0}"}}]},
+          # squeeze-and-excitation, sized by its input's channels; the gate a kind parameter
+          "gate": {"params": {"ratio": 2, "squash": "sigmoid"},
+                   "layers": [{"mul": [[], ["global_avgpool",
+                                            {"conv": {"out": "${max(1, in_channels // ratio)}",
+                                                      "kernel": 1}},
+                                            "relu", {"conv": {"out": "$in_channels", "kernel": 1}},
+                                            {"$squash": {"when": "${ratio < 3}"}}]]}]},
           # squeeze-and-excitation written with references: x · sigmoid(conv(pool(x)))
           "gated": {"params": {"width": "required"},
                     "layers": [{"conv": {"out": "$width", "kernel": 1, "id": "x"}},
@@ -440,48 +491,67 @@ BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},
 
 @st.composite
 def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites: bool = True,
-             blocks: bool = True, rounding: str = "floor", references: bool = False):
+             blocks: bool = True, rounding: str = "floor", references: bool = False,
+             channels: int = 4, composite_odds: int = 4, layouts=("chw",)):
     """A random network: input of 1, 2 or 3 spatial axes (`ranks`), up to `max_layers` top-level
-    entries drawn from `kinds` (default: every leaf kind), with concat/add/residual and block
-    uses when `composites`/`blocks`. With `references`, a DAG: entries that take their input
-    `from` an earlier one (or `input`), concat/add/mul `{from: [...]}` of earlier outputs,
-    upsample to a `size` or `like` an earlier output, a block with references inside, and every
-    output no later entry reads listed in `outputs`."""
+    entries drawn from `kinds` (default: every leaf kind), with concat/add/mul/split/residual
+    and block uses when `composites`/`blocks` (one entry in `composite_odds`), some left out by
+    `when`; the input has 1 to `channels` channels; the layout is one of `layouts`. With
+    `references`, a DAG: entries that take their input `from` an earlier one (or `input`),
+    concat/add/mul `{from: [...]}` of earlier outputs, upsample to a `size` or `like` an
+    earlier output, a block with references inside, and every output no later entry reads
+    listed in `outputs`."""
     kinds = tuple(kinds or KINDS)
     n = draw(st.sampled_from(ranks))
-    shape = (draw(st.integers(1, 4)),
+    shape = (draw(st.integers(1, channels)),
              *[draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)])
+    layout = draw(st.sampled_from(layouts))
     spec = {"input": list(shape), "rounding": rounding, "layers": []}
-    uses_block = set()
+    uses_block = False
+    kept = 0
     earlier: list[tuple] = []      # the top-level entries' output shapes, by index
     read: list[bool] = []          # whether a later entry reads each
     for _ in range(draw(st.integers(1, max_layers))):
         sources = None             # the earlier entries an entry reads (None: the previous one)
         if references and earlier and draw(st.integers(0, 2)) == 0:
             entry, new, sources = draw(_reference(spec, earlier, tuple(spec["input"]), kinds))
-        elif composites and len(shape) > 1 and draw(st.integers(0, 3)) == 0:
+        elif composites and len(shape) > 1 and draw(st.integers(1, composite_odds)) == 1:
             entry, new = draw(_composite(shape, 1, kinds, blocks, references))
-            if isinstance(entry, dict):
-                uses_block |= set(entry) & set(BLOCKS)
+            uses_block |= (entry in BLOCKS if isinstance(entry, str) else
+                           isinstance(entry, dict) and bool(set(entry) & set(BLOCKS)))
         else:
             entry, new = draw(_leaf_after(shape, kinds))
+            if layout == "hwc" and new is not None and _args_of(entry)[0] == "linear":
+                new = (_args_of(entry)[1]["out"], *shape[1:])     # on the channels
         if new is None or not _fits(new):
             continue
         for j in (sources if sources is not None else [len(earlier) - 1]):
             if j >= 0:
                 read[j] = True
+        # sometimes `when`: 0 leaves the entry out (not in a DAG: its id would be gone)
+        if not references and draw(st.integers(0, 5)) == 0:
+            keep = draw(st.sampled_from([0, 1, 2, True, False]))
+            entry = with_when(entry, keep)
+            if not keep:
+                new = shape
+            kept += bool(keep)
+        else:
+            kept += 1
         spec["layers"].append(entry)
         earlier.append(new)
         read.append(False)
         shape = new
-    if not spec["layers"]:
-        spec["layers"].append("identity")
+    if not kept:
+        spec["layers"].append("identity")        # none, or every one left out by `when`
     if uses_block:
-        spec["blocks"] = {name: json.loads(json.dumps(BLOCKS[name])) for name in sorted(uses_block)}
+        spec["blocks"] = json.loads(json.dumps(BLOCKS))
     unread = [j for j in range(len(earlier) - 1) if not read[j]]
     if references and unread:
         # every entry no other reads is an output: none is computed but never used
         spec["outputs"] = [_named(spec, j) for j in unread] + ["."]
+    if layout == "hwc":           # the same sizes, written channels last
+        spec["layout"] = "hwc"
+        spec["input"] = [*spec["input"][1:], spec["input"][0]]
     return spec
 
 
@@ -585,6 +655,19 @@ def _with(entry, key: str, value):
     if not isinstance(args, dict):
         args = {next(iter(KINDS[kind].args.model_fields)): args}
     return {kind: {**args, key: value}}
+
+
+def with_when(entry, when):
+    """The entry with `when: <when>` among its arguments (a shorthand written out in full)."""
+    if isinstance(entry, str):
+        return {entry: {"when": when}}
+    kind, value = next(iter(entry.items()))
+    if isinstance(value, dict):
+        return {kind: {**value, "when": when}}
+    if isinstance(value, list):                # a list-form composite: inside a sequential
+        return {"repeat": {"times": 1, "layers": [entry], "when": when}}
+    first = "width" if kind in BLOCKS else next(iter(KINDS[kind].args.model_fields))
+    return {kind: {first: value, "when": when}}
 
 
 def symbolic_input(spec: dict) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ from cnncalc.crosscheck.measure import measure
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded, load_text
 from conftest import SPECS, run_cli
-from netgen import load_dict, networks
+from netgen import leaf_entry, load_dict, networks, split_entry
 
 # A team's model, written as people write them: ReLU and flatten in `forward`, the shortcut
 # computed before the main branch, a Dropout the spec leaves out.
@@ -526,6 +526,49 @@ def _analysed_and_measured(spec):
 def test_random_networks_agree_with_their_build(spec):
     """The model cnncalc builds for a spec (zero-pads for `same`, branches in any nesting)
     has no drift from it."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+V2 = ("slice", "channel_shuffle", "conv", "relu", "batchnorm", "maxpool", "global_avgpool",
+      "linear")
+
+
+@settings(max_examples=30)
+@given(networks(ranks=(1, 2), max_layers=5, kinds=V2, channels=8, composite_odds=2,
+                layouts=("chw", "hwc")))
+def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec):
+    """Version 2's channel slices, splits (drawn among the composites), `when` (on any entry,
+    and in the block's expression), `$in_channels`, and `linear` on the channels in `hwc`
+    agree with PyTorch's own slicing, cuts and modules."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+@settings(max_examples=20)
+@given(networks(ranks=(1, 2), max_layers=4, kinds=("linear", "conv", "relu", "slice", "maxpool"),
+                composites=False, channels=8, layouts=("hwc",)))
+def test_random_hwc_networks_agree_with_their_build(spec):
+    """In `hwc`, `linear` acts on the channels (nn.Linear on channels-last), as built."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+@st.composite
+def _split_networks(draw):
+    """A split (netgen's) of an input of 2 to 8 channels, then a random slice."""
+    shape = (draw(st.integers(2, 8)), draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+    split, out = draw(split_entry(shape))
+    layers = [split, draw(leaf_entry("slice", out))]
+    return {"input": list(shape), "layers": layers}
+
+
+@settings(max_examples=30)
+@given(_split_networks())
+def test_random_splits_agree_with_their_build(spec):
     analysis, measurement = _analysed_and_measured(spec)
     same = compare(analysis, measurement, "net.yaml", "built")
     assert same["ok"], describe(same)

@@ -420,7 +420,8 @@ CASES = [
             params: {out: 4}
             layers: [conv: {out: "${__import__('os').system('x')}", kernel: 3}]
         layers: [cbr]
-        """, "5:26", ["only whole numbers, parameter names, + - * // and parentheses are allowed",
+        """, "5:26", ["only whole numbers, parameter names, + - * //, comparisons (== != < <= > "
+                      ">=), min(a, b), max(a, b) and parentheses are allowed",
                       "in block `cbr` used at line 6, column 10"], []),
     ("expression-python-name", """
         input: [3, 8, 8]
@@ -592,6 +593,96 @@ CASES = [
           - conv: {out: 8, kernel: 1}
         """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, not a "
                      "1-dimensional one", "its input is 192"], ["put `conv` before `flatten`"]),
+    ("split-parts-dont-divide", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 3, branches: [[], [], []]}
+        """, "3:5", ["`split` cuts 10 channels into 3 parts, but 3 doesn't divide 10",
+                     "its input is 10×8×8"], ["parts that fit: 1, 2, 5, 10", "`sizes`"]),
+    ("split-sizes-dont-add-up", """
+        input: [10, 8, 8]
+        layers:
+          - split: {sizes: [8, 8], branches: [[], []]}
+        """, "3:5", ["`split`'s sizes add up to 8 + 8 = 16, but the input has 10 channels"],
+     ["must add up to the input's channels"]),
+    ("split-branch-count", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 2, branches: [[]]}
+        """, "3:33", ["`split` cuts 2 slices (parts: 2) but has 1 branch"],
+     ["one branch per slice"]),
+    ("split-needs-a-cut", """
+        input: [10, 8, 8]
+        layers:
+          - split: {branches: [[]]}
+        """, "3:12", ["`split` needs `sizes` (channels per slice) or `parts`"], ["{parts: 2"]),
+    ("when-not-a-number", """
+        input: [10, 8, 8]
+        layers:
+          - relu: {when: yes please}
+        """, "3:18", ["`when` must be a whole number or `${…}`", "not 'yes please'"],
+     ['`when: "${t != 1}"`']),
+    ("when-outside-the-arguments", """
+        input: [10, 8, 8]
+        layers:
+          - relu:
+            when: 0
+        """, "3:5", ["`when` belongs inside the arguments of `relu`"], []),
+    ("chained-comparison", """
+        input: [3, 8, 8]
+        blocks:
+          b: {params: {t: 1}, layers: [conv: {out: 4, kernel: 1, when: "${0 < t < 3}"}]}
+        layers: [b]
+        """, "3:64", ["chained comparison in ${0 < t < 3}"], []),
+    ("slice-outside-the-channels", """
+        input: [8, 4, 4]
+        layers:
+          - conv: {out: 4, kernel: 1}
+          - slice: [0, 6]
+        """, "4:5", ["layer 1 (slice): `slice: [0, 6]` reaches outside the input's 4 channels",
+                     "its input is 4×4×4"], ["stop up to 4, or `null` for the end"]),
+    ("slice-empty", """
+        input: [8, 4, 4]
+        layers:
+          - slice: {channels: [5, -4]}
+        """, "3:5", ["`slice: [5, -4]` is empty: it starts at channel 5 and stops before channel 4"],
+     ["`stop` is one past the last channel taken"]),
+    ("slice-one-value", """
+        input: [8, 4, 4]
+        layers:
+          - slice: [3]
+        """, "3:12", ["`channels` of `slice`", "write two values, [start, stop]"], []),
+    ("in-channels-as-a-parameter", """
+        input: [8, 4, 4]
+        blocks:
+          se:
+            params: {ratio: 4, in_channels: 16}
+            layers: [conv: {out: $in_channels, kernel: 1}]
+        layers: [se]
+        """, "4:24", ["block `se` can't have a parameter called `in_channels`",
+                      "the channels of the block's input"], ["use `$in_channels` as it is"]),
+    ("when-as-a-parameter", """
+        input: [8, 4, 4]
+        blocks:
+          b: {params: {when: 1}, layers: [relu]}
+        layers: [b]
+        """, "3:16", ["block `b` can't have a parameter called `when`"],
+     ["rename the parameter (e.g. `b_when`)"]),
+    ("kind-parameter-not-a-name", """
+        input: [8, 4, 4]
+        blocks:
+          b:
+            params: {gate: 3}
+            layers: [$gate: {ratio: 2}]
+        layers: [b]
+        """, "5:14", ["`$gate` stands for a kind or block here, but it is 3"], ["`gate: relu`"]),
+    ("in-channels-of-a-flattened-symbolic-input", """
+        input: [2, H, W]
+        blocks:
+          head: {layers: [linear: "${in_channels // 2}"]}
+        layers: [flatten, head]
+        """, "4:19", ["block `head` reads `$in_channels`, but its input's channels are 2*H*W"],
+     ["give the input sizes as numbers"]),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:

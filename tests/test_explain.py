@@ -589,16 +589,33 @@ def test_a_two_size_shape_is_said_to_be_read_as_1d(command):
 
 @pytest.mark.parametrize("spec, axis, values", [
     ("input: [5, 4, 6]\nlayers: [linear: 7]\n", "W", 6),
-    ("input: [4, 6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "W", 6),
+    ("input: [4, 6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "the channels", 5),
     ("input: [5, 6]\nlayers: [linear: 7]\n", "L", 6),
-    ("input: [6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "L", 6)])
+    ("input: [6, 5]\nlayout: hwc\nlayers: [linear: 7]\n", "the channels", 5)])
 def test_linear_names_the_axis_it_acts_on(spec, axis, values):
-    """PyTorch's Linear acts on the channels-first last dimension (W, or L in 1-D): in `hwc`,
-    where the channels are shown last, "the last dimension" would name the wrong one."""
+    """`linear` acts on the last dimension as the spec's layout writes it: W (L in 1-D) in
+    `chw`, as PyTorch's Linear; the channels in `hwc`, as Keras's Dense (version 2)."""
     from cnncalc.pipeline import load_text
 
     analysis = analyze_loaded(load_text(spec, "s.yaml"))
     text = "\n".join(lines(explain_row(analysis.rows[-1], context_of(analysis))))
     assert f"acts on {axis}" in text and f"({values} values)" in text, text
-    if "hwc" in spec:
-        assert "not on the channels" in text and "last dimension" not in text, text
+    assert analysis.output_shape == ((7, *analysis.input_shape[1:]) if "hwc" in spec
+                                     else (*analysis.input_shape[:-1], 7))
+
+
+def test_explain_says_what_when_left_out():
+    """Each entry a `when` left out is named under its list (a block's use, or the network's
+    heading for top-level entries), with the expression as written; its place is kept."""
+    text = ("input: [4, 6, 6]\nblocks:\n  b:\n    params: {t: 1}\n    layers:\n"
+            "      - conv: {out: 8, kernel: 1, when: \"${t != 1}\"}\n      - relu\n"
+            "layers:\n  - b\n  - b: {t: 2}\n  - sigmoid: {when: 0}\n")
+    result = run_cli("explain", "-", input=text)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "entry 2 (sigmoid): when: 0: left out"
+    use = lines.index("0 b: 4×6×6 → 4×6×6")
+    assert lines[use + 2] == '    entry 0 (conv): when: "${t != 1}" is 0: left out'
+    assert lines[use + 3].startswith("  1 relu")
+    second = lines.index("1 b: 4×6×6 → 8×6×6")
+    assert "left out" not in "\n".join(lines[second:])

@@ -103,7 +103,8 @@ def test_a_linear_straight_after_a_spatial_layer_gets_a_note():
             in result.stderr)
     assert "put `flatten` before it" in result.stderr
     keras = "input: [20, 3]\nlayout: hwc\nlayers:\n  - conv: {out: 16, kernel: 3}\n  - linear: 10\n"
-    assert "not on the channels, as Keras's Dense would" in run_cli("explain", "-", input=keras).stderr
+    assert ("acts on the channels (16 values) separately at each position, as Keras's Dense "
+            "does in hwc" in run_cli("explain", "-", input=keras).stderr)
     fine = forgot.replace("  - relu\n", "  - flatten\n")
     assert "note:" not in run_cli("summary", "-", input=fine).stderr
     for name in ("lenet5", "alexnet", "resnet18", "ecg1d"):

@@ -50,7 +50,8 @@ SLIDING_KINDS = ("conv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_max
 # cnncalc; the per-kind tests below prove it against PyTorch, both ways.
 POSITION_WISE = ("batchnorm", "channel_shuffle", "drop_path", "dropout", "dropout2d", "elu",
                  "gelu", "hardsigmoid", "hardswish", "identity", "leaky_relu", "log_softmax", "lrn",
-                 "mish", "prelu", "relu", "relu6", "scale", "sigmoid", "silu", "softmax", "tanh")
+                 "mish", "prelu", "relu", "relu6", "scale", "sigmoid", "silu", "slice", "softmax",
+                 "tanh")
 NOT_POSITION_WISE = tuple(sorted(set(KINDS) - set(POSITION_WISE)))
 WINDOW_KINDS = SLIDING_KINDS + POSITION_WISE
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -136,8 +137,9 @@ def run_positionwise(node, x):
     gradient is zero exactly where the module's own is."""
     module = real_module(node.kind, node.args, tuple(x.shape[1:]))
     lo, hi = float(x.detach().min()), float(x.detach().max())
-    scale, shift, out = _per_channel(x.shape[1], x.dim() - 2)
-    return module((x - lo) / (hi - lo if hi > lo else 1.0) * scale + shift) * out
+    scale, shift, _ = _per_channel(x.shape[1], x.dim() - 2)
+    y = module((x - lo) / (hi - lo if hi > lo else 1.0) * scale + shift)
+    return y * _per_channel(y.shape[1], y.dim() - 2)[2]     # a slice keeps fewer channels
 
 
 def run(node, x, analysis):
@@ -145,6 +147,12 @@ def run(node, x, analysis):
         return run_leaf(node, x)
     if node.kind == "concat":
         return torch.cat([run(b, x, analysis) for b in node.children], dim=1)
+    if node.kind == "split":        # PyTorch's own cut of the channels
+        args = node.args
+        pieces = (torch.split(x, args.sizes, dim=1) if args.sizes is not None
+                  else torch.chunk(x, args.parts, dim=1))
+        return torch.cat([run(b, piece, analysis) for b, piece in zip(node.children, pieces)],
+                         dim=1)
     if node.kind in ("add", "mul"):
         outs = [run(b, x, analysis) for b in node.children]      # broadcast by PyTorch
         return (sum(outs[1:], outs[0]) if node.kind == "add"
@@ -204,9 +212,11 @@ def measured_and_predicted(spec):
 
 def constant_somewhere(analysis) -> bool:
     """A softmax over one channel is 1 (log-softmax 0) whatever its input: what comes after
-    depends on less than the field (at most on the field, still)."""
+    depends on less than the field (at most on the field, still). A slice keeps some channels
+    only, which may have seen less than the widest (a field is one per tensor, the largest
+    over its channels): after it too, the field is a bound."""
     return any(row.node.kind in ("softmax", "log_softmax") and row.input_shape[0] == 1
-               for row in analysis.rows)
+               or row.node.kind == "slice" for row in analysis.rows)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -234,7 +244,7 @@ def test_receptive_field_equals_the_gradient_region(spec):
     exact = inside and hole_free(analysis)
     event("inside, hole-free" if exact else "inside, with holes" if inside else "crosses the edge")
     if constant_somewhere(analysis):
-        event("a constant softmax: the field only bounds the gradient region")
+        event("a constant softmax or a slice: the field only bounds the gradient region")
         for seen, lo, hi, _ in axes:
             assert not seen or (lo <= seen[0] and seen[-1] <= hi), (seen, lo, hi)
         return

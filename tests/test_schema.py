@@ -53,7 +53,9 @@ def test_schema_is_valid_json_schema():
 
 
 def test_every_kind_is_in_the_schema_with_its_arguments():
-    entry = build()["$defs"]["entry"]["anyOf"]
+    defs = build()["$defs"]
+    entry = [defs[alt["$ref"].rsplit("/", 1)[-1]] if "$ref" in alt else alt
+             for alt in defs["entry"]["anyOf"]]
     keyed = {next(iter(alt["properties"])): alt for alt in entry
              if alt.get("type") == "object" and "required" in alt}
     assert set(keyed) == set(KINDS) | set(COMPOSITES)
@@ -89,6 +91,13 @@ INVALID = {
     "repeat without times": "input: [3, 8, 8]\nlayers: [{repeat: {layers: [relu]}}]\n",
     "bad shortcut": "input: [3, 8, 8]\nlayers: [{residual: {layers: [relu], shortcut: skip}}]\n",
     "misspelt layer expect": "input: [3, 8, 8]\nlayers: [{relu: {expect: {shapes: [3, 8, 8]}}}]\n",
+    "misspelt kind": "input: [3, 8, 8]\nlayers: [conv: {out: 4, kernel: 1}, relux]\n",
+    "misspelt kind with arguments": ("input: [3, 8, 8]\n"
+                                     "layers: [{convolution2d: {out: 4, kernel: 3}}]\n"),
+    "misspelt kind in a branch": "input: [3, 8, 8]\nlayers: [{add: [[], [relux]]}]\n",
+    "split without a cut": "input: [4, 8, 8]\nlayers: [{split: {branches: [[], []]}}]\n",
+    "slice of one value": "input: [4, 8, 8]\nlayers: [{slice: [1]}]\n",
+    "when as text": "input: [4, 8, 8]\nlayers: [{relu: {when: sometimes}}]\n",
     "unknown key in a block": ("input: [3, 8, 8]\nblocks:\n  b:\n    params: {w: 4}\n"
                                "    layers: [{conv: {out: $w, kernel: 1, strides: 1}}]\n"
                                "layers: [b]\n"),
@@ -100,6 +109,47 @@ def test_invalid_specs_are_rejected_by_both(name):
     text = INVALID[name]
     assert schema_errors(text), f"the schema accepts {name!r}"
     assert cnncalc_error(text) is not None, f"cnncalc accepts {name!r}"
+
+
+def test_an_unknown_kind_is_flagged_unless_the_spec_has_blocks():
+    """Without `blocks:` every entry must be a kind, so `relux` is flagged; with blocks a
+    schema can't tell a misspelt kind from a block's name (it can't compare a key with the
+    names under `blocks:`), and cnncalc says which."""
+    text = "input: [3, 8, 8]\nlayers: [relux, {convolution2d: {out: 4}}]\n"
+    errors = schema_errors(text)      # one for each entry, as an editor underlines them
+    assert len(errors) == 2 and "'relux'" in errors[0] and "convolution2d" in errors[1], errors
+    with_blocks = text + "blocks:\n  unit: {layers: [relu]}\n"
+    assert schema_errors(with_blocks) == []
+    assert "did you mean `relu`?" in cnncalc_error(with_blocks).hints
+    assert schema_errors("input: [3, 8, 8]\nlayers: [relu, {sequential: [relu]}]\n") == []
+
+
+V2_FORMS = """\
+input: [8, 8, 8]
+outputs: [p1, .]
+layers:
+  - conv: {out: 8, kernel: 1, id: p1, when: 1}
+  - sequential: {layers: [relu], id: s, name: block}
+  - concat: {from: [p1, .]}
+  - add: {branches: [[], []], when: true}
+  - mul: [[], [global_avgpool]]
+  - split: {parts: 2, branches: [[], [relu]], from: s}
+  - split: {sizes: [4, 12], branches: [[], [slice: [0, -1]]]}
+"""
+
+
+def test_the_version_2_forms_are_in_the_schema():
+    """`id`, `from`, `when` on any entry, `outputs`, the mapping forms of the list-form
+    composites, `split` and `slice`."""
+    assert schema_errors(V2_FORMS) == []
+    entry = build()["$defs"]["leaf_conv"]["properties"]["conv"]["anyOf"][0]["properties"]
+    assert {"id", "from", "when"} <= set(entry)
+    for wrong in ("outputs: [1]", "layers: [{concat: {from: [p1]}}]",
+                  "layers: [{split: {parts: 2, sizes: [1, 1], branches: [[], []]}}]",
+                  "layers: [{sequential: {entries: [relu]}}]", "layers: [{relu: {id: input}}]"):
+        text = "input: [8, 8, 8]\n" + (wrong if wrong.startswith("outputs") else "") + "\n"
+        text += "layers: [relu]\n" if wrong.startswith("outputs") else wrong + "\n"
+        assert schema_errors(text), wrong
 
 
 def test_blocks_may_use_parameters_anywhere():

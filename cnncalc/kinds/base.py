@@ -217,6 +217,10 @@ class LeafKind:
         """A note for a use that is legal but usually a mistake, after the leaf `previous`."""
         return None
 
+    def in_layout(self, layout: str) -> LeafKind:
+        """The kind as a spec in `layout` means it (the same, except `linear` in `hwc`)."""
+        return self
+
     def first_argument(self) -> str | None:
         """The argument a scalar shorthand (`linear: 4096`) fills."""
         return next(iter(self.args.model_fields), None)

@@ -17,7 +17,8 @@ class Linear(LeafKind):
     name = "linear"
     args = LinearArgs
     torch = "Linear"
-    summary = "fully connected, on W (L in 1-D), the channels-first last dimension"
+    summary = ("fully connected, on the last dimension as the layout writes it: W (L in 1-D) "
+               "in chw, the channels in hwc")
     # On a [C, H, W] sample it mixes every position along the last axis (W), so each output
     # sees the whole axis: not a sliding window (found by tests/test_receptive_field.py).
     position_wise = False
@@ -42,27 +43,30 @@ expected:
     def macs(self, args: LinearArgs, shape, out):
         return numel(shape) * args.out
 
+    def in_layout(self, layout: str) -> LeafKind:
+        return LINEAR_ON_CHANNELS if layout == "hwc" else self
+
     def note(self, row, previous: LeafKind | None, layout: str) -> str | None:
         if len(row.input_shape) < 2 or previous is None or not previous.spatial:
             return None
         axis = AXES[len(row.input_shape) - 1][-1]
-        channels = " (not on the channels, as Keras's Dense would)" if layout == "hwc" else ""
         return (f"layer {row.node.path} (linear) follows a {previous.name} and acts on {axis} "
                 f"alone ({row.input_shape[-1]} values), separately at each position of the other "
-                f"axes{channels}, as nn.Linear does; to classify the whole feature map, put "
-                "`flatten` before it")
+                "axes, as nn.Linear does; to classify the whole feature map, put `flatten` "
+                "before it")
 
     def explain(self, row, context) -> list[Step]:
-        args = row.node.args
         n_in = row.input_shape[-1]
         steps = []
         if len(row.input_shape) > 1:
-            # PyTorch's last dimension, channels-first: W (L in 1-D), which `hwc` doesn't show last
             axis = axes_of(row)[-1]
-            values, others = f"({number(n_in)} values)", "at each of the other positions"
-            steps.append(Step(f"acts on {axis} {values} {others}, not on the channels shown "
-                              "last: PyTorch's tensor is channels-first" if context.layout == "hwc"
-                              else f"acts on {axis}, the last dimension {values}, {others}"))
+            steps.append(Step(f"acts on {axis}, the last dimension ({number(n_in)} values), at "
+                              "each of the other positions"))
+        return steps + self.figures(row, n_in)
+
+    def figures(self, row, n_in) -> list[Step]:
+        args = row.node.args
+        steps = []
         if args.bias:
             steps.append(Step("params", "(in + 1)·out", f"({n(n_in)} + 1)·{n(args.out)}",
                               row.params))
@@ -85,6 +89,50 @@ expected:
 
     def build(self, nn, args: LinearArgs, shape):
         return nn.Linear(shape[-1], args.out, bias=args.bias)
+
+
+class LinearOnChannels(Linear):
+    """`linear` in a `layout: hwc` spec: on the last dimension as the spec writes it, the
+    channels, at each position (Keras's Dense on `[H, W, C]`); nn.Linear on channels-last.
+    Not registered: a spec names it `linear`."""
+
+    summary = "fully connected on the channels at each position (layout: hwc)"
+    position_wise = True       # each position's channels alone: the field stays one position
+
+    def shape(self, args: LinearArgs, shape, fit: Fit):
+        return (args.out, *shape[1:])
+
+    def params(self, args: LinearArgs, shape):
+        return shape[0] * args.out + (args.out if args.bias else 0)
+
+    def note(self, row, previous: LeafKind | None, layout: str) -> str | None:
+        if len(row.input_shape) < 2 or previous is None or not previous.spatial:
+            return None
+        return (f"layer {row.node.path} (linear) follows a {previous.name} and acts on the "
+                f"channels ({row.input_shape[0]} values) separately at each position, as "
+                "Keras's Dense does in hwc; to classify the whole feature map, put `flatten` "
+                "before it")
+
+    def explain(self, row, context) -> list[Step]:
+        n_in = row.input_shape[0]
+        steps = []
+        if len(row.input_shape) > 1:
+            steps.append(Step(f"acts on the channels, the last dimension in hwc ({number(n_in)} "
+                              "values), at each position (as Keras's Dense; PyTorch: nn.Linear "
+                              "on channels-last)"))
+        return steps + self.figures(row, n_in)
+
+    def build(self, nn, args: LinearArgs, shape):
+        class ChannelsLastLinear(nn.Linear):
+            """nn.Linear on the channels moved last, then moved back."""
+
+            def forward(self, x):
+                return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+        return ChannelsLastLinear(shape[0], args.out, bias=args.bias)
+
+
+LINEAR_ON_CHANNELS = LinearOnChannels()
 
 
 @leaf_kind
