@@ -40,12 +40,19 @@ TORCHVISION = {
     "resnet152": (60_192_808, "11.514"),
     "densenet121": (7_978_856, "2.834"),
     "squeezenet1_0": (1_248_424, "0.819"),
+    "mobilenet_v2": (3_504_872, "0.301"),
+    "mobilenet_v3_small": (2_542_856, "0.057"),
+    "mobilenet_v3_large": (5_483_032, "0.217"),
+    "efficientnet_b0": (5_288_548, "0.386"),
+    "regnet_y_400mf": (4_344_144, "0.402"),
+    "convnext_tiny": (28_589_128, "4.456"),
 }
 
 SHIPPED = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "vgg16_bn", "googlenet",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "densenet121",
            "squeezenet1_0", "alphago_policy", "unet", "simple_cnn", "cs231n_conv",
-           "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d"]
+           "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d", "mobilenet_v2", "mobilenet_v3_small",
+           "mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny"]
 
 
 @cache
@@ -71,9 +78,38 @@ def test_published_params_and_gflops(name):
     assert f"{macs / 1e9:.{decimals}f}" == gflops
 
 
+def layer_shapes(model, x) -> list[tuple[int, tuple[int, ...]]]:
+    """(own params, output shape without the batch) of every module that has parameters of its
+    own, sorted: the layer-by-layer view of a reference, to compare with a spec's leaves. A
+    Linear or LayerNorm on a channels-last map (ConvNeXt's block) is read back channels-first,
+    as the spec writes its 1×1 convolutions and `layernorm: {over: channels}`."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    found = []
+
+    def hook(module, _inputs, output):
+        shape = tuple(output.shape)
+        if type(module) in (nn.Linear, nn.LayerNorm) and len(shape) == 4:
+            shape = (shape[0], shape[3], shape[1], shape[2])
+        found.append((sum(p.numel() for p in module.parameters(recurse=False)), shape[1:]))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if any(True for _ in m.parameters(recurse=False))]
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return sorted(found)
+
+
+def spec_layer_shapes(a) -> list[tuple[int, tuple[int, ...]]]:
+    return sorted((r.params, tuple(r.output_shape)) for r in a.leaves if r.params)
+
+
 @pytest.fixture(scope="module")
 def reference():
-    """name -> (params, buffers, output shape, FLOPs, sorted per-module param counts) of the
+    """name -> (params, buffers, output shape, FLOPs, per-layer (params, shape)) of the
     PyTorch reference at 1×3×224×224."""
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
@@ -87,29 +123,32 @@ def reference():
             x = torch.empty(1, 3, 224, 224)
             with FlopCounterMode(display=False) as counter, torch.no_grad():
                 y = model(x)
-        per_module = sorted(sum(p.numel() for p in m.parameters(recurse=False))
-                            for m in model.modules() if any(True for _ in m.parameters(recurse=False)))
+            layers = layer_shapes(model, x)
         return (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()),
-                tuple(y.shape[1:]), counter.get_total_flops(), per_module)
+                tuple(y.shape[1:]), counter.get_total_flops(), layers)
     return measure
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_equals_torch_reference(name, reference):
-    params, buffers, output, flops, per_module = reference(name)
+    params, buffers, output, flops, layers = reference(name)
     a = analysis(name)
     assert a.input_shape == (3, 224, 224)
     assert (a.total("params"), a.total("buffers"), a.output_shape, 2 * a.total("macs")) == (
         params, buffers, output, flops)
-    # Layer by layer, not just in total: the same multiset of per-module parameter counts.
-    assert sorted(r.params for r in a.leaves if r.params) == per_module
+    # Layer by layer, not just in total: the same layers, each with the same params and output
+    # shape.
+    assert spec_layer_shapes(a) == layers
 
 
 # The smallest square input each reference runs on in PyTorch (measured: it refuses one less;
 # checked below, with `cnncalc inputs`'s smallest size of each axis).
 SMALLEST = {"alexnet": 63, "densenet121": 29, "googlenet": 15, "squeezenet1_0": 21,
             **{f"resnet{d}": 1 for d in (18, 34, 50, 101, 152)},
-            **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")}}
+            **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")},
+            **{name: 1 for name in ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+                                    "efficientnet_b0", "regnet_y_400mf")},
+            "convnext_tiny": 32}
 
 
 def torch_runs(name: str, height: int, width: int) -> bool:
@@ -370,21 +409,31 @@ def test_wheel_ships_every_bundled_spec(tmp_path):
 
 @pytest.mark.parametrize("columns", [80, 100])
 def test_zoo_table_wraps_descriptions_at_words(columns):
-    """At 80 columns the description wraps at spaces, and a dotted name too long for a line
-    breaks after a dot (`torchvision.models.` / `alexnet`), never inside a word."""
+    """The description wraps at spaces, and a dotted name too long for a line breaks after a dot
+    (`torchvision.models.` / `alexnet`), never inside a word: in a column of its own where the
+    line leaves room for its longest piece (`lraspp_mobilenet_v3_large`), else under each
+    spec's name."""
     result = subprocess.run([sys.executable, "-m", "cnncalc", "zoo"], capture_output=True,
                             text=True, env=cli_env() | {"COLUMNS": str(columns)}, cwd=ROOT,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= columns
+    beside = "What it is" in lines[1]
+    assert beside == (columns == 100)
     cells: dict[str, list[str]] = {}
     spec = None
     for line in lines:
         parts = [p.strip() for p in line.split("│")]
-        if len(parts) == 5:
+        if beside and len(parts) == 5:
             spec = parts[0] or spec
             cells.setdefault(spec, []).append(parts[4])
+        elif not beside and len(parts) == 4:
+            if parts[2]:                  # the line with the figures starts a spec
+                spec = parts[0]
+                cells[spec] = []
+            else:
+                cells[spec].append(parts[0])
     for row in entries():
         text = ""
         for piece in filter(None, cells[row["spec"]]):
