@@ -219,6 +219,51 @@ def assert_agrees_with_reference(name: str, height: int, width: int) -> None:
     assert (a.output_shape, 2 * a.total("macs")) == (tuple(y.shape[1:]), counter.get_total_flops())
 
 
+# Published figures of the two networks that are not ImageNet classifiers at 224×224.
+# torchvision's LR-ASPP ("num_params", and "_ops" in GFLOPS = MACs at its 520×520 evaluation size):
+LRASPP = (3_221_538, "2.086")
+# Ultralytics' YOLOv8n (their README table and model summary): params including the DFL's 16
+# fixed weights, and GFLOPs (2 × MACs) at 640×640.
+YOLOV8N = (3_157_200, "8.7")
+
+
+def run_meta(model_factory, height: int, width: int):
+    """(model, output, FLOPs) of a reference on the meta device at 1×3×height×width."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = model_factory().eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            y = model(torch.empty(1, 3, height, width))
+    return model, y, counter.get_total_flops()
+
+
+def test_lraspp_copy_has_torchvisions_published_figures():
+    import torchvision_ref
+
+    model, y, flops = run_meta(torchvision_ref.lraspp_mobilenet_v3_large, 520, 520)
+    params, gflops = LRASPP
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert f"{flops / 2e9:.3f}" == gflops
+    for height, width in [(520, 520), (224, 224), (97, 131), (1, 1)]:    # the input's size back
+        assert tuple(run_meta(torchvision_ref.lraspp_mobilenet_v3_large, height, width)[1].shape) == (
+            1, 21, height, width)
+
+
+def test_yolov8n_copy_has_ultralytics_published_figures():
+    import ultralytics_ref
+
+    model, ys, flops = run_meta(ultralytics_ref.yolov8n, 640, 640)
+    params, gflops = YOLOV8N
+    assert sum(p.numel() for p in model.parameters()) == params
+    # The 16 are the DFL's fixed weights (no gradient): Ultralytics' "gradients" are the rest.
+    assert [p.numel() for p in model.model[-1].dfl.parameters()] == [16]
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == params - 16
+    assert f"{flops / 1e9:.1f}" == gflops
+    assert [tuple(y.shape[1:]) for y in ys] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+
+
 def test_layer_rounding_overrides_the_spec():
     # A bug the AlexNet spec found: `rounding: floor` on one leaf layer was ignored.
     from cnncalc.pipeline import load_text
