@@ -154,10 +154,10 @@ def render_table(rows: list[dict]) -> None:
             table.add_row(*figures, Text(wrap_words(row["description"], width)))
     else:
         first = max(widths[0], console.width - sum(widths[1:]) - (3 * len(widths) - 1))
-        for row, (spec, *figures) in zip(rows, cells):
-            text = Text(spec)
+        for row, figures in zip(rows, cells):
+            text = Text(figures[0])
             text.append("\n" + wrap_words(row["description"], first), style="dim")
-            table.add_row(text, *figures, end_section=True)    # a rule between specs
+            table.add_row(text, *figures[1:], end_section=True)    # a rule between specs
     console.print(table)
 
 
