@@ -1,7 +1,9 @@
 """`${…}` in block templates: integer arithmetic over parameters, parsed here (never `eval`).
 
-Grammar:  expr := term (('+' | '-') term)*;  term := unary (('*' | '//') unary)*;
-          unary := '-' unary | atom;  atom := INT | NAME | '(' expr ')'
+Grammar:  compare := expr (('==' | '!=' | '<' | '<=' | '>' | '>=') expr)?   (1 or 0)
+          expr := term (('+' | '-') term)*;  term := unary (('*' | '//') unary)*;
+          unary := '-' unary | atom;
+          atom := INT | NAME | ('min' | 'max') '(' compare ',' compare ')' | '(' compare ')'
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import re
 MAX_EXPRESSION = 200
 MAX_VALUE = 10**15
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()/%]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|==|!=|<=|>=|[-+*()/%<>,]))")
+COMPARISONS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+               "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+FUNCTIONS = {"min": min, "max": max}
 
 
 class ExpressionError(ValueError):
@@ -23,7 +28,7 @@ def evaluate(text: str, env: dict) -> int:
         raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION} characters")
     tokens = _tokenize(text)
     parser = _Parser(tokens, env, text)
-    value = parser.expr()
+    value = parser.compare()
     if parser.i != len(tokens):
         raise ExpressionError(f"unexpected {tokens[parser.i]!r} in ${{{text}}}")
     return value
@@ -34,9 +39,12 @@ def _tokenize(text: str) -> list[str]:
     text = text.rstrip()
     while i < len(text):
         match = _TOKEN.match(text, i)
+        if not match and text[i:].lstrip().startswith("="):
+            raise ExpressionError(f"`=` in ${{{text}}}: write `==` to compare")
         if not match:
             raise ExpressionError(f"unexpected {text[i:].strip()[:10]!r} in ${{{text}}}: only whole "
-                                   "numbers, parameter names, + - * // and parentheses are allowed")
+                                   "numbers, parameter names, + - * //, comparisons (== != < <= > "
+                                   ">=), min(a, b), max(a, b) and parentheses are allowed")
         tokens.append(match.group(1) or match.group(2) or match.group(3))
         i = match.end()
     return tokens
@@ -55,6 +63,18 @@ class _Parser:
             raise ExpressionError(f"${{{self.text}}} ends too early")
         self.i += 1
         return token
+
+    def compare(self) -> int:
+        """A comparison is 1 or 0; one per expression level (`a < b < c` is refused: in Python
+        it means `a < b and b < c`, here it would read as `(a < b) < c`)."""
+        value = self.expr()
+        if self.peek() in COMPARISONS:
+            op = self.take()
+            value = int(COMPARISONS[op](value, self.expr()))
+            if self.peek() in COMPARISONS:
+                raise ExpressionError(f"chained comparison in ${{{self.text}}}: write one "
+                                       "comparison, with parentheses for more")
+        return value
 
     def expr(self) -> int:
         value = self.term()
@@ -87,10 +107,21 @@ class _Parser:
     def atom(self) -> int:
         token = self.take()
         if token == "(":
-            value = self.expr()
+            value = self.compare()
             if self.take() != ")":
                 raise ExpressionError(f"missing `)` in ${{{self.text}}}")
             return value
+        if token in FUNCTIONS and self.peek() == "(" and token not in self.env:
+            self.take()
+            first = self.compare()
+            if self.take() != ",":
+                raise ExpressionError(f"`{token}` takes two values, `{token}(a, b)`, in "
+                                       f"${{{self.text}}}")
+            second = self.compare()
+            if self.take() != ")":
+                raise ExpressionError(f"`{token}` takes two values, `{token}(a, b)`, in "
+                                       f"${{{self.text}}}")
+            return FUNCTIONS[token](first, second)
         if token.isdigit():
             return _checked(int(token))
         if token[0].isalpha() or token[0] == "_":

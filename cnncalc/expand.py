@@ -13,6 +13,7 @@ from difflib import get_close_matches
 from pydantic import ValidationError
 
 from cnncalc.arith import ExpressionError, evaluate
+from cnncalc.dims import is_int
 from cnncalc.errors import Pos, SpecError, SpecErrors, printable
 from cnncalc.graph import Node, child_path
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
@@ -23,7 +24,7 @@ from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, sho
 MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
-COMMON_OPTIONS = ("name", "expect", "rounding")
+COMMON_OPTIONS = ("name", "expect", "rounding", "when")
 
 __all__ = ["MAX_NODES", "MAX_REPEAT", "expand", "substitute"]
 
@@ -43,11 +44,15 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
     # Every top-level entry is expanded on its own, so that each of their mistakes is reported
     # in one run (an error inside an entry, a block's use included, ends that entry).
     children: list[Node] = []
+    removed: list[str] = []
     errors: list[SpecError] = []
     for i, item in enumerate(layers):
         try:
-            children.append(expander.entry(item, layers.at(i), child_path("", i), spec.rounding,
-                                           None))
+            node = expander.entry(item, layers.at(i), child_path("", i), spec.rounding, None)
+            if isinstance(node, Node):
+                children.append(node)
+            else:
+                removed.append(node)
         except SpecError as exc:
             if not any((e.pos, e.message) == (exc.pos, exc.message) for e in errors):
                 errors.append(exc)        # a block's mistake once, not at each use
@@ -57,7 +62,8 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
         errors.sort(key=lambda e: (e.pos.line, e.pos.col) if e.pos else (0, 0))   # file order
         raise errors[0] if len(errors) == 1 else SpecErrors(
             errors[:MAX_ERRORS], more=max(0, len(errors) - MAX_ERRORS))
-    return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children)
+    return Node("", SEQUENTIAL, Pos(1, 1), spec.rounding, children=children,
+                removed=tuple(removed))
 
 
 def _check_block_names(spec: Spec, raw: Map | None) -> None:
@@ -80,13 +86,18 @@ class _Expander:
         # same ones is the same layers, so it is counted before it is made, and copied. Blocks
         # that each use the next twice are refused after one use of each, not at the limit.
         self.built: dict[tuple, tuple[Node, int]] = {}
+        # the composite made last at each path: `sequence` tells it which entries `when` left out
+        self.parents: dict[str, Node] = {}
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(f"the network expands to more than {MAX_NODES:,} layers",
                             kwargs.get("pos") or args[2])
-        return Node(*args, **kwargs)
+        node = Node(*args, **kwargs)
+        if not node.leaf:
+            self.parents[node.path] = node
+        return node
 
     def reserve(self, nodes: int, message: str, pos) -> None:
         """Count `nodes` more before they are made (a repeat's copies); `message` has
@@ -109,10 +120,22 @@ class _Expander:
         if not isinstance(raw, Seq):
             raise SpecError("expected a list of layer entries", getattr(raw, "pos", None),
                             hints=["write each layer on its own line starting with `- `"])
-        return [self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
-                for i, item in enumerate(raw)]
+        nodes: list[Node] = []
+        removed: list[str] = []
+        for i, item in enumerate(raw):
+            node = self.entry(item, raw.at(i), child_path(prefix, i), rounding, block)
+            if isinstance(node, Node):
+                nodes.append(node)
+            else:
+                removed.append(node)
+        if removed and prefix in self.parents:
+            self.parents[prefix].removed = tuple(removed)
+        return nodes
 
-    def entry(self, raw, pos: Pos | None, path: str, rounding: str, block: str | None) -> Node:
+    def entry(self, raw, pos: Pos | None, path: str, rounding: str,
+              block: str | None) -> Node | str:
+        """The entry's node, or, where its `when` is 0, why it was left out (its paths keep
+        their places: the entries after it keep their numbers)."""
         # A path has one part per level; every later pass (analysis, reports, the PyTorch
         # build) walks the graph recursively, so its depth is bounded here, with a message.
         if path.count(".") >= MAX_NESTING:
@@ -125,6 +148,11 @@ class _Expander:
                 raise _entry_shape_error(raw, pos)
             kind, value = next(iter(raw.items()))
             value_pos = raw.at(kind)
+            if isinstance(value, Map) and "when" in value:
+                if not _when(value):
+                    return (f"{path.rsplit('.', 1)[-1]} ({printable(str(kind))}): "
+                            f"{_when_text(value['when'])}")
+                value = _without(value, "when")
         else:
             raise SpecError(f"a layer entry is a kind name (`relu`) or `kind: arguments`, "
                             f"not {shown(raw)}", pos)
@@ -294,6 +322,39 @@ def _apply_options(node: Node, options: dict, value) -> Node:
     return node
 
 
+class When(int):
+    """A `when:` value from `${…}`, with its text for `explain` ("when: ${t != 1} is 0")."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> When:
+        made = super().__new__(cls, value)
+        made.text = text
+        return made
+
+
+def _when(value: Map) -> bool:
+    """Whether an entry whose arguments carry `when` is there: its value is not 0."""
+    given = value["when"]
+    if not isinstance(given, int):      # a bool is one too: `when: $use_se`
+        raise SpecError(f"`when` must be a whole number or `${{…}}` (the entry is there where it "
+                        f"is not 0), not {shown(given)}", value.at("when"),
+                        hints=['e.g. `when: "${t != 1}"` inside a block'])
+    return given != 0
+
+
+def _when_text(given) -> str:
+    if isinstance(given, When):
+        return f'when: "{printable(given.text)}" is 0'
+    return f"when: {str(given).lower()}"
+
+
+def _without(value: Map, key: str) -> Map:
+    out = Map(((k, v) for k, v in value.items() if k != key), pos=value.pos)
+    out.key_pos, out.val_pos = value.key_pos, value.val_pos
+    return out
+
+
 def _only_keys(args: Map, allowed: tuple, kind: str, pos) -> None:
     for key in args:
         if key not in allowed:
@@ -341,6 +402,8 @@ def substitute(value, env: dict | None, pos, block: str | None):
         out.val_pos = value.val_pos
         for key, item in value.items():
             out[key] = substitute(item, env, value.at(key), block)
+            if key == "when" and isinstance(item, str) and is_int(out[key]):
+                out[key] = When(out[key], item)     # its text, for `explain`
         return out
     if isinstance(value, Seq):
         return Seq((substitute(item, env, value.at(i), block) for i, item in enumerate(value)),

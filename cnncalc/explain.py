@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from cnncalc.analyze import Analysis, Row
 from cnncalc.field import Window
-from cnncalc.kinds.composite import Branched
+from cnncalc.kinds.composite import Branched, Split
 from cnncalc.working import Context, Step, axes_of, grouped_axes, n, shape_text
 
 
 def explain_row(row: Row, context: Context) -> list[Step]:
     """The working for one row of the analysis."""
-    return row.node.impl.explain(row, context) + field_steps(row, context)
+    return (row.node.impl.explain(row, context) + field_steps(row, context)
+            + removed_steps(row.node.removed))
+
+
+def removed_steps(removed: tuple) -> list[Step]:
+    """The entries a `when` left out here, by their place in the list."""
+    return [Step(f"entry {why}: left out") for why in removed]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,8 +95,9 @@ def render_text(analysis: Analysis, report: dict, depth: int | None = None,
     context = context_of(analysis)
     layout = analysis.spec.layout
     text = [f"{report['name']}: input {shape_text(analysis.input_shape, layout)} "
-            f"({LAYOUT_WORDS.get((layout, len(analysis.input_shape)), layout)})", ""]
-    branched = {child.path for row in analysis.rows if isinstance(row.node.impl, Branched)
+            f"({LAYOUT_WORDS.get((layout, len(analysis.input_shape)), layout)})",
+            *lines(removed_steps(analysis.root.removed)), ""]
+    branched = {child.path for row in analysis.rows if isinstance(row.node.impl, (Branched, Split))
                 for child in row.node.children}
     for row, layer in zip(analysis.rows, report["layers"]):
         if depth is not None and row.depth >= depth:

@@ -35,6 +35,7 @@ class Node:
     shortcut: str | None = None     # residual: identity | projection | auto | None (explicit)
     block: str | None = None        # the block this node was written in, for messages
     kind: str = ""
+    removed: tuple = ()             # why each entry its `when` left out was left out (text)
     leaf: bool = field(default=False, init=False)   # impl.leaf, kept for the hot loops
 
     def __post_init__(self) -> None:

@@ -89,11 +89,14 @@ def _strip(schema: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Layer entries
 
-def _options(rounding: dict, expect_ref: str) -> dict:
+def _options(rounding: dict, expect_ref: str, parameterised: bool) -> dict:
     """What every entry may carry inside its arguments (expand.COMMON_OPTIONS)."""
+    when = {"type": ["integer", "boolean"],
+            "description": "the entry is there only where this is not 0 (`${t != 1}` in a block)"}
     options = {"name": {"type": ["string", "integer"], "description": "a label for reports"},
                "expect": {"$ref": expect_ref, "description": "what this layer must have"},
-               "rounding": rounding}
+               "rounding": rounding,
+               "when": {"anyOf": [when, PARAMETER]} if parameterised else when}
     assert set(options) == set(COMMON_OPTIONS), "schema options out of step with expand.py"
     return options
 
@@ -179,9 +182,9 @@ def build() -> dict:
     defs["layer_expect"] = _strip(_model(LayerExpect))
     defs["layer_expect_in_block"] = _inner(defs["layer_expect"])
     rounding = _strip(schema["properties"]["rounding"])
-    defs["entry"] = _entry(ENTRY, _options(rounding, "#/$defs/layer_expect"), False)
-    defs["block_entry"] = _entry(BLOCK_ENTRY, _options(rounding, "#/$defs/layer_expect_in_block"),
-                                 True)
+    defs["entry"] = _entry(ENTRY, _options(rounding, "#/$defs/layer_expect", False), False)
+    defs["block_entry"] = _entry(BLOCK_ENTRY, _options(rounding, "#/$defs/layer_expect_in_block",
+                                                       True), True)
     defs["parameter"] = {"type": "string", "pattern": r"\$",
                          "description": "a block parameter: `$name` or `${expression}`"}
     return {"$schema": DIALECT, "title": "cnncalc spec (language version 1)",

@@ -347,10 +347,12 @@ def _shape_keeping(draw, shape):
 
 @st.composite
 def _composite(draw, shape, depth, kinds, blocks):
-    """A concat, add, mul, residual or repeat entry for `shape`, and its output shape."""
+    """A concat, add, mul, split, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat"]
+    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat", "split"]
                                   + (["block"] if blocks else [])))
+    if choice == "split" and n >= 1:
+        return draw(_split(shape))
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
         return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
@@ -410,6 +412,33 @@ def _composite(draw, shape, depth, kinds, blocks):
     if None in result:
         result = shape          # doesn't broadcast: both must reject
     return {choice: branches}, result
+
+
+@st.composite
+def _split(draw, shape):
+    """A `split` of the channels (equal parts or sizes), each branch the identity or a conv
+    that keeps the spatial size, and its output shape."""
+    c = shape[0]
+    if draw(st.booleans()):
+        parts = draw(st.sampled_from(_divisors(c)))
+        sizes, cut = [c // parts] * parts, {"parts": parts}
+    else:
+        cuts = sorted(draw(st.sets(st.integers(1, c - 1), max_size=min(3, c - 1)))) if c > 1 else []
+        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, c])]
+        cut = {"sizes": sizes}
+    branches, channels = [], 0
+    for size in sizes:
+        if draw(st.booleans()):
+            branches.append([])
+            channels += size
+        else:
+            out = draw(st.integers(1, MAX_CHANNELS))
+            k = draw(st.sampled_from([1, 3]))
+            branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
+            branch += draw(_shape_keeping((out, *shape[1:])))
+            branches.append(branch)
+            channels += out
+    return {"split": {**cut, "branches": branches}}, (channels, *shape[1:])
 
 
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},

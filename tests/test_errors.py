@@ -420,7 +420,8 @@ CASES = [
             params: {out: 4}
             layers: [conv: {out: "${__import__('os').system('x')}", kernel: 3}]
         layers: [cbr]
-        """, "5:26", ["only whole numbers, parameter names, + - * // and parentheses are allowed",
+        """, "5:26", ["only whole numbers, parameter names, + - * //, comparisons (== != < <= > "
+                      ">=), min(a, b), max(a, b) and parentheses are allowed",
                       "in block `cbr` used at line 6, column 10"], []),
     ("expression-python-name", """
         input: [3, 8, 8]
@@ -592,6 +593,47 @@ CASES = [
           - conv: {out: 8, kernel: 1}
         """, "4:5", ["`conv` needs a [C, L], [C, H, W] or [C, D, H, W] input, not a "
                      "1-dimensional one", "its input is 192"], ["put `conv` before `flatten`"]),
+    ("split-parts-dont-divide", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 3, branches: [[], [], []]}
+        """, "3:5", ["`split` cuts 10 channels into 3 parts, but 3 doesn't divide 10",
+                     "its input is 10×8×8"], ["parts that fit: 1, 2, 5, 10", "`sizes`"]),
+    ("split-sizes-dont-add-up", """
+        input: [10, 8, 8]
+        layers:
+          - split: {sizes: [8, 8], branches: [[], []]}
+        """, "3:5", ["`split`'s sizes add up to 8 + 8 = 16, but the input has 10 channels"],
+     ["must add up to the input's channels"]),
+    ("split-branch-count", """
+        input: [10, 8, 8]
+        layers:
+          - split: {parts: 2, branches: [[]]}
+        """, "3:33", ["`split` cuts 2 slices (parts: 2) but has 1 branch"],
+     ["one branch per slice"]),
+    ("split-needs-a-cut", """
+        input: [10, 8, 8]
+        layers:
+          - split: {branches: [[]]}
+        """, "3:12", ["`split` needs `sizes` (channels per slice) or `parts`"], ["{parts: 2"]),
+    ("when-not-a-number", """
+        input: [10, 8, 8]
+        layers:
+          - relu: {when: yes please}
+        """, "3:18", ["`when` must be a whole number or `${…}`", "not 'yes please'"],
+     ['`when: "${t != 1}"`']),
+    ("when-outside-the-arguments", """
+        input: [10, 8, 8]
+        layers:
+          - relu:
+            when: 0
+        """, "3:5", ["`when` belongs inside the arguments of `relu`"], []),
+    ("chained-comparison", """
+        input: [3, 8, 8]
+        blocks:
+          b: {params: {t: 1}, layers: [conv: {out: 4, kernel: 1, when: "${0 < t < 3}"}]}
+        layers: [b]
+        """, "3:64", ["chained comparison in ${0 < t < 3}"], []),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:

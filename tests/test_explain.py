@@ -602,3 +602,20 @@ def test_linear_names_the_axis_it_acts_on(spec, axis, values):
     assert f"acts on {axis}" in text and f"({values} values)" in text, text
     if "hwc" in spec:
         assert "not on the channels" in text and "last dimension" not in text, text
+
+
+def test_explain_says_what_when_left_out():
+    """Each entry a `when` left out is named under its list (a block's use, or the network's
+    heading for top-level entries), with the expression as written; its place is kept."""
+    text = ("input: [4, 6, 6]\nblocks:\n  b:\n    params: {t: 1}\n    layers:\n"
+            "      - conv: {out: 8, kernel: 1, when: \"${t != 1}\"}\n      - relu\n"
+            "layers:\n  - b\n  - b: {t: 2}\n  - sigmoid: {when: 0}\n")
+    result = run_cli("explain", "-", input=text)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "entry 2 (sigmoid): when: 0: left out"
+    use = lines.index("0 b: 4×6×6 → 4×6×6")
+    assert lines[use + 2] == '    entry 0 (conv): when: "${t != 1}" is 0: left out'
+    assert lines[use + 3].startswith("  1 relu")
+    second = lines.index("1 b: 4×6×6 → 8×6×6")
+    assert "left out" not in "\n".join(lines[second:])

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from cnncalc.errors import SpecError
+from cnncalc.expand import COMMON_OPTIONS
 from cnncalc.kinds import COMPOSITES, KINDS
 from cnncalc.loader import parse_yaml
 from cnncalc.pipeline import analyze_loaded, load_text
@@ -59,7 +60,7 @@ def test_every_kind_is_in_the_schema_with_its_arguments():
     for name, kind in KINDS.items():
         value = keyed[name]["properties"][name]
         args = next(a for a in value.get("anyOf", [value]) if a.get("type") == "object")
-        assert set(args["properties"]) == set(kind.args.model_fields) | {"name", "expect", "rounding"}
+        assert set(args["properties"]) == set(kind.args.model_fields) | set(COMMON_OPTIONS)
         assert args["additionalProperties"] is False
         assert set(args.get("required", [])) == {f for f, info in kind.args.model_fields.items()
                                                  if info.is_required()}

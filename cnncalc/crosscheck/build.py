@@ -4,8 +4,8 @@ Each kind builds its own module (`build` on its object in cnncalc.kinds, given `
 those builders are the oracle's side of the cross-check: they state PyTorch's own arguments and
 use PyTorch's own rules (e.g. `padding='same'`), never cnncalc's static rules, so a wrong static
 rule shows up as a disagreement instead of being copied. Composites are built from their
-children with the modules below: `Branches` (concat, add), `Residual` and `OptionalResidual`; a sequential,
-repeat or block use is an `nn.Sequential`.
+children with the modules below: `Branches` (concat, add, mul), `Split`, `Residual` and
+`OptionalResidual`; a sequential, repeat or block use is an `nn.Sequential`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,25 @@ class Branches(nn.Module):
 
     def forward(self, x):
         return self.combine(torch, [branch(x) for branch in self.children()])
+
+
+class Split(nn.Module):
+    """`split`: the input cut along channels by `cut(torch, x)` (torch.split or torch.chunk),
+    piece i through branch `i`, the outputs joined along channels."""
+
+    def __init__(self, branches: list[tuple[str, nn.Module]],
+                 cut: Callable[[Any, torch.Tensor], tuple]):
+        super().__init__()
+        self.cut = cut
+        for name, branch in branches:
+            self.add_module(name, branch)
+
+    def forward(self, x):
+        pieces = self.cut(torch, x)
+        branches = list(self.children())
+        if len(pieces) != len(branches):
+            raise ValueError(f"the cut gives {len(pieces)} pieces for {len(branches)} branches")
+        return torch.cat([branch(piece) for branch, piece in zip(branches, pieces)], dim=1)
 
 
 class Residual(nn.Module):
@@ -102,6 +121,9 @@ class _Builder:
 
     def branches(self, kind: str, children: list[Node], combine) -> nn.Module:
         return Branches(kind, [(_name(c), self.node(c)) for c in children], combine)
+
+    def split(self, children: list[Node], cut) -> nn.Module:
+        return Split([(_name(c), self.node(c)) for c in children], cut)
 
     def residual(self, layers: nn.Module, shortcut: nn.Module) -> nn.Module:
         return Residual(layers, shortcut)

@@ -1,5 +1,5 @@
-"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `mul`, `residual`,
-and a block's use (not a kind a spec names: any name defined under `blocks:`).
+"""The composite kinds, one object each: `sequential`, `repeat`, `concat`, `add`, `mul`, `split`,
+`residual`, and a block's use (not a kind a spec names: any name defined under `blocks:`).
 
 A composite owns every stage's view of it, as a leaf kind does:
 
@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import ValidationError
+
 from cnncalc.analyze import label_of, same_shape, shape_text, symbolic_ratio
 from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS
+from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -406,6 +408,163 @@ expected:
 
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "multiplied", "no parameters of its own")
+
+
+class SplitArgs(Args):
+    """`split`'s cut: `sizes` (channels per slice) or `parts` (equal slices)."""
+
+    sizes: list[PosInt] | None = None
+    parts: PosInt | None = None
+
+
+@composite_kind
+class Split(Composite):
+    name = "split"
+    torch = "torch.split / torch.chunk along channels, then torch.cat"
+    summary = ("the channels cut into consecutive slices, slice i to branch i, outputs joined "
+               "along channels (`[]` is the identity branch)")
+    arguments = [("sizes", False, None), ("parts", False, None), ("branches", True, None)]
+    example = """
+name: shufflenet-split
+spec:
+  input: [116, 28, 28]
+  layers:
+    - split:
+        parts: 2
+        branches:
+          - []
+          - [conv: {out: 58, kernel: 1, bias: false}, batchnorm, relu]
+expected:
+  # 116/2 = 58 channels to each branch; the identity keeps its 58, the conv gives 58:
+  # 58 + 58 = 116. params 58·58 = 3,364 + 2·58 = 116 (batchnorm): 3,480;
+  # MACs 28·28·58·58 = 2,637,376 (the cut and the join count none)
+  output: [116, 28, 28]
+  params: 3_480
+  macs: 2_637_376
+"""
+
+    def expand(self, ex, value, entry: Entry) -> Node:
+        form = "`split: {parts: 2, branches: [[], [...]]}` or `split: {sizes: [16, 48], ...}`"
+        args, options, rounding = self.mapping(ex, value, entry, ("sizes", "parts", "branches"),
+                                               form)
+        cuts = [key for key in ("sizes", "parts") if key in args]
+        if len(cuts) != 1:
+            raise SpecError("`split` takes either `sizes` or `parts`" if cuts else
+                            "`split` needs `sizes` (channels per slice) or `parts` (equal slices)",
+                            args.at(cuts[-1]) if cuts else entry.value_pos, hints=[form])
+        try:
+            node_args = SplitArgs.model_validate({cuts[0]: args[cuts[0]]})
+        except ValidationError:
+            what = ("a list of whole numbers, each at least 1" if cuts[0] == "sizes"
+                    else "a whole number, at least 1")
+            raise SpecError(f"`{cuts[0]}` must be {what}, not {shown(args[cuts[0]])}",
+                            args.at(cuts[0])) from None
+        slices = len(node_args.sizes) if node_args.sizes is not None else node_args.parts
+        branches = args.get("branches")
+        if not isinstance(branches, Seq):
+            raise SpecError("`split` needs `branches`: a list with one list of entries per slice "
+                            "(`[]` for the identity)",
+                            args.at("branches") if "branches" in args else entry.value_pos,
+                            hints=[form])
+        if len(branches) != slices:
+            cut = (f"{len(node_args.sizes)} sizes" if node_args.sizes is not None
+                   else f"parts: {node_args.parts}")
+            raise SpecError(f"`split` cuts {slices} slice{'s' if slices != 1 else ''} ({cut}) "
+                            f"but has {len(branches)} branch{'es' if len(branches) != 1 else ''}",
+                            args.at("branches"),
+                            hints=["write one branch per slice; `[]` passes a slice through"])
+        node = ex.new(entry.path, self, entry.pos, rounding, args=node_args, block=entry.block)
+        for b, branch in enumerate(branches):
+            if not isinstance(branch, Seq):
+                raise SpecError(f"branch {b} of `split` must be a list of entries "
+                                "(`[]` for the identity)", branches.at(b))
+            branch_path = child_path(entry.path, b)
+            child = ex.new(branch_path, SEQUENTIAL, branches.at(b), rounding, block=entry.block)
+            child.children = ex.sequence(branch, branch_path, rounding, entry.block)
+            node.children.append(child)
+        return ex.finish(node, options, value)
+
+    def sizes(self, node: Node, channels) -> list[int]:
+        """The channels of each slice; an error where the cut doesn't fit the channels."""
+        args: SplitArgs = node.args  # type: ignore[assignment]
+        if not is_int(channels):
+            raise SpecError(f"`split` needs a known number of channels, not {channels}",
+                            hints=["split before `flatten`, or give the input sizes as numbers"])
+        if args.sizes is not None:
+            if sum(args.sizes) != channels:
+                raise SpecError(f"`split`'s sizes add up to {' + '.join(map(str, args.sizes))} = "
+                                f"{sum(args.sizes)}, but the input has {channels} channels",
+                                hints=["the sizes must add up to the input's channels"])
+            return list(args.sizes)
+        parts = args.parts or 1
+        if channels % parts:
+            fit = [str(d) for d in range(1, min(channels, 64) + 1) if channels % d == 0]
+            raise SpecError(f"`split` cuts {channels} channels into {args.parts} parts, but "
+                            f"{args.parts} doesn't divide {channels}",
+                            hints=[f"parts that fit: {', '.join(fit[:8])}", "or give `sizes`"])
+        return [channels // parts] * parts
+
+    def analyze(self, walker, node: Node, shape, rf, depth):
+        outs, fields = [], []
+        for branch, size in zip(node.children, self.sizes(node, shape[0])):
+            out, branch_rf = walker.node(branch, (size, *shape[1:]), rf, depth + 1)
+            outs.append(out)
+            fields.append(branch_rf)
+        first = outs[0]
+        for b, out in enumerate(outs[1:], 1):
+            if len(out) != len(first) or not same_shape(out[1:], first[1:], walker.constraints,
+                                                         f"split: branch {b} agrees", offset=1):
+                raise SpecError(f"`split` joins its branches along channels, so their spatial "
+                                f"sizes must match, but branch 0 gives "
+                                f"{shape_text(first, walker.layout)} and branch {b} gives "
+                                f"{shape_text(out, walker.layout)}",
+                                hints=["pad or pool one branch so the sizes match"])
+        # each output position sees the same positions of the input as `add`'s would
+        return (sum(out[0] for out in outs), *first[1:]), union(fields)
+
+    def explain(self, row, context) -> list[Step]:
+        branches = branch_rows(row, context)
+        args: SplitArgs = row.node.args
+        channels = row.input_shape[0]
+        steps = []
+        if args.parts is not None:
+            steps.append(Step("channels per slice", "C/N", f"{n(channels)}/{n(args.parts)}",
+                              channels // args.parts))
+        starts = [0]
+        for b in branches:
+            starts.append(starts[-1] + b.input_shape[0])
+        steps.append(Step("slices: " + "; ".join(
+            f"channels {start}–{stop - 1} to branch {i}"
+            for i, (start, stop) in enumerate(zip(starts, starts[1:])))))
+        outs = [b.output_shape[0] for b in branches]
+        steps.append(Step("channels", " + ".join(f"C{i}" for i in range(len(outs))),
+                          " + ".join(n(c) for c in outs), row.output_shape[0],
+                          then=context.shape(row.output_shape)))
+        return steps + alignment(branches, row)
+
+    def build(self, builder, node: Node):
+        # PyTorch's own cut, not cnncalc's sizes: a wrong rule shows as a disagreement
+        args: SplitArgs = node.args  # type: ignore[assignment]
+        if args.sizes is not None:
+            sizes = list(args.sizes)
+            return builder.split(node.children, lambda torch, x: torch.split(x, sizes, dim=1))
+        parts = args.parts
+        return builder.split(node.children, lambda torch, x: torch.chunk(x, parts, dim=1))
+
+    def branches(self, node: Node, shortcuts: dict):
+        return [branch.children for branch in node.children]
+
+    def schema(self, entry: dict) -> dict:
+        branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
+        sizes = {"type": "array", "minItems": 1,
+                 "items": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+                 "description": "channels of each slice, adding up to the input's"}
+        parts = {"type": "integer", "minimum": 1, "maximum": MAX_INT,
+                 "description": "equal slices; must divide the channels"}
+        return {"type": "object", "additionalProperties": False,
+                "properties": {"sizes": sizes, "parts": parts, "branches": branches},
+                "required": ["branches"],
+                "oneOf": [{"required": ["sizes"]}, {"required": ["parts"]}]}
 
 
 @composite_kind
