@@ -46,13 +46,15 @@ TORCHVISION = {
     "efficientnet_b0": (5_288_548, "0.386"),
     "regnet_y_400mf": (4_344_144, "0.402"),
     "convnext_tiny": (28_589_128, "4.456"),
+    "shufflenet_v2_x1_0": (2_278_604, "0.145"),
 }
 
 SHIPPED = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "vgg16_bn", "googlenet",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "densenet121",
            "squeezenet1_0", "alphago_policy", "unet", "simple_cnn", "cs231n_conv",
            "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d", "mobilenet_v2", "mobilenet_v3_small",
-           "mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny"]
+           "mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny",
+           "shufflenet_v2_x1_0"]
 
 
 @cache
@@ -147,7 +149,7 @@ SMALLEST = {"alexnet": 63, "densenet121": 29, "googlenet": 15, "squeezenet1_0": 
             **{f"resnet{d}": 1 for d in (18, 34, 50, 101, 152)},
             **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")},
             **{name: 1 for name in ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
-                                    "efficientnet_b0", "regnet_y_400mf")},
+                                    "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0")},
             "convnext_tiny": 32}
 
 
