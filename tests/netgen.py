@@ -2,6 +2,7 @@
 
     networks(...)            -> spec dicts {"input", "rounding", "layers"[, "blocks"]}
     leaf_entry(kind, shape)  -> one layer entry of `kind` for a channels-first sample shape
+    split_entry(shape)       -> a `split` entry for `shape`, and its output shape
     to_yaml(spec)            -> YAML text;  load_dict(spec) -> pipeline.Loaded
     symbolic_input(spec)     -> (spec with names for its spatial sizes, {name: size})
 
@@ -185,6 +186,13 @@ def _simple(draw, shape, kind):
                       if draw(st.booleans()) else {}, "p")
     if kind == "channel_shuffle":
         return _entry(kind, {"groups": draw(st.sampled_from(_divisors(c)))}, "groups")
+    if kind == "slice":       # a valid slice: first ≤ last − 1, written as Python may write it
+        first = draw(st.integers(0, c - 1))
+        last = draw(st.integers(first + 1, c))
+        start = first - c if draw(st.booleans()) else first
+        stop = None if last == c and draw(st.booleans()) else (
+            last - c if last < c and draw(st.booleans()) else last)
+        return _entry(kind, {"channels": [start, stop]}, "channels")
     if kind == "lrn":
         return _entry(kind, {"size": draw(st.integers(1, 5))}, "size")
     if kind == "leaky_relu":
@@ -296,6 +304,8 @@ def next_shape(entry, shape):
         for d in shape:
             total *= d
         return (total,)
+    if kind == "slice":
+        return (len(range(c)[slice(*a["channels"])]), *shape[1:])
     if kind == "zeropad":
         return (c, *[w + 2 * p for w, p in zip(sizes, _axes(a["padding"], n))])
     if kind == "upsample":
@@ -349,16 +359,17 @@ def _shape_keeping(draw, shape):
 def _composite(draw, shape, depth, kinds, blocks):
     """A concat, add, mul, split, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
-    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat", "split"]
+    choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat", "split", "split"]
                                   + (["block"] if blocks else [])))
     if choice == "split" and n >= 1:
-        return draw(_split(shape))
+        return draw(split_entry(shape))
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
         return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
     if choice == "block" and n >= 1:
         width = draw(st.integers(1, MAX_CHANNELS))
-        entry = {"unit": {"width": width}} if draw(st.booleans()) else {"unit": width}
+        entry = ({"unit": {"width": width, "act": draw(st.integers(0, 2))}}
+                 if draw(st.booleans()) else {"unit": width})
         return entry, (width, *shape[1:])
     if choice == "concat" and n >= 1:
         branches, channels = [], 0
@@ -415,12 +426,12 @@ def _composite(draw, shape, depth, kinds, blocks):
 
 
 @st.composite
-def _split(draw, shape):
+def split_entry(draw, shape):
     """A `split` of the channels (equal parts or sizes), each branch the identity or a conv
     that keeps the spatial size, and its output shape."""
     c = shape[0]
     if draw(st.booleans()):
-        parts = draw(st.sampled_from(_divisors(c)))
+        parts = draw(st.sampled_from(_divisors(c)[1:] or [1]))
         sizes, cut = [c // parts] * parts, {"parts": parts}
     else:
         cuts = sorted(draw(st.sets(st.integers(1, c - 1), max_size=min(3, c - 1)))) if c > 1 else []
@@ -441,32 +452,39 @@ def _split(draw, shape):
     return {"split": {**cut, "branches": branches}}, (channels, *shape[1:])
 
 
-BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3},
+BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3, "act": 1},
                    "layers": [{"conv": {"out": "$width", "kernel": "$kernel",
                                         "padding": "${kernel // 2}"}},
-                              "relu"]}}
+                              {"relu": {"when": "${act != 0}"}}]}}
 
 
 @st.composite
 def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites: bool = True,
-             blocks: bool = True, rounding: str = "floor"):
+             blocks: bool = True, rounding: str = "floor", channels: int = 4,
+             composite_odds: int = 4):
     """A random network: input of 1, 2 or 3 spatial axes (`ranks`), up to `max_layers` top-level
-    entries drawn from `kinds` (default: every leaf kind), with concat/add/residual and block
-    uses when `composites`/`blocks`."""
+    entries drawn from `kinds` (default: every leaf kind), with concat/add/mul/split/residual
+    and block uses when `composites`/`blocks` (one entry in `composite_odds`); the input has 1
+    to `channels` channels."""
     kinds = tuple(kinds or KINDS)
     n = draw(st.sampled_from(ranks))
-    shape = (draw(st.integers(1, 4)),
+    shape = (draw(st.integers(1, channels)),
              *[draw(st.integers(1, MAX_SIZE[n])) for _ in range(n)])
     spec = {"input": list(shape), "rounding": rounding, "layers": []}
     uses_block = False
     for _ in range(draw(st.integers(1, max_layers))):
-        if composites and len(shape) > 1 and draw(st.integers(0, 3)) == 0:
+        if composites and len(shape) > 1 and draw(st.integers(1, composite_odds)) == 1:
             entry, new = draw(_composite(shape, 1, kinds, blocks))
             uses_block |= isinstance(entry, dict) and "unit" in entry
         else:
             entry, new = draw(_leaf_after(shape, kinds))
         if new is None or not _fits(new):
             continue
+        if draw(st.integers(0, 5)) == 0:       # sometimes `when`: 0 leaves the entry out
+            keep = draw(st.sampled_from([0, 1, 2, True, False]))
+            entry = with_when(entry, keep)
+            if not keep:
+                new = shape
         spec["layers"].append(entry)
         shape = new
     if not spec["layers"]:
@@ -474,6 +492,19 @@ def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites:
     if uses_block:
         spec["blocks"] = json.loads(json.dumps(BLOCKS))
     return spec
+
+
+def with_when(entry, when):
+    """The entry with `when: <when>` among its arguments (a shorthand written out in full)."""
+    if isinstance(entry, str):
+        return {entry: {"when": when}}
+    kind, value = next(iter(entry.items()))
+    if isinstance(value, dict):
+        return {kind: {**value, "when": when}}
+    if isinstance(value, list):                # a list-form composite: inside a sequential
+        return {"repeat": {"times": 1, "layers": [entry], "when": when}}
+    first = "width" if kind in BLOCKS else next(iter(KINDS[kind].args.model_fields))
+    return {kind: {first: value, "when": when}}
 
 
 def symbolic_input(spec: dict) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ from cnncalc.crosscheck.measure import measure
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded
 from conftest import SPECS, run_cli
-from netgen import load_dict, networks
+from netgen import leaf_entry, load_dict, networks, split_entry
 
 # A team's model, written as people write them: ReLU and flatten in `forward`, the shortcut
 # computed before the main branch, a Dropout the spec leaves out.
@@ -526,6 +526,36 @@ def _analysed_and_measured(spec):
 def test_random_networks_agree_with_their_build(spec):
     """The model cnncalc builds for a spec (zero-pads for `same`, branches in any nesting)
     has no drift from it."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+V2 = ("slice", "channel_shuffle", "conv", "relu", "batchnorm", "maxpool", "global_avgpool")
+
+
+@settings(max_examples=30)
+@given(networks(ranks=(1, 2), max_layers=5, kinds=V2, channels=8, composite_odds=2))
+def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec):
+    """Version 2's channel slices, splits (drawn among the composites) and `when` (on any
+    entry, and in the block's expression) agree with PyTorch's own slicing and cuts."""
+    analysis, measurement = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, "net.yaml", "built")
+    assert same["ok"], describe(same)
+
+
+@st.composite
+def _split_networks(draw):
+    """A split (netgen's) of an input of 2 to 8 channels, then a random slice."""
+    shape = (draw(st.integers(2, 8)), draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+    split, out = draw(split_entry(shape))
+    layers = [split, draw(leaf_entry("slice", out))]
+    return {"input": list(shape), "layers": layers}
+
+
+@settings(max_examples=30)
+@given(_split_networks())
+def test_random_splits_agree_with_their_build(spec):
     analysis, measurement = _analysed_and_measured(spec)
     same = compare(analysis, measurement, "net.yaml", "built")
     assert same["ok"], describe(same)

@@ -634,6 +634,24 @@ CASES = [
           b: {params: {t: 1}, layers: [conv: {out: 4, kernel: 1, when: "${0 < t < 3}"}]}
         layers: [b]
         """, "3:64", ["chained comparison in ${0 < t < 3}"], []),
+    ("slice-outside-the-channels", """
+        input: [8, 4, 4]
+        layers:
+          - conv: {out: 4, kernel: 1}
+          - slice: [0, 6]
+        """, "4:5", ["layer 1 (slice): `slice: [0, 6]` reaches outside the input's 4 channels",
+                     "its input is 4×4×4"], ["stop up to 4, or `null` for the end"]),
+    ("slice-empty", """
+        input: [8, 4, 4]
+        layers:
+          - slice: {channels: [5, -4]}
+        """, "3:5", ["`slice: [5, -4]` is empty: it starts at channel 5 and stops before channel 4"],
+     ["`stop` is one past the last channel taken"]),
+    ("slice-one-value", """
+        input: [8, 4, 4]
+        layers:
+          - slice: [3]
+        """, "3:12", ["`channels` of `slice`", "write two values, [start, stop]"], []),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:

@@ -18,7 +18,7 @@ from cnncalc.kinds.pool import AdaptivePoolArgs, AvgPoolArgs, MaxPoolArgs, pool_
 from cnncalc.kinds.linear import LinearArgs
 from cnncalc.kinds.norm import BatchNormArgs, GroupNormArgs, InstanceNormArgs, LayerNormArgs, LRNArgs
 from cnncalc.kinds.activation import EluArgs, LeakyReluArgs, PReluArgs
-from cnncalc.kinds.other import (ChannelShuffleArgs, DropoutArgs, DropPathArgs, ScaleArgs,
+from cnncalc.kinds.other import (ChannelShuffleArgs, DropoutArgs, DropPathArgs, ScaleArgs, SliceArgs,
                                  UpsampleArgs, ZeroPadArgs, upsample_scales)
 from cnncalc.kinds.composite import BLOCK, COMPOSITES, SEQUENTIAL, Composite, Entry
 
@@ -32,5 +32,5 @@ __all__ = [
     "ConvTransposeArgs", "AdaptivePoolArgs", "AvgPoolArgs", "MaxPoolArgs", "LinearArgs",
     "BatchNormArgs", "GroupNormArgs", "InstanceNormArgs", "LayerNormArgs", "LRNArgs", "EluArgs",
     "LeakyReluArgs", "PReluArgs", "ChannelShuffleArgs", "DropoutArgs", "DropPathArgs",
-    "ScaleArgs", "UpsampleArgs", "ZeroPadArgs",
+    "ScaleArgs", "SliceArgs", "UpsampleArgs", "ZeroPadArgs",
 ]

@@ -1,15 +1,16 @@
-"""Dropout, padding, upsampling, channel shuffle, layer scale and the identity."""
+"""Dropout, padding, upsampling, channel shuffle, channel slices, layer scale and the identity."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt, field_validator
 
 from cnncalc.dims import AXES, Fit, is_int
 from cnncalc.errors import SpecError
 from cnncalc.field import Window
 from cnncalc.kinds.base import (
+    MAX_INT,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -317,3 +318,95 @@ expected:
         from cnncalc.crosscheck.build import ChannelScale
 
         return ChannelScale(shape[0], args.init)
+
+
+Index = Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
+
+
+class SliceArgs(Args):
+    # a YAML list [start, stop]; a tuple so that its two places have their own types
+    channels: Annotated[tuple[Index, Index | None], Field(strict=False)]
+
+    @field_validator("channels", mode="wrap")
+    @classmethod
+    def _two(cls, value, handler):
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError("write two values, [start, stop] (stop may be null)")
+        return handler(value)
+
+
+def channel_range(args: SliceArgs, channels: int) -> tuple[int, int]:
+    """The slice's first channel and one past its last, as Python resolves `start:stop`; an
+    error where it is empty or reaches outside the channels (PyTorch would give fewer channels,
+    or none, without a word)."""
+    start, stop = args.channels
+    written = f"[{start}, {'null' if stop is None else stop}]"
+    if not is_int(channels):
+        raise SpecError(f"`slice` needs a known number of channels, not {channels}",
+                        hints=["slice before `flatten`, or give the input sizes as numbers"])
+    if not -channels <= start < channels or (stop is not None and not -channels <= stop <= channels):
+        raise SpecError(f"`slice: {written}` reaches outside the input's {channels} channels",
+                        hints=[f"start runs from 0 to {channels - 1}, or from −{channels} to −1 "
+                               f"counting from the end; stop up to {channels}, or `null` for the "
+                               "end"])
+    first = start + channels if start < 0 else start
+    last = channels if stop is None else stop + channels if stop < 0 else stop
+    if last <= first:
+        raise SpecError(f"`slice: {written}` is empty: it starts at channel {first} and stops "
+                        f"before channel {last}",
+                        hints=["`stop` is one past the last channel taken, as in Python"])
+    return first, last
+
+
+@leaf_kind
+class Slice(LeafKind):
+    name = "slice"
+    args = SliceArgs
+    torch = "x[:, start:stop]"
+    summary = "channels start to stop − 1, as Python slices them (null stop: to the end)"
+    example = """
+name: slice-channels
+spec:
+  input: [24, 7, 7]
+  layers: [slice: {channels: [-16, null]}, slice: [2, -2]]
+expected:
+  # −16 counts from the end: channels 24 − 16 = 8 to 23, 16 of them; then 2 to 16 − 2 = 14
+  # (14 − 2 = 12 channels); each position reads its own input position: field 1×1
+  output: [12, 7, 7]
+  params: 0
+  macs: 0
+  layers:
+    "1": {receptive_field: {size: [1, 1]}}
+"""
+
+    def shape(self, args: SliceArgs, shape, fit: Fit):
+        first, last = channel_range(args, shape[0])
+        return (last - first, *shape[1:])
+
+    def explain(self, row, context) -> list[Step]:
+        start, stop = row.node.args.channels
+        c = row.input_shape[0]
+        first, last = channel_range(row.node.args, c)
+        steps = []
+        if start < 0:
+            steps.append(Step("start", "C + start", f"{n(c)} + ({n(start)})", first))
+        if stop is None:
+            steps.append(Step("stop: null, to the end: C", "", "", last))
+        elif stop < 0:
+            steps.append(Step("stop", "C + stop", f"{n(c)} + ({n(stop)})", last))
+        steps.append(Step("channels", "stop − start", f"{n(last)} − {n(first)}",
+                          row.output_shape[0], then=context.shape(row.output_shape)))
+        steps.append(Step(f"channels {first} to {last - 1} of the input, each position unchanged; "
+                          "no parameters"))
+        return steps
+
+    def build(self, nn, args: SliceArgs, shape):
+        start, stop = args.channels
+
+        class ChannelSlice(nn.Module):
+            """`x[:, start:stop]`: PyTorch's own slicing, not cnncalc's range."""
+
+            def forward(self, x):
+                return x[:, start:stop]
+
+        return ChannelSlice()
