@@ -2,9 +2,12 @@
 reference, and `cnncalc zoo` lists them.
 
 Published figures: torchvision's model documentation, "Table of all available classification
-weights" (https://pytorch.org/vision/stable/models.html), columns "Params" and "GFLOPS"; its
-GFLOPS are multiply-accumulates, cnncalc's MACs. The oracle for buffers, output shapes and FLOPs
-is tests/torchvision_ref.py, run on the meta device under FlopCounterMode.
+weights" (https://pytorch.org/vision/stable/models.html), columns "Params" and "GFLOPS", and the
+same table for semantic segmentation weights (LR-ASPP, at its 520×520 evaluation size);
+torchvision's GFLOPS are multiply-accumulates, cnncalc's MACs. YOLOv8n: Ultralytics' README
+table. The oracles for buffers, output shapes, FLOPs and every layer's shape are
+tests/torchvision_ref.py and tests/ultralytics_ref.py, run on the meta device under
+FlopCounterMode.
 """
 
 import json
@@ -47,6 +50,7 @@ TORCHVISION = {
     "regnet_y_400mf": (4_344_144, "0.402"),
     "convnext_tiny": (28_589_128, "4.456"),
     "shufflenet_v2_x1_0": (2_278_604, "0.145"),
+    "lraspp_mobilenet_v3_large": (3_221_538, "2.086"),     # at 520×520
 }
 
 SHIPPED = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "vgg16_bn", "googlenet",
@@ -54,7 +58,9 @@ SHIPPED = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "vgg16_bn", 
            "squeezenet1_0", "alphago_policy", "unet", "simple_cnn", "cs231n_conv",
            "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d", "mobilenet_v2", "mobilenet_v3_small",
            "mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny",
-           "shufflenet_v2_x1_0"]
+           "shufflenet_v2_x1_0", "lraspp_mobilenet_v3_large", "yolov8n"]
+# Every spec with a PyTorch copy to be compared with, at any input size.
+REFERENCED = sorted(TORCHVISION) + ["yolov8n"]
 
 
 @cache
@@ -109,20 +115,36 @@ def spec_layer_shapes(a) -> list[tuple[int, tuple[int, ...]]]:
     return sorted((r.params, tuple(r.output_shape)) for r in a.leaves if r.params)
 
 
+def factory(name: str):
+    """The PyTorch copy that spec `name` is compared with."""
+    if name == "yolov8n":
+        import ultralytics_ref
+        return ultralytics_ref.yolov8n
+    import torchvision_ref
+    return torchvision_ref.FACTORIES[name]
+
+
+def torch_outputs(y) -> list[tuple[int, ...]]:
+    """A reference's output shapes without the batch: one tensor, or a tuple of them."""
+    return [tuple(t.shape[1:]) for t in (y if isinstance(y, tuple) else (y,))]
+
+
+def spec_outputs(a) -> list[tuple[int, ...]]:
+    return [tuple(shape) for _, shape, _ in a.outputs]
+
+
 @pytest.fixture(scope="module")
 def reference():
     """name -> (params, buffers, output shape, FLOPs, per-layer (params, shape)) of the
-    PyTorch reference at 1×3×224×224."""
+    PyTorch reference at 1×3×224×224 (LR-ASPP: 520×520, its spec's input)."""
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
-
-    import torchvision_ref
 
     @cache
     def measure(name):
         with torch.device("meta"):
-            model = torchvision_ref.FACTORIES[name]().eval()
-            x = torch.empty(1, 3, 224, 224)
+            model = factory(name)().eval()
+            x = torch.empty(1, *analysis(name).input_shape)
             with FlopCounterMode(display=False) as counter, torch.no_grad():
                 y = model(x)
             layers = layer_shapes(model, x)
@@ -135,7 +157,7 @@ def reference():
 def test_equals_torch_reference(name, reference):
     params, buffers, output, flops, layers = reference(name)
     a = analysis(name)
-    assert a.input_shape == (3, 224, 224)
+    assert a.input_shape == ((3, 520, 520) if name.startswith("lraspp") else (3, 224, 224))
     assert (a.total("params"), a.total("buffers"), a.output_shape, 2 * a.total("macs")) == (
         params, buffers, output, flops)
     # Layer by layer, not just in total: the same layers, each with the same params and output
@@ -150,22 +172,24 @@ SMALLEST = {"alexnet": 63, "densenet121": 29, "googlenet": 15, "squeezenet1_0": 
             **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")},
             **{name: 1 for name in ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
                                     "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0")},
-            "convnext_tiny": 32}
+            "convnext_tiny": 32, "lraspp_mobilenet_v3_large": 1,
+            # The neck concatenates each upsampled map with the one of twice its size: P3 =
+            # ceil(size/8) and P4 = ceil(size/16) must be even, first for 25 to 32.
+            "yolov8n": 25}
 
 
 def torch_runs(name: str, height: int, width: int) -> bool:
     torch = pytest.importorskip("torch")
-    import torchvision_ref
 
     with torch.device("meta"), torch.no_grad():
         try:
-            torchvision_ref.FACTORIES[name]().eval()(torch.empty(1, 3, height, width))
+            factory(name)().eval()(torch.empty(1, 3, height, width))
         except RuntimeError:
             return False
     return True
 
 
-@pytest.mark.parametrize("name", sorted(TORCHVISION))
+@pytest.mark.parametrize("name", REFERENCED)
 def test_smallest_input_is_pytorchs_and_cnncalcs(name):
     from cnncalc.inputs import accepted_inputs
 
@@ -188,7 +212,7 @@ def sizes(name: str):
 
 
 @settings(max_examples=12)
-@given(st.sampled_from(sorted(TORCHVISION)).flatmap(
+@given(st.sampled_from(REFERENCED).flatmap(
     lambda name: st.tuples(st.just(name), sizes(name), sizes(name))))
 def test_other_input_sizes_agree_with_torch_reference(case):
     """The specs are the architectures, not just their 224×224 numbers: at any input size,
@@ -201,14 +225,12 @@ def assert_agrees_with_reference(name: str, height: int, width: int) -> None:
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    import torchvision_ref
-
     try:
         a = analyze_loaded(load(name), [3, height, width])
     except SpecError as exc:
         a, refusal = None, exc.message
     with torch.device("meta"):
-        model = torchvision_ref.FACTORIES[name]().eval()
+        model = factory(name)().eval()
         try:
             with FlopCounterMode(display=False) as counter, torch.no_grad():
                 y = model(torch.empty(1, 3, height, width))
@@ -218,12 +240,9 @@ def assert_agrees_with_reference(name: str, height: int, width: int) -> None:
     if a is None:
         assert "doesn't fit" in refusal, refusal       # strict rounding, by design
         return
-    assert (a.output_shape, 2 * a.total("macs")) == (tuple(y.shape[1:]), counter.get_total_flops())
+    assert (spec_outputs(a), 2 * a.total("macs")) == (torch_outputs(y), counter.get_total_flops())
 
 
-# Published figures of the two networks that are not ImageNet classifiers at 224×224.
-# torchvision's LR-ASPP ("num_params", and "_ops" in GFLOPS = MACs at its 520×520 evaluation size):
-LRASPP = (3_221_538, "2.086")
 # Ultralytics' YOLOv8n (their README table and model summary): params including the DFL's 16
 # fixed weights, and GFLOPs (2 × MACs) at 640×640.
 YOLOV8N = (3_157_200, "8.7")
@@ -245,7 +264,7 @@ def test_lraspp_copy_has_torchvisions_published_figures():
     import torchvision_ref
 
     model, y, flops = run_meta(torchvision_ref.lraspp_mobilenet_v3_large, 520, 520)
-    params, gflops = LRASPP
+    params, gflops = TORCHVISION["lraspp_mobilenet_v3_large"]
     assert sum(p.numel() for p in model.parameters()) == params
     assert f"{flops / 2e9:.3f}" == gflops
     for height, width in [(520, 520), (224, 224), (97, 131), (1, 1)]:    # the input's size back
@@ -264,6 +283,41 @@ def test_yolov8n_copy_has_ultralytics_published_figures():
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == params - 16
     assert f"{flops / 1e9:.1f}" == gflops
     assert [tuple(y.shape[1:]) for y in ys] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+
+
+def test_lraspp_is_right_at_every_input_size():
+    """Both resizes follow the tensors (`like: low`, `like: input`): the output is the input's
+    size at any size, odd ones included, where a fixed `scale` would be right at one only."""
+    for height, width in [(520, 520), (224, 224), (97, 131), (33, 1), (1, 1)]:
+        assert analyze_loaded(load("lraspp_mobilenet_v3_large"), [3, height, width]).output_shape == (
+            21, height, width)
+        assert_agrees_with_reference("lraspp_mobilenet_v3_large", height, width)
+
+
+def test_yolov8n_spec_has_ultralytics_figures():
+    """Ultralytics' count less the DFL's 16 fixed weights, which decode the outputs (the spec's
+    header says so); their GFLOPs are 2 × MACs, rounded."""
+    params, gflops = YOLOV8N
+    a = analysis("yolov8n")
+    assert a.input_shape == (3, 640, 640)
+    assert a.total("params") == params - 16
+    assert f"{2 * a.total('macs') / 1e9:.1f}" == gflops
+    assert [name for name, _, _ in a.outputs] == ["d3", "d4", "d5"]
+    assert spec_outputs(a) == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+
+
+def test_yolov8n_equals_the_copy():
+    torch = pytest.importorskip("torch")
+    import ultralytics_ref
+
+    model, ys, flops = run_meta(ultralytics_ref.yolov8n, 640, 640)
+    a = analysis("yolov8n")
+    dfl = sum(p.numel() for p in model.model[-1].dfl.parameters())
+    assert (a.total("params"), a.total("buffers"), 2 * a.total("macs"), spec_outputs(a)) == (
+        sum(p.numel() for p in model.parameters()) - dfl, sum(b.numel() for b in model.buffers()),
+        flops, torch_outputs(ys))
+    with torch.device("meta"):     # every layer that runs (the DFL's conv doesn't)
+        assert spec_layer_shapes(a) == layer_shapes(model, torch.empty(1, 3, 640, 640))
 
 
 def test_layer_rounding_overrides_the_spec():
@@ -398,6 +452,10 @@ def test_zoo_entries_agree_with_the_analysis():
         assert (row["params"], row["buffers"], row["macs"], row["flops"]) == (params, buffers, macs, 2 * macs)
     assert rows["alphago_policy"]["input_shape"] == [19, 19, 48]     # in the spec's layout
     assert rows["alphago_policy"]["layout"] == "hwc"
+    assert rows["yolov8n"]["output_shape"] is None          # three outputs, each in `outputs`
+    assert rows["yolov8n"]["outputs"] == [{"id": f"d{level}", "shape": [144, 640 >> level, 640 >> level]}
+                                          for level in (3, 4, 5)]
+    assert rows["vgg16"]["outputs"] == [{"id": ".", "shape": [1000]}]
 
 
 README_ZOO = re.compile(r"<!-- zoo:begin.*?-->\n(.*?)<!-- zoo:end -->", re.S)

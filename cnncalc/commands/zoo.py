@@ -1,4 +1,4 @@
-"""`cnncalc zoo`: the bundled specs (LeNet to DenseNet), each analysed, with params and MACs.
+"""`cnncalc zoo`: the bundled specs (LeNet to ConvNeXt and YOLOv8n), each analysed, with params and MACs.
 
 The markdown form is the README's "Model zoo" table (a test keeps it current)."""
 
@@ -71,7 +71,11 @@ def entries() -> list[dict]:
             "description": description(text) or loaded.name,
             "layout": layout,
             "input_shape": plain(in_layout(analysis.input_shape, layout)),
-            "output_shape": plain(in_layout(analysis.output_shape, layout)),
+            # null with several outputs (YOLOv8n's three), as in the report: `outputs` has each
+            "output_shape": (plain(in_layout(analysis.output_shape, layout))
+                             if len(analysis.outputs) == 1 else None),
+            "outputs": [{"id": name, "shape": plain(in_layout(shape, layout))}
+                        for name, shape, _ in analysis.outputs],
             "params": plain(totals.params),
             "buffers": plain(totals.buffers),
             "macs": plain(totals.macs),
