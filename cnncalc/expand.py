@@ -17,7 +17,7 @@ from cnncalc.dims import is_int
 from cnncalc.errors import Pos, SpecError, SpecErrors, printable
 from cnncalc.graph import Node, child_path
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
-from cnncalc.kinds.composite import MAX_REPEAT
+from cnncalc.kinds.composite import MAX_REPEAT, LaterBlockUse
 from cnncalc.loader import Map, Seq
 from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, shown
 
@@ -25,6 +25,9 @@ MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100         # levels of the expanded graph (blocks inside blocks multiply them)
 COMMON_OPTIONS = ("name", "expect", "rounding", "when")
+IN_CHANNELS = "in_channels"     # inside a block: the channels of that use's input
+# what a block parameter may not be called: at a use, `- b: {from: x}` is always a reference
+RESERVED_PARAMS = (IN_CHANNELS, "id", "from", *COMMON_OPTIONS)
 
 __all__ = ["MAX_NODES", "MAX_REPEAT", "expand", "substitute"]
 
@@ -67,10 +70,25 @@ def expand(spec: Spec, raw: Map | None = None) -> Node:
 
 
 def _check_block_names(spec: Spec, raw: Map | None) -> None:
-    """A block may not take a built-in kind's name: `concat` must mean one thing."""
+    """A block may not take a built-in kind's name: `concat` must mean one thing; nor may a
+    parameter take a name an entry's arguments already give a meaning to."""
+    blocks = raw.get("blocks") if isinstance(raw, Map) else None
+    for name, definition in spec.blocks.items():
+        for param in definition.params:
+            if param in RESERVED_PARAMS:
+                written = blocks.get(name) if isinstance(blocks, Map) else None
+                params = written.get("params") if isinstance(written, Map) else None
+                pos = params.key_pos.get(param) if isinstance(params, Map) else None
+                what = ("is the channels of the block's input, given to every block"
+                        if param == IN_CHANNELS else
+                        f"is an option every entry may carry (`{param}:` at a use is always that)")
+                raise SpecError(f"block `{name}` can't have a parameter called `{param}`: "
+                                f"`{param}` {what}", pos,
+                                hints=[f"rename the parameter (e.g. `{name}_{param}`)"
+                                       if param != IN_CHANNELS else
+                                       "drop the parameter and use `$in_channels` as it is"])
     for name in spec.blocks:
         if name in BUILTIN_NAMES:
-            blocks = raw.get("blocks") if isinstance(raw, Map) else None
             pos = blocks.key_pos.get(name) if isinstance(blocks, Map) else None
             kind = "composite" if name in COMPOSITES else "layer kind"
             raise SpecError(f"a block can't be called `{name}`: that is a built-in {kind}", pos,
@@ -88,6 +106,7 @@ class _Expander:
         self.built: dict[tuple, tuple[Node, int]] = {}
         # the composite made last at each path: `sequence` tells it which entries `when` left out
         self.parents: dict[str, Node] = {}
+        self.reading: dict[str, bool] = {}     # block name -> whether it reads $in_channels
 
     def new(self, *args, **kwargs) -> Node:
         self.count += 1
@@ -241,6 +260,10 @@ class _Expander:
             else:
                 env[key] = default
         rounding = options.get("rounding", rounding)
+        if self.reads_in_channels(name):
+            node = self.new(path, self.later(name, env, pos), pos, rounding,
+                            block=printable(name), kind=printable(name))
+            return _apply_options(node, options, value)
         key = _use_key(name, env, rounding, len(self.stack), path.count("."))
         if key in self.built:
             made, size = self.built[key]
@@ -257,19 +280,55 @@ class _Expander:
         # The node keeps the name without control characters (like `name:`, see _apply_options)
         label = printable(name)
         node = self.new(path, BLOCK, pos, rounding, block=label, kind=label)
+        try:
+            node.children = self.block_layers(name, env, path, rounding)
+        except SpecError as exc:
+            exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
+            raise
+        if key is not None:
+            self.built[key] = (node, self.count - before)
+        return _apply_options(node, options, value)
+
+    def block_layers(self, name: str, env: dict, path: str, rounding: str) -> list[Node]:
+        definition = self.blocks[name]
         self.stack.append(name)
         try:
             layers = substitute(definition.layers, env, getattr(definition.layers, "pos", None),
                                 name)
-            node.children = self.sequence(layers, path, rounding, label)
-        except SpecError as exc:
-            exc.notes.append(f"in block `{name}` used at line {pos.line}, column {pos.col}")
-            raise
+            return self.sequence(layers, path, rounding, printable(name))
         finally:
             self.stack.pop()
-        if key is not None:
-            self.built[key] = (node, self.count - before)
-        return _apply_options(node, options, value)
+
+    def reads_in_channels(self, name: str) -> bool:
+        if name not in self.reading:
+            self.reading[name] = _reads_in_channels(self.blocks[name].layers)
+        return self.reading[name]
+
+    def later(self, name: str, env: dict, pos) -> LaterBlockUse:
+        """A use of a block that reads `$in_channels`, made when the analysis reaches it: the
+        channels are a number then (they never depend on the spatial sizes, except after a
+        `flatten`). The layers made for a place and a number of channels are kept, so that
+        analysing the graph again makes nothing new."""
+        stack = list(self.stack)
+        made: dict[tuple, list[Node]] = {}
+
+        def expand(node: Node, channels) -> list[Node]:
+            if not isinstance(channels, int):
+                raise SpecError(f"block `{name}` reads `$in_channels`, but its input's channels "
+                                f"are {channels}, not a number", pos,
+                                hints=["give the input sizes as numbers, or use the block "
+                                       "before `flatten`"])
+            if (node.path, channels) not in made:
+                outer, self.stack = self.stack, stack
+                self.parents[node.path] = node
+                try:
+                    made[node.path, channels] = self.block_layers(
+                        name, {**env, IN_CHANNELS: channels}, node.path, node.rounding)
+                finally:
+                    self.stack = outer
+            return made[node.path, channels]
+
+        return LaterBlockUse(expand)
 
 
 def _use_key(name: str, env: dict, rounding: str, depth: int, nesting: int) -> tuple | None:
@@ -401,7 +460,13 @@ def substitute(value, env: dict | None, pos, block: str | None):
         out.key_pos = value.key_pos
         out.val_pos = value.val_pos
         for key, item in value.items():
-            out[key] = substitute(item, env, value.at(key), block)
+            if isinstance(key, str) and _WHOLE_NAME.match(key):
+                # `- $se: {ratio: 4}`: a parameter naming a kind or block that takes arguments
+                named = _kind_parameter(key, env, value.key_pos.get(key, pos), block)
+                out.key_pos = {**out.key_pos, named: value.key_pos.get(key)}
+                out.val_pos = {**out.val_pos, named: value.val_pos.get(key)}
+                key = named
+            out[key] = substitute(item, env, out.at(key), block)
             if key == "when" and isinstance(item, str) and is_int(out[key]):
                 out[key] = When(out[key], item)     # its text, for `explain`
         return out
@@ -409,6 +474,28 @@ def substitute(value, env: dict | None, pos, block: str | None):
         return Seq((substitute(item, env, value.at(i), block) for i, item in enumerate(value)),
                    pos=value.pos, item_pos=value.item_pos)
     return value
+
+
+def _kind_parameter(key: str, env: dict | None, pos, block: str | None) -> str:
+    named = _substitute_string(key, env, pos, block)
+    if not isinstance(named, str):
+        raise SpecError(f"`{key}` stands for a kind or block here, but it is {shown(named)}", pos,
+                        hints=[f"pass a kind's or block's name, e.g. `{key[1:]}: relu`"])
+    return named
+
+
+def _reads_in_channels(layers) -> bool:
+    """Whether a block's layers (not the blocks they use) mention `$in_channels`."""
+    if isinstance(layers, str):
+        return "$" in layers and any(
+            m.group(2) == IN_CHANNELS or (m.group(1) is not None and
+                                          re.search(rf"\b{IN_CHANNELS}\b", m.group(1)))
+            for m in _PARAM.finditer(layers))
+    if isinstance(layers, dict):
+        return any(_reads_in_channels(k) or _reads_in_channels(v) for k, v in layers.items())
+    if isinstance(layers, list):
+        return any(_reads_in_channels(item) for item in layers)
+    return False
 
 
 def _substitute_string(text: str, env: dict | None, pos, block: str | None):

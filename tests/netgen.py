@@ -360,12 +360,16 @@ def _composite(draw, shape, depth, kinds, blocks):
     """A concat, add, mul, split, residual or repeat entry for `shape`, and its output shape."""
     c, n = shape[0], len(shape) - 1
     choice = draw(st.sampled_from(["concat", "add", "mul", "residual", "repeat", "split", "split"]
-                                  + (["block"] if blocks else [])))
+                                  + (["block", "gate"] if blocks else [])))
     if choice == "split" and n >= 1:
         return draw(split_entry(shape))
     if choice == "repeat":         # `times: 0` adds nothing
         layers = draw(_shape_keeping(shape)) or ["identity"]
         return {"repeat": {"times": draw(st.integers(0, 2)), "layers": layers}}, shape
+    if choice == "gate" and n >= 1:
+        args = {"ratio": draw(st.integers(1, 3)),
+                "squash": draw(st.sampled_from(["sigmoid", "hardsigmoid"]))}
+        return ({"gate": args} if draw(st.booleans()) else "gate"), shape
     if choice == "block" and n >= 1:
         width = draw(st.integers(1, MAX_CHANNELS))
         entry = ({"unit": {"width": width, "act": draw(st.integers(0, 2))}}
@@ -455,7 +459,14 @@ def split_entry(draw, shape):
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3, "act": 1},
                    "layers": [{"conv": {"out": "$width", "kernel": "$kernel",
                                         "padding": "${kernel // 2}"}},
-                              {"relu": {"when": "${act != 0}"}}]}}
+                              {"relu": {"when": "${act != 0}"}}]},
+          # squeeze-and-excitation, sized by its input's channels; the gate a kind parameter
+          "gate": {"params": {"ratio": 2, "squash": "sigmoid"},
+                   "layers": [{"mul": [[], ["global_avgpool",
+                                            {"conv": {"out": "${max(1, in_channels // ratio)}",
+                                                      "kernel": 1}},
+                                            "relu", {"conv": {"out": "$in_channels", "kernel": 1}},
+                                            {"$squash": {"when": "${ratio < 3}"}}]]}]}}
 
 
 @st.composite
@@ -475,7 +486,8 @@ def networks(draw, ranks=(1, 2, 3), max_layers: int = 6, kinds=None, composites:
     for _ in range(draw(st.integers(1, max_layers))):
         if composites and len(shape) > 1 and draw(st.integers(1, composite_odds)) == 1:
             entry, new = draw(_composite(shape, 1, kinds, blocks))
-            uses_block |= isinstance(entry, dict) and "unit" in entry
+            uses_block |= (entry in BLOCKS if isinstance(entry, str) else
+                           isinstance(entry, dict) and bool(set(entry) & set(BLOCKS)))
         else:
             entry, new = draw(_leaf_after(shape, kinds))
         if new is None or not _fits(new):

@@ -652,6 +652,37 @@ CASES = [
         layers:
           - slice: [3]
         """, "3:12", ["`channels` of `slice`", "write two values, [start, stop]"], []),
+    ("in-channels-as-a-parameter", """
+        input: [8, 4, 4]
+        blocks:
+          se:
+            params: {ratio: 4, in_channels: 16}
+            layers: [conv: {out: $in_channels, kernel: 1}]
+        layers: [se]
+        """, "4:24", ["block `se` can't have a parameter called `in_channels`",
+                      "the channels of the block's input"], ["use `$in_channels` as it is"]),
+    ("when-as-a-parameter", """
+        input: [8, 4, 4]
+        blocks:
+          b: {params: {when: 1}, layers: [relu]}
+        layers: [b]
+        """, "3:16", ["block `b` can't have a parameter called `when`"],
+     ["rename the parameter (e.g. `b_when`)"]),
+    ("kind-parameter-not-a-name", """
+        input: [8, 4, 4]
+        blocks:
+          b:
+            params: {gate: 3}
+            layers: [$gate: {ratio: 2}]
+        layers: [b]
+        """, "5:14", ["`$gate` stands for a kind or block here, but it is 3"], ["`gate: relu`"]),
+    ("in-channels-of-a-flattened-symbolic-input", """
+        input: [2, H, W]
+        blocks:
+          head: {layers: [linear: "${in_channels // 2}"]}
+        layers: [flatten, head]
+        """, "4:19", ["block `head` reads `$in_channels`, but its input's channels are 2*H*W"],
+     ["give the input sizes as numbers"]),
     ("error-inside-a-block", """
         input: [3, 4, 4]
         blocks:

@@ -797,6 +797,23 @@ expected:
                      f"{number(row.macs)} MACs in its layers")]
 
 
+class LaterBlockUse(BlockUse):
+    """A use of a block that reads `$in_channels`: its layers are made when the analysis
+    reaches it, from the channels of its input (`expand(node, channels)`, the expander's).
+    Every other stage sees an ordinary block use, with its layers."""
+
+    def __init__(self, expand: Any):
+        self.expand_with = expand
+
+    def analyze(self, walker, node: Node, shape, rf, depth):
+        node.children = self.expand_with(node, shape[0])
+        return walker.children(node.children, shape, rf, depth + 1)
+
+    def explain(self, row, context) -> list[Step]:
+        return super().explain(row, context) + [
+            Step("$in_channels, the channels of its input", "", "", row.input_shape[0])]
+
+
 SEQUENTIAL = COMPOSITES["sequential"]
 ADD: Add = COMPOSITES["add"]  # type: ignore[assignment]
 BLOCK = BlockUse()
