@@ -2,9 +2,12 @@
 reference, and `cnncalc zoo` lists them.
 
 Published figures: torchvision's model documentation, "Table of all available classification
-weights" (https://pytorch.org/vision/stable/models.html), columns "Params" and "GFLOPS"; its
-GFLOPS are multiply-accumulates, cnncalc's MACs. The oracle for buffers, output shapes and FLOPs
-is tests/torchvision_ref.py, run on the meta device under FlopCounterMode.
+weights" (https://pytorch.org/vision/stable/models.html), columns "Params" and "GFLOPS", and the
+same table for semantic segmentation weights (LR-ASPP, at its 520×520 evaluation size);
+torchvision's GFLOPS are multiply-accumulates, cnncalc's MACs. YOLOv8n: Ultralytics' README
+table. The oracles for buffers, output shapes, FLOPs and every layer's shape are
+tests/torchvision_ref.py and tests/ultralytics_ref.py, run on the meta device under
+FlopCounterMode.
 """
 
 import json
@@ -40,12 +43,24 @@ TORCHVISION = {
     "resnet152": (60_192_808, "11.514"),
     "densenet121": (7_978_856, "2.834"),
     "squeezenet1_0": (1_248_424, "0.819"),
+    "mobilenet_v2": (3_504_872, "0.301"),
+    "mobilenet_v3_small": (2_542_856, "0.057"),
+    "mobilenet_v3_large": (5_483_032, "0.217"),
+    "efficientnet_b0": (5_288_548, "0.386"),
+    "regnet_y_400mf": (4_344_144, "0.402"),
+    "convnext_tiny": (28_589_128, "4.456"),
+    "shufflenet_v2_x1_0": (2_278_604, "0.145"),
+    "lraspp_mobilenet_v3_large": (3_221_538, "2.086"),     # at 520×520
 }
 
 SHIPPED = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "vgg16_bn", "googlenet",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "densenet121",
            "squeezenet1_0", "alphago_policy", "unet", "simple_cnn", "cs231n_conv",
-           "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d"]
+           "mlp_vs_cnn_mlp", "mlp_vs_cnn_cnn", "ecg1d", "c3d", "mobilenet_v2", "mobilenet_v3_small",
+           "mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny",
+           "shufflenet_v2_x1_0", "lraspp_mobilenet_v3_large", "yolov8n"]
+# Every spec with a PyTorch copy to be compared with, at any input size.
+REFERENCED = sorted(TORCHVISION) + ["yolov8n"]
 
 
 @cache
@@ -71,60 +86,110 @@ def test_published_params_and_gflops(name):
     assert f"{macs / 1e9:.{decimals}f}" == gflops
 
 
+def layer_shapes(model, x) -> list[tuple[int, tuple[int, ...]]]:
+    """(own params, output shape without the batch) of every module that has parameters of its
+    own, sorted: the layer-by-layer view of a reference, to compare with a spec's leaves. A
+    Linear or LayerNorm on a channels-last map (ConvNeXt's block) is read back channels-first,
+    as the spec writes its 1×1 convolutions and `layernorm: {over: channels}`."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    found = []
+
+    def hook(module, _inputs, output):
+        shape = tuple(output.shape)
+        if type(module) in (nn.Linear, nn.LayerNorm) and len(shape) == 4:
+            shape = (shape[0], shape[3], shape[1], shape[2])
+        found.append((sum(p.numel() for p in module.parameters(recurse=False)), shape[1:]))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if any(True for _ in m.parameters(recurse=False))]
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return sorted(found)
+
+
+def spec_layer_shapes(a) -> list[tuple[int, tuple[int, ...]]]:
+    return sorted((r.params, tuple(r.output_shape)) for r in a.leaves if r.params)
+
+
+def factory(name: str):
+    """The PyTorch copy that spec `name` is compared with."""
+    if name == "yolov8n":
+        import ultralytics_ref
+        return ultralytics_ref.yolov8n
+    import torchvision_ref
+    return torchvision_ref.FACTORIES[name]
+
+
+def torch_outputs(y) -> list[tuple[int, ...]]:
+    """A reference's output shapes without the batch: one tensor, or a tuple of them."""
+    return [tuple(t.shape[1:]) for t in (y if isinstance(y, tuple) else (y,))]
+
+
+def spec_outputs(a) -> list[tuple[int, ...]]:
+    return [tuple(shape) for _, shape, _ in a.outputs]
+
+
 @pytest.fixture(scope="module")
 def reference():
-    """name -> (params, buffers, output shape, FLOPs, sorted per-module param counts) of the
-    PyTorch reference at 1×3×224×224."""
+    """name -> (params, buffers, output shape, FLOPs, per-layer (params, shape)) of the
+    PyTorch reference at 1×3×224×224 (LR-ASPP: 520×520, its spec's input)."""
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
-
-    import torchvision_ref
 
     @cache
     def measure(name):
         with torch.device("meta"):
-            model = torchvision_ref.FACTORIES[name]().eval()
-            x = torch.empty(1, 3, 224, 224)
+            model = factory(name)().eval()
+            x = torch.empty(1, *analysis(name).input_shape)
             with FlopCounterMode(display=False) as counter, torch.no_grad():
                 y = model(x)
-        per_module = sorted(sum(p.numel() for p in m.parameters(recurse=False))
-                            for m in model.modules() if any(True for _ in m.parameters(recurse=False)))
+            layers = layer_shapes(model, x)
         return (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()),
-                tuple(y.shape[1:]), counter.get_total_flops(), per_module)
+                tuple(y.shape[1:]), counter.get_total_flops(), layers)
     return measure
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_equals_torch_reference(name, reference):
-    params, buffers, output, flops, per_module = reference(name)
+    params, buffers, output, flops, layers = reference(name)
     a = analysis(name)
-    assert a.input_shape == (3, 224, 224)
+    assert a.input_shape == ((3, 520, 520) if name.startswith("lraspp") else (3, 224, 224))
     assert (a.total("params"), a.total("buffers"), a.output_shape, 2 * a.total("macs")) == (
         params, buffers, output, flops)
-    # Layer by layer, not just in total: the same multiset of per-module parameter counts.
-    assert sorted(r.params for r in a.leaves if r.params) == per_module
+    # Layer by layer, not just in total: the same layers, each with the same params and output
+    # shape.
+    assert spec_layer_shapes(a) == layers
 
 
 # The smallest square input each reference runs on in PyTorch (measured: it refuses one less;
 # checked below, with `cnncalc inputs`'s smallest size of each axis).
 SMALLEST = {"alexnet": 63, "densenet121": 29, "googlenet": 15, "squeezenet1_0": 21,
             **{f"resnet{d}": 1 for d in (18, 34, 50, 101, 152)},
-            **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")}}
+            **{name: 32 for name in ("vgg11", "vgg16", "vgg19", "vgg16_bn")},
+            **{name: 1 for name in ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+                                    "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0")},
+            "convnext_tiny": 32, "lraspp_mobilenet_v3_large": 1,
+            # The neck concatenates each upsampled map with the one of twice its size: P3 =
+            # ceil(size/8) and P4 = ceil(size/16) must be even, first for 25 to 32.
+            "yolov8n": 25}
 
 
 def torch_runs(name: str, height: int, width: int) -> bool:
     torch = pytest.importorskip("torch")
-    import torchvision_ref
 
     with torch.device("meta"), torch.no_grad():
         try:
-            torchvision_ref.FACTORIES[name]().eval()(torch.empty(1, 3, height, width))
+            factory(name)().eval()(torch.empty(1, 3, height, width))
         except RuntimeError:
             return False
     return True
 
 
-@pytest.mark.parametrize("name", sorted(TORCHVISION))
+@pytest.mark.parametrize("name", REFERENCED)
 def test_smallest_input_is_pytorchs_and_cnncalcs(name):
     from cnncalc.inputs import accepted_inputs
 
@@ -147,7 +212,7 @@ def sizes(name: str):
 
 
 @settings(max_examples=12)
-@given(st.sampled_from(sorted(TORCHVISION)).flatmap(
+@given(st.sampled_from(REFERENCED).flatmap(
     lambda name: st.tuples(st.just(name), sizes(name), sizes(name))))
 def test_other_input_sizes_agree_with_torch_reference(case):
     """The specs are the architectures, not just their 224×224 numbers: at any input size,
@@ -160,14 +225,12 @@ def assert_agrees_with_reference(name: str, height: int, width: int) -> None:
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    import torchvision_ref
-
     try:
         a = analyze_loaded(load(name), [3, height, width])
     except SpecError as exc:
         a, refusal = None, exc.message
     with torch.device("meta"):
-        model = torchvision_ref.FACTORIES[name]().eval()
+        model = factory(name)().eval()
         try:
             with FlopCounterMode(display=False) as counter, torch.no_grad():
                 y = model(torch.empty(1, 3, height, width))
@@ -177,7 +240,84 @@ def assert_agrees_with_reference(name: str, height: int, width: int) -> None:
     if a is None:
         assert "doesn't fit" in refusal, refusal       # strict rounding, by design
         return
-    assert (a.output_shape, 2 * a.total("macs")) == (tuple(y.shape[1:]), counter.get_total_flops())
+    assert (spec_outputs(a), 2 * a.total("macs")) == (torch_outputs(y), counter.get_total_flops())
+
+
+# Ultralytics' YOLOv8n (their README table and model summary): params including the DFL's 16
+# fixed weights, and GFLOPs (2 × MACs) at 640×640.
+YOLOV8N = (3_157_200, "8.7")
+
+
+def run_meta(model_factory, height: int, width: int):
+    """(model, output, FLOPs) of a reference on the meta device at 1×3×height×width."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = model_factory().eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            y = model(torch.empty(1, 3, height, width))
+    return model, y, counter.get_total_flops()
+
+
+def test_lraspp_copy_has_torchvisions_published_figures():
+    import torchvision_ref
+
+    model, y, flops = run_meta(torchvision_ref.lraspp_mobilenet_v3_large, 520, 520)
+    params, gflops = TORCHVISION["lraspp_mobilenet_v3_large"]
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert f"{flops / 2e9:.3f}" == gflops
+    for height, width in [(520, 520), (224, 224), (97, 131), (1, 1)]:    # the input's size back
+        assert tuple(run_meta(torchvision_ref.lraspp_mobilenet_v3_large, height, width)[1].shape) == (
+            1, 21, height, width)
+
+
+def test_yolov8n_copy_has_ultralytics_published_figures():
+    import ultralytics_ref
+
+    model, ys, flops = run_meta(ultralytics_ref.yolov8n, 640, 640)
+    params, gflops = YOLOV8N
+    assert sum(p.numel() for p in model.parameters()) == params
+    # The 16 are the DFL's fixed weights (no gradient): Ultralytics' "gradients" are the rest.
+    assert [p.numel() for p in model.model[-1].dfl.parameters()] == [16]
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == params - 16
+    assert f"{flops / 1e9:.1f}" == gflops
+    assert [tuple(y.shape[1:]) for y in ys] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+
+
+def test_lraspp_is_right_at_every_input_size():
+    """Both resizes follow the tensors (`like: low`, `like: input`): the output is the input's
+    size at any size, odd ones included, where a fixed `scale` would be right at one only."""
+    for height, width in [(520, 520), (224, 224), (97, 131), (33, 1), (1, 1)]:
+        assert analyze_loaded(load("lraspp_mobilenet_v3_large"), [3, height, width]).output_shape == (
+            21, height, width)
+        assert_agrees_with_reference("lraspp_mobilenet_v3_large", height, width)
+
+
+def test_yolov8n_spec_has_ultralytics_figures():
+    """Ultralytics' count less the DFL's 16 fixed weights, which decode the outputs (the spec's
+    header says so); their GFLOPs are 2 × MACs, rounded."""
+    params, gflops = YOLOV8N
+    a = analysis("yolov8n")
+    assert a.input_shape == (3, 640, 640)
+    assert a.total("params") == params - 16
+    assert f"{2 * a.total('macs') / 1e9:.1f}" == gflops
+    assert [name for name, _, _ in a.outputs] == ["d3", "d4", "d5"]
+    assert spec_outputs(a) == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+
+
+def test_yolov8n_equals_the_copy():
+    torch = pytest.importorskip("torch")
+    import ultralytics_ref
+
+    model, ys, flops = run_meta(ultralytics_ref.yolov8n, 640, 640)
+    a = analysis("yolov8n")
+    dfl = sum(p.numel() for p in model.model[-1].dfl.parameters())
+    assert (a.total("params"), a.total("buffers"), 2 * a.total("macs"), spec_outputs(a)) == (
+        sum(p.numel() for p in model.parameters()) - dfl, sum(b.numel() for b in model.buffers()),
+        flops, torch_outputs(ys))
+    with torch.device("meta"):     # every layer that runs (the DFL's conv doesn't)
+        assert spec_layer_shapes(a) == layer_shapes(model, torch.empty(1, 3, 640, 640))
 
 
 def test_layer_rounding_overrides_the_spec():
@@ -312,6 +452,10 @@ def test_zoo_entries_agree_with_the_analysis():
         assert (row["params"], row["buffers"], row["macs"], row["flops"]) == (params, buffers, macs, 2 * macs)
     assert rows["alphago_policy"]["input_shape"] == [19, 19, 48]     # in the spec's layout
     assert rows["alphago_policy"]["layout"] == "hwc"
+    assert rows["yolov8n"]["output_shape"] is None          # three outputs, each in `outputs`
+    assert rows["yolov8n"]["outputs"] == [{"id": f"d{level}", "shape": [144, 640 >> level, 640 >> level]}
+                                          for level in (3, 4, 5)]
+    assert rows["vgg16"]["outputs"] == [{"id": ".", "shape": [1000]}]
 
 
 README_ZOO = re.compile(r"<!-- zoo:begin.*?-->\n(.*?)<!-- zoo:end -->", re.S)
@@ -370,21 +514,31 @@ def test_wheel_ships_every_bundled_spec(tmp_path):
 
 @pytest.mark.parametrize("columns", [80, 100])
 def test_zoo_table_wraps_descriptions_at_words(columns):
-    """At 80 columns the description wraps at spaces, and a dotted name too long for a line
-    breaks after a dot (`torchvision.models.` / `alexnet`), never inside a word."""
+    """The description wraps at spaces, and a dotted name too long for a line breaks after a dot
+    (`torchvision.models.` / `alexnet`), never inside a word: in a column of its own where the
+    line leaves room for its longest piece (`lraspp_mobilenet_v3_large`), else under each
+    spec's name."""
     result = subprocess.run([sys.executable, "-m", "cnncalc", "zoo"], capture_output=True,
                             text=True, env=cli_env() | {"COLUMNS": str(columns)}, cwd=ROOT,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= columns
+    beside = "What it is" in lines[1]
+    assert beside == (columns == 100)
     cells: dict[str, list[str]] = {}
     spec = None
     for line in lines:
         parts = [p.strip() for p in line.split("│")]
-        if len(parts) == 5:
+        if beside and len(parts) == 5:
             spec = parts[0] or spec
             cells.setdefault(spec, []).append(parts[4])
+        elif not beside and len(parts) == 4:
+            if parts[2]:                  # the line with the figures starts a spec
+                spec = parts[0]
+                cells[spec] = []
+            else:
+                cells[spec].append(parts[0])
     for row in entries():
         text = ""
         for piece in filter(None, cells[row["spec"]]):

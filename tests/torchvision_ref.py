@@ -17,6 +17,8 @@ each bundled spec's name to its factory.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -469,6 +471,494 @@ def squeezenet1_0() -> SqueezeNet:
     return SqueezeNet()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks shared by the 2017-onwards networks below (torchvision.ops.misc)
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """torchvision's `_make_divisible`: the nearest multiple of `divisor`, never 10 % below `v`."""
+    min_value = min_value or divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def conv_norm_act(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1,
+                  dilation: int = 1, act=nn.ReLU, norm=nn.BatchNorm2d) -> nn.Sequential:
+    """Conv2dNormActivation: "same" padding for odd kernels, no conv bias (the norm has one);
+    `act=None` leaves the activation out."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 * dilation, dilation=dilation,
+                  groups=groups, bias=False),
+        norm(cout)]
+    if act is not None:
+        layers.append(act(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class SqueezeExcitation(nn.Module):
+    """x · gate(fc2(act(fc1(avgpool(x))))), the fc layers 1×1 convolutions with biases."""
+
+    def __init__(self, channels: int, squeeze: int, act=nn.ReLU, gate=nn.Sigmoid) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = act()
+        self.scale_activation = gate()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class StochasticDepth(nn.Module):
+    """Drops whole residual branches per sample in training ("row" mode); the identity in eval."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty([x.shape[0]] + [1] * (x.ndim - 1), dtype=x.dtype, device=x.device)
+        return x * keep.bernoulli_(1 - self.p).div_(1 - self.p)
+
+
+# ---------------------------------------------------------------------------------------------
+# MobileNetV2 (Sandler et al. 2018, Table 2): inverted residuals (t, c, n, s), ReLU6
+
+class InvertedResidualV2(nn.Module):
+    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int) -> None:
+        super().__init__()
+        hidden = int(round(inp * expand_ratio))
+        self.use_res_connect = stride == 1 and inp == oup
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(conv_norm_act(inp, hidden, 1, act=nn.ReLU6))
+        layers += [conv_norm_act(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6),
+                   nn.Conv2d(hidden, oup, 1, bias=False), nn.BatchNorm2d(oup)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    SETTING = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+               (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        channels, last = 32, 1280
+        features: list[nn.Module] = [conv_norm_act(3, channels, 3, 2, act=nn.ReLU6)]
+        for t, c, n, s in self.SETTING:
+            for i in range(n):
+                features.append(InvertedResidualV2(channels, c, s if i == 0 else 1, t))
+                channels = c
+        features.append(conv_norm_act(channels, last, 1, act=nn.ReLU6))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def mobilenet_v2() -> MobileNetV2:
+    return MobileNetV2()
+
+
+# ---------------------------------------------------------------------------------------------
+# MobileNetV3 (Howard et al. 2019, Tables 1 and 2): bneck = expand, depthwise, SE (hard
+# sigmoid gate, squeeze = make_divisible(expanded / 4)), project; BN eps 0.001
+
+class BneckConfig:
+    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, act: str,
+                 stride: int, dilation: int = 1) -> None:
+        self.cin, self.kernel, self.expanded, self.cout = cin, kernel, expanded, cout
+        self.se, self.hardswish, self.stride, self.dilation = se, act == "HS", stride, dilation
+
+
+class InvertedResidualV3(nn.Module):
+    def __init__(self, cnf: BneckConfig, norm) -> None:
+        super().__init__()
+        self.use_res_connect = cnf.stride == 1 and cnf.cin == cnf.cout
+        act = nn.Hardswish if cnf.hardswish else nn.ReLU
+        layers: list[nn.Module] = []
+        if cnf.expanded != cnf.cin:
+            layers.append(conv_norm_act(cnf.cin, cnf.expanded, 1, act=act, norm=norm))
+        stride = 1 if cnf.dilation > 1 else cnf.stride
+        layers.append(conv_norm_act(cnf.expanded, cnf.expanded, cnf.kernel, stride,
+                                    groups=cnf.expanded, dilation=cnf.dilation, act=act, norm=norm))
+        if cnf.se:
+            layers.append(SqueezeExcitation(cnf.expanded, make_divisible(cnf.expanded // 4, 8),
+                                            gate=nn.Hardsigmoid))
+        layers.append(conv_norm_act(cnf.expanded, cnf.cout, 1, act=None, norm=norm))
+        self.block = nn.Sequential(*layers)
+        self.out_channels = cnf.cout
+        self.is_cn = cnf.stride > 1       # torchvision's `_is_cn`: where LR-ASPP's taps are
+
+    def forward(self, x):
+        y = self.block(x)
+        return y + x if self.use_res_connect else y
+
+
+def mobilenet_v3_setting(arch: str, dilated: bool = False) -> tuple[list[BneckConfig], int]:
+    d = 2 if dilated else 1       # the segmentation backbone dilates its last stage
+    if arch == "large":
+        setting = [BneckConfig(16, 3, 16, 16, False, "RE", 1), BneckConfig(16, 3, 64, 24, False, "RE", 2),
+                   BneckConfig(24, 3, 72, 24, False, "RE", 1), BneckConfig(24, 5, 72, 40, True, "RE", 2),
+                   BneckConfig(40, 5, 120, 40, True, "RE", 1), BneckConfig(40, 5, 120, 40, True, "RE", 1),
+                   BneckConfig(40, 3, 240, 80, False, "HS", 2), BneckConfig(80, 3, 200, 80, False, "HS", 1),
+                   BneckConfig(80, 3, 184, 80, False, "HS", 1), BneckConfig(80, 3, 184, 80, False, "HS", 1),
+                   BneckConfig(80, 3, 480, 112, True, "HS", 1), BneckConfig(112, 3, 672, 112, True, "HS", 1),
+                   BneckConfig(112, 5, 672, 160, True, "HS", 2, d),
+                   BneckConfig(160, 5, 960, 160, True, "HS", 1, d),
+                   BneckConfig(160, 5, 960, 160, True, "HS", 1, d)]
+        return setting, 1280
+    setting = [BneckConfig(16, 3, 16, 16, True, "RE", 2), BneckConfig(16, 3, 72, 24, False, "RE", 2),
+               BneckConfig(24, 3, 88, 24, False, "RE", 1), BneckConfig(24, 5, 96, 40, True, "HS", 2),
+               BneckConfig(40, 5, 240, 40, True, "HS", 1), BneckConfig(40, 5, 240, 40, True, "HS", 1),
+               BneckConfig(40, 5, 120, 48, True, "HS", 1), BneckConfig(48, 5, 144, 48, True, "HS", 1),
+               BneckConfig(48, 5, 288, 96, True, "HS", 2, d),
+               BneckConfig(96, 5, 576, 96, True, "HS", 1, d),
+               BneckConfig(96, 5, 576, 96, True, "HS", 1, d)]
+    return setting, 1024
+
+
+class MobileNetV3(nn.Module):
+    def __init__(self, setting: list[BneckConfig], last_channel: int, num_classes: int = 1000) -> None:
+        super().__init__()
+        norm = lambda c: nn.BatchNorm2d(c, eps=0.001, momentum=0.01)  # noqa: E731
+        layers: list[nn.Module] = [conv_norm_act(3, setting[0].cin, 3, 2, act=nn.Hardswish, norm=norm)]
+        layers += [InvertedResidualV3(cnf, norm) for cnf in setting]
+        last_conv = 6 * setting[-1].cout
+        layers.append(conv_norm_act(setting[-1].cout, last_conv, 1, act=nn.Hardswish, norm=norm))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Linear(last_conv, last_channel), nn.Hardswish(inplace=True),
+                                        nn.Dropout(p=0.2, inplace=True),
+                                        nn.Linear(last_channel, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def mobilenet_v3_large() -> MobileNetV3:
+    return MobileNetV3(*mobilenet_v3_setting("large"))
+
+
+def mobilenet_v3_small() -> MobileNetV3:
+    return MobileNetV3(*mobilenet_v3_setting("small"))
+
+
+# ---------------------------------------------------------------------------------------------
+# EfficientNet-B0 (Tan & Le 2019, Table 1): MBConv = expand, depthwise, SE (squeeze = the
+# block's input channels / 4, SiLU, sigmoid gate), project; SiLU; stochastic depth 0.2
+
+class MBConv(nn.Module):
+    def __init__(self, expand_ratio: int, kernel: int, stride: int, cin: int, cout: int,
+                 sd_prob: float) -> None:
+        super().__init__()
+        self.use_res_connect = stride == 1 and cin == cout
+        expanded = make_divisible(cin * expand_ratio, 8)
+        layers: list[nn.Module] = []
+        if expanded != cin:
+            layers.append(conv_norm_act(cin, expanded, 1, act=nn.SiLU))
+        layers.append(conv_norm_act(expanded, expanded, kernel, stride, groups=expanded, act=nn.SiLU))
+        layers.append(SqueezeExcitation(expanded, max(1, cin // 4), act=nn.SiLU))
+        layers.append(conv_norm_act(expanded, cout, 1, act=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(sd_prob)
+
+    def forward(self, x):
+        y = self.block(x)
+        return self.stochastic_depth(y) + x if self.use_res_connect else y
+
+
+class EfficientNet(nn.Module):
+    # expand ratio, kernel, stride, in, out, layers
+    B0 = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
+          (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+
+    def __init__(self, setting=B0, dropout: float = 0.2, stochastic_depth_prob: float = 0.2,
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [conv_norm_act(3, setting[0][3], 3, 2, act=nn.SiLU)]
+        total = sum(row[5] for row in setting)
+        block_id = 0
+        for t, k, s, cin, cout, n in setting:
+            stage = []
+            for i in range(n):
+                stage.append(MBConv(t, k, s if i == 0 else 1, cin if i == 0 else cout, cout,
+                                    stochastic_depth_prob * block_id / total))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+        last = 4 * setting[-1][4]
+        layers.append(conv_norm_act(setting[-1][4], last, 1, act=nn.SiLU))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def efficientnet_b0() -> EfficientNet:
+    return EfficientNet()
+
+
+# ---------------------------------------------------------------------------------------------
+# RegNetY-400MF (Radosavovic et al. 2020): widths from the quantised linear rule, group width
+# 8, bottleneck ratio 1, SE with squeeze = a quarter of the block's input width
+
+def regnet_block_params(depth: int, w_0: int, w_a: float, w_m: float, group_width: int):
+    """Per stage (depth, width, group width), as torchvision's BlockParams.from_init_params
+    computes them (in float32, as it does)."""
+    widths_cont = torch.arange(depth, device="cpu") * w_a + w_0   # real numbers, also under meta
+    capacity = torch.round(torch.log(widths_cont / w_0) / math.log(w_m))
+    block_widths = (torch.round(torch.divide(w_0 * torch.pow(w_m, capacity), 8)) * 8).int().tolist()
+    stages: list[list[int]] = []
+    for w in block_widths:
+        if stages and stages[-1][1] == w:
+            stages[-1][0] += 1
+        else:
+            stages.append([1, w])
+    out = []
+    for d, w in stages:              # widths and groups made compatible (ratio 1 here)
+        g = min(group_width, w)
+        out.append((d, make_divisible(w, g), g))
+    return out
+
+
+class ResBottleneckBlock(nn.Module):
+    def __init__(self, w_in: int, w_out: int, stride: int, group_width: int, se_ratio: float) -> None:
+        super().__init__()
+        self.proj = None
+        if w_in != w_out or stride != 1:
+            self.proj = conv_norm_act(w_in, w_out, 1, stride, act=None)
+        self.f = nn.Sequential(
+            conv_norm_act(w_in, w_out, 1),
+            conv_norm_act(w_out, w_out, 3, stride, groups=w_out // group_width),
+            SqueezeExcitation(w_out, int(round(se_ratio * w_in))),
+            conv_norm_act(w_out, w_out, 1, act=None))
+        self.activation = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        shortcut = x if self.proj is None else self.proj(x)
+        return self.activation(shortcut + self.f(x))
+
+
+class RegNet(nn.Module):
+    def __init__(self, stages, stem_width: int = 32, se_ratio: float = 0.25,
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        self.stem = conv_norm_act(3, stem_width, 3, 2)
+        width = stem_width
+        blocks = []
+        for depth, w_out, g in stages:
+            blocks.append(nn.Sequential(*[ResBottleneckBlock(width if i == 0 else w_out, w_out,
+                                                             2 if i == 0 else 1, g, se_ratio)
+                                          for i in range(depth)]))
+            width = w_out
+        self.trunk_output = nn.Sequential(*blocks)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = self.avgpool(self.trunk_output(self.stem(x)))
+        return self.fc(x.flatten(start_dim=1))
+
+
+def regnet_y_400mf() -> RegNet:
+    return RegNet(regnet_block_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8))
+
+
+# ---------------------------------------------------------------------------------------------
+# ShuffleNetV2 1.0× (Ma et al. 2018, Table 5): stride-1 units split the channels in two halves,
+# stride-2 units run two branches on the whole input; each unit ends in a channel shuffle
+
+def channel_shuffle(x, groups: int):
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous()
+    return x.view(b, -1, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, inp: int, oup: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        half = oup // 2
+        if stride > 1:
+            self.branch1 = nn.Sequential(
+                nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False), nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True))
+        else:
+            self.branch1 = nn.Sequential()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(inp if stride > 1 else half, half, 1, bias=False), nn.BatchNorm2d(half),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(half, half, 3, stride, 1, groups=half, bias=False), nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    def __init__(self, repeats=(4, 8, 4), widths=(24, 116, 232, 464, 1024),
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, widths[0], 3, 2, 1, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        cin = widths[0]
+        stages = []
+        for n, cout in zip(repeats, widths[1:4]):
+            stages.append(nn.Sequential(ShuffleUnit(cin, cout, 2),
+                                        *[ShuffleUnit(cout, cout, 1) for _ in range(n - 1)]))
+            cin = cout
+        self.stage2, self.stage3, self.stage4 = stages
+        self.conv5 = nn.Sequential(nn.Conv2d(cin, widths[-1], 1, bias=False),
+                                   nn.BatchNorm2d(widths[-1]), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward(self, x):
+        x = self.stage4(self.stage3(self.stage2(self.maxpool(self.conv1(x)))))
+        return self.fc(self.conv5(x).mean([2, 3]))
+
+
+def shufflenet_v2_x1_0() -> ShuffleNetV2:
+    return ShuffleNetV2()
+
+
+# ---------------------------------------------------------------------------------------------
+# ConvNeXt-T (Liu et al. 2022): 4×4/4 patchify stem, stages of 3-3-9-3 blocks at 96-192-384-
+# 768 channels; block = 7×7 depthwise, LayerNorm, Linear 4×, GELU, Linear, layer scale
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels at each position of an N×C×H×W tensor."""
+
+    def forward(self, x):
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class CNBlock(nn.Module):
+    def __init__(self, dim: int, layer_scale: float, sd_prob: float) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
+            Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6),
+            nn.Linear(dim, 4 * dim),
+            nn.GELU(),
+            nn.Linear(4 * dim, dim),
+            Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+        self.stochastic_depth = StochasticDepth(sd_prob)
+
+    def forward(self, x):
+        return self.stochastic_depth(self.layer_scale * self.block(x)) + x
+
+
+class ConvNeXt(nn.Module):
+    def __init__(self, setting=((96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)),
+                 stochastic_depth_prob: float = 0.1, layer_scale: float = 1e-6,
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        norm = lambda c: LayerNorm2d(c, eps=1e-6)  # noqa: E731
+        layers: list[nn.Module] = [nn.Sequential(nn.Conv2d(3, setting[0][0], 4, 4, bias=True),
+                                                 norm(setting[0][0]))]
+        total = sum(n for _, _, n in setting)
+        block_id = 0
+        for cin, cout, n in setting:
+            stage = []
+            for _ in range(n):
+                stage.append(CNBlock(cin, layer_scale, stochastic_depth_prob * block_id / (total - 1.0)))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+            if cout is not None:
+                layers.append(nn.Sequential(norm(cin), nn.Conv2d(cin, cout, kernel_size=2, stride=2)))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        last = setting[-1][0]
+        self.classifier = nn.Sequential(norm(last), nn.Flatten(1), nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+def convnext_tiny() -> ConvNeXt:
+    return ConvNeXt()
+
+
+# ---------------------------------------------------------------------------------------------
+# LR-ASPP with a MobileNetV3-Large backbone (Howard et al. 2019, Fig. 10), as torchvision's
+# segmentation model: the backbone's last stage dilated (stride 16), "low" taps the output of
+# the C2 block (stride 8, 40 channels), "high" the last 1×1 conv (960 channels); 21 classes.
+# Returns the `"out"` tensor of torchvision's result dict.
+
+class LRASPPHead(nn.Module):
+    def __init__(self, low_channels: int, high_channels: int, num_classes: int, inter: int) -> None:
+        super().__init__()
+        self.cbr = nn.Sequential(nn.Conv2d(high_channels, inter, 1, bias=False),
+                                 nn.BatchNorm2d(inter), nn.ReLU(inplace=True))
+        self.scale = nn.Sequential(nn.AdaptiveAvgPool2d(1),
+                                   nn.Conv2d(high_channels, inter, 1, bias=False), nn.Sigmoid())
+        self.low_classifier = nn.Conv2d(low_channels, num_classes, 1)
+        self.high_classifier = nn.Conv2d(inter, num_classes, 1)
+
+    def forward(self, low, high):
+        x = self.cbr(high) * self.scale(high)
+        x = F.interpolate(x, size=low.shape[-2:], mode="bilinear", align_corners=False)
+        return self.low_classifier(low) + self.high_classifier(x)
+
+
+class LRASPP(nn.Module):
+    def __init__(self, num_classes: int = 21, inter_channels: int = 128) -> None:
+        super().__init__()
+        backbone = MobileNetV3(*mobilenet_v3_setting("large", dilated=True)).features
+        taps = [0] + [i for i, b in enumerate(backbone) if getattr(b, "is_cn", False)] + [len(backbone) - 1]
+        self.low_pos, self.high_pos = taps[-4], taps[-1]
+        low_channels = backbone[self.low_pos].out_channels
+        high_channels = backbone[self.high_pos][0].out_channels
+        self.backbone = backbone[:self.high_pos + 1]
+        self.classifier = LRASPPHead(low_channels, high_channels, num_classes, inter_channels)
+
+    def forward(self, x):
+        low = None
+        y = x
+        for i, layer in enumerate(self.backbone):
+            y = layer(y)
+            if i == self.low_pos:
+                low = y
+        out = self.classifier(low, y)
+        return F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def lraspp_mobilenet_v3_large() -> LRASPP:
+    return LRASPP()
+
+
 FACTORIES = {f.__name__: f for f in (alexnet, vgg11, vgg16, vgg19, vgg16_bn, resnet18, resnet34,
                                       resnet50, resnet101, resnet152, googlenet, densenet121,
-                                      squeezenet1_0)}
+                                      squeezenet1_0, mobilenet_v2, mobilenet_v3_small,
+                                      mobilenet_v3_large, efficientnet_b0, regnet_y_400mf,
+                                      shufflenet_v2_x1_0, convnext_tiny, lraspp_mobilenet_v3_large)}

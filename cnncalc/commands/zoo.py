@@ -1,4 +1,4 @@
-"""`cnncalc zoo`: the bundled specs (LeNet to DenseNet), each analysed, with params and MACs.
+"""`cnncalc zoo`: the bundled specs (LeNet to ConvNeXt and YOLOv8n), each analysed, with params and MACs.
 
 The markdown form is the README's "Model zoo" table (a test keeps it current)."""
 
@@ -71,7 +71,11 @@ def entries() -> list[dict]:
             "description": description(text) or loaded.name,
             "layout": layout,
             "input_shape": plain(in_layout(analysis.input_shape, layout)),
-            "output_shape": plain(in_layout(analysis.output_shape, layout)),
+            # null with several outputs (YOLOv8n's three), as in the report: `outputs` has each
+            "output_shape": (plain(in_layout(analysis.output_shape, layout))
+                             if len(analysis.outputs) == 1 else None),
+            "outputs": [{"id": name, "shape": plain(in_layout(shape, layout))}
+                        for name, shape, _ in analysis.outputs],
             "params": plain(totals.params),
             "buffers": plain(totals.buffers),
             "macs": plain(totals.macs),
@@ -97,17 +101,21 @@ def render_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pieces(word: str) -> list[str]:
+    """A word's unbreakable parts: a dotted name (`torchvision.models.squeezenet1_0`) may break
+    after any of its dots, nowhere else."""
+    return [p for p in re.split(r"(?<=\.)", word) if p]
+
+
 def wrap_words(text: str, width: int) -> str:
-    """`text` in lines of at most `width`, broken at spaces; a word longer than a line (a
-    dotted name such as `torchvision.models.squeezenet1_0`) is broken after one of its dots,
-    never inside a name (rich's overflow="fold" cuts `torchvision.models.a|lexnet`)."""
+    """`text` in lines of at most `width`, broken at spaces; a word longer than a line is broken
+    after one of its dots, never inside a name (rich's overflow="fold" cuts
+    `torchvision.models.a|lexnet`)."""
     lines: list[str] = []
     line = ""
     for word in text.split():
-        pieces = [word]
-        if len(word) > width:       # a piece still too long is left to the column's overflow
-            pieces = [p for p in re.split(r"(?<=\.)", word) if p]
-        for i, piece in enumerate(pieces):
+        parts = pieces(word) if len(word) > width else [word]
+        for i, piece in enumerate(parts):     # a piece still too long is left to the column
             joined = line + (" " if line and i == 0 else "") + piece
             if line and len(joined) > width:
                 lines.append(line)
@@ -128,19 +136,32 @@ def render_table(rows: list[dict]) -> None:
     cells = [(row["spec"], input_text(row), grouped(row["params"]), human_count(row["macs"]))
              for row in rows]
     console = Console()
-    # The figures never wrap; the description gets the rest of the line (each of the five
-    # columns has a space of padding either side, with a one-character rule between columns)
-    # and is wrapped here, at words, to that width.
+    # The figures never wrap. A table of n columns is the columns' widths plus 3n - 1 (a space
+    # of padding either side of each, a one-character rule between them). The description gets
+    # the rest of the line as a fifth column, wrapped here at words; where that is narrower
+    # than its longest unbreakable piece (a long spec name in `torchvision.models.NAME`), it
+    # goes under the spec's name instead, in a first column as wide as the figures leave.
     widths = [max(cell_len(c[i]) for c in [headers, *cells]) for i in range(len(headers))]
-    width = max(12, console.width - sum(widths) - 3 * len(widths) - 2)
+    longest = max(cell_len(p) for row in rows for word in row["description"].split()
+                  for p in pieces(word))
+    width = console.width - sum(widths) - (3 * (len(widths) + 1) - 1)
+    beside = width >= longest
     table = Table(title="Bundled specs (cnncalc summary NAME)", title_justify="left",
                   show_edge=False)
     for header in headers:
-        table.add_column(header, no_wrap=True,
+        table.add_column(header if beside or header != "Spec" else "Spec: what it is",
+                         no_wrap=header != "Spec" or beside,
                          justify="right" if header in ("Params", "MACs") else "left")
-    table.add_column("What it is", overflow="fold")
-    for row, figures in zip(rows, cells):
-        table.add_row(*figures, Text(wrap_words(row["description"], width)))
+    if beside:
+        table.add_column("What it is", overflow="fold")
+        for row, figures in zip(rows, cells):
+            table.add_row(*figures, Text(wrap_words(row["description"], width)))
+    else:
+        first = max(widths[0], console.width - sum(widths[1:]) - (3 * len(widths) - 1))
+        for row, figures in zip(rows, cells):
+            text = Text(figures[0])
+            text.append("\n" + wrap_words(row["description"], first), style="dim")
+            table.add_row(text, *figures[1:], end_section=True)    # a rule between specs
     console.print(table)
 
 
