@@ -91,6 +91,8 @@ def kind_arguments() -> dict[str, list[str]]:
     schema = json.loads((ROOT / "schema" / "cnncalc-spec.schema.json").read_text())
     kinds: dict[str, list[str]] = {}
     for alternative in schema["$defs"]["entry"]["anyOf"]:
+        if "$ref" in alternative:       # a leaf kind's, kept once under `$defs`
+            alternative = schema["$defs"][alternative["$ref"].rsplit("/", 1)[-1]]
         if "enum" in alternative:
             kinds.update({k: [] for k in alternative["enum"]})
         for kind, value in alternative.get("properties", {}).items():
