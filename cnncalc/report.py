@@ -173,8 +173,8 @@ def layer_row(row: Row, layout: str, options: Options, names: dict | None = None
 
 
 def plain_args(args) -> dict:
-    """The arguments as written or defaulted, for machines."""
-    return args.model_dump()
+    """The arguments as written or defaulted, for machines (a pair, slice's, as a list)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in args.model_dump().items()}
 
 
 def field_dict(field: Field | None) -> dict | None:

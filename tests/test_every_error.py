@@ -103,3 +103,23 @@ def test_a_misspelt_key_hides_no_entry_error():
     lines = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
     assert lines == ["<stdin>:2:1", "<stdin>:4:5", "<stdin>:5:31"], result.stderr
     assert "did you mean `rounding`?" in result.stderr and "did you mean `relu`?" in result.stderr
+
+
+def test_version_2_mistakes_in_several_entries_are_reported_together():
+    """Each new way to be wrong that the expansion sees (a split's cut or branches, `when`,
+    slice's arguments, a parameter naming no kind) is reported at its own line, in one run."""
+    text = ("input: [8, 8, 8]\nblocks:\n  b:\n    params: {gate: 3}\n    layers: [$gate: {p: 1}]\n"
+            "layers:\n"
+            "  - split: {branches: [[], []]}\n"
+            "  - split: {parts: 2, branches: [[]]}\n"
+            "  - relu: {when: maybe}\n"
+            "  - slice: [1]\n"
+            "  - b\n")
+    result = run_cli("summary", "-", input=text)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert [line.split(": error: ")[0] for line in lines] == [
+        "<stdin>:5:14", "<stdin>:7:12", "<stdin>:8:33", "<stdin>:9:18", "<stdin>:10:12"], lines
+    assert "`split` needs `sizes`" in lines[1] and "has 1 branch" in lines[2]
+    assert "`when` must be a whole number" in lines[3] and "[start, stop]" in lines[4]
+    assert "`$gate` stands for a kind or block here, but it is 3" in lines[0]

@@ -91,7 +91,7 @@ def kind_arguments() -> dict[str, list[str]]:
     schema = json.loads((ROOT / "schema" / "cnncalc-spec.schema.json").read_text())
     kinds: dict[str, list[str]] = {}
     for alternative in schema["$defs"]["entry"]["anyOf"]:
-        if "$ref" in alternative:          # a kind's entry, under $defs
+        if "$ref" in alternative:       # a leaf kind's, kept once under `$defs`
             alternative = schema["$defs"][alternative["$ref"].rsplit("/", 1)[-1]]
         if "enum" in alternative:
             kinds.update({k: [] for k in alternative["enum"]})

@@ -556,7 +556,7 @@ class Split(Composite):
     torch = "torch.split / torch.chunk along channels, then torch.cat"
     summary = ("the channels cut into consecutive slices, slice i to branch i, outputs joined "
                "along channels (`[]` is the identity branch)")
-    arguments = [("sizes", False, None), ("parts", False, None), ("branches", True, None)]
+    arguments = [("parts or sizes", True, None), ("branches", True, None)]
     example = """
 name: shufflenet-split
 spec:
