@@ -512,7 +512,7 @@ def _reference(draw, spec, earlier, input_shape, kinds):
     """An entry that reads earlier entries by name: a leaf `from` one of them (or `input`), a
     concat/add/mul `{from: [...]}`, or an upsample `like` one; its shape and what it reads."""
     last = len(earlier) - 1
-    choices = ["from", "combine", "like", "size"]
+    choices = ["from", "combine"] + (["like", "size"] if "upsample" in kinds else [])
     choice = draw(st.sampled_from(choices))
     if choice == "from":
         j = draw(st.integers(-1, last))       # -1: the network's input
