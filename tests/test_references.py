@@ -280,3 +280,14 @@ def test_a_name_its_when_removed_says_so_where_it_is_read():
         ex.lookup("se", Pos(4, 20))
     assert info.value.message == "`se` is removed by its `when` here, so it has no output to read"
     assert info.value.notes == ["`se` is at line 3, column 5"]
+
+
+def test_from_on_a_composite_gives_its_branches_their_input():
+    a = analysis_of("input: [3, 8, 8]\nlayers:\n  - conv: {out: 5, kernel: 1, id: a}\n"
+                    "  - conv: {out: 2, kernel: 1, id: b}\n"
+                    "  - concat: {branches: [[], [relu]], from: a, id: j}\n"
+                    "  - sequential: {layers: [relu], from: b}\noutputs: [j, .]\n")
+    rows = {row.node.path: row for row in a.rows}
+    assert rows["2"].input_shape == (5, 8, 8) and rows["2"].output_shape == (10, 8, 8)
+    assert rows["3"].input_shape == (2, 8, 8)
+    assert [shape for _, shape, _ in a.outputs] == [(10, 8, 8), (2, 8, 8)]
