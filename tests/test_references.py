@@ -213,9 +213,14 @@ def test_the_text_summary_shows_each_output_and_a_wrong_expectation_fails():
 
 
 def test_explain_names_what_each_reference_reads():
-    result = run_cli("explain", "-", input=TWO_OUTPUTS)
+    result = run_cli("explain", "-", input=TWO_OUTPUTS.replace(
+        "  - concat: {from: [., c1]}", "  - concat: {from: [., c1], id: j}\n"
+        "  - conv: {out: 2, kernel: 1, from: p, id: q}\n  - relu: {from: input}").replace(
+        "outputs: [p, .]", "outputs: [j, q, .]").replace("expect: {outputs: [[8, 8, 8], [16, 16, 16]]}\n", ""))
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
+    assert "its input is the output of p (8×8×8), not the previous entry's" in text
+    assert "its input is the network's input (3×16×16)" in text
     assert "the spatial size of `c1`'s output (8×16×16)" in text
     assert "the outputs of layer 2 (upsample) (8×16×16) and c1 (8×16×16), joined along channels" in text
     assert "C0 + C1 = 8 + 8 = 16" in text
