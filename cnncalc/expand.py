@@ -300,7 +300,7 @@ class _Expander:
             raise SpecError("expected a list of layer entries", getattr(raw, "pos", None),
                             hints=["write each layer on its own line starting with `- `"])
         outer = self.scope
-        start = ("" if prefix == "" else prefix, "in")
+        start = (prefix, "in")
         self.scope = _Scope(None if own_scope else outer,
                             start if own_scope or outer is None else outer.input, start,
                             later=_ids_in(raw))

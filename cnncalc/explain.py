@@ -20,9 +20,17 @@ from cnncalc.working import Context, Step, axes_of, grouped_axes, n, shape_text
 
 
 def explain_row(row: Row, context: Context, train=None) -> list[Step]:
-    """The working for one row of the analysis (and with `train`, cnncalc.train's figures, its
-    training rules)."""
-    steps = (row.node.impl.explain(row, context) + field_steps(row, context)
+    """The working for one row of the analysis (after where its input comes from, for an
+    entry with `from`; with `train`, cnncalc.train's figures, its training rules)."""
+    source = row.node.src
+    where = ([Step(f"its input is the output of {context.named(source)} "
+                   f"({context.shape(context.value(source))}), not the previous entry's")]
+             if source is not None and source[1] == "out" else
+             [Step("its input is " + ("the network's input" if source == ("", "in")
+                                      else context.named(source))
+                   + f" ({context.shape(context.value(source))})")]
+             if source is not None else [])
+    steps = (where + row.node.impl.explain(row, context) + field_steps(row, context)
              + removed_steps(row.node.removed))
     if train is not None:
         from cnncalc.train import explain_steps

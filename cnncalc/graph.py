@@ -111,29 +111,28 @@ def dataflow(root: Node) -> dict[Key, list[Key]]:
     (`reads`), a node's input from its `from`, or else from the previous entry of its list (or
     the list's input: a composite says whether its children run in a chain or each on its
     input)."""
-    edges: dict[Key, list[Key]] = {}
-
-    def visit(node: Node) -> None:
-        edges[out_key(node)] = node.impl.reads(node)
+    edges: dict[Key, list[Key]] = {(root.path, "in"): []}
+    stack = [root]
+    while stack:            # iterative: a 250,000-node graph, once per spec with references
+        node = stack.pop()
         if node.leaf:
-            return
+            edges[(node.path, "out")] = [(node.path, "in"), *node.refs]
+            continue
+        edges[(node.path, "out")] = node.impl.reads(node)
         chained = node.composite.chained
-        previous = in_key(node)
+        previous = (node.path, "in")
         for child in node.children:
-            edges[in_key(child)] = [child.src if child.src is not None else previous]
+            edges[(child.path, "in")] = [child.src if child.src is not None else previous]
             if chained:
-                previous = out_key(child)
-            visit(child)
-
-    edges[in_key(root)] = []
-    visit(root)
-    del edges[out_key(root)]     # the network's outputs are what `outputs` names
+                previous = (child.path, "out")
+        stack.extend(node.children)
+    del edges[(root.path, "out")]     # the network's outputs are what `outputs` names
     return edges
 
 
 def unused(root: Node, outputs: list[Key]) -> list[Node]:
     """The entries no output depends on, the last of each unused chain only (an entry that an
-    unused entry reads is reported once that one is fixed)."""
+    unused entry reads is reported once that one is fixed), in execution order."""
     edges = dataflow(root)
     live: set[Key] = set()
     todo = list(outputs)
@@ -142,6 +141,8 @@ def unused(root: Node, outputs: list[Key]) -> list[Node]:
         if key not in live:
             live.add(key)
             todo.extend(edges.get(key, ()))
+    if len(live) == len(edges):
+        return []           # every value is used: the common case
     read = {key for deps in edges.values() for key in deps}
     return [node for node in root.walk() if node is not root
-            and out_key(node) not in live and out_key(node) not in read]
+            and (node.path, "out") not in live and (node.path, "out") not in read]

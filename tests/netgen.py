@@ -146,6 +146,11 @@ def _upsample(draw, shape):
     modes = {1: ["nearest", "linear"], 2: ["nearest", "bilinear", "bicubic"],
              3: ["nearest", "trilinear"]}[n]
     mode = draw(st.sampled_from(modes))
+    if draw(st.integers(0, 3)) == 0:       # to a fixed size instead of by a scale
+        args = {"size": _per_axis(draw, n, st.integers(1, MAX_SIZE[n]))}
+        if mode != "nearest":
+            args["mode"] = mode
+        return _entry("upsample", args)
     scale = _per_axis(draw, n, st.sampled_from([1, 2, 3, 1.5, 0.5]))
     args = {"scale": scale}
     if mode != "nearest":
@@ -309,6 +314,8 @@ def next_shape(entry, shape):
         return (len(range(c)[slice(*a["channels"])]), *shape[1:])
     if kind == "zeropad":
         return (c, *[w + 2 * p for w, p in zip(sizes, _axes(a["padding"], n))])
+    if kind == "upsample" and "size" in a:
+        return (c, *_axes(a["size"], n))
     if kind == "upsample":
         return (c, *[int(w * f // 1) for w, f in zip(sizes, _axes(a["scale"], n))])
     return tuple(shape)
@@ -582,7 +589,7 @@ def _reference(draw, spec, earlier, input_shape, kinds):
     """An entry that reads earlier entries by name: a leaf `from` one of them (or `input`), a
     concat/add/mul `{from: [...]}`, or an upsample `like` one; its shape and what it reads."""
     last = len(earlier) - 1
-    choices = ["from", "combine", "like", "size"]
+    choices = ["from", "combine"] + (["like", "size"] if "upsample" in kinds else [])
     choice = draw(st.sampled_from(choices))
     if choice == "from":
         j = draw(st.integers(-1, last))       # -1: the network's input

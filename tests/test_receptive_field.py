@@ -142,32 +142,48 @@ def run_positionwise(node, x):
     return y * _per_channel(y.shape[1], y.dim() - 2)[2]     # a slice keeps fewer channels
 
 
-def run(node, x, analysis):
+def run(node, x, analysis, values=None):
+    """The node on x; with references, every value is kept in `values` by (path, port) and an
+    entry reads what its `from` names, a `{from: [...]}` what it lists."""
+    values = {} if values is None else values
+    if node.src is not None:
+        x = values[node.src]
+    values[(node.path, "in")] = x
+    y = _run(node, x, analysis, values)
+    values[(node.path, "out")] = y
+    return y
+
+
+def _run(node, x, analysis, values):
     if node.leaf:
         return run_leaf(node, x)
+    if node.refs:
+        outs = [values[key] for key in node.refs]
+        return (torch.cat(outs, dim=1) if node.kind == "concat" else
+                sum(outs[1:], outs[0]) if node.kind == "add" else math.prod(outs[1:], start=outs[0]))
     if node.kind == "concat":
-        return torch.cat([run(b, x, analysis) for b in node.children], dim=1)
+        return torch.cat([run(b, x, analysis, values) for b in node.children], dim=1)
     if node.kind == "split":        # PyTorch's own cut of the channels
         args = node.args
         pieces = (torch.split(x, args.sizes, dim=1) if args.sizes is not None
                   else torch.chunk(x, args.parts, dim=1))
-        return torch.cat([run(b, piece, analysis) for b, piece in zip(node.children, pieces)],
+        return torch.cat([run(b, piece, analysis, values) for b, piece in zip(node.children, pieces)],
                          dim=1)
     if node.kind in ("add", "mul"):
-        outs = [run(b, x, analysis) for b in node.children]      # broadcast by PyTorch
+        outs = [run(b, x, analysis, values) for b in node.children]   # broadcast by PyTorch
         return (sum(outs[1:], outs[0]) if node.kind == "add"
                 else math.prod(outs[1:], start=outs[0]))
     if node.kind == "residual":
         main, short = node.children
-        y = run(main, x, analysis)
+        y = run(main, x, analysis, values)
         shortcut = analysis.shortcuts.get(node.path, [short])
         if node.shortcut == "none" or shortcut is None:     # none, or optional left out
             return y
         for resolved in shortcut:
-            x = run(resolved, x, analysis)
+            x = run(resolved, x, analysis, values)
         return y + x
     for child in node.children:
-        x = run(child, x, analysis)
+        x = run(child, x, analysis, values)
     return x
 
 
@@ -195,13 +211,14 @@ def measured_and_predicted(spec):
         analysis = analyze_loaded(load_dict(spec))
     except SpecError:
         return None
-    field = [row for row in analysis.rows if row.depth == 0][-1].field
+    last = [row for row in analysis.rows if row.depth == 0][-1]     # the last output
+    field = last.field
     if field is None:
         return None
     x = torch.ones(1, *analysis.input_shape, dtype=torch.float64, requires_grad=True)
     y = run(analysis.root, x, analysis)
-    assert tuple(y.shape[1:]) == tuple(analysis.output_shape)
-    centre = tuple(o // 2 for o in analysis.output_shape[1:])
+    assert tuple(y.shape[1:]) == tuple(last.output_shape)
+    centre = tuple(o // 2 for o in last.output_shape[1:])
     # every channel at the centre: the field of a concat is the largest over its branches
     (grad,) = torch.autograd.grad(y[(0, slice(None), *centre)].sum(), x, retain_graph=True)
     (grad_all,) = torch.autograd.grad(y.sum(), x)
@@ -221,8 +238,11 @@ def constant_somewhere(analysis) -> bool:
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.filter_too_much])
-@given(networks(kinds=WINDOW_KINDS, max_layers=6))
+@given(networks(kinds=WINDOW_KINDS, max_layers=6)
+       | networks(kinds=WINDOW_KINDS, max_layers=6, references=True))
 def test_receptive_field_equals_the_gradient_region(spec):
+    """Also through references: an entry `from` an earlier one, a `{from: [...]}` of outputs
+    at different strides (the union of their fields)."""
     result = measured_and_predicted(spec)
     assume(result is not None)
     analysis, field, centre, mask, read = result

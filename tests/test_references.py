@@ -213,9 +213,14 @@ def test_the_text_summary_shows_each_output_and_a_wrong_expectation_fails():
 
 
 def test_explain_names_what_each_reference_reads():
-    result = run_cli("explain", "-", input=TWO_OUTPUTS)
+    result = run_cli("explain", "-", input=TWO_OUTPUTS.replace(
+        "  - concat: {from: [., c1]}", "  - concat: {from: [., c1], id: j}\n"
+        "  - conv: {out: 2, kernel: 1, from: p, id: q}\n  - relu: {from: input}").replace(
+        "outputs: [p, .]", "outputs: [j, q, .]").replace("expect: {outputs: [[8, 8, 8], [16, 16, 16]]}\n", ""))
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
+    assert "its input is the output of p (8×8×8), not the previous entry's" in text
+    assert "its input is the network's input (3×16×16)" in text
     assert "the spatial size of `c1`'s output (8×16×16)" in text
     assert "the outputs of layer 2 (upsample) (8×16×16) and c1 (8×16×16), joined along channels" in text
     assert "C0 + C1 = 8 + 8 = 16" in text
@@ -280,3 +285,14 @@ def test_a_name_its_when_removed_says_so_where_it_is_read():
         ex.lookup("se", Pos(4, 20))
     assert info.value.message == "`se` is removed by its `when` here, so it has no output to read"
     assert info.value.notes == ["`se` is at line 3, column 5"]
+
+
+def test_from_on_a_composite_gives_its_branches_their_input():
+    a = analysis_of("input: [3, 8, 8]\nlayers:\n  - conv: {out: 5, kernel: 1, id: a}\n"
+                    "  - conv: {out: 2, kernel: 1, id: b}\n"
+                    "  - concat: {branches: [[], [relu]], from: a, id: j}\n"
+                    "  - sequential: {layers: [relu], from: b}\noutputs: [j, .]\n")
+    rows = {row.node.path: row for row in a.rows}
+    assert rows["2"].input_shape == (5, 8, 8) and rows["2"].output_shape == (10, 8, 8)
+    assert rows["3"].input_shape == (2, 8, 8)
+    assert [shape for _, shape, _ in a.outputs] == [(10, 8, 8), (2, 8, 8)]
