@@ -146,3 +146,14 @@ def test_validate_train_fails_on_a_wrong_rule(monkeypatch):
     assert compare_train(analysis, "cpu", 2, "sgd")["ok"]
     monkeypatch.setattr(GELU, "keeps", "output")
     assert not compare_train(analysis, "cpu", 2, "sgd")["ok"]
+
+
+def test_csv_and_markdown_carry_the_training_figures():
+    csv_text = run_cli("summary", "-", "--train", "--format", "csv", input=SPEC).stdout
+    header, first = csv_text.splitlines()[:2]
+    assert header.endswith(",backward_flops,saved_bytes")
+    report = summary()
+    layer = report["layers"][0]
+    assert first.endswith(f",{layer['backward_flops']},{layer['saved_bytes']}")
+    markdown = run_cli("summary", "-", "--train", "--format", "markdown", input=SPEC).stdout
+    assert "| Peak training memory (cuda, in the" in markdown and "Bwd FLOPs per sample" in markdown
