@@ -157,3 +157,16 @@ def test_csv_and_markdown_carry_the_training_figures():
     assert first.endswith(f",{layer['backward_flops']},{layer['saved_bytes']}")
     markdown = run_cli("summary", "-", "--train", "--format", "markdown", input=SPEC).stdout
     assert "| Peak training memory (cuda, in the" in markdown and "Bwd FLOPs per sample" in markdown
+
+
+def test_validate_train_reports_a_step_pytorch_refuses():
+    """Batch norm on a flattened input at batch 1: PyTorch refuses to train it (one value per
+    channel); the forward still agrees, and the refusal is the reason for exit status 1."""
+    pytest.importorskip("torch")
+    result = run_cli("validate", "-", "--train", "--device", "cpu",
+                     input="input: [8]\nlayers: [linear: 4, batchnorm, linear: 2]\n")
+    assert result.returncode == 1
+    assert "✓ every figure agrees" in result.stdout
+    assert "PyTorch refused the training step: ValueError: Expected more than 1 value" in \
+        result.stderr
+    assert "Traceback" not in result.stderr
