@@ -284,25 +284,31 @@ class _Walker:
             self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
         return out
 
-    def branched(self, node: Node, branches: list[list[Node]], value: Value) -> list[Value]:
+    def branched(self, node: Node, branches: list[list[Node]], value: Value,
+                 sums: bool = False) -> list[Value]:
         """Each branch on `value`, with the gradients the others hold during its backward:
         autograd runs the last branch first; while branch k runs, the branches after it have
         left their gradient for the input waiting (the input's size), and those before it
-        still hold the gradient arriving from above (the output's size)."""
+        still hold the gradient arriving from above (the output's size). A sum (`sums`) hands
+        its output's gradient itself to each branch, so an identity branch leaves that very
+        tensor waiting: it is the first layer's arriving gradient, then held beside the
+        others (a ResNet block's identity shortcut)."""
         outs, spans = [], []
         for children in branches:
             start = len(self.events)
             outs.append(self.sequence(children, value))
             spans.append((start, len(self.events)))
         out_bytes = self.value_bytes(Value(self.rows[node.path].output_shape, True))
-        later = False
+        later = passed = False
         for k in range(len(spans) - 1, -1, -1):
             start, end = spans[k]
             held = (self.value_bytes(value) if later and value.grad else 0) + (
                 out_bytes if k > 0 else 0)
-            for event in self.events[start:end]:
-                event.held = event.held + held
+            for i, event in enumerate(self.events[start:end]):
+                waiting = passed and not later and value.grad and i > 0
+                event.held = event.held + held + (self.value_bytes(value) if waiting else 0)
             later = later or start != end
+            passed = passed or (sums and start == end)
         return outs
 
     def shape_of(self, node: Node) -> tuple:

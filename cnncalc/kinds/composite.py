@@ -247,6 +247,9 @@ class Branched(Composite):
 
     arguments = [("branches", True, None)]
     chained = False
+    # the join hands its output's gradient itself to every branch (a sum), not a part of it
+    # or a new one: an identity branch keeps that tensor waiting (cnncalc/train.py, `branched`)
+    sums: ClassVar[bool] = False
 
     def expand(self, ex, value, entry: Entry) -> Node:
         options: dict = {}
@@ -330,7 +333,7 @@ class Branched(Composite):
 
     def train(self, walker, node: Node, value):
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
-                                                         value))
+                                                         value, sums=self.sums))
 
     def joined(self, walker, node: Node, outs: list):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
@@ -416,6 +419,7 @@ expected:
 @composite_kind
 class Add(Branched):
     name = "add"
+    sums = True
     torch = "sum of the branches (+)"
     summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
                "on each axis)")
@@ -889,7 +893,7 @@ expected:
         resolved = walker.shortcuts.get(node.path)
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
-        out, shortcut = walker.branched(node, [[main], [short]], value)
+        out, shortcut = walker.branched(node, [[main], [short]], value, sums=True)
         return walker.fresh(node, walker.shape_of(node), out.grad or shortcut.grad)
 
     def branches(self, node: Node, shortcuts: dict):
