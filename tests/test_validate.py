@@ -116,6 +116,20 @@ class EagerChain(nn.Module):
         return x
 
 
+class EagerSplit(nn.Module):
+    """`split` as its documentation says: PyTorch's own cut of the channels (torch.split by
+    `sizes`, torch.chunk into `parts`), piece i through branch i, joined along channels."""
+
+    def __init__(self, args, branches):
+        super().__init__()
+        self.args, self.branches = args, nn.ModuleList(branches)
+
+    def forward(self, x):
+        pieces = (torch.split(x, list(self.args.sizes), dim=1) if self.args.sizes is not None
+                  else torch.chunk(x, self.args.parts, dim=1))
+        return torch.cat([branch(piece) for branch, piece in zip(self.branches, pieces)], dim=1)
+
+
 def eager(node) -> nn.Module:
     if node.leaf:
         return Eager(node)
@@ -124,6 +138,8 @@ def eager(node) -> nn.Module:
         return Branches(node.kind, [(str(i), c) for i, c in enumerate(children)], _COMBINE[node.kind])
     if node.kind == "residual":
         return EagerResidual(node, *children)
+    if node.kind == "split":
+        return EagerSplit(node.args, children)
     if any(c.src is not None or c.refs for c in node.walk()):
         return EagerChain(node, children)
     return nn.Sequential(*children)
