@@ -14,6 +14,7 @@ from cnncalc.crosscheck import measure as measure_module
 from cnncalc.crosscheck.build import build, materialise
 from cnncalc.crosscheck.drift import compare, describe, load_factory
 from cnncalc.crosscheck.measure import measure
+from cnncalc.crosscheck.trace import Tracing
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded
 from conftest import SPECS, run_cli
@@ -107,6 +108,9 @@ def broken():
     raise ValueError("no weights here")
 '''
 
+STEM_LINE = next(i for i, text in enumerate(MODEL.splitlines(), 1)
+                 if "self.stem(x)" in text)
+
 SPEC = """\
 input: [3, 16, 16]
 rounding: floor               # 16 → 8 with a 3×3/2 (and a 1×1/2) window, as PyTorch floors
@@ -153,9 +157,9 @@ def test_torchvision_resnet18_agrees_with_its_spec():
     result = run_cli("validate", SPECS / "resnet18.yaml", "--against",
                      "tests.torchvision_ref:resnet18", "--device", "cpu")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ("agrees with tests.torchvision_ref:resnet18: 60 leaf layers paired on output shape, "
-            "params and FLOPs, and the totals; left unpaired, without params or FLOPs: 1 spec "
-            "layer, 0 modules") in result.stdout
+    # 61 leaf layers (flatten is torch.flatten in forward) and the 8 blocks' `+`
+    assert ("agrees with tests.torchvision_ref:resnet18: 69 layers paired with what the model "
+            "runs on operation, output shape, params and FLOPs, and the totals\n") in result.stdout
 
 
 def test_a_changed_spec_names_the_first_divergence(tmp_path):
@@ -175,14 +179,15 @@ def test_a_changed_spec_names_the_first_divergence(tmp_path):
             in result.stdout)
     assert "output shape: 240×14×14 (spec) vs 256×14×14 (model)" in result.stdout
     assert "params: 30,720 (spec) vs 32,768 (model)" in result.stdout
-    assert "the 30 leaf layers before it agree" in result.stdout
+    assert "the 34 layers before it agree" in result.stdout     # 30 leaves, 4 joins
 
 
 def test_team_model_agrees_from_the_current_directory(team):
     result = run_cli("validate", "net.yaml", "--against", "teamnet.model:small", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "net.yaml: agrees with teamnet.model:small: 8 leaf layers paired" in result.stdout
-    assert "4 spec layers, 1 module" in result.stdout     # three ReLUs and flatten; Dropout
+    # 12 layers (F.relu and torch.flatten in forward) and the block's `+`; Dropout unpaired
+    assert "net.yaml: agrees with teamnet.model:small: 13 layers paired" in result.stdout
+    assert "0 spec layers, 1 model operation" in result.stdout
 
 
 def test_the_models_own_exit_work_still_runs(team):
@@ -213,10 +218,15 @@ def test_a_different_head_is_named(team, capsys):
 
 
 def test_params_outside_leaf_modules_show_in_the_totals(team, capsys):
+    """`* self.scale` in forward: an operation the spec lacks, and a parameter in the totals."""
     assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "table") == 1
     out = capsys.readouterr().out
-    assert "every leaf layer agrees, but the whole model doesn't" in out
-    assert "params: 35,466 (spec) vs 35,467 (model)" in out
+    line = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "* self.scale" in text)
+    assert (f"net.yaml: error: the spec ends, but the model goes on with call Tensor.mul at "
+            f"teamnet/model.py:{line} (output shape 10, params 0, flops 0)") in out
+    assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "json") == 1
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert (totals["spec"]["params"], totals["model"]["params"]) == (35_466, 35_467)
 
 
 def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
@@ -225,7 +235,7 @@ def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
     assert "gray.yaml: error: the model fails on the spec's input: RuntimeError:" in err
     # the spec's input has one channel, the model's stem wants three: nothing parted before
     assert "  note: raised in module `stem` (Conv2d), on input 1×16×16\n" in err
-    assert "  note: no leaf module ran before it\n" in err
+    assert "  note: no operation ran before it\n" in err
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
@@ -244,10 +254,10 @@ def test_where_the_model_fails_and_where_it_had_parted(team, capsys, device):
     assert lines[1:] == [
         "  note: raised in module `fc` (Linear), on input 512",
         "net.yaml:4:5: note: code and spec had already parted before it, at spec layer 0 "
-        "(conv) vs model module stem (Conv2d)",
+        f"(conv) vs model module stem (Conv2d) at teamnet/model.py:{STEM_LINE}",
         "  output shape: 16×16×16 (spec) vs 16×8×8 (model)",
         "  flops: 221,184 (spec) vs 55,296 (model)",
-        "  note: no leaf layer before it was paired"]
+        "  note: no layer before it was paired"]
 
 
 def test_where_the_model_fails_in_json(team, capsys):
@@ -261,7 +271,8 @@ def test_where_the_model_fails_in_json(team, capsys):
     assert data["error"].startswith("RuntimeError: ")
     assert data["raised_in"] == {"module": "block", "type": "Block", "leaf": False,
                                  "input_shape": [16, 16, 16]}
-    assert data["paired"] == 1 and data["model_leaves"] == 7    # stem; down.0/1, conv1 … bn2
+    # stem, F.relu; down.0/1, conv1, bn1, F.relu, conv2, bn2
+    assert data["paired"] == 2 and data["model_leaves"] == 9
     d = data["divergence"]
     assert d["spec"]["label"] == "2.shortcut.0 (conv)" and d["model"]["label"] == \
         "block.down.0 (Conv2d)"
@@ -271,7 +282,7 @@ def test_where_the_model_fails_in_json(team, capsys):
             "child modules") in captured.err
     assert "note: code and spec had already parted before it, at spec layer 2.shortcut.0" in \
         captured.err
-    assert "  note: the one leaf layer before it agrees" in captured.err
+    assert "  note: the 2 layers before it agree" in captured.err
 
 
 def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
@@ -282,26 +293,27 @@ def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
     data = json.loads(captured.out)
     assert data["raised_in"] == {"module": "", "type": "Reshaped", "leaf": False,
                                  "input_shape": [3, 16, 16]}
-    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 7
+    # the 9 modules, F.relu twice, the block's `+` and the F.relu after it
+    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 11
     assert "shape '[1, 1000]' is invalid for input of size 2048" in data["error"]
     assert ("  note: raised in the forward of the model itself (Reshaped), on input 3×16×16, "
             "outside its child modules") in captured.err
-    assert "  note: the 7 leaf modules that ran before it agree with the spec" in captured.err
+    assert "  note: the 11 operations that ran before it agree with the spec" in captured.err
 
 
 def test_counts_are_worded_by_number(team, capsys):
     """Issue 16: not "1 spec layers", "1 modules", "the 0 leaf layers before it agree"."""
     (team / "one.yaml").write_text("input: [4]\nlayers: [{linear: 2}]\n")
     assert validate_against(["one.yaml"], "teamnet.model:one", 1, "meta", "table") == 0
-    assert ": 1 leaf layer paired on output shape" in capsys.readouterr().out
+    assert ": 1 layer paired with what the model runs" in capsys.readouterr().out
     assert validate_against(["net.yaml"], "teamnet.model:small", 1, "meta", "table") == 0
-    assert "left unpaired, without params or FLOPs: 4 spec layers, 1 module\n" in \
-        capsys.readouterr().out
+    assert "left unpaired, as they change nothing in eval mode: 0 spec layers, 1 model " \
+        "operation\n" in capsys.readouterr().out
     (team / "narrow.yaml").write_text(SPEC.replace("conv: {out: 16,", "conv: {out: 8,"))
     assert validate_against(["narrow.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
     out = capsys.readouterr().out
     assert "part ways at spec layer 0 (conv) vs model module stem (Conv2d)" in out
-    assert "  note: no leaf layer before it was paired" in out and " 0 leaf" not in out
+    assert "  note: no layer before it was paired" in out and " 0 layer" not in out
 
 
 @pytest.mark.parametrize("target, message", [
@@ -334,7 +346,7 @@ def test_factory_arguments_on_the_command_line(team):
     result = run_cli("validate", "wide.yaml", "--against", "teamnet.model:Net(classes=100)",
                      "--device", "meta", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 8 leaf layers" in result.stdout
+    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 13 layers" in result.stdout
 
 
 @pytest.mark.parametrize("target, message", [
@@ -489,8 +501,12 @@ def test_a_misspelt_factory_gets_a_hint(team):
 
 
 def _measured(analysis, batch: int = 1):
+    """The built model measured and traced in one run, as `--against` runs a model."""
     model = materialise(build(analysis), "cpu")
-    return measure(model, torch.zeros((batch, *analysis.input_shape)))
+    x = torch.zeros((batch, *analysis.input_shape))
+    with Tracing(model, x) as tracing:
+        measurement = measure(model, x)
+    return measurement, tracing.result(())
 
 
 def _widen(entry):
@@ -518,7 +534,7 @@ def _analysed_and_measured(spec):
         analysis = analyze_loaded(load_dict(spec))
     except SpecError:
         assume(False)
-    return analysis, _measured(analysis, batch=2)
+    return analysis, *_measured(analysis, batch=2)
 
 
 @settings(max_examples=20)
@@ -526,8 +542,8 @@ def _analysed_and_measured(spec):
 def test_random_networks_agree_with_their_build(spec):
     """The model cnncalc builds for a spec (zero-pads for `same`, branches in any nesting)
     has no drift from it."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -550,7 +566,7 @@ def _weighted_networks(draw):
 def test_a_widened_layer_always_drifts(spec):
     """Widening any top-level conv or linear layer of the spec by one channel (so params grow)
     makes it drift from the model built for the original, and the report says where."""
-    analysis, measurement = _analysed_and_measured(spec)
+    analysis, measurement, traced = _analysed_and_measured(spec)
     widened_some = False
     for i, entry in enumerate(spec["layers"]):
         widened = _widen(entry)
@@ -561,7 +577,7 @@ def test_a_widened_layer_always_drifts(spec):
             other = analyze_loaded(load_dict(changed))
         except SpecError:
             continue                    # e.g. groups no longer divide the channels
-        drift = compare(other, measurement, "net.yaml", "built")
+        drift = compare(other, measurement, traced, "net.yaml", "built")
         assert not drift["ok"], i
         lines = describe(drift)
         assert lines and lines[0].startswith("net.yaml") and " error: " in lines[0]
@@ -577,10 +593,11 @@ def test_pairing_work_is_bounded(monkeypatch):
     spec = {"input": [2, 4, 4], "layers": [{"concat": [branch, branch, branch]}, "flatten",
                                           {"linear": 3}]}
     analysis = analyze_loaded(load_dict(spec))
-    measurement = _measured(analysis)
+    measurement, traced = _measured(analysis)
     monkeypatch.setattr(drift, "MAX_WORK", 5)
     ours, index = drift.spec_leaves(analysis)
+    theirs = drift.model_leaves(traced, measurement.modules, 1)
     with pytest.raises(drift._TooMuchWork):
-        drift._Pairer(analysis, ours, index, drift.model_leaves(measurement)).run()
-    result = compare(analysis, measurement, "net.yaml", "built")
-    assert result["ok"] and result["paired"] == 8      # 3 × (conv, relu), flatten, linear
+        drift._Pairer(analysis, ours, index, theirs).run()
+    result = compare(analysis, measurement, traced, "net.yaml", "built")
+    assert result["ok"] and result["paired"] == 9   # 3 × (conv, relu), torch.cat, flatten, linear
