@@ -18,6 +18,7 @@ from cnncalc.crosscheck.trace import Tracing
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded
 from conftest import SPECS, run_cli
+import torchvision_ref
 from netgen import load_dict, networks
 
 # A team's model, written as people write them: ReLU and flatten in `forward`, the shortcut
@@ -601,3 +602,123 @@ def test_pairing_work_is_bounded(monkeypatch):
         drift._Pairer(analysis, ours, index, theirs).run()
     result = compare(analysis, measurement, traced, "net.yaml", "built")
     assert result["ok"] and result["paired"] == 9   # 3 × (conv, relu), torch.cat, flatten, linear
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations, not only figures: parameter-free layers and joins are paired too (issue 14)
+
+VARIANTS = '''
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Net(nn.Module):
+    def __init__(self, pool="max", relu=True, extra_relu=False, softmax=True, gate="mul"):
+        super().__init__()
+        self.relu, self.extra_relu, self.softmax, self.gate = relu, extra_relu, softmax, gate
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+        self.pool = nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 8, 1), nn.Sigmoid())
+        self.fc = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.relu:
+            x = self.act(x)  # <act>
+        x = self.pool(x)  # <pool>
+        if self.extra_relu:
+            x = F.relu(x)  # <extra>
+        x = x * self.se(x) if self.gate == "mul" else x + self.se(x)  # <gate>
+        x = self.fc(x.view(x.size(0), -1))
+        return F.softmax(x, dim=1) if self.softmax else x
+'''
+
+GATED = """\
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - relu
+  - maxpool: 2
+  - mul:                    # squeeze-and-excitation
+      - []
+      - [global_avgpool, {conv: {out: 8, kernel: 1}}, sigmoid]
+  - flatten
+  - linear: 10
+  - softmax
+"""
+
+
+def _line(text: str, marker: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if marker in line)
+
+
+@pytest.fixture
+def variants(team):
+    (team / "teamnet" / "variants.py").write_text(VARIANTS)
+    (team / "gated.yaml").write_text(GATED)
+    return team
+
+
+def test_every_operation_agrees(variants, capsys):
+    """nn.ReLU(inplace=True) is `relu`, x.view(N, -1) is `flatten`, `*` is the `mul` join."""
+    assert validate_against(["gated.yaml"], "teamnet.variants:Net", 1, "meta", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["paired"] == data["spec_leaves"] == data["model_leaves"] == 10
+
+
+@pytest.mark.parametrize("factory, spec_line, message, differs", [
+    ("Net(pool='avg')", "maxpool: 2",
+     "error: code and spec part ways at spec layer 2 (maxpool) vs model module pool (AvgPool2d) "
+     "at teamnet/variants.py:{pool}", ["  operation: maxpool (spec) vs AvgPool2d (model)"]),
+    ("Net(relu=False)", "  - relu",
+     "error: spec layer 1 (relu) has no counterpart in the model: where it would be, the model "
+     "goes on with module pool (MaxPool2d) at teamnet/variants.py:{pool}", []),
+    ("Net(extra_relu=True)", "[global_avgpool",
+     "error: the model runs call torch.nn.functional.relu at teamnet/variants.py:{extra}, which "
+     "the spec doesn't have: it comes before spec layer 3.1.0 (global_avgpool)", []),
+    ("Net(softmax=False)", "softmax",
+     "error: spec layer 6 (softmax) has no counterpart: the model's operations end before it",
+     []),
+])
+def test_a_different_missing_or_added_operation_is_named(variants, capsys, factory, spec_line,
+                                                         message, differs):
+    """Issue 14's cases: MaxPool2d swapped for AvgPool2d, a ReLU missing or added, the softmax
+    dropped: each is drift, named with the spec's position and the model's."""
+    lines = {m: _line(VARIANTS, f"# <{m}>") for m in ("pool", "extra", "gate")}
+    assert validate_against(["gated.yaml"], f"teamnet.variants:{factory}", 1, "meta",
+                            "table") == 1
+    out = capsys.readouterr().out.splitlines()
+    line = _line(GATED, spec_line)
+    assert out[0].startswith(f"gated.yaml:{line}:") and out[0].endswith(message.format(**lines))
+    assert out[1:-1] == differs
+
+
+def test_a_gate_written_as_add_is_named(variants, capsys):
+    """The spec adds where the model multiplies: the join's operation differs."""
+    (variants / "added.yaml").write_text(GATED.replace("- mul:", "- add:"))
+    assert validate_against(["added.yaml"], "teamnet.variants:Net", 1, "meta", "table") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"added.yaml:{_line(GATED, '- mul:')}:5: error: code and spec part ways at "
+                      "spec layer 3 (add: joining its branches) vs model call Tensor.mul at "
+                      f"teamnet/variants.py:{_line(VARIANTS, '# <gate>')}")
+    assert out[1] == "  operation: add (spec) vs Tensor.mul (model)"
+    # and the model that adds, against the spec that multiplies
+    assert validate_against(["gated.yaml"], "teamnet.variants:Net(gate='add')", 1, "meta",
+                            "json") == 1
+    d = json.loads(capsys.readouterr().out)["divergence"]
+    assert (d["spec"]["operation"], d["model"]["operation"], d["differs"]) == \
+        ("mul", "Tensor.add", ["operation"])
+
+
+@pytest.mark.parametrize("name", sorted(torchvision_ref.FACTORIES))
+def test_every_zoo_network_agrees_operation_by_operation(name, capsys):
+    """The torchvision copies against their bundled specs: every layer pairs with an operation,
+    and only copies are left over (DenseNet's torch.cat of one tensor, once per block)."""
+    assert validate_against([str(SPECS / f"{name}.yaml")], f"tests.torchvision_ref:{name}", 1,
+                            "meta", "json") == 0, name
+    data = json.loads(capsys.readouterr().out)
+    assert data["unpaired_spec"] == []
+    assert all(label.startswith("torch.cat") for label in data["unpaired_model"])
+    assert data["paired"] == data["spec_leaves"]
