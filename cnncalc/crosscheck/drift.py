@@ -313,7 +313,7 @@ def _operations() -> dict[str, frozenset[str]]:
 
 # Copies and type changes: no operation of the spec's (a `torch.cat` of one tensor is a copy too)
 COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as"])
-JOINS_OF_ONE = torch_names(["cat", "concat", "concatenate"])
+JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
 
 
 def model_leaves(traced, calls, batch: int) -> list[Leaf]:
@@ -334,7 +334,7 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     for i, op in enumerate(ops):
         kinds: frozenset[str] | None = operations.get(op.name, frozenset())
         following = operations.get(ops[i + 1].name, frozenset()) if i + 1 < len(ops) else ()
-        module = op.kind == "module"
+        module = op.category == "module"
         if module and not kinds:
             kinds = None        # the team's own module: its figures say what it is
         optional = (op.name in COPIES or not op.inputs
