@@ -17,6 +17,10 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
+- `operations()`: what `validate --against` takes for it in a model's trace
+  (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
+  kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one
+  side only; `prepared_by`: what a model runs just before it as part of it (a conv's zero pad);
 - `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs;
 - its training rules (cnncalc/train.py; proven by tests/test_train_vs_torch.py):
   `saved(args, shape, out, training)`, the tensors autograd keeps for the backward (`INPUT`,
@@ -30,6 +34,8 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
@@ -149,6 +155,32 @@ class Training:
     device: str = "cuda"
 
 
+def torch_names(names: Iterable[str]) -> frozenset[str]:
+    """Names as the tracer gives them (cnncalc/crosscheck/trace.py), from short forms: a module
+    class as itself (`MaxPool2d`); a function `f` as `torch.nn.functional.f`, `torch.f` and the
+    method `Tensor.f`, each also in place (`f_`); `{n}` stands for 1, 2 and 3."""
+    out: set[str] = set()
+    for name in names:
+        for one in ([name.replace("{n}", str(n)) for n in (1, 2, 3)] if "{n}" in name
+                    else [name]):
+            if one[:1].isupper() or "." in one:
+                out.add(one)
+            else:
+                out.update(f"{prefix}{one}{suffix}" for prefix in
+                           ("torch.nn.functional.", "torch.", "Tensor.") for suffix in ("", "_"))
+    return frozenset(out)
+
+
+def torch_modules(torch: str) -> list[str]:
+    """The module classes a kind's `torch` line names: `Conv1d/2d/3d` -> Conv1d, Conv2d,
+    Conv3d; `Softmax(dim=1)` -> Softmax; none for a formula (`x * gamma…`)."""
+    match = re.match(r"([A-Z][A-Za-z0-9]*?)(\dd(?:/\dd)*)?(?![A-Za-z0-9])", torch)
+    if match is None:
+        return []
+    base, dims = match.group(1), match.group(2)
+    return [base + dim for dim in dims.split("/")] if dims else [base]
+
+
 class LeafKind:
     """The defaults of a leaf kind: shape unchanged, no params, buffers or MACs, position-wise
     (output i sees input i). A kind overrides what differs."""
@@ -163,6 +195,17 @@ class LeafKind:
     sized_by_input: ClassVar[bool] = False
     spatial: ClassVar[bool] = False       # slides a window over, pads or resizes the spatial axes
     leaf: ClassVar[bool] = True
+    # More of what a model may run for it than `torch` and its name say (`torch_names` forms)
+    also: ClassVar[tuple[str, ...]] = ()
+    passes_through: ClassVar[bool] = False   # the identity in eval mode
+    # Operations just before it in a model that belong to it (`torch_names` forms)
+    prepared_by: ClassVar[tuple[str, ...]] = ()
+
+    def operations(self) -> frozenset[str]:
+        """What `validate --against` pairs with this kind in a model's trace: the modules of
+        `torch`, the functions named like the kind (`relu`: F.relu, torch.relu, x.relu_ …),
+        and `also`."""
+        return torch_names([*torch_modules(self.torch), self.name, *self.also])
 
     def shape(self, args: Any, shape: tuple, fit: Fit) -> tuple:
         return tuple(shape)

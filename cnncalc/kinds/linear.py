@@ -139,6 +139,7 @@ LINEAR_ON_CHANNELS = LinearOnChannels()
 class Flatten(LeafKind):
     name = "flatten"
     torch = "Flatten"
+    also = ("view", "reshape")         # x.view(x.size(0), -1)
     summary = "all dimensions of the sample become one"
     position_wise = False
     example = """

@@ -42,6 +42,7 @@ class Dropout(LeafKind):
     name = "dropout"
     args = DropoutArgs
     torch = "Dropout"
+    passes_through = True
     summary = "dropout (identity at inference)"
     what = "value"
     example = """
@@ -86,6 +87,8 @@ class DropPath(LeafKind):
     name = "drop_path"
     args = DropPathArgs
     torch = "StochasticDepth(p, \"row\") (torchvision; the identity in eval mode)"
+    also = ("StochasticDepth", "DropPath", "stochastic_depth")
+    passes_through = True
     summary = "stochastic depth (identity at inference)"
     example = """
 name: drop-path
@@ -166,6 +169,7 @@ class ZeroPad(LeafKind):
     position_wise = False
     args = ZeroPadArgs
     torch = "ZeroPad1d/2d/3d"
+    also = ("pad", "ConstantPad{n}d")
     summary = "zero padding"
     example = """
 name: zeropad-2
@@ -238,6 +242,7 @@ class Upsample(LeafKind):
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"
+    also = ("interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d")
     summary = ("resizing by a scale factor, to a `size`, or to the spatial size of an earlier "
                "entry's output (`like: NAME`)")
     position_wise = False
@@ -327,6 +332,7 @@ def _resize_like(nn: Any) -> Any:
 class Identity(LeafKind):
     name = "identity"
     torch = "Identity"
+    passes_through = True
     summary = "no-op"
     example = """
 name: identity
@@ -405,6 +411,7 @@ class Scale(LeafKind):
     name = "scale"
     args = ScaleArgs
     torch = "x * gamma.view(C, 1, …)"
+    also = ("ChannelScale", "Tensor.mul", "torch.mul")   # crosscheck/build.py's, or in forward
     summary = "a learnt factor per channel (layer scale)"
     example = """
 name: layer-scale
