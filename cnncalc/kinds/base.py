@@ -17,7 +17,12 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
-- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs.
+- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs;
+- `read(nn, module, shape)` and `read_call(op, args, kwargs, shape)`: the inverse of `build`
+  for `cnncalc import`: this kind's arguments when a PyTorch module (or a functional call in a
+  `forward`, `op` named as `torch.nn.functional.relu` or `Tensor.relu`) is one of this kind's,
+  else None; `NoCounterpart` for a setting the language can't say (a conv's
+  `padding_mode="reflect"`). `write(args)` gives the arguments as a spec writes them.
 """
 
 from __future__ import annotations
@@ -111,6 +116,34 @@ def as_torch(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+class NoCounterpart(Exception):
+    """A module or call a kind recognises, with a setting the spec language can't express."""
+
+
+def one_or_list(value: Any) -> Any:
+    """A PyTorch per-axis tuple as a spec writes it: one number when every axis has the same."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else list(value)
+    return value
+
+
+def exact_type(nn: Any, module: Any, family: str) -> bool:
+    """`module` is `nn.{family}1d/2d/3d` itself, not a subclass (whose `forward` may differ)."""
+    return any(type(module) is getattr(nn, f"{family}{n}d", None) for n in (1, 2, 3))
+
+
+def op_name(op: str) -> str:
+    """`torch.nn.functional.relu_` and `Tensor.relu` -> `relu`."""
+    return op.rsplit(".", 1)[-1].strip("_")
+
+
+def call_arguments(args: tuple, kwargs: dict, names: tuple) -> dict:
+    """A call's arguments after the tensor, by name (`names` in PyTorch's order)."""
+    given = dict(zip(names, args))
+    given.update(kwargs)
+    return given
+
+
 class LeafKind:
     """The defaults of a leaf kind: shape unchanged, no params, buffers or MACs, position-wise
     (output i sees input i). A kind overrides what differs."""
@@ -146,6 +179,26 @@ class LeafKind:
 
     def build(self, nn: Any, args: Any, shape: tuple) -> Any:
         raise NotImplementedError(f"{self.name}: no PyTorch builder")
+
+    def read(self, nn: Any, module: Any, shape: tuple) -> Args | None:
+        """This kind's arguments when `module` is one of this kind's (the inverse of `build`;
+        `shape` is its input, one sample), else None."""
+        return None
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, shape: tuple) -> Args | None:
+        """This kind's arguments when the functional call `op(x, *args, **kwargs)` is one."""
+        return None
+
+    def write(self, args: Args) -> Any:
+        """The arguments as a spec writes them, defaults left out: None for none (`- relu`),
+        the first argument alone as the shorthand (`linear: 10`), else a mapping."""
+        written = args.model_dump(exclude_defaults=True)
+        if not written:
+            return None
+        if list(written) == [self.first_argument()] and not isinstance(
+                written[self.first_argument()], dict):
+            return next(iter(written.values()))
+        return written
 
     def note(self, row: Row, previous: LeafKind | None, layout: str) -> str | None:
         """A note for a use that is legal but usually a mistake, after the leaf `previous`."""
