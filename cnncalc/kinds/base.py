@@ -192,11 +192,15 @@ class LeafKind:
     def write(self, args: Args) -> Any:
         """The arguments as a spec writes them, defaults left out: None for none (`- relu`),
         the first argument alone as the shorthand (`linear: 10`), else a mapping."""
-        written = args.model_dump(exclude_defaults=True)
+        return self.shorthand(args.model_dump(exclude_defaults=True))
+
+    def shorthand(self, written: dict) -> Any:
+        """Written arguments in their shortest form: None for none, the first argument alone as
+        a scalar (not for a kind sized by its input: `batchnorm: 0.001` would read as channels)."""
         if not written:
             return None
-        if list(written) == [self.first_argument()] and not isinstance(
-                written[self.first_argument()], dict):
+        if (list(written) == [self.first_argument()] and not self.sized_by_input
+                and not isinstance(written[self.first_argument()], dict)):
             return next(iter(written.values()))
         return written
 

@@ -13,7 +13,10 @@ A composite owns every stage's view of it, as a leaf kind does:
 - `branches(node, shortcuts)`: the lists of nodes `validate --against` may pair in any order
   (None: its children run in order);
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
-  editor schema; `example`: a worked case the test suite runs.
+  editor schema; `example`: a worked case the test suite runs;
+- for `cnncalc import`, the inverse: `read_call(op, args, kwargs, rank)`, whether a functional
+  call in a model's `forward` combines branches as this composite does (`torch.cat` on dim 1 is
+  `concat`'s), and `write(...)`, the entry as a spec writes it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS
+from cnncalc.kinds.base import KINDS, call_arguments, op_name
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -79,6 +82,11 @@ class Composite:
 
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, rank: int) -> bool:
+        """`op(branches, *args, **kwargs)` in a model's `forward` combines its tensor inputs as
+        this composite combines its branches (`rank`: of each input, batch included)."""
+        return False
 
     def mapping(self, ex: Any, value: Any, entry: Entry, allowed: tuple,
                 example: str) -> tuple[Map, dict, str]:
@@ -200,6 +208,9 @@ expected:
                 "properties": {"times": {"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                "layers": _layers_schema(entry)}}
 
+    def write(self, times: int, layers: list, name: str | None) -> dict:
+        return {self.name: {"times": times, "layers": layers, **({"name": name} if name else {})}}
+
 
 class Branched(Composite):
     """concat, add and mul: every branch gets the entry's input, and their outputs are
@@ -250,6 +261,17 @@ class Branched(Composite):
     def schema(self, entry: dict) -> dict:
         return {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
 
+    ops: ClassVar[tuple[str, ...]] = ()     # the functions and operators that combine so
+
+    def read_call(self, op, args, kwargs, rank):
+        return op_name(op) in self.ops and self.reads_arguments(args, kwargs, rank)
+
+    def reads_arguments(self, args: tuple, kwargs: dict, rank: int) -> bool:
+        return not args and not kwargs
+
+    def write(self, branches: list) -> dict:
+        return {self.name: branches}
+
 
 @composite_kind
 class Concat(Branched):
@@ -284,6 +306,12 @@ expected:
 
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
+
+    ops = ("cat", "concat", "concatenate")
+
+    def reads_arguments(self, args, kwargs, rank):
+        given = call_arguments(args, kwargs, ("dim",))
+        return set(given) <= {"dim"} and given.get("dim", 0) % rank == 1
 
     def explain(self, row, context) -> list[Step]:
         branches = branch_rows(row, context)
@@ -335,6 +363,11 @@ expected:
         for out in outs[1:]:
             total = total + out
         return total
+
+    ops = ("add", "iadd", "radd")      # `+` and `+=` too
+
+    def reads_arguments(self, args, kwargs, rank):
+        return not args and kwargs.get("alpha", 1) == 1 and set(kwargs) <= {"alpha"}
 
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "summed", "channels are not added up")
@@ -403,6 +436,8 @@ expected:
         for out in outs[1:]:
             total = total * out
         return total
+
+    ops = ("mul", "imul", "rmul")
 
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "multiplied", "no parameters of its own")
@@ -582,6 +617,32 @@ expected:
             return None                 # the layers run in order
         resolved = shortcuts.get(node.path)
         return [main.children, resolved if resolved is not None else short.children]
+
+    def write(self, layers: list, shortcut: list | None) -> dict:
+        """`layers(x) + shortcut(x)`; `shortcut` None where `auto` makes it (see
+        `reads_as_auto`), `[]` for the identity."""
+        value: dict = {"layers": layers}
+        if shortcut is None:
+            value["shortcut"] = "auto"
+        elif shortcut:
+            value["shortcut"] = shortcut
+        return {self.name: value}
+
+    def reads_as_auto(self, shortcut: list, shape: tuple, out: tuple) -> bool:
+        """A shortcut of (kind, args) pairs is what `shortcut: auto` makes for an input of
+        `shape` and layers giving `out`: the identity where they match, else the projection
+        (a 1×1 conv with the layers' stride, no bias, then a batchnorm with its defaults)."""
+        if tuple(shape) == tuple(out):
+            return not shortcut
+        if len(shortcut) != 2 or len(shape) != len(out) or len(shape) < 2:
+            return False
+        (conv, conv_args), (norm, norm_args) = shortcut
+        if conv is not KINDS[Conv.name] or norm is not KINDS[BatchNorm.name]:
+            return False
+        stride = [ceil_div(w, o) for w, o in zip(shape[1:], out[1:])]
+        expected = ConvArgs(out=out[0], kernel=1, stride=stride[0] if len(set(stride)) == 1
+                            else stride, bias=False)
+        return conv_args == expected and norm_args == BatchNormArgs()
 
     def schema(self, entry: dict) -> dict:
         layers = _layers_schema(entry)
