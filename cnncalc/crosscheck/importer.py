@@ -27,7 +27,9 @@ compared with the model's: a difference is a bug of this module, reported, never
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -89,7 +91,13 @@ class Unsupported(SpecError):
 
 def _where(op: Op) -> str:
     """`layer1.0.conv1` (Conv2d) at net.py:12, or `torch.roll` in `layer1.0`'s forward at …"""
-    at = f" at {op.source}" if op.source else ""
+    at = ""
+    if op.source:
+        file = op.source.file
+        with contextlib.suppress(ValueError):
+            if not os.path.relpath(file).startswith(".."):
+                file = os.path.relpath(file)
+        at = f" at {file}:{op.source.line}"
     if op.kind == "module":
         return f"`{op.path}` ({op.name}){at}"
     owner = f"`{op.path}`'s forward" if op.path else "the model's forward"
@@ -97,7 +105,7 @@ def _where(op: Op) -> str:
 
 
 def _error(op: Op, what: str, hints: list[str] | None = None) -> Unsupported:
-    return Unsupported(f"{_where(op)}: {what}", hints=hints or [], file="import")
+    return Unsupported(f"{_where(op)}: {what}", hints=hints or [])
 
 
 def _is_tensor(value) -> bool:
@@ -180,13 +188,17 @@ class _Reader:
                 return Combine(op.index, inputs, op.index, chain, composite)
         if len(inputs) == 1:
             shape = op.input_shapes[0][1:]
+            found = []
             for kind in KINDS.values():
                 try:
                     args = kind.read_call(op.name, plain, kwargs, shape)
                 except NoCounterpart as exc:
                     raise _error(op, f"{exc}") from None
                 if args is not None:
-                    return Leaf(op.index, inputs, op.index, chain, kind, args, op.name)
+                    found.append((len(args.model_dump(exclude_defaults=True)), kind, args))
+            if found:
+                _, kind, args = min(found, key=lambda f: f[0])
+                return Leaf(op.index, inputs, op.index, chain, kind, args, op.name)
         raise _error(op, "no layer kind or composite of the spec language does this",
                      ["`cnncalc kinds` lists them; spec language version 2 adds slices, "
                       "several outputs and references to earlier outputs"])
@@ -201,14 +213,14 @@ class _Reader:
             if params and called[id(module)] == 0:
                 raise Unsupported(f"`{name}` ({type(module).__name__}) has {params:,} "
                                   "parameters but forward never calls it: a spec counts what "
-                                  "runs", file="import",
+                                  "runs",
                                   hints=["remove the module, or import a model whose forward "
                                          "uses all of it"])
             if params and called[id(module)] > 1:
                 raise Unsupported(f"`{name}` ({type(module).__name__}) is called "
                                   f"{called[id(module)]} times with the same {params:,} "
                                   "parameters: shared weights have no counterpart in the spec "
-                                  "language", file="import")
+                                  "language")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +334,7 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> l
 def _not_series_parallel(value: int) -> Unsupported:
     return Unsupported(f"the output of op {value} is used on two paths that don't join as the "
                        "branches of one concat, add or mul: that takes references to earlier "
-                       "outputs (spec language version 2)", file="import")
+                       "outputs (spec language version 2)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,12 +685,12 @@ def import_model(target: Target, shape: list[int]) -> Imported:
         where = f" in `{exc.running[-1]}`" if exc.running and exc.running[-1] else ""
         raise SpecError(f"`{target.call()}` raised{where} on a {'x'.join(map(str, shape))} "
                         f"input: {type(exc.error).__name__}: {exc.error}",
-                        file="import", hints=["check --input: channels first, one sample"]) \
+                        hints=["check --input: channels first, one sample"]) \
             from None
     if len(traced.outputs) != 1 or traced.outputs[0] is None:
         raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
                           "input; a spec has one output (several are spec language version 2)",
-                          file="import")
+                          )
     reader = _Reader(model, traced.ops)
     items = reader.run()
     output = reader.value(traced.outputs[0])
@@ -727,10 +739,10 @@ def _check_each_once(items: list[Item], top: list[Item], emitted: Counter, ops: 
             raise Unsupported(f"{_where(ops[item.id])}: its output is used on two paths that "
                               "don't join as the branches of one concat, add or mul; that "
                               "takes references to earlier outputs (spec language version 2)",
-                              file="import")
+                              )
         if emitted[id(item)] == 0:
             raise Unsupported(f"{_where(ops[item.id])}: computed, but the model's output doesn't "
-                              "depend on it", file="import",
+                              "depend on it",
                               hints=["a spec describes what the output is computed from"])
 
 
