@@ -45,6 +45,7 @@ from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, Composite, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart
 from cnncalc.kinds.composite import Add, Concat, Repeat, Residual
+from cnncalc.kinds.other import Identity
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
 RESERVED = frozenset(("in_channels", "id", "from", "when", "name", "expect", "rounding"))
@@ -146,6 +147,9 @@ class _Reader:
             self.shapes[op.index] = op.output_shapes[0][1:]
             chain = tuple(p for p in op.scope if p)
             inputs = [self.value(r) for r in op.inputs]
+            if op.kind == "module" and _container(op.module) and len(inputs) == 1:
+                self.alias[op.index] = inputs[0]    # an empty nn.Sequential passes x on
+                continue
             if op.kind == "module":
                 called[id(op.module)] += 1
                 self.items.append(self.module(op, chain, inputs))
@@ -673,9 +677,17 @@ class Imported:
 
 def import_model(target: Target, shape: list[int]) -> Imported:
     """The spec of the model `target` builds, for one sample of `shape` (channels first)."""
+    model = build_model(target, "meta")
+    return spec_of(model, shape, target.text.strip(), target.call(),
+                   _snake(target.attribute.split(".")[-1]))
+
+
+def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the model",
+            name: str = "imported") -> Imported:
+    """The spec of `model` (on the meta device) for one sample of `shape`; `origin` is what
+    the header says it was imported from, `call` how errors name the factory's call."""
     import yaml
 
-    model = build_model(target, "meta")
     x = torch.empty((1, *shape), device="meta")
     counter = FlopCounterMode(display=False)
     try:
@@ -683,7 +695,7 @@ def import_model(target: Target, shape: list[int]) -> Imported:
             traced = trace(model, x)
     except TraceFailed as exc:
         where = f" in `{exc.running[-1]}`" if exc.running and exc.running[-1] else ""
-        raise SpecError(f"`{target.call()}` raised{where} on a {'x'.join(map(str, shape))} "
+        raise SpecError(f"`{call}` raised{where} on a {'x'.join(map(str, shape))} "
                         f"input: {type(exc.error).__name__}: {exc.error}",
                         hints=["check --input: channels first, one sample"]) \
             from None
@@ -707,13 +719,14 @@ def import_model(target: Target, shape: list[int]) -> Imported:
     buffers = sum(b.numel() for b in model.buffers())
     flops = counter.get_total_flops()
     out_shape = tuple(traced.ops[output].output_shapes[0][1:])
-    spec: dict = {"name": _snake(target.attribute.split(".")[-1]), "input": list(shape)}
-    body = {"layers": _plain(layers)}
+    spec: dict = {"name": name, "input": list(shape)}
+    # a model that returns its input: one layer that does the same
+    body = {"layers": _plain(layers) or [Identity.name]}
     if writer.blocks:
         body = {"blocks": {b.name: {"params": b.params, "layers": _plain(b.layers)} if b.params
                            else {"layers": _plain(b.layers)} for b in writer.blocks.values()},
                 **body}
-    header = (f"# Written by `cnncalc import {target.text.strip()} --input "
+    header = (f"# Written by `cnncalc import {origin} --input "
               f"{'x'.join(map(str, shape))}` from the model PyTorch {torch.__version__} ran:\n"
               "# each entry's `name` is its module's path (or the function its forward "
               "called);\n# blocks are the model's own module classes, their parameters what "
