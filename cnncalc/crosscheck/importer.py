@@ -42,9 +42,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnncalc.crosscheck.drift import Target, build_model
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
-from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, Composite, LeafKind
+from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart
-from cnncalc.kinds.composite import Add, Concat, Repeat, Residual
+from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual
 from cnncalc.kinds.other import Identity
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
@@ -75,7 +75,7 @@ class Leaf(Item):
 
 @dataclass(eq=False)
 class Combine(Item):
-    composite: Composite = None     # type: ignore[assignment]
+    composite: Branched = None      # type: ignore[assignment]
 
 
 @dataclass(eq=False)
@@ -147,7 +147,8 @@ class _Reader:
             self.shapes[op.index] = op.output_shapes[0][1:]
             chain = tuple(p for p in op.scope if p)
             inputs = [self.value(r) for r in op.inputs]
-            if op.kind == "module" and _container(op.module) and len(inputs) == 1:
+            if (op.kind == "module" and op.module is not None and _container(op.module)
+                    and len(inputs) == 1):
                 self.alias[op.index] = inputs[0]    # an empty nn.Sequential passes x on
                 continue
             if op.kind == "module":
@@ -189,6 +190,7 @@ class _Reader:
                 if len(inputs) == 1 and composite is CONCAT:
                     self.alias[op.index] = inputs[0]     # `torch.cat([x])` is x
                     return None
+                assert isinstance(composite, Branched)
                 return Combine(op.index, inputs, op.index, chain, composite)
         if len(inputs) == 1:
             shape = op.input_shapes[0][1:]
@@ -314,7 +316,7 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> l
         idom[item.id], depth[item.id] = d, depth[d] + 1
 
     def chain(start: int, end: int) -> list:
-        out = []
+        out: list = []
         v = end
         while v != start:
             item = producer.get(v)
@@ -545,7 +547,7 @@ def _start(item: Combine, branches: list) -> int:
 def _leaf_pairs(branch: list) -> list | None:
     """(kind, args) of a branch made of leaves (through containers only), else None."""
     out: list = []
-    for item, branches in branch:
+    for item, _ in branch:
         if isinstance(item, Leaf):
             out.append((item.kind, item.args))
         elif isinstance(item, Group) and _container(item.module):

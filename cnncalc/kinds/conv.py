@@ -200,7 +200,8 @@ expected:
         if not exact_type(nn, module, "Conv"):
             return None
         _zeros_only(module)
-        padding = module.padding if isinstance(module.padding, str) else one_or_list(module.padding)
+        padding: Any = (module.padding if isinstance(module.padding, str)
+                        else one_or_list(module.padding))
         return ConvArgs(out=module.out_channels, kernel=one_or_list(module.kernel_size),
                         stride=one_or_list(module.stride), padding=padding,
                         dilation=one_or_list(module.dilation), groups=module.groups,

@@ -250,7 +250,8 @@ expected:
             return None
         if module.elementwise_affine and getattr(module, "bias", True) is None:
             raise NoCounterpart("bias=False: an affine `layernorm` has a scale and a shift")
-        over = "channels" if type(module) is ChannelsLastLayerNorm else "sample"
+        over: Literal["sample", "channels"] = ("channels" if type(module) is ChannelsLastLayerNorm
+                                               else "sample")
         if over == "sample" and tuple(module.normalized_shape) != tuple(shape):
             raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on a "
                                 f"{tuple(shape)} sample: a `layernorm` normalises the whole "
