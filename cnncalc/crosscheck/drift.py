@@ -3,16 +3,20 @@
     cnncalc validate specs/net.yaml --against mypkg.model:build_net
 
 imports `mypkg.model` (the current directory first on `sys.path`, as `python -m` does), calls
-`build_net()`, runs the model once on the spec's input and measures its leaf modules in
-execution order (`measure.py`); then walks the spec's leaves and the model's leaf calls side by
-side, comparing output shape, params and FLOPs, and names the first pair that parts ways.
+`build_net()`, runs the model once on the spec's input, measuring its leaf modules
+(`measure.py`) and tracing what it runs (`trace.py`: its leaf modules and the functions its
+`forward` calls, `torch.flatten`, `F.relu`, `+` …) in the same pass; then walks the spec's layers
+and the model's operations side by side and names the first pair that parts ways.
 
-Code often does in `forward` what a spec writes as a layer (`torch.flatten`, `F.relu`,
-`F.adaptive_avg_pool2d`), or has a module the spec leaves out (`nn.Dropout`). So a leaf with no
-params and no FLOPs, on either side, may go unpaired; every leaf with params or FLOPs must pair
-with one that agrees. A difference in an unpaired leaf still shows: in the next paired leaf's
-shape or FLOPs, or in the totals (params, FLOPs and output shape of the whole model), which
-are compared too.
+Every layer of the spec, parameter-free ones included, pairs with one operation of the model:
+the same operation (the kind's `operations()`: `relu` is `nn.ReLU`, in place or not, `F.relu`,
+`torch.relu`, `x.relu_()` …; a join, the `+` of `residual` and `add`, `*` of `mul`, `torch.cat`
+of `concat`, is one more layer after its branches) with the same output shape, params and
+FLOPs. What may go unpaired, on either side: what is the identity in eval mode (dropout,
+identity; the kinds' `passes_through`), and in the model copies and layout (`.contiguous()`,
+a `torch.cat` of one tensor) and work on tensors that don't come from the input. A module of
+the team's own (not `torch.nn`'s, without children) pairs on its figures alone. The totals
+(params, FLOPs and output shape of the whole model) are compared too.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import importlib
 import itertools
 import math
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +33,8 @@ from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
 from cnncalc.errors import SpecError, printable
+from cnncalc.kinds import COMPOSITES, KINDS
+from cnncalc.kinds.base import torch_names
 from cnncalc.report import flops
 
 FIGURES = ("output_shape", "params", "flops")
@@ -37,25 +42,32 @@ FIGURES = ("output_shape", "params", "flops")
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One leaf on either side, with the figures compared."""
+    """One layer of the spec, or one operation of the model, with what is compared."""
 
-    label: str            # spec: "path (kind)"; model: "qualified.name (Class)"
+    label: str            # spec: "path (kind)"; model: "qualified.name (Class)" or the function
     output_shape: tuple   # one sample, channels first
     params: int
     flops: int | float    # per sample, as every report counts them (the model's: ÷ batch)
     line: int | None = None
     col: int | None = None
-    family: str = ""      # "conv", "relu", ...: two free leaves pair only within a family
+    operation: str = ""   # spec: its kind; model: the module's class or the function, as traced
+    # model: the kinds it may be (None: any, a module of the team's own); spec: unused
+    kinds: frozenset[str] | None = None
+    optional: bool = False    # may go unpaired (the module's docstring says which)
     input_shape: tuple = ()   # the spec's leaves only
-
-    @property
-    def free(self) -> bool:
-        """No params and no FLOPs: code may do it in `forward` (or the spec may omit it)."""
-        return self.params == 0 and self.flops == 0
+    source: str | None = None     # model: where it was called, file:line
+    call: bool = False        # model: a function or method, not a module
 
     def figures(self) -> dict:
         return {"output_shape": list(self.output_shape), "params": self.params,
                 "flops": self.flops}
+
+    def pairs_with(self, other: Leaf) -> bool:
+        """This spec layer and the model's operation `other` agree."""
+        return self.same_operation(other) and self.figures() == other.figures()
+
+    def same_operation(self, other: Leaf) -> bool:
+        return other.kinds is None or self.operation in other.kinds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,35 +261,96 @@ def build_model(target: str | Target, device: str):
 # ---------------------------------------------------------------------------------------------
 # Pairing the leaves
 
-def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, int]]:
-    """The spec's leaves in the analysis' order, and each leaf node's index (by id)."""
+def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
+    """The spec's layers in execution order as written (a composite's joins after its
+    branches), and each node's indices among them (by id): a leaf's one, a composite's joins."""
+    rows = {id(row.node): row for row in analysis.rows}
     leaves: list[Leaf] = []
-    index: dict[int, int] = {}
-    for row in analysis.leaves:
-        node = row.node
-        index[id(node)] = len(leaves)
-        leaves.append(Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
-                           + ")", tuple(row.output_shape), row.params, flops(row.macs),
-                           node.pos.line if node.pos else None, node.pos.col if node.pos else None,
-                           _family(node.impl.torch), tuple(row.input_shape)))
+    index: dict[int, list[int]] = {}
+
+    def add(node, leaf: Leaf) -> None:
+        index.setdefault(id(node), []).append(len(leaves))
+        leaves.append(leaf)
+
+    def walk(node) -> None:
+        row = rows.get(id(node))
+        line, col = (node.pos.line, node.pos.col) if node.pos else (None, None)
+        if node.leaf and row is not None:
+            add(node, Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
+                           + ")", tuple(row.output_shape), row.params, flops(row.macs), line, col,
+                           operation=node.kind, optional=node.leaf_kind.passes_through,
+                           input_shape=tuple(row.input_shape)))
+            return
+        branches = node.composite.branches(node, analysis.shortcuts)
+        for child in (node.children if branches is None
+                      else [n for branch in branches for n in branch]):
+            walk(child)
+        if branches is not None and row is not None:
+            # the join: after every branch (`_Pairer.node` pairs it there)
+            for _ in range(node.composite.combines(len(branches))):
+                add(node, Leaf(f"{node.path} ({node.impl.name}: joining its branches)",
+                               tuple(row.output_shape), 0, 0, line, col, operation=node.impl.name,
+                               input_shape=tuple(row.output_shape)))
+
+    walk(analysis.root)
     return leaves, index
 
 
-def model_leaves(measurement) -> list[Leaf]:
-    return _leaves_of(measurement.leaves(), measurement.batch)
+def _operations() -> dict[str, frozenset[str]]:
+    """Each operation the tracer names -> the kinds it may be (the kinds' `operations()`)."""
+    out: dict[str, set[str]] = {}
+    for table in (KINDS, COMPOSITES):
+        for name, kind in table.items():
+            for op in kind.operations():
+                out.setdefault(op, set()).add(name)
+    return {op: frozenset(kinds) for op, kinds in out.items()}
 
 
-def _leaves_of(calls, batch: int) -> list[Leaf]:
-    """The model's leaf calls (measure.Measured) as Leaf, per sample."""
-    return [Leaf(f"{m.name or '(the model)'} ({m.type})",
-                 tuple(m.output_shape[1:]) if m.output_shape is not None else (),
-                 m.params, per_sample(m.flops, batch), family=_family(m.type))
-            for m in calls if m.leaf]
+# Copies and type changes: no operation of the spec's (a `torch.cat` of one tensor is a copy too)
+COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as"])
+JOINS_OF_ONE = torch_names(["cat", "concat", "concatenate"])
 
 
-def _family(torch_name: str) -> str:
-    """`Conv2d` and the kind table's `Conv1d/2d/3d` -> `conv`; `Softmax(dim=1)` -> `softmax`."""
-    return re.sub(r"[123]d$", "", torch_name.split("(")[0].split("/")[0]).lower()
+def model_leaves(traced, calls, batch: int) -> list[Leaf]:
+    """The model's operations (trace.Trace), per sample: a module's figures are its measured
+    call's (measure.Measured, `calls` in execution order), a function's are its output shape
+    (its FLOPs count in the totals)."""
+    from collections import deque
+
+    measured: dict[str, deque] = {}
+    for m in calls:
+        if m.leaf:
+            measured.setdefault(m.name, deque()).append(m)
+    operations = _operations()
+    passing = {name for name, kind in KINDS.items() if kind.passes_through}
+    out = []
+    for op in traced.calls():
+        kinds: frozenset[str] | None = operations.get(op.name, frozenset())
+        module = op.kind == "module"
+        if module and not kinds:
+            kinds = None        # the team's own module: its figures say what it is
+        optional = (op.name in COPIES or not op.inputs
+                    or (op.name in JOINS_OF_ONE and len(op.input_shapes) == 1)
+                    or bool(kinds and kinds <= passing))
+        queue = measured.get(op.path) if module else None
+        m = queue.popleft() if queue else None
+        shape = m.output_shape if m is not None else op.output_shape
+        label = (f"{op.path or '(the model)'} ({op.name})" if module
+                 else op.name + (f" in `{op.path}`" if op.path else ""))
+        out.append(Leaf(label, tuple(shape[1:]) if shape is not None else (),
+                        m.params if m is not None else 0,
+                        per_sample(m.flops, batch) if m is not None else 0,
+                        operation=op.name, kinds=kinds, optional=optional,
+                        source=_relative(op.source), call=not module))
+    return out
+
+
+def _relative(source) -> str | None:
+    """`file:line`, the file relative to the current directory when it is below it."""
+    if source is None:
+        return None
+    path = os.path.relpath(source.file)
+    return f"{source.file if path.startswith('..') else path}:{source.line}"
 
 
 MAX_ORDERS_OF = 5   # branches tried in every order up to this many; beyond, as written and reversed
@@ -289,17 +362,17 @@ class _TooMuchWork(Exception):
 
 
 class _Pairer:
-    """Pairs the spec's leaves with the model's leaf calls in execution order.
+    """Pairs the spec's layers with the model's operations in execution order.
 
     The spec is walked as a tree so that the branches of a `residual`, `concat` or `add` may
-    run in any order (code often computes the shortcut first). The state after each step is
-    the set of model positions j reachable so far, each with the most pairs found getting there
-    (a linked list of (spec index, model index)) and the free spec leaves left unpaired since
-    the last pair. Free leaves may go unpaired (see the module's docstring); a leaf with params
-    or FLOPs that can't pair records a failure, and the failure with the most pairs before it
-    is where code and spec part ways."""
+    run in any order (code often computes the shortcut first), their join after them. The state
+    after each step is the set of model positions j reachable so far, each with the most pairs
+    found getting there (a linked list of (spec index, model index)) and the optional spec
+    layers left unpaired since the last pair. Optional layers and operations may go unpaired
+    (see the module's docstring); a layer that can't pair records a failure, and the failure
+    with the most pairs before it is where code and spec part ways."""
 
-    def __init__(self, analysis, spec: list[Leaf], index: dict[int, int], model: list[Leaf],
+    def __init__(self, analysis, spec: list[Leaf], index: dict[int, list[int]], model: list[Leaf],
                  any_order: bool = True):
         self.analysis, self.spec, self.index, self.model = analysis, spec, index, model
         self.any_order, self.work = any_order, 0
@@ -309,7 +382,7 @@ class _Pairer:
 
     def run(self):
         states = self.node(self.analysis.root, {0: (0, None, ())})
-        done = [state for j, state in states.items() if all(t.free for t in self.model[j:])]
+        done = [state for j, state in states.items() if all(t.optional for t in self.model[j:])]
         if done:
             return _unlink(max(done, key=lambda state: state[0])[1]), None
         for count, pairs, skipped in states.values():
@@ -325,14 +398,14 @@ class _Pairer:
         return _unlink(best[1]), best[2]
 
     def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:
-        """Which spec leaf and model leaf to name for a failure after `pairs`: the leaf that
-        couldn't pair and the model's next leaf with params or FLOPs, when both got inputs of
-        the same size; otherwise a free leaf in between changed the shape differently (a pool's
-        stride), and the closest pair of those is named."""
+        """Which spec layer and model operation to name for a failure after `pairs`: the layer
+        that couldn't pair and the model's next operation that can't go unpaired, when both got
+        inputs of the same size; otherwise an optional one in between changed the shape
+        differently, and the closest pair of those is named."""
         m = len(self.model)
         last = pairs[0][1] if pairs else -1
         t = last + 1
-        while t < m and self.model[t].free:
+        while t < m and self.model[t].optional:
             t += 1
         free_model = list(range(last + 1, t))
         t = t if t < m else None
@@ -352,10 +425,18 @@ class _Pairer:
 
     def node(self, node, states: dict) -> dict:
         if node.leaf:
-            return self.leaf(self.index[id(node)], states)
+            return self.leaf(self.index[id(node)][0], states)
         branches = node.composite.branches(node, self.analysis.shortcuts)
         if branches is None:
             return self.sequence(node.children, states)
+        return self.sequence_of(self.index.get(id(node), []), self.branches(branches, states))
+
+    def sequence_of(self, joins: list[int], states: dict) -> dict:
+        for k in joins:
+            states = self.leaf(k, states)
+        return states
+
+    def branches(self, branches: list, states: dict) -> dict:
         orders: Iterable[Sequence[list]]
         if not self.any_order:
             orders = [branches]
@@ -385,14 +466,13 @@ class _Pairer:
         out: dict = {}
         for j, (count, pairs, skipped) in states.items():
             paired = False
-            for p in range(j, len(model)):     # the next model leaf, past free ones
-                if spec.figures() == model[p].figures() and (
-                        spec.family == model[p].family or not (spec.free and model[p].free)):
+            for p in range(j, len(model)):     # the next operation, past optional ones
+                if spec.pairs_with(model[p]):
                     _merge(out, p + 1, (count + 1, ((k, p), pairs), ()))
                     paired = True
-                if not model[p].free:
+                if not model[p].optional:
                     break
-            if spec.free:
+            if spec.optional:
                 _merge(out, j, (count, pairs, skipped + (k,)))
             elif not paired:
                 self.failures.append((count, pairs, skipped, k))
@@ -400,11 +480,12 @@ class _Pairer:
 
 
 def _distance(s: Leaf | None, t: Leaf | None) -> float:
-    """How unlike two leaves are: 0 when they agree (log-scale differences of the figures)."""
+    """How unlike a spec layer and an operation are: 0 when they agree (a different operation
+    counts 1; log-scale differences of the figures)."""
     if s is None or t is None:
         return math.inf
     size = math.prod(s.output_shape), math.prod(t.output_shape)
-    return (sum(abs(math.log1p(a) - math.log1p(b))
+    return ((not s.same_operation(t)) + sum(abs(math.log1p(a) - math.log1p(b))
                 for a, b in ((s.params, t.params), (s.flops, t.flops), size))
             + (len(s.output_shape) != len(t.output_shape))
             + sum(a != b for a, b in zip(s.output_shape, t.output_shape)))
@@ -426,19 +507,24 @@ def _unlink(pairs) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------
 # The whole comparison
 
-def compare(analysis, measurement, spec_file: str, target: str) -> dict:
+def compare(analysis, measurement, traced, spec_file: str, target: str) -> dict:
     """The `validate --against --format json` contract:
 
         {"ok", "file", "against", "batch", "device", "paired", "spec_leaves", "model_leaves",
          "unpaired_spec": [labels], "unpaired_model": [labels],
-         "divergence": null | {"spec": leaf | null, "model": leaf | null, "differs": [figure]},
+         "divergence": null | {"spec": leaf | null, "model": leaf | null,
+                               "differs": ["operation" and figures], "one_side": see _pair},
          "totals": {"spec": figures, "model": figures, "agree"}}
 
-    A model that raises in `forward` gets `failure`'s object instead: "error" (its exception),
-    "raised_in", "paired", "model_leaves" (those that ran), "divergence", "totals": null.
+    `spec_leaves` counts the spec's layers (joins included), `model_leaves` the model's
+    operations; a leaf is {"label", "operation", "output_shape", "params", "flops", "line",
+    "col", "source"}. A model that raises in `forward` gets `failure`'s object instead: "error"
+    (its exception), "raised_in", "paired", "model_leaves" (those that ran), "divergence",
+    "totals": null.
     """
     batch = measurement.batch
-    (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
+    ours, index = spec_leaves(analysis)
+    theirs = model_leaves(traced, measurement.modules, batch)
     pairs, divergence = _pair(analysis, ours, index, theirs)
     paired_spec = {i for i, _ in pairs}
     paired_model = {j for _, j in pairs}
@@ -459,7 +545,10 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
 
 
 def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
-    """The pairs (spec index, model index) and the divergence dict (None when they agree)."""
+    """The pairs (spec index, model index) and the divergence dict (None when they agree).
+    Its "one_side" is "spec" when the spec's layer is what the model lacks (the spec's next
+    layer pairs with the model's operation), "model" when the model's operation is what the
+    spec lacks (the other way round), else null."""
     try:
         pairs, stop = _Pairer(analysis, ours, index, theirs).run()
     except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
@@ -468,12 +557,20 @@ def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
         return pairs, None
     s = ours[stop[0]] if stop[0] is not None else None
     t = theirs[stop[1]] if stop[1] is not None else None
-    differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
-               if s is not None and t is not None else [])
-    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
+    differs, one_side = [], None
+    if s is not None and t is not None:
+        differs = (["operation"] * (not s.same_operation(t))
+                   + [f for f in FIGURES if s.figures()[f] != t.figures()[f]])
+        k, j = stop
+        if k + 1 < len(ours) and ours[k + 1].pairs_with(t):
+            one_side = "spec"
+        elif j + 1 < len(theirs) and s.pairs_with(theirs[j + 1]):
+            one_side = "model"
+    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs,
+                   "one_side": one_side}
 
 
-def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
+def failure(analysis, failed, traced, spec_file: str, target: str, device: str) -> dict:
     """The report of a model that raised in `forward` (measure.ForwardFailed): the error, the
     module whose own code raised, and where code and spec had already parted before it: the
     leaf modules that returned are paired with the spec's leaves as `compare` pairs them all;
@@ -485,7 +582,8 @@ def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
     raised_in = None if raised is None else {
         "module": raised.name, "type": raised.type, "leaf": raised.leaf,
         "input_shape": list(raised.input_shape[1:]) if raised.input_shape else None}
-    (ours, index), theirs = spec_leaves(analysis), _leaves_of(failed.finished, failed.batch)
+    ours, index = spec_leaves(analysis)
+    theirs = model_leaves(traced, failed.finished, failed.batch)
     pairs, divergence = _pair(analysis, ours, index, theirs)
     if divergence is not None and (divergence["spec"] is None or divergence["model"] is None):
         divergence = None       # every leaf that ran pairs: no parting before the raise
@@ -498,7 +596,9 @@ def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
 def _leaf_dict(leaf: Leaf | None) -> dict | None:
     if leaf is None:
         return None
-    return {"label": leaf.label, **leaf.figures(), "line": leaf.line, "col": leaf.col}
+    return {"label": leaf.label, "operation": leaf.operation, **leaf.figures(),
+            "line": leaf.line, "col": leaf.col, "source": leaf.source,
+            "call": leaf.call}
 
 
 def _count(n: int, noun: str) -> str:
@@ -506,11 +606,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _agree_before(n: int) -> str:
-    """'the 30 leaf layers before it agree', in good English for 0 and 1."""
+    """'the 30 layers before it agree', in good English for 0 and 1."""
     if n == 0:
-        return "no leaf layer before it was paired"
-    return "the one leaf layer before it agrees" if n == 1 else \
-        f"the {n} leaf layers before it agree"
+        return "no layer before it was paired"
+    return "the one layer before it agrees" if n == 1 else f"the {n} layers before it agree"
 
 
 def _raised_in(raised: dict) -> str:
@@ -534,16 +633,20 @@ def describe(result: dict) -> list[str]:
         where = _where(result["file"], s)
         if s is None:
             lines.append(f"{where}: error: the spec ends, but the model goes on with "
-                         f"{t['label']} ({_figures_text(t)})")
+                         f"{_model(t)} ({_figures_text(t)})")
         elif t is None:
             lines.append(f"{where}: error: spec layer {s['label']} has no counterpart: the "
-                         "model's leaf modules end before it")
+                         "model's operations end before it")
+        elif d.get("one_side") == "spec":
+            lines.append(f"{where}: error: spec layer {s['label']} has no counterpart in the "
+                         f"model: where it would be, the model goes on with {_model(t)}")
+        elif d.get("one_side") == "model":
+            lines.append(f"{where}: error: the model runs {_model(t)}, which the spec doesn't "
+                         f"have: it comes before spec layer {s['label']}")
         else:
             lines.append(f"{where}: error: code and spec part ways at spec layer {s['label']} "
-                         f"vs model module {t['label']}")
-            for figure in d["differs"]:
-                lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
-                             f"{_show(t[figure])} (model)")
+                         f"vs model {_model(t)}")
+            lines += _differences(d, s, t)
         lines.append(f"  note: {_agree_before(result['paired'])}")
     elif not result["totals"]["agree"]:
         totals = result["totals"]
@@ -567,18 +670,27 @@ def _describe_failure(result: dict) -> list[str]:
     if d is not None:
         s, t = d["spec"], d["model"]
         lines.append(f"{_where(result['file'], s)}: note: code and spec had already parted "
-                     f"before it, at spec layer {s['label']} vs model module {t['label']}")
-        for figure in d["differs"]:
-            lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
-                         f"{_show(t[figure])} (model)")
+                     f"before it, at spec layer {s['label']} vs model {_model(t)}")
+        lines += _differences(d, s, t)
         lines.append(f"  note: {_agree_before(result['paired'])}")
     elif "paired" in result:
         ran = result["model_leaves"]
-        lines.append("  note: no leaf module ran before it" if ran == 0 else
-                     "  note: the one leaf module that ran before it agrees with the spec"
+        lines.append("  note: no operation ran before it" if ran == 0 else
+                     "  note: the one operation that ran before it agrees with the spec"
                      if ran == 1 else
-                     f"  note: the {ran} leaf modules that ran before it agree with the spec")
+                     f"  note: the {ran} operations that ran before it agree with the spec")
     return lines
+
+
+def _model(leaf: dict) -> str:
+    """`module fc (Linear) at net.py:30`, `call torch.flatten in `body` at net.py:31`."""
+    where = f" at {leaf['source']}" if leaf.get("source") else ""
+    return f"{'call' if leaf.get('call') else 'module'} {leaf['label']}{where}"
+
+
+def _differences(d: dict, s: dict, t: dict) -> list[str]:
+    return [f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs {_show(t[figure])} "
+            "(model)" for figure in d["differs"]]
 
 
 def _where(file: str, leaf: dict | None) -> str:
@@ -601,17 +713,19 @@ def check(analysis, spec_file: str, target: str | Target, batch: int, device: st
     import torch
 
     from cnncalc.crosscheck.measure import ForwardFailed, measure
+    from cnncalc.crosscheck.trace import Tracing
 
     if isinstance(target, str):
         target = parse_target(target)
     model = build_model(target, device)
     x = torch.zeros((batch, *analysis.input_shape), device=device)
-    try:
-        measurement = measure(model, x)
-    except ForwardFailed as failed:
-        # The code can't run on what the spec says its input is: that is drift, not bad input.
-        return failure(analysis, failed, spec_file, target.text, device)
-    return compare(analysis, measurement, spec_file, target.text)
+    with Tracing(model, x) as tracing:      # measured and traced in one forward pass
+        try:
+            measurement = measure(model, x)
+        except ForwardFailed as failed:
+            # The code can't run on what the spec says its input is: drift, not bad input.
+            return failure(analysis, failed, tracing.result(()), spec_file, target.text, device)
+    return compare(analysis, measurement, tracing.result(()), spec_file, target.text)
 
 
 def report(result: dict, table: bool) -> None:
@@ -626,10 +740,10 @@ def report(result: dict, table: bool) -> None:
 
 
 def _agreement(result: dict) -> str:
-    free = (f"; left unpaired, without params or FLOPs: "
+    free = (f"; left unpaired, as they change nothing in eval mode: "
             f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
-            f"{_count(len(result['unpaired_model']), 'module')}"
+            f"{_count(len(result['unpaired_model']), 'model operation')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
     return (f"{result['file']}: agrees with {result['against']}: "
-            f"{_count(result['paired'], 'leaf layer')} paired on output shape, params and "
-            f"FLOPs, and the totals{free}")
+            f"{_count(result['paired'], 'layer')} paired with what the model runs on operation, "
+            f"output shape, params and FLOPs, and the totals{free}")

@@ -5,13 +5,13 @@
         print(op.index, op.name, op.path, op.output_shapes, op.where, op.inputs)
 
 Each `Op` is one call: a leaf module (no child modules: `Conv2d`, or a team's own module without
-children), or a function or tensor method called in a `forward` outside every leaf module
-(`torch.flatten`, `torch.nn.functional.relu`, `Tensor.add` for `+`, `torch.cat`,
-`Tensor.chunk`, `torch.nn.functional.interpolate`, `Tensor.__getitem__` for a slice …). It
-carries the shapes of its tensor inputs and outputs, the ops its inputs came from (`Ref`: the
-data flow), where it was called in the model's source, and for a module its constructor-relevant
-attributes (the public plain values of the module: `kernel_size`, `stride`, `inplace` …, and
-`bias` as a flag).
+children; the model itself only when it is one of `torch.nn`'s, as `nn.Linear(4, 2)`), or a
+function or tensor method called in a `forward` outside every leaf module (`torch.flatten`,
+`torch.nn.functional.relu`, `Tensor.add` for `+`, `torch.cat`, `Tensor.chunk`,
+`torch.nn.functional.interpolate`, `Tensor.__getitem__` for a slice …). It carries the shapes of
+its tensor inputs and outputs, the ops its inputs came from (`Ref`: the data flow), where it was
+called in the model's source, and for a module its constructor-relevant attributes (the public
+plain values of the module: `kernel_size`, `stride`, `inplace` …, and `bias` as a flag).
 
 How: the model runs once, with a forward pre-hook and a hook on every module (the module path,
 the stack of enclosing modules, the leaf calls) and a `TorchFunctionMode` that sees every torch
@@ -143,6 +143,9 @@ _TORCH = os.path.dirname(torch.__file__) + os.sep
 _NOT_SOURCE = (_TORCH, __file__, os.path.join(os.path.dirname(__file__), "measure.py"))
 
 
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
 class Tracing:
     """Records what the model runs while active: `with Tracing(model, x) as t: y = model(x)`,
     then `t.result(y)`. Any code may run the model inside (e.g. `measure`, to trace and measure
@@ -190,7 +193,9 @@ class Tracing:
 
     def _before(self, module: nn.Module, args, kwargs) -> None:
         path = self.names.get(module, "?")
-        if self.leaf is None and next(module.children(), None) is None:
+        if (self.leaf is None and next(module.children(), None) is None
+                and not isinstance(module, _CONTAINERS)     # empty: they run nothing
+                and (module is not self.model or type(module).__module__.startswith("torch.nn."))):
             self.leaf = {"module": module, "args": (args, kwargs), "scope": tuple(self.stack),
                          "source": self._source()}
         self.stack.append(path)

@@ -17,16 +17,22 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
-- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs;
 - `read(nn, module, shape)` and `read_call(op, args, kwargs, shape)`: the inverse of `build`
   for `cnncalc import`: this kind's arguments when a PyTorch module (or a functional call in a
   `forward`, `op` named as `torch.nn.functional.relu` or `Tensor.relu`) is one of this kind's,
   else None; `NoCounterpart` for a setting the language can't say (a conv's
-  `padding_mode="reflect"`). `write(args)` gives the arguments as a spec writes them.
+  `padding_mode="reflect"`). `write(args)` gives the arguments as a spec writes them;
+- `operations()`: what `validate --against` takes for it in a model's trace
+  (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
+  kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one
+  side only;
+- `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -142,6 +148,30 @@ def call_arguments(args: tuple, kwargs: dict, names: tuple) -> dict:
     given = dict(zip(names, args))
     given.update(kwargs)
     return given
+def torch_names(names: Iterable[str]) -> frozenset[str]:
+    """Names as the tracer gives them (cnncalc/crosscheck/trace.py), from short forms: a module
+    class as itself (`MaxPool2d`); a function `f` as `torch.nn.functional.f`, `torch.f` and the
+    method `Tensor.f`, each also in place (`f_`); `{n}` stands for 1, 2 and 3."""
+    out: set[str] = set()
+    for name in names:
+        for one in ([name.replace("{n}", str(n)) for n in (1, 2, 3)] if "{n}" in name
+                    else [name]):
+            if one[:1].isupper() or "." in one:
+                out.add(one)
+            else:
+                out.update(f"{prefix}{one}{suffix}" for prefix in
+                           ("torch.nn.functional.", "torch.", "Tensor.") for suffix in ("", "_"))
+    return frozenset(out)
+
+
+def torch_modules(torch: str) -> list[str]:
+    """The module classes a kind's `torch` line names: `Conv1d/2d/3d` -> Conv1d, Conv2d,
+    Conv3d; `Softmax(dim=1)` -> Softmax; none for a formula (`x * gamma…`)."""
+    match = re.match(r"([A-Z][A-Za-z0-9]*?)(\dd(?:/\dd)*)?(?![A-Za-z0-9])", torch)
+    if match is None:
+        return []
+    base, dims = match.group(1), match.group(2)
+    return [base + dim for dim in dims.split("/")] if dims else [base]
 
 
 class LeafKind:
@@ -158,6 +188,15 @@ class LeafKind:
     sized_by_input: ClassVar[bool] = False
     spatial: ClassVar[bool] = False       # slides a window over, pads or resizes the spatial axes
     leaf: ClassVar[bool] = True
+    # More of what a model may run for it than `torch` and its name say (`torch_names` forms)
+    also: ClassVar[tuple[str, ...]] = ()
+    passes_through: ClassVar[bool] = False   # the identity in eval mode
+
+    def operations(self) -> frozenset[str]:
+        """What `validate --against` pairs with this kind in a model's trace: the modules of
+        `torch`, the functions named like the kind (`relu`: F.relu, torch.relu, x.relu_ …),
+        and `also`."""
+        return torch_names([*torch_modules(self.torch), self.name, *self.also])
 
     def shape(self, args: Any, shape: tuple, fit: Fit) -> tuple:
         return tuple(shape)

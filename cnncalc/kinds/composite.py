@@ -11,7 +11,8 @@ A composite owns every stage's view of it, as a leaf kind does:
 - `build(builder, node)`: the PyTorch module (`builder` builds the children; torch is handed in
   through it, so nothing here imports torch);
 - `branches(node, shortcuts)`: the lists of nodes `validate --against` may pair in any order
-  (None: its children run in order);
+  (None: its children run in order); `operations()` and `combines(n)`: what a model runs to
+  join n branches (`combined_by`, in `torch_names` forms), and how many times (a + b + c: 2);
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
   editor schema; `example`: a worked case the test suite runs;
 - for `cnncalc import`, the inverse: `read_call(op, args, kwargs, rank)`, whether a functional
@@ -30,7 +31,7 @@ from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS, call_arguments, op_name
+from cnncalc.kinds.base import KINDS, call_arguments, op_name, torch_names
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -64,6 +65,7 @@ class Composite:
     example: ClassVar[str]
     leaf: ClassVar[bool] = False
     block_use: ClassVar[bool] = False
+    combined_by: ClassVar[tuple[str, ...]] = ()     # nothing joins its children: they run in order
 
     def expand(self, ex: Any, value: Any, entry: Entry) -> Node:
         raise NotImplementedError
@@ -79,6 +81,13 @@ class Composite:
 
     def branches(self, node: Node, shortcuts: dict) -> list[list[Node]] | None:
         return None
+
+    def operations(self) -> frozenset[str]:
+        return torch_names(self.combined_by)
+
+    def combines(self, branches: int) -> int:
+        """How many of `operations()` a model runs to join `branches` branches."""
+        return branches - 1 if self.combined_by else 0
 
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
@@ -277,6 +286,7 @@ class Branched(Composite):
 class Concat(Branched):
     name = "concat"
     torch = "torch.cat(…, dim=1)"
+    combined_by = ("cat", "concat", "concatenate")
     summary = ("every branch gets the same input; outputs joined along channels "
                "(`[]` is the identity branch)")
     example = """
@@ -304,6 +314,9 @@ expected:
                                 hints=["pad or pool one branch so the sizes match"])
         return (sum(out[0] for out in outs), *first[1:])
 
+    def combines(self, branches: int) -> int:
+        return 1 if branches > 1 else 0     # one torch.cat joins them all
+
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
 
@@ -327,6 +340,7 @@ expected:
 class Add(Branched):
     name = "add"
     torch = "sum of the branches (+)"
+    combined_by = ("add", "Tensor.__radd__")       # a + b, sum([a, b])
     summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
                "on each axis)")
     example = """
@@ -410,6 +424,7 @@ def combined_steps(row, context, how: str, note: str) -> list[Step]:
 class Mul(Branched):
     name = "mul"
     torch = "product of the branches (*)"
+    combined_by = ("mul", "Tensor.__rmul__")
     summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
                "(`[]` is the identity branch)")
     example = """
@@ -447,6 +462,7 @@ expected:
 class Residual(Composite):
     name = "residual"
     torch = "layers(x) + shortcut(x)"
+    combined_by = ("add",)
     summary = ("add of the layers and the shortcut: identity, projection, auto, optional, none "
                "or entries")
     arguments = [("layers", True, None), ("shortcut", False, "identity")]

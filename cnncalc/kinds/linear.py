@@ -89,6 +89,7 @@ expected:
 class Flatten(LeafKind):
     name = "flatten"
     torch = "Flatten"
+    also = ("view", "reshape")         # x.view(x.size(0), -1)
     summary = "all dimensions of the sample become one"
     position_wise = False
     example = """

@@ -44,6 +44,7 @@ class BatchNorm(AffinePerChannel):
     name = "batchnorm"
     args = BatchNormArgs
     torch = "BatchNorm1d/2d/3d"
+    also = ("batch_norm",)
     summary = "batch normalisation"
     sized_by_input = True
     example = """
@@ -97,6 +98,7 @@ class GroupNorm(AffinePerChannel):
     name = "groupnorm"
     args = GroupNormArgs
     torch = "GroupNorm"
+    also = ("group_norm",)
     summary = "group normalisation"
     position_wise = False
     example = """
@@ -141,6 +143,7 @@ class InstanceNorm(AffinePerChannel):
     name = "instancenorm"
     args = InstanceNormArgs
     torch = "InstanceNorm1d/2d/3d"
+    also = ("instance_norm",)
     summary = "instance normalisation"
     position_wise = False
     sized_by_input = True
@@ -192,6 +195,7 @@ class LayerNorm(LeafKind):
     name = "layernorm"
     args = LayerNormArgs
     torch = "LayerNorm (over: channels: LayerNorm(C) on channels-last)"
+    also = ("ChannelsLastLayerNorm", "layer_norm")
     summary = "layer normalisation over the whole sample, or over the channels at each position"
     position_wise = False    # over the sample; over the channels `window` gives the identity
     sized_by_input = True
@@ -271,6 +275,7 @@ class LRN(LeafKind):
     name = "lrn"
     args = LRNArgs
     torch = "LocalResponseNorm"
+    also = ("local_response_norm",)
     summary = "local response normalisation across channels"
     example = """
 name: alexnet-lrn

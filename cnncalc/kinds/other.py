@@ -42,6 +42,7 @@ class Dropout(LeafKind):
     name = "dropout"
     args = DropoutArgs
     torch = "Dropout"
+    passes_through = True
     summary = "dropout (identity at inference)"
     what = "value"
     example = """
@@ -81,6 +82,8 @@ class DropPath(LeafKind):
     name = "drop_path"
     args = DropPathArgs
     torch = "Identity (stochastic depth is the identity in eval mode)"
+    also = ("StochasticDepth", "DropPath", "stochastic_depth")
+    passes_through = True
     summary = "stochastic depth (identity at inference)"
     example = """
 name: drop-path
@@ -134,6 +137,7 @@ class ZeroPad(LeafKind):
     position_wise = False
     args = ZeroPadArgs
     torch = "ZeroPad1d/2d/3d"
+    also = ("pad", "ConstantPad{n}d")
     summary = "zero padding"
     example = """
 name: zeropad-2
@@ -203,6 +207,7 @@ class Upsample(LeafKind):
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"
+    also = ("interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d")
     summary = "upsampling by a scale factor"
     position_wise = False
     example = """
@@ -267,6 +272,7 @@ expected:
 class Identity(LeafKind):
     name = "identity"
     torch = "Identity"
+    passes_through = True
     summary = "no-op"
     example = """
 name: identity
@@ -344,6 +350,7 @@ class Scale(LeafKind):
     name = "scale"
     args = ScaleArgs
     torch = "x * gamma.view(C, 1, …)"
+    also = ("ChannelScale", "Tensor.mul", "torch.mul")   # crosscheck/build.py's, or in forward
     summary = "a learnt factor per channel (layer scale)"
     example = """
 name: layer-scale

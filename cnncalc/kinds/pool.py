@@ -137,6 +137,7 @@ class MaxPool(SlidingPool):
     name = "maxpool"
     args = MaxPoolArgs
     torch = "MaxPool1d/2d/3d"
+    also = ("max_pool{n}d",)
     summary = "max pooling"
     what = "the largest"
     family = "MaxPool"
@@ -167,6 +168,7 @@ class AvgPool(SlidingPool):
     name = "avgpool"
     args = AvgPoolArgs
     torch = "AvgPool1d/2d/3d"
+    also = ("avg_pool{n}d",)
     summary = "average pooling"
     what = "the average"
     family = "AvgPool"
@@ -280,6 +282,7 @@ class AdaptivePool(LeafKind):
 class AdaptiveAvgPool(AdaptivePool):
     name = "adaptive_avgpool"
     torch = "AdaptiveAvgPool1d/2d/3d"
+    also = ("adaptive_avg_pool{n}d",)
     summary = "adaptive average pooling"
     what = "average"
     family = "AdaptiveAvgPool"
@@ -300,6 +303,7 @@ expected:
 class AdaptiveMaxPool(AdaptivePool):
     name = "adaptive_maxpool"
     torch = "AdaptiveMaxPool1d/2d/3d"
+    also = ("adaptive_max_pool{n}d",)
     summary = "adaptive max pooling"
     what = "maximum"
     family = "AdaptiveMaxPool"
@@ -320,6 +324,7 @@ class GlobalAvgPool(LeafKind):
     name = "global_avgpool"
     position_wise = False
     torch = "AdaptiveAvgPool1d/2d/3d(1)"
+    also = ("adaptive_avg_pool{n}d", "mean")
     summary = "average over all spatial positions"
     example = """
 name: global-average
