@@ -99,7 +99,7 @@ def _where(op: Op) -> str:
             if not os.path.relpath(file).startswith(".."):
                 file = os.path.relpath(file)
         at = f" at {file}:{op.source.line}"
-    if op.kind == "module":
+    if op.module is not None:
         return f"`{op.path}` ({op.name}){at}"
     owner = f"`{op.path}`'s forward" if op.path else "the model's forward"
     return f"`{op.name}` in {owner}{at}"
@@ -117,8 +117,9 @@ def _is_tensor(value) -> bool:
 class _Reader:
     """Trace -> items (step 1), with the checks that nothing is left out or counted twice."""
 
-    def __init__(self, model: nn.Module, ops: list[Op]):
+    def __init__(self, model: nn.Module, ops: list[Op], calls: list[Op]):
         self.model, self.ops = model, ops
+        self.calls = {op.index for op in calls}
         self.alias: dict[int, int] = {}
         self.items: list[Item] = []
         self.shapes: dict[int, tuple] = {}
@@ -132,7 +133,7 @@ class _Reader:
     def run(self) -> list[Item]:
         called: Counter = Counter()
         for op in self.ops:
-            if op.kind == "input":
+            if op.index not in self.calls:      # the model's input
                 self.shapes[op.index] = op.output_shapes[0][1:]
                 continue
             if len(op.output_shapes) != 1:
@@ -147,11 +148,7 @@ class _Reader:
             self.shapes[op.index] = op.output_shapes[0][1:]
             chain = tuple(p for p in op.scope if p)
             inputs = [self.value(r) for r in op.inputs]
-            if (op.kind == "module" and op.module is not None and _container(op.module)
-                    and len(inputs) == 1):
-                self.alias[op.index] = inputs[0]    # an empty nn.Sequential passes x on
-                continue
-            if op.kind == "module":
+            if op.module is not None:           # a leaf module's call
                 called[id(op.module)] += 1
                 self.items.append(self.module(op, chain, inputs))
                 continue
@@ -705,7 +702,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
         raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
                           "input; a spec has one output (several are spec language version 2)",
                           )
-    reader = _Reader(model, traced.ops)
+    reader = _Reader(model, traced.ops, traced.calls())
     items = reader.run()
     output = reader.value(traced.outputs[0])
     _flatten_concats(items)
