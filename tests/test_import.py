@@ -196,6 +196,21 @@ class Skip(nn.Module):
         return F.relu(x + self.bn(self.conv(x)))
 
 
+class Functional(nn.Module):
+    """What people write in forward instead of modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.leaky_relu(self.conv(x), 0.2), 2)
+        x = F.interpolate(x, scale_factor=0.5)
+        x = F.dropout(x, 0.3, self.training)
+        return torch.sigmoid(self.fc(x.view(x.size(0), -1))).softmax(1)
+
+
 def net(num_classes=10):
     return Net(num_classes)
 
@@ -225,6 +240,18 @@ def test_factory_arguments_are_read(package):
     assert "- linear: {out: 7, name: fc}" in result.stdout
     assert "- relu: {name: torch.nn.functional.relu}" in result.stdout
     assert "global_avgpool" in result.stdout
+
+
+def test_functions_in_forward_are_kinds(package):
+    import yaml
+
+    result = run_here("import", "mymodels:Functional", "--input", "3x16x16")
+    assert result.returncode == 0, result.stderr
+    kinds = [next(iter(e)) if isinstance(e, dict) else e
+             for e in yaml.safe_load(result.stdout)["layers"]]
+    assert kinds == ["conv", "leaky_relu", "maxpool", "upsample", "dropout", "flatten", "linear",
+                     "sigmoid", "softmax"]
+    assert "- upsample: {scale: 0.5, name: torch.nn.functional.interpolate}" in result.stdout
 
 
 def test_a_residual_is_written_as_one(package):

@@ -122,6 +122,12 @@ expected:
         return self.read_dims(module.start_dim, module.end_dim, shape)
 
     def read_call(self, op, args, kwargs, shape):
+        if op_name(op) in ("view", "reshape"):
+            # x.view(x.size(0), -1): the sizes after the batch are one, all of the sample
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            if len(sizes) == 2 and sizes[1] in (-1, numel(shape)) and not kwargs:
+                return self.args()
+            return None
         if op_name(op) != "flatten":
             return None
         dims = call_arguments(args, kwargs, ("start_dim", "end_dim"))
