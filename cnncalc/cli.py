@@ -34,7 +34,7 @@ COMMANDS = {
     "solve": "cnncalc.commands.solve:solve",
     "schema": "cnncalc.commands.schema:schema",
     "validate": "cnncalc.commands.validate:validate",
-    "import": "cnncalc.commands.import_model:import_model",
+    "import": "cnncalc.commands.import:import_model",
     "zoo": "cnncalc.commands.zoo:zoo",
 }
 

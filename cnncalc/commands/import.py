@@ -23,7 +23,7 @@ Examples:
   cnncalc validate net.yaml --against mypkg.models:net   # then keep them together
 """
 
-SHORT_HELP = "Write the spec of a PyTorch model (the inverse of validate --against)."
+SHORT_HELP = "Write the spec of a PyTorch model, read from its code."
 HELP = ("Write the spec of a PyTorch model on standard output: import MODULE (from the current "
         "directory, as `python -m`), call FACTORY (with literal arguments if given; they are "
         "parsed, never run as code), run the model once on the meta device on an input of "
