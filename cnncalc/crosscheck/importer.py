@@ -49,6 +49,7 @@ from cnncalc.kinds.other import Identity
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
 RESERVED = frozenset(("in_channels", "id", "from", "when", "name", "expect", "rounding"))
+MAX_PERIOD = 64     # entries in a repeated run: longer ones are rare, and the search is quadratic
 REPEAT: Repeat = COMPOSITES[Repeat.name]      # type: ignore[assignment]
 RESIDUAL: Residual = COMPOSITES[Residual.name]    # type: ignore[assignment]
 ADD = COMPOSITES[Add.name]
@@ -417,7 +418,7 @@ def _compress(entries: list) -> list:
     i, n = 0, len(entries)
     while i < n:
         best = (0, 1, 1)      # (covered, length, count)
-        for length in range(1, (n - i) // 2 + 1):
+        for length in range(1, min((n - i) // 2, MAX_PERIOD) + 1):
             count = 1
             while (i + (count + 1) * length <= n
                    and keys[i + count * length:i + (count + 1) * length] == keys[i:i + length]):
@@ -657,12 +658,27 @@ def _plain(value):
                         if k not in args.defaults or args.defaults[k] != v}
                 if key in KINDS:
                     short = KINDS[key].shorthand(args)
-                    return key if short is None else {key: short}
-                return {key: args} if args else key
+                    return key if short is None else _Entry({key: short})
+                return _Entry({key: args}) if args else key
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+class _Entry(dict):
+    """An entry `kind: arguments`, written `- linear: 10` rather than `- {linear: 10}`."""
+
+
+def _dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(_Entry, lambda dumper, value: dumper.represent_mapping(
+        "tag:yaml.org,2002:map", value, flow_style=False))
+    return Dumper
 
 
 @dataclass(frozen=True, slots=True)
@@ -730,8 +746,9 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
               "# each entry's `name` is its module's path (or the function its forward "
               "called);\n# blocks are the model's own module classes, their parameters what "
               "differs between uses.\n")
-    dump = dict(width=100, sort_keys=False, default_flow_style=None, allow_unicode=True)
-    text = yaml.safe_dump(spec, **dump) + yaml.safe_dump(body, **dump)
+    dump = dict(Dumper=_dumper(), width=100, sort_keys=False, default_flow_style=None,
+                allow_unicode=True)
+    text = yaml.dump(spec, **dump) + yaml.dump(body, **dump)
     text = header + _verify(text, params, buffers, flops, out_shape)
     return Imported(text, params, buffers, flops, out_shape)
 

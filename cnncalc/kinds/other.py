@@ -105,6 +105,13 @@ expected:
     def build(self, nn, args: DropPathArgs, shape):
         return nn.Identity()     # what torchvision's StochasticDepth is in eval mode
 
+    def read(self, nn, module, shape):
+        # torchvision.ops.StochasticDepth (or a copy of it), by its class name: torch.nn has none
+        if type(module).__name__ != "StochasticDepth" or not isinstance(
+                getattr(module, "p", None), float):
+            return None
+        return DropPathArgs(p=module.p)
+
 
 @leaf_kind
 class Dropout2d(Dropout):
