@@ -326,6 +326,18 @@ def test_a_wrong_input_names_the_module_that_raised(package):
     assert "raised in `conv`" in result.stderr and "RuntimeError" in result.stderr
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["mymodels:net", "--input", "3xHxW"], "--input: error: `import` runs the model, so --input "
+                                           "needs numbers"),
+    (["nomodule:net", "--input", "3x16x16"], "nomodule:net: error: can't import `nomodule`"),
+    (["mymodels:nett", "--input", "3x16x16"], "mymodels:nett: error: `mymodels` has no `nett`"),
+])
+def test_bad_input_is_named(package, args, words):
+    result = run_here("import", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(words), result.stderr
+
+
 def test_arguments_are_parsed_never_run(package):
     result = run_here("import", "mymodels:net(__import__('os'))", "--input", "3x16x16")
     assert result.returncode == 2

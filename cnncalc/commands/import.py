@@ -56,18 +56,19 @@ def import_model(
     from cnncalc.override import parse_input
 
     shape = parse_input(input, numbers=True)
+    if not all(isinstance(size, int) for size in shape):
+        raise SpecError(f"`import` runs the model, so --input needs numbers, not {input}",
+                        file="--input", hints=["e.g. --input 3x224x224"])
     try:
-        parsed = parse_target(target)
-    except SpecError as exc:
-        exc.file = target if exc.file == "--against" else exc.file
-        raise
-
-    try:
-        imported = run(parsed, shape)
+        imported = run(parse_target(target), shape)
     except SystemExit as exc:
-        raise SpecError(f"`{parsed.call()}` called exit({exc.code!r})", file=target) from None
+        raise SpecError(f"`{target}` called exit({exc.code!r}) while it was imported or run",
+                        file=target) from None
     except SpecError as exc:
-        raise exc.located(target) from None
+        # the factory's errors are shared with `validate --against`, which names the option
+        if exc.file in (None, "--against"):
+            exc.file = target
+        raise
     except AssertionError as exc:     # the spec's figures aren't the model's: not written
         print(f"error: {exc} (a bug of cnncalc import: please report it)", file=sys.stderr)
         return 1
