@@ -292,7 +292,8 @@ class _Nester:
 # ---------------------------------------------------------------------------------------------
 # Step 3: a graph with one input and one output as a list of entries
 
-def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> list:
+def _decompose(items: list[Item], source: int, sink: int, emitted: Counter,
+               ops: list[Op]) -> list:
     producer = {i.id: i for i in items}
     idom: dict[int, int | None] = {source: None}
     depth = {source: 0}
@@ -319,7 +320,7 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> l
         while v != start:
             item = producer.get(v)
             if item is None:
-                raise _not_series_parallel(v)
+                raise _two_paths(ops[v])
             emitted[id(item)] += 1
             if isinstance(item, Combine):
                 a = lca(item.inputs)
@@ -327,7 +328,7 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> l
                 v = a
             else:
                 if isinstance(item, Group):
-                    item.entries = _decompose(item.items, item.inputs[0], item.id, emitted)
+                    item.entries = _decompose(item.items, item.inputs[0], item.id, emitted, ops)
                 out.append((item, None))
                 v = item.inputs[0]
         return out[::-1]
@@ -335,9 +336,9 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter) -> l
     return chain(source, sink)
 
 
-def _not_series_parallel(value: int) -> Unsupported:
-    return Unsupported(f"the output of op {value} is used on two paths that don't join as the "
-                       "branches of one concat, add or mul: that takes references to earlier "
+def _two_paths(op: Op) -> Unsupported:
+    return Unsupported(f"{_where(op)}: its output is used on two paths that don't join as the "
+                       "branches of one concat, add or mul; that takes references to earlier "
                        "outputs (spec language version 2)")
 
 
@@ -716,8 +717,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
             from None
     if len(traced.outputs) != 1 or traced.outputs[0] is None:
         raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
-                          "input; a spec has one output (several are spec language version 2)",
-                          )
+                          "input; a spec has one output (several are spec language version 2)")
     reader = _Reader(model, traced.ops, traced.calls())
     items = reader.run()
     output = reader.value(traced.outputs[0])
@@ -725,7 +725,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
     nester = _Nester(model, items, output)
     top = nester.nest(items, 0)
     emitted: Counter = Counter()
-    entries = _decompose(top, 0, output, emitted)
+    entries = _decompose(top, 0, output, emitted, traced.ops)
     _check_each_once(items, top, emitted, traced.ops)
     writer = _Writer(reader.shapes)
     writer.make_blocks(entries)
@@ -748,8 +748,8 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
               "differs between uses.\n")
     dump = dict(Dumper=_dumper(), width=100, sort_keys=False, default_flow_style=None,
                 allow_unicode=True)
-    text = yaml.dump(spec, **dump) + yaml.dump(body, **dump)
-    text = header + _verify(text, params, buffers, flops, out_shape)
+    text = header + yaml.dump(spec, **dump) + yaml.dump(body, **dump)
+    text = _verify(text, (params, buffers, flops, out_shape), header.count("\n") + 2)
     return Imported(text, params, buffers, flops, out_shape)
 
 
@@ -765,37 +765,33 @@ def _check_each_once(items: list[Item], top: list[Item], emitted: Counter, ops: 
     walk(top)
     for item in everything:
         if emitted[id(item)] > 1:
-            raise Unsupported(f"{_where(ops[item.id])}: its output is used on two paths that "
-                              "don't join as the branches of one concat, add or mul; that "
-                              "takes references to earlier outputs (spec language version 2)",
-                              )
+            raise _two_paths(ops[item.id])
         if emitted[id(item)] == 0:
             raise Unsupported(f"{_where(ops[item.id])}: computed, but the model's output doesn't "
                               "depend on it",
                               hints=["a spec describes what the output is computed from"])
 
 
-def _verify(text: str, params: int, buffers: int, flops: int, out_shape: tuple) -> str:
-    """The spec's figures against the model's; `rounding: floor` where PyTorch floors."""
+def _verify(text: str, model: tuple, top: int) -> str:
+    """The spec's figures against the model's (params, buffers, FLOPs, output shape); with
+    `rounding: floor` (on line `top`) where PyTorch floors a size strict rounding refuses."""
     from cnncalc.dims import StrictRoundingError
     from cnncalc.pipeline import analyze_loaded, load_text
     from cnncalc.report import flops as flops_of
 
     try:
         analysis = analyze_loaded(load_text(text, "<imported>"))
-    except StrictRoundingError:
-        text = text.replace("\nlayers:", "\nlayers:", 1)
-        lines = text.split("\n", 2)
-        text = "\n".join([lines[0], lines[1],
-                          "rounding: floor   # PyTorch floors (W − F + 2P)/S + 1 somewhere in it",
-                          lines[2]])
+    except StrictRoundingError as exc:
+        lines = text.split("\n")
+        first = f" (first at line {exc.pos.line + 1})" if exc.pos else ""
+        lines.insert(top, f"rounding: floor   # PyTorch floors (W − F + 2P)/S + 1{first}")
+        text = "\n".join(lines)
         analysis = analyze_loaded(load_text(text, "<imported>"))
     ours = (analysis.total("params"), analysis.total("buffers"), flops_of(analysis.total("macs")),
             tuple(analysis.output_shape))
-    theirs = (params, buffers, flops, out_shape)
-    if ours != theirs:
+    if ours != model:
         names = ("params", "buffers", "FLOPs", "output shape")
-        differ = "; ".join(f"{n}: spec {a}, model {b}" for n, a, b in zip(names, ours, theirs)
+        differ = "; ".join(f"{n}: spec {a}, model {b}" for n, a, b in zip(names, ours, model)
                            if a != b)
         raise AssertionError(f"the imported spec's figures differ from the model's: {differ}")
     return text
