@@ -235,6 +235,18 @@ class StochasticDepth(nn.Module):
         return x
 
 
+class Bridge(nn.Module):
+    """a = f(x) feeds both h(a) and a + g(x): no branches of one join (references needed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.f, self.g, self.h = (nn.Conv2d(3, 3, 1) for _ in range(3))
+
+    def forward(self, x):
+        a = self.f(x)
+        return self.h(a) * (a + self.g(x))
+
+
 def deep(num_classes=10):
     return nn.Sequential(nn.Conv2d(3, 4, 1), StochasticDepth(0.2), nn.Flatten(),
                          nn.Linear(4 * 16 * 16, num_classes))
@@ -310,6 +322,8 @@ def test_a_residual_is_written_as_one(package):
     ("Reflect", ["`conv` (Conv2d) at mymodels.py:", "padding_mode='reflect'"]),
     ("Custom", ["`mine` (Mine) at mymodels.py:", "no layer kind of the spec language"]),
     ("Unused", ["`spare` (Linear) has 20 parameters but forward never calls it"]),
+    ("Bridge", ["`f` (Conv2d) at mymodels.py:", "used on two paths that don't join",
+                "references to earlier outputs"]),
 ])
 def test_what_has_no_counterpart_is_named(package, factory, words):
     result = run_here("import", f"mymodels:{factory}", "--input", "3x16x16")
