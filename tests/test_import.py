@@ -247,6 +247,27 @@ class Bridge(nn.Module):
         return self.h(a) * (a + self.g(x))
 
 
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: x is added where the stride is 1 and the channels are kept."""
+
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        self.use_res_connect = stride == 1 and cin == cout
+        self.conv = nn.Sequential(
+            nn.Conv2d(cin, cin * t, 1, bias=False), nn.BatchNorm2d(cin * t), nn.ReLU6(),
+            nn.Conv2d(cin * t, cin * t, 3, stride, 1, groups=cin * t, bias=False),
+            nn.BatchNorm2d(cin * t), nn.ReLU6(),
+            nn.Conv2d(cin * t, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+def mobile():
+    return nn.Sequential(InvertedResidual(8, 8, 1, 6), InvertedResidual(8, 16, 2, 6),
+                         InvertedResidual(16, 16, 1, 6), InvertedResidual(16, 16, 1, 6))
+
+
 def deep(num_classes=10):
     return nn.Sequential(nn.Conv2d(3, 4, 1), StochasticDepth(0.2), nn.Flatten(),
                          nn.Linear(4 * 16 * 16, num_classes))
@@ -299,6 +320,24 @@ def test_stochastic_depth_is_drop_path(package):
     result = run_here("import", "mymodels:deep", "--input", "3x16x16")
     assert result.returncode == 0, result.stderr
     assert "- drop_path: {p: 0.2, name: '1'}" in result.stdout
+
+
+def test_inverted_residuals_are_one_block_with_an_optional_shortcut(package):
+    import yaml
+
+    result = run_here("import", "mymodels:mobile", "--input", "8x8x8")
+    assert result.returncode == 0, result.stderr
+    spec = yaml.safe_load(result.stdout)
+    (block,) = spec["blocks"].values()
+    # a default where most uses agree: conv.6's 16 in three uses of four
+    assert block["params"] == {"out": "required", "stride": 1, "conv_6_out": 16}
+    (residual,) = block["layers"]
+    assert residual["residual"]["shortcut"] == "optional"
+    assert spec["layers"] == [
+        {"inverted_residual": {"out": 48, "conv_6_out": 8, "name": "0"}},
+        {"inverted_residual": {"out": 48, "stride": 2, "name": "1"}},
+        {"repeat": {"times": 2, "layers": [{"inverted_residual": {"out": 96}}],
+                    "name": "2 to 3"}}]
 
 
 def test_a_residual_is_written_as_one(package):

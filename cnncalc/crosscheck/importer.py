@@ -484,7 +484,8 @@ class _Writer:
                 pairs = _leaf_pairs(branches[short])
                 out = self.shapes[item.inputs[main]]
                 if pairs is not None and RESIDUAL.reads_as_auto(pairs, start, out):
-                    return RESIDUAL.write(written[main], None)
+                    entry = RESIDUAL.write(written[main], None)
+                    return _WithIdentity(entry, written[main]) if not pairs else entry
         return item.composite.write(written)
 
     # -- blocks
@@ -512,16 +513,39 @@ class _Writer:
         for height, group in sorted(uses, key=lambda u: u[0]):
             units.setdefault((height, type(group.module)), []).append(group)
         for (_, cls), groups in units.items():
-            bodies = [self.entries(g.entries, g.path) for g in groups]
+            bodies = self.optional([self.entries(g.entries, g.path) for g in groups], groups)
             shapes: dict[str, list[int]] = {}
             for i, body in enumerate(bodies):
                 shapes.setdefault(_key(_abstract(body)), []).append(i)
-            for members in shapes.values():
+            # the shape most uses have takes the class's name
+            for members in sorted(shapes.values(), key=len, reverse=True):
                 name = self.block_name(cls.__name__)
                 params, layers, args = _parameters([bodies[i] for i in members])
                 self.blocks[name] = _Block(name, params, layers)
                 for i, a in zip(members, args):
                     self.uses[id(groups[i])] = (name, a)
+
+    def optional(self, bodies: list[list], groups: list[Group]) -> list[list]:
+        """Uses of one class that add `x` where they keep the shape and stride 1, and don't
+        elsewhere (torchvision's `use_res_connect`), as one `shortcut: optional` block."""
+        forms: list = []
+        for body, group in zip(bodies, groups):
+            shape, out = self.shapes[group.inputs[0]], self.shapes[group.id]
+            adds = RESIDUAL.optional_adds(_leaf_args(group.entries), shape, out)
+            if len(body) == 1 and isinstance(body[0], _WithIdentity):
+                forms.append(RESIDUAL.write_optional(body[0].layers) if adds else None)
+            else:
+                forms.append(None if adds else RESIDUAL.write_optional(body))
+        alike: dict[str, list[int]] = {}
+        for i, form in enumerate(forms):
+            if form is not None:
+                alike.setdefault(_key(_abstract(form)), []).append(i)
+        bodies = list(bodies)
+        for members in alike.values():
+            if len({_key(_abstract(bodies[i])) for i in members}) > 1:   # it joins some
+                for i in members:
+                    bodies[i] = [forms[i]]
+        return bodies
 
     def block_name(self, cls: str) -> str:
         base = _snake(cls)
@@ -531,6 +555,28 @@ class _Writer:
         while name in self.blocks:
             name, n = f"{base}_{n}", n + 1
         return name
+
+
+class _WithIdentity(dict):
+    """A `residual` entry whose shortcut is the identity, with its layers as written."""
+
+    def __init__(self, entry: dict, layers: list):
+        super().__init__(entry)
+        self.layers = layers
+
+
+def _leaf_args(entries: list) -> list:
+    """The arguments of every leaf in `entries`, through composites and groups."""
+    out: list = []
+    for item, branches in entries:
+        if isinstance(item, Leaf):
+            out.append(item.args)
+        elif isinstance(item, Group):
+            out.extend(_leaf_args(item.entries))
+        else:
+            for branch in branches:
+                out.extend(_leaf_args(branch))
+    return out
 
 
 def _start(item: Combine, branches: list) -> int:

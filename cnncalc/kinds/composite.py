@@ -644,6 +644,14 @@ expected:
             value["shortcut"] = shortcut
         return {self.name: value}
 
+    def write_optional(self, layers: list) -> dict:
+        return {self.name: {"layers": layers, "shortcut": "optional"}}
+
+    def optional_adds(self, leaves: list, shape: tuple, out: tuple) -> bool:
+        """`shortcut: optional` adds the identity to layers whose leaves have these arguments,
+        for an input of `shape` giving `out` (decided as `analyze` decides it)."""
+        return out[0] == shape[0] and all(_args_stride_one(args) for args in leaves)
+
     def reads_as_auto(self, shortcut: list, shape: tuple, out: tuple) -> bool:
         """A shortcut of (kind, args) pairs is what `shortcut: auto` makes for an input of
         `shape` and layers giving `out`: the identity where they match, else the projection
@@ -676,14 +684,14 @@ def _no_shortcut(node: Node, shortcuts: dict) -> bool:
 
 def _stride_one(main: Node) -> bool:
     """Every layer inside has stride 1 (a pooling without `stride` strides by its kernel)."""
-    for node in main.walk():
-        if node.leaf:
-            stride = getattr(node.args, "stride", 1)
-            if stride is None:
-                stride = getattr(node.args, "kernel", 1)
-            if any(s != 1 for s in (stride if isinstance(stride, list) else [stride])):
-                return False
-    return True
+    return all(_args_stride_one(node.args) for node in main.walk() if node.leaf)
+
+
+def _args_stride_one(args) -> bool:
+    stride = getattr(args, "stride", 1)
+    if stride is None:
+        stride = getattr(args, "kernel", 1)
+    return all(s == 1 for s in (stride if isinstance(stride, list) else [stride]))
 
 
 class BlockUse(Composite):
