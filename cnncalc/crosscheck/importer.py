@@ -463,7 +463,8 @@ class _Writer:
                 fields = type(item.args).model_fields
                 args = Written(item.args.model_dump(),
                                {k: f.default for k, f in fields.items() if not f.is_required()})
-                args["name"] = _relative(item.label, base)
+                if item.label:      # '' for a model that is one module (`nn.Linear(4, 2)`)
+                    args["name"] = _relative(item.label, base)
                 out.append({item.kind.name: args})
             elif isinstance(item, Combine):
                 out.append(self.combine(item, branches, base))
