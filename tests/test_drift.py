@@ -6,9 +6,11 @@ import sys
 
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from torch import nn
 
+import torchvision_ref
 from cnncalc.commands.validate import validate_specs
 from cnncalc.crosscheck import measure as measure_module
 from cnncalc.crosscheck.build import build, materialise
@@ -18,7 +20,6 @@ from cnncalc.crosscheck.trace import Tracing
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded
 from conftest import SPECS, run_cli
-import torchvision_ref
 from netgen import load_dict, networks
 
 # A team's model, written as people write them: ReLU and flatten in `forward`, the shortcut
@@ -722,3 +723,118 @@ def test_every_zoo_network_agrees_operation_by_operation(name, capsys):
     assert data["unpaired_spec"] == []
     assert all(label.startswith("torch.cat") for label in data["unpaired_model"])
     assert data["paired"] == data["spec_leaves"]
+
+
+MUTATED_KINDS = ("conv", "maxpool", "avgpool", "adaptive_maxpool", "global_avgpool", "relu",
+                 "gelu", "sigmoid", "batchnorm", "flatten", "linear")
+
+
+def _swap_pool(module):
+    """MaxPool ↔ AvgPool, AdaptiveMaxPool ↔ AdaptiveAvgPool, with the same window."""
+    name = type(module).__name__
+    if name.startswith("Adaptive"):
+        other = name.replace("Max", "Avg") if "Max" in name else name.replace("Avg", "Max")
+        return getattr(nn, other)(module.output_size)
+    other = name.replace("Max", "Avg") if "Max" in name else name.replace("Avg", "Max")
+    return getattr(nn, other)(module.kernel_size, module.stride, module.padding,
+                              ceil_mode=module.ceil_mode)
+
+
+def _stride_changes_shape(module, input_shape) -> bool:
+    """Whether one more stride changes the module's output on its input (or makes it fail)."""
+    before = module(torch.zeros(1, *input_shape)).shape
+    stride = module.stride
+    module.stride = tuple(s + 1 for s in stride) if isinstance(stride, tuple) else stride + 1
+    try:
+        return module(torch.zeros(1, *input_shape)).shape != before
+    except RuntimeError:
+        return True
+    finally:
+        module.stride = stride
+
+
+def _sites(model, analysis) -> list[tuple[str, str]]:
+    """(mutation, module path) for every place one operation can be changed."""
+    from cnncalc.crosscheck.build import Branches, Residual
+
+    inputs = {row.node.path: row.input_shape for row in analysis.rows}
+    sites = []
+    for path, module in model.named_modules():
+        name = type(module).__name__
+        if "Pool" in name and ("Max" in name or "Avg" in name):
+            sites.append(("swap the pool", path))
+        if type(module).__module__ == "torch.nn.modules.activation":
+            sites += [("drop the activation", path), ("add an activation", path)]
+        if hasattr(module, "stride") and path in inputs and _stride_changes_shape(
+                module, inputs[path]):
+            sites.append(("change the stride", path))
+        if isinstance(module, Residual) or (isinstance(module, Branches)
+                                            and module.kind in ("add", "mul")
+                                            and len(list(module.children())) > 1):
+            sites.append(("swap add and mul", path))
+    return sites
+
+
+def _mutate(model, mutation: str, path: str) -> None:
+    import types
+
+    parent, _, name = path.rpartition(".")
+    owner = model.get_submodule(parent)
+    module = model.get_submodule(path)
+    if mutation == "swap the pool":
+        setattr(owner, name, _swap_pool(module))
+    elif mutation == "drop the activation":
+        setattr(owner, name, nn.Sequential())       # runs nothing
+    elif mutation == "add an activation":
+        setattr(owner, name, nn.Sequential(module, nn.Tanh()))
+    elif mutation == "change the stride":
+        stride = module.stride
+        module.stride = tuple(s + 1 for s in stride) if isinstance(stride, tuple) else stride + 1
+    elif hasattr(module, "combine"):                 # Branches: add ↔ mul
+        product = module.kind == "add"
+
+        def combine(torch, outs, product=product):
+            total = outs[0]
+            for out in outs[1:]:
+                total = total * out if product else total + out
+            return total
+        module.combine = combine
+    else:                                           # Residual: + becomes *
+        module.forward = types.MethodType(lambda self, x: self.layers(x) * self.shortcut(x),
+                                          module)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(ranks=(1, 2), max_layers=5, kinds=MUTATED_KINDS), st.data())
+def test_one_changed_operation_is_named(spec, data):
+    """Issue 14's proof: one operation of the model built for a random spec is changed (a pool
+    swapped, an activation dropped or added, a stride changed, add and mul swapped); `--against`
+    says it drifts and names that layer: its path, on the spec's side or the model's."""
+    from cnncalc.crosscheck.drift import failure
+    from cnncalc.crosscheck.measure import ForwardFailed
+
+    try:
+        analysis = analyze_loaded(load_dict(spec))
+    except SpecError:
+        assume(False)
+    model = materialise(build(analysis), "cpu")
+    sites = _sites(model, analysis)
+    assume(sites)
+    mutation, path = data.draw(st.sampled_from(sites))
+    event(mutation)
+    _mutate(model, mutation, path)
+    x = torch.zeros((2, *analysis.input_shape))
+    with Tracing(model, x) as tracing:
+        try:
+            result = compare(analysis, measure(model, x), tracing.result(()), "net.yaml", "m")
+        except ForwardFailed as failed:
+            result = failure(analysis, failed, tracing.result(()), "net.yaml", "m", "cpu")
+    assert not result["ok"]
+    text = "\n".join(describe(result))
+    # a layer, or one indistinguishable from it (a `relu` of the same shape in the other branch
+    # of an `add`: which one the model lacks, the order of operations can't tell)
+    rows = {row.node.path: row for row in analysis.leaves}
+    twins = [p for p, row in rows.items() if path in rows and row.node.kind == rows[path].node.kind
+             and row.output_shape == rows[path].output_shape] or [path]
+    named = [f" {p} (" for p in twins] + [f"`{path}`", f" {path}.1 (Tanh)"]
+    assert any(name in text for name in named), (mutation, path, text)

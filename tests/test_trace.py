@@ -46,7 +46,7 @@ def test_every_call_with_its_shapes_flow_and_line(device):
     with torch.device(device):
         model = Mixed().eval()
     traced = trace(model, torch.zeros(1, 3, 8, 8, device=device))
-    got = [(op.kind, op.name, op.path) for op in traced.ops]
+    got = [(op.category, op.name, op.path) for op in traced.ops]
     assert got == [
         ("input", "input", ""), ("module", "Conv2d", "conv"),
         ("function", "torch.nn.functional.relu", ""), ("method", "Tensor.chunk", ""),
@@ -87,7 +87,7 @@ def test_resnet50_its_leaves_blocks_and_shortcuts():
         model = torchvision_ref.resnet50().eval()
     x = torch.empty(1, 3, 224, 224, device="meta")
     traced = trace(model, x)
-    modules = [op.path for op in traced.ops if op.kind == "module"]
+    modules = [op.path for op in traced.ops if op.category == "module"]
     assert modules == [m.name for m in measure(model, x).leaves()]
     adds = [op for op in traced.ops if op.name == "Tensor.add"]
     assert [op.path for op in adds] == [f"layer{i}.{j}" for i, n in enumerate([3, 4, 6, 3], 1)

@@ -75,8 +75,8 @@ def validate(
     against: Annotated[str | None, typer.Option(
         "--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import "
         "MODULE (from the current directory, as `python -m`), call FACTORY() (or with literal "
-        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, "
-        "FLOPs).")] = None,
+        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first layer where what it runs and the spec "
+        "part ways (operation, output shape, params, FLOPs).")] = None,
 ) -> int:
     # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
     # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (bench/README.md).

@@ -57,6 +57,8 @@ class Leaf:
     input_shape: tuple = ()   # the spec's leaves only
     source: str | None = None     # model: where it was called, file:line
     call: bool = False        # model: a function or method, not a module
+    # spec: the output shape is compared (not for a join before the last: a + b of a + b + c)
+    shaped: bool = True
 
     def figures(self) -> dict:
         return {"output_shape": list(self.output_shape), "params": self.params,
@@ -64,7 +66,9 @@ class Leaf:
 
     def pairs_with(self, other: Leaf) -> bool:
         """This spec layer and the model's operation `other` agree."""
-        return self.same_operation(other) and self.figures() == other.figures()
+        return (self.same_operation(other) and (self.params, self.flops) == (other.params,
+                                                                             other.flops)
+                and (not self.shaped or self.output_shape == other.output_shape))
 
     def same_operation(self, other: Leaf) -> bool:
         return other.kinds is None or self.operation in other.kinds
@@ -287,10 +291,11 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
             walk(child)
         if branches is not None and row is not None:
             # the join: after every branch (`_Pairer.node` pairs it there)
-            for _ in range(node.composite.combines(len(branches))):
+            joins = node.composite.combines(len(branches))
+            for i in range(joins):
                 add(node, Leaf(f"{node.path} ({node.impl.name}: joining its branches)",
                                tuple(row.output_shape), 0, 0, line, col, operation=node.impl.name,
-                               input_shape=tuple(row.output_shape)))
+                               input_shape=tuple(row.output_shape), shaped=i == joins - 1))
 
     walk(analysis.root)
     return leaves, index
@@ -308,7 +313,7 @@ def _operations() -> dict[str, frozenset[str]]:
 
 # Copies and type changes: no operation of the spec's (a `torch.cat` of one tensor is a copy too)
 COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as"])
-JOINS_OF_ONE = torch_names(["cat", "concat", "concatenate"])
+JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
 
 
 def model_leaves(traced, calls, batch: int) -> list[Leaf]:
@@ -323,15 +328,19 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
             measured.setdefault(m.name, deque()).append(m)
     operations = _operations()
     passing = {name for name, kind in KINDS.items() if kind.passes_through}
+    prepared = {name: torch_names(kind.prepared_by) for name, kind in KINDS.items()}
+    ops = traced.calls()
     out = []
-    for op in traced.calls():
+    for i, op in enumerate(ops):
         kinds: frozenset[str] | None = operations.get(op.name, frozenset())
-        module = op.kind == "module"
+        following = operations.get(ops[i + 1].name, frozenset()) if i + 1 < len(ops) else ()
+        module = op.category == "module"
         if module and not kinds:
             kinds = None        # the team's own module: its figures say what it is
         optional = (op.name in COPIES or not op.inputs
                     or (op.name in JOINS_OF_ONE and len(op.input_shapes) == 1)
-                    or bool(kinds and kinds <= passing))
+                    or bool(kinds and kinds <= passing)
+                    or any(op.name in prepared[kind] for kind in following if kind in prepared))
         queue = measured.get(op.path) if module else None
         m = queue.popleft() if queue else None
         shape = m.output_shape if m is not None else op.output_shape
@@ -379,6 +388,7 @@ class _Pairer:
         # (pairs so far, linked pairs, free spec leaves since the last pair, the leaf that
         # couldn't pair or None at the spec's end)
         self.failures: list[tuple] = []
+        self.candidates: list[tuple] = []
 
     def run(self):
         states = self.node(self.analysis.root, {0: (0, None, ())})
@@ -387,14 +397,17 @@ class _Pairer:
             return _unlink(max(done, key=lambda state: state[0])[1]), None
         for count, pairs, skipped in states.values():
             self.failures.append((count, pairs, skipped, None))
-        best = None
+        scored = []
         for count, pairs, skipped, k in self.failures:
             culprit = self.culprit(pairs, skipped, k)
             score = (count, -_distance(*(side[i] if i is not None else None
                                          for side, i in zip((self.spec, self.model), culprit))))
-            if best is None or score > best[0]:
-                best = (score, pairs, culprit)
-        assert best is not None     # there is a failure whenever no state reached the end
+            scored.append((score, pairs, culprit))
+        best = max(scored, key=lambda failure: failure[0])   # the first of equals: as written
+        # the culprits of the failures that got as far, best first (for `_pair`'s retries)
+        self.candidates = list(dict.fromkeys(
+            culprit for score, _, culprit in sorted(scored, key=lambda f: f[0], reverse=True)
+            if score[0] == best[0][0]))
         return _unlink(best[1]), best[2]
 
     def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:
@@ -544,30 +557,52 @@ def compare(analysis, measurement, traced, spec_file: str, target: str) -> dict:
             "divergence": divergence, "totals": totals}
 
 
+MAX_RETRIES = 8     # culprits tried as a layer on one side only
+
+
 def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
     """The pairs (spec index, model index) and the divergence dict (None when they agree).
-    Its "one_side" is "spec" when the spec's layer is what the model lacks (the spec's next
-    layer pairs with the model's operation), "model" when the model's operation is what the
-    spec lacks (the other way round), else null."""
+    Its "one_side" is "spec" when the spec's layer is what the model lacks (with it left out,
+    everything else pairs), "model" when the model's operation is what the spec lacks, else
+    null (they differ)."""
+    any_order = True
     try:
-        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
+        pairer = _Pairer(analysis, ours, index, theirs)
+        pairs, stop = pairer.run()
     except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
-        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+        any_order = False
+        pairer = _Pairer(analysis, ours, index, theirs, any_order=False)
+        pairs, stop = pairer.run()
     if stop is None:
         return pairs, None
+    one_side = None
+    for k, j in pairer.candidates[:MAX_RETRIES]:
+        if k is not None and _pairs_without(analysis, ours, k, index, theirs, None, any_order):
+            stop, one_side = (k, j), "spec"
+            break
+        if j is not None and _pairs_without(analysis, ours, None, index, theirs, j, any_order):
+            stop, one_side = (k, j), "model"
+            break
     s = ours[stop[0]] if stop[0] is not None else None
     t = theirs[stop[1]] if stop[1] is not None else None
-    differs, one_side = [], None
-    if s is not None and t is not None:
+    differs: list[str] = []
+    if s is not None and t is not None and one_side is None:
         differs = (["operation"] * (not s.same_operation(t))
                    + [f for f in FIGURES if s.figures()[f] != t.figures()[f]])
-        k, j = stop
-        if k + 1 < len(ours) and ours[k + 1].pairs_with(t):
-            one_side = "spec"
-        elif j + 1 < len(theirs) and s.pairs_with(theirs[j + 1]):
-            one_side = "model"
     return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs,
                    "one_side": one_side}
+
+
+def _pairs_without(analysis, ours, k, index, theirs, j, any_order: bool) -> bool:
+    """Whether everything pairs with spec layer `k` or model operation `j` left out."""
+    from dataclasses import replace
+
+    ours = [replace(leaf, optional=True) if i == k else leaf for i, leaf in enumerate(ours)]
+    theirs = [replace(leaf, optional=True) if i == j else leaf for i, leaf in enumerate(theirs)]
+    try:
+        return _Pairer(analysis, ours, index, theirs, any_order=any_order).run()[1] is None
+    except _TooMuchWork:
+        return False
 
 
 def failure(analysis, failed, traced, spec_file: str, target: str, device: str) -> dict:

@@ -42,7 +42,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 Shape = tuple[int, ...]
-OpKind = Literal["input", "module", "function", "method"]
+Category = Literal["input", "module", "function", "method"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class Op:
     """One call the model made, in execution order."""
 
     index: int                          # its position in `Trace.ops`
-    kind: OpKind                        # "input": the model's argument `path` (no call)
+    category: Category                  # "input": the model's argument `path` (no call)
     name: str                           # module: its class, "Conv2d"; function: "torch.flatten",
                                         # "torch.nn.functional.relu"; method: "Tensor.add" (`+`)
     path: str                           # module: its qualified name ("layer1.0.conv1"); otherwise
@@ -88,7 +88,7 @@ class Op:
     @property
     def where(self) -> str:
         """For people: the module path, or the source line, or both."""
-        parts = [f"`{self.path}`" if self.kind == "module" else "", str(self.source or "")]
+        parts = [f"`{self.path}`" if self.category == "module" else "", str(self.source or "")]
         return " at ".join(p for p in parts if p) or "(the model)"
 
     @property
@@ -106,7 +106,7 @@ class Trace:
 
     def calls(self) -> list[Op]:
         """Every op but the inputs."""
-        return [op for op in self.ops if op.kind != "input"]
+        return [op for op in self.ops if op.category != "input"]
 
     def consumers(self) -> dict[int, list[int]]:
         """For each op, the ops that take one of its outputs (the flow, forward), in order."""
@@ -217,9 +217,9 @@ class Tracing:
     def function(self, func, args: tuple, kwargs: dict, output) -> None:
         if self.leaf is not None or not any(True for _ in _tensors(output)):
             return
-        name, kind = _function_name(func)
+        name, category = _function_name(func)
         given = list(_tensors((args, kwargs)))
-        self._add(kind, name, self.stack[-1] if self.stack else "", tuple(self.stack), given,
+        self._add(category, name, self.stack[-1] if self.stack else "", tuple(self.stack), given,
                   output, self._source(), args=self._replace(args), kwargs=self._replace(kwargs))
 
     def _source(self) -> Source | None:
@@ -236,12 +236,12 @@ class Tracing:
 
     # -- the record
 
-    def _add(self, kind: OpKind, name: str, path: str, scope: tuple, given: list,
+    def _add(self, category: Category, name: str, path: str, scope: tuple, given: list,
              output, source, attributes=None, args=(), kwargs=None, module=None) -> None:
         index = len(self.ops)
         refs = tuple(r for r in (self._ref(t) for t in given) if r is not None)
         outputs = list(_tensors(output))
-        self.ops.append(Op(index, kind, name, path, scope, refs,
+        self.ops.append(Op(index, category, name, path, scope, refs,
                            tuple(tuple(t.shape) for t in given),
                            tuple(tuple(t.shape) for t in outputs), source, attributes or {},
                            args, kwargs or {}, module))
@@ -291,7 +291,7 @@ def _tensors(value) -> Iterator[torch.Tensor]:
             yield from _tensors(v)
 
 
-def _function_name(func) -> tuple[str, OpKind]:
+def _function_name(func) -> tuple[str, Category]:
     """`torch.flatten`, `torch.nn.functional.relu` (a function) or `Tensor.chunk` (a method)."""
     name = getattr(func, "__name__", None) or repr(func)
     owner = getattr(func, "__objclass__", None)

@@ -25,7 +25,7 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
 - `operations()`: what `validate --against` takes for it in a model's trace
   (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
   kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one
-  side only;
+  side only; `prepared_by`: what a model runs just before it as part of it (a conv's zero pad);
 - `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs.
 """
 
@@ -191,6 +191,8 @@ class LeafKind:
     # More of what a model may run for it than `torch` and its name say (`torch_names` forms)
     also: ClassVar[tuple[str, ...]] = ()
     passes_through: ClassVar[bool] = False   # the identity in eval mode
+    # Operations just before it in a model that belong to it (`torch_names` forms)
+    prepared_by: ClassVar[tuple[str, ...]] = ()
 
     def operations(self) -> frozenset[str]:
         """What `validate --against` pairs with this kind in a model's trace: the modules of

@@ -103,6 +103,8 @@ class Conv(LeafKind):
     position_wise = False
     args = ConvArgs
     torch = "Conv1d/2d/3d"
+    # TensorFlow's `same` with a stride: PyTorch pads first (`build`)
+    prepared_by = ("ZeroPad{n}d", "ConstantPad{n}d", "pad")
     summary = "convolution"
     example = """
 name: cs231n-conv
