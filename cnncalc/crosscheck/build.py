@@ -136,6 +136,14 @@ class ChannelScale(nn.Module):
         return x * self.gamma.view(-1, *[1] * (x.dim() - 2))
 
 
+class ChannelsLastLayerNorm(nn.LayerNorm):
+    """`layernorm: {over: channels}`: LayerNorm(C) on the channels moved last, then moved back
+    (ConvNeXt's LayerNorm2d)."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
 def _name(node: Node) -> str:
     """The module name of a node inside its parent: the last part of its path."""
     return node.path.rsplit(".", 1)[-1]

@@ -17,6 +17,11 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
+- `read(nn, module, shape)` and `read_call(op, args, kwargs, shape)`: the inverse of `build`
+  for `cnncalc import`: this kind's arguments when a PyTorch module (or a functional call in a
+  `forward`, `op` named as `torch.nn.functional.relu` or `Tensor.relu`) is one of this kind's,
+  else None; `NoCounterpart` for a setting the language can't say (a conv's
+  `padding_mode="reflect"`). `write(args)` gives the arguments as a spec writes them;
 - `operations()`: what `validate --against` takes for it in a model's trace
   (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
   kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one
@@ -155,6 +160,34 @@ class Training:
     device: str = "cuda"
 
 
+class NoCounterpart(Exception):
+    """A module or call a kind recognises, with a setting the spec language can't express."""
+
+
+def one_or_list(value: Any) -> Any:
+    """A PyTorch per-axis tuple as a spec writes it: one number when every axis has the same."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else list(value)
+    return value
+
+
+def exact_type(nn: Any, module: Any, family: str) -> bool:
+    """`module` is `nn.{family}1d/2d/3d` itself, not a subclass (whose `forward` may differ)."""
+    return any(type(module) is getattr(nn, f"{family}{n}d", None) for n in (1, 2, 3))
+
+
+def op_name(op: str) -> str:
+    """`torch.nn.functional.relu_` and `Tensor.relu` -> `relu`."""
+    return op.rsplit(".", 1)[-1].strip("_")
+
+
+def call_arguments(args: tuple, kwargs: dict, names: tuple) -> dict:
+    """A call's arguments after the tensor, by name (`names` in PyTorch's order)."""
+    given = dict(zip(names, args))
+    given.update(kwargs)
+    return given
+
+
 def torch_names(names: Iterable[str]) -> frozenset[str]:
     """Names as the tracer gives them (cnncalc/crosscheck/trace.py), from short forms: a module
     class as itself (`MaxPool2d`); a function `f` as `torch.nn.functional.f`, `torch.f` and the
@@ -255,6 +288,30 @@ class LeafKind:
     def param_tensors(self, args: Any, shape: tuple) -> list | None:
         """The elements of each parameter tensor; None: not declared for a kind with params."""
         return [] if self.params(args, shape) == 0 else None
+
+    def read(self, nn: Any, module: Any, shape: tuple) -> Args | None:
+        """This kind's arguments when `module` is one of this kind's (the inverse of `build`;
+        `shape` is its input, one sample), else None."""
+        return None
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, shape: tuple) -> Args | None:
+        """This kind's arguments when the functional call `op(x, *args, **kwargs)` is one."""
+        return None
+
+    def write(self, args: Args) -> Any:
+        """The arguments as a spec writes them, defaults left out: None for none (`- relu`),
+        the first argument alone as the shorthand (`linear: 10`), else a mapping."""
+        return self.shorthand(args.model_dump(exclude_defaults=True))
+
+    def shorthand(self, written: dict) -> Any:
+        """Written arguments in their shortest form: None for none, the first argument alone as
+        a scalar (not for a kind sized by its input: `batchnorm: 0.001` would read as channels)."""
+        if not written:
+            return None
+        if (list(written) == [self.first_argument()] and not self.sized_by_input
+                and not isinstance(written[self.first_argument()], dict)):
+            return next(iter(written.values()))
+        return written
 
     def note(self, row: Row, previous: LeafKind | None, layout: str) -> str | None:
         """A note for a use that is legal but usually a mistake, after the leaf `previous`."""

@@ -17,7 +17,10 @@ A composite owns every stage's view of it, as a leaf kind does:
   (None: its children run in order); `operations()` and `combines(n)`: what a model runs to
   join n branches (`combined_by`, in `torch_names` forms), and how many times (a + b + c: 2);
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
-  editor schema; `example`: a worked case the test suite runs.
+  editor schema; `example`: a worked case the test suite runs;
+- for `cnncalc import`, the inverse: `read_call(op, args, kwargs, rank)`, whether a functional
+  call in a model's `forward` combines branches as this composite does (`torch.cat` on dim 1 is
+  `concat`'s), and `write(...)`, the entry as a spec writes it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt, torch_names
+from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt, call_arguments, op_name, torch_names
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -103,6 +106,11 @@ class Composite:
 
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, rank: int) -> bool:
+        """`op(branches, *args, **kwargs)` in a model's `forward` combines its tensor inputs as
+        this composite combines its branches (`rank`: of each input, batch included)."""
+        return False
 
     def mapping(self, ex: Any, value: Any, entry: Entry, allowed: tuple,
                 example: str) -> tuple[Map, dict, str]:
@@ -241,6 +249,9 @@ expected:
                 "properties": {"times": {"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                "layers": _layers_schema(entry)}}
 
+    def write(self, times: int, layers: list, name: str | None) -> dict:
+        return {self.name: {"times": times, "layers": layers, **({"name": name} if name else {})}}
+
 
 class Branched(Composite):
     """concat, add and mul: every branch gets the entry's input, and their outputs are
@@ -353,6 +364,17 @@ class Branched(Composite):
         return {"anyOf": [branches, _mapping_schema({"branches": branches}, ["branches"]),
                           _mapping_schema({"from": names}, ["from"])]}
 
+    ops: ClassVar[tuple[str, ...]] = ()     # the functions and operators that combine so
+
+    def read_call(self, op, args, kwargs, rank):
+        return op_name(op) in self.ops and self.reads_arguments(args, kwargs, rank)
+
+    def reads_arguments(self, args: tuple, kwargs: dict, rank: int) -> bool:
+        return not args and not kwargs
+
+    def write(self, branches: list) -> dict:
+        return {self.name: branches}
+
 
 def _labels(labels: list | None, count: int) -> list[str]:
     """What messages call the combined values: `p2` for a `from` list, else branch 0, 1, …"""
@@ -400,6 +422,12 @@ expected:
 
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
+
+    ops = ("cat", "concat", "concatenate")
+
+    def reads_arguments(self, args, kwargs, rank):
+        given = call_arguments(args, kwargs, ("dim",))
+        return set(given) <= {"dim"} and given.get("dim", 0) % rank == 1
 
     def explain(self, row, context) -> list[Step]:
         if row.node.refs:
@@ -459,6 +487,11 @@ expected:
         for out in outs[1:]:
             total = total + out
         return total
+
+    ops = ("add", "iadd", "radd")      # `+` and `+=` too
+
+    def reads_arguments(self, args, kwargs, rank):
+        return not args and kwargs.get("alpha", 1) == 1 and set(kwargs) <= {"alpha"}
 
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "summed", "channels are not added up")
@@ -542,6 +575,8 @@ expected:
         for out in outs[1:]:
             total = total * out
         return total
+
+    ops = ("mul", "imul", "rmul")
 
     def joined(self, walker, node: Node, outs: list):
         """a·b keeps b when a needs a gradient and a when b does, one product at a time."""
@@ -907,6 +942,40 @@ expected:
         resolved = shortcuts.get(node.path)
         return [main.children, resolved if resolved is not None else short.children]
 
+    def write(self, layers: list, shortcut: list | None) -> dict:
+        """`layers(x) + shortcut(x)`; `shortcut` None where `auto` makes it (see
+        `reads_as_auto`), `[]` for the identity."""
+        value: dict = {"layers": layers}
+        if shortcut is None:
+            value["shortcut"] = "auto"
+        elif shortcut:
+            value["shortcut"] = shortcut
+        return {self.name: value}
+
+    def write_optional(self, layers: list) -> dict:
+        return {self.name: {"layers": layers, "shortcut": "optional"}}
+
+    def optional_adds(self, leaves: list, shape: tuple, out: tuple) -> bool:
+        """`shortcut: optional` adds the identity to layers whose leaves have these arguments,
+        for an input of `shape` giving `out` (decided as `analyze` decides it)."""
+        return out[0] == shape[0] and all(_args_stride_one(args) for args in leaves)
+
+    def reads_as_auto(self, shortcut: list, shape: tuple, out: tuple) -> bool:
+        """A shortcut of (kind, args) pairs is what `shortcut: auto` makes for an input of
+        `shape` and layers giving `out`: the identity where they match, else the projection
+        (a 1×1 conv with the layers' stride, no bias, then a batchnorm with its defaults)."""
+        if tuple(shape) == tuple(out):
+            return not shortcut
+        if len(shortcut) != 2 or len(shape) != len(out) or len(shape) < 2:
+            return False
+        (conv, conv_args), (norm, norm_args) = shortcut
+        if conv is not KINDS[Conv.name] or norm is not KINDS[BatchNorm.name]:
+            return False
+        stride = [ceil_div(w, o) for w, o in zip(shape[1:], out[1:])]
+        expected = ConvArgs(out=out[0], kernel=1, stride=stride[0] if len(set(stride)) == 1
+                            else stride, bias=False)
+        return conv_args == expected and norm_args == BatchNormArgs()
+
     def schema(self, entry: dict) -> dict:
         layers = _layers_schema(entry)
         return {"type": "object", "additionalProperties": False, "required": ["layers"],
@@ -923,14 +992,14 @@ def _no_shortcut(node: Node, shortcuts: dict) -> bool:
 
 def _stride_one(main: Node) -> bool:
     """Every layer inside has stride 1 (a pooling without `stride` strides by its kernel)."""
-    for node in main.walk():
-        if node.leaf:
-            stride = getattr(node.args, "stride", 1)
-            if stride is None:
-                stride = getattr(node.args, "kernel", 1)
-            if any(s != 1 for s in (stride if isinstance(stride, list) else [stride])):
-                return False
-    return True
+    return all(_args_stride_one(node.args) for node in main.walk() if node.leaf)
+
+
+def _args_stride_one(args) -> bool:
+    stride = getattr(args, "stride", 1)
+    if stride is None:
+        stride = getattr(args, "kernel", 1)
+    return all(s == 1 for s in (stride if isinstance(stride, list) else [stride]))
 
 
 class BlockUse(Composite):

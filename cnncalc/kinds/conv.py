@@ -23,14 +23,17 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     PosInt,
     SpatialNonNeg,
     SpatialPos,
     as_torch,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
     own,
     per_axis,
     spatial,
@@ -214,6 +217,23 @@ expected:
             bias=args.bias)
         return conv if pad is None else nn.Sequential(pad, conv)
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "Conv"):
+            return None
+        _zeros_only(module)
+        padding: Any = (module.padding if isinstance(module.padding, str)
+                        else one_or_list(module.padding))
+        return ConvArgs(out=module.out_channels, kernel=one_or_list(module.kernel_size),
+                        stride=one_or_list(module.stride), padding=padding,
+                        dilation=one_or_list(module.dilation), groups=module.groups,
+                        bias=module.bias is not None)
+
+
+def _zeros_only(module) -> None:
+    if module.padding_mode != "zeros":
+        raise NoCounterpart(f"padding_mode={module.padding_mode!r}: the spec language pads "
+                            "with zeros only")
+
 
 class ConvTransposeArgs(Args):
     out: PosInt
@@ -335,3 +355,14 @@ expected:
             shape[0], args.out, as_torch(args.kernel), stride=as_torch(args.stride),
             padding=as_torch(args.padding), output_padding=as_torch(args.output_padding),
             groups=args.groups, bias=args.bias, dilation=as_torch(args.dilation))
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "ConvTranspose"):
+            return None
+        _zeros_only(module)
+        return ConvTransposeArgs(
+            out=module.out_channels, kernel=one_or_list(module.kernel_size),
+            stride=one_or_list(module.stride), padding=one_or_list(module.padding),
+            output_padding=one_or_list(module.output_padding),
+            dilation=one_or_list(module.dilation), groups=module.groups,
+            bias=module.bias is not None)

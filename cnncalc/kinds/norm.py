@@ -14,8 +14,10 @@ from cnncalc.kinds.base import (
     Args,
     Epsilon,
     LeafKind,
+    NoCounterpart,
     PosInt,
     Probability,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
@@ -83,6 +85,14 @@ expected:
         return module(nn, "BatchNorm", max(len(shape) - 1, 1))(
             shape[0], eps=args.eps, momentum=args.momentum, affine=args.affine)
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "BatchNorm"):
+            return None
+        if not module.track_running_stats or module.momentum is None:
+            raise NoCounterpart("track_running_stats=False or momentum=None: a `batchnorm` "
+                                "keeps running statistics with a momentum")
+        return BatchNormArgs(eps=module.eps, momentum=module.momentum, affine=module.affine)
+
 
 class GroupNormArgs(Args):
     groups: PosInt
@@ -131,6 +141,11 @@ expected:
 
     def build(self, nn, args: GroupNormArgs, shape):
         return nn.GroupNorm(args.groups, shape[0], eps=args.eps, affine=args.affine)
+
+    def read(self, nn, module, shape):
+        if type(module) is not nn.GroupNorm:
+            return None
+        return GroupNormArgs(groups=module.num_groups, affine=module.affine, eps=module.eps)
 
 
 class InstanceNormArgs(Args):
@@ -183,6 +198,14 @@ expected:
     def build(self, nn, args: InstanceNormArgs, shape):
         return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], eps=args.eps,
                                                           affine=args.affine)
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "InstanceNorm"):
+            return None
+        if module.track_running_stats:
+            raise NoCounterpart("track_running_stats=True: an `instancenorm` keeps no running "
+                                "statistics")
+        return InstanceNormArgs(affine=module.affine, eps=module.eps)
 
 
 class LayerNormArgs(Args):
@@ -259,14 +282,24 @@ expected:
         if args.over == "sample":
             return nn.LayerNorm(list(shape), eps=args.eps, elementwise_affine=args.affine)
 
-        class ChannelsLastLayerNorm(nn.LayerNorm):
-            """LayerNorm(C) on the channels moved last, then moved back (ConvNeXt's
-            LayerNorm2d)."""
-
-            def forward(self, x):
-                return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        from cnncalc.crosscheck.build import ChannelsLastLayerNorm
 
         return ChannelsLastLayerNorm(shape[0], eps=args.eps, elementwise_affine=args.affine)
+
+    def read(self, nn, module, shape):
+        from cnncalc.crosscheck.build import ChannelsLastLayerNorm
+
+        if type(module) not in (nn.LayerNorm, ChannelsLastLayerNorm):
+            return None
+        if module.elementwise_affine and getattr(module, "bias", True) is None:
+            raise NoCounterpart("bias=False: an affine `layernorm` has a scale and a shift")
+        over: Literal["sample", "channels"] = ("channels" if type(module) is ChannelsLastLayerNorm
+                                               else "sample")
+        if over == "sample" and tuple(module.normalized_shape) != tuple(shape):
+            raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on a "
+                                f"{tuple(shape)} sample: a `layernorm` normalises the whole "
+                                "sample, or the channels at each position")
+        return LayerNormArgs(affine=module.elementwise_affine, over=over, eps=module.eps)
 
 
 class LRNArgs(Args):
@@ -315,3 +348,8 @@ expected:
 
     def build(self, nn, args: LRNArgs, shape):
         return nn.LocalResponseNorm(args.size, alpha=args.alpha, beta=args.beta, k=args.k)
+
+    def read(self, nn, module, shape):
+        if type(module) is not nn.LocalResponseNorm:
+            return None
+        return LRNArgs(size=module.size, alpha=module.alpha, beta=module.beta, k=module.k)

@@ -17,15 +17,20 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     PosInt,
     PositiveFloat,
     Probability,
     SpatialNonNeg,
     SpatialPos,
+    call_arguments,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
+    op_name,
     own,
     per_axis,
     spatial,
@@ -76,6 +81,16 @@ expected:
 
     def build(self, nn, args: DropoutArgs, shape):
         return getattr(nn, self.torch)(args.p)
+
+    def read(self, nn, module, shape):
+        if type(module) is not getattr(nn, self.torch):
+            return None
+        return DropoutArgs(p=module.p)
+
+    def read_call(self, op, args, kwargs, shape):
+        if op_name(op) != self.torch.lower():
+            return None
+        return DropoutArgs(p=float(call_arguments(args, kwargs, ("p",)).get("p", 0.5)))
 
 
 class DropPathArgs(Args):
@@ -130,6 +145,13 @@ expected:
                 return x * noise
 
         return StochasticDepth()
+
+    def read(self, nn, module, shape):
+        # torchvision.ops.StochasticDepth (or a copy of it), by its class name: torch.nn has none
+        if type(module).__name__ != "StochasticDepth" or not isinstance(
+                getattr(module, "p", None), float):
+            return None
+        return DropPathArgs(p=module.p)
 
 
 @leaf_kind
@@ -208,6 +230,16 @@ expected:
         n_axes = len(shape) - 1
         pads = args.padding if isinstance(args.padding, list) else [args.padding] * n_axes
         return module(nn, "ZeroPad", n_axes)(tuple(x for p in reversed(pads) for x in (p, p)))
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "ZeroPad"):
+            return None
+        sides = list(module.padding)     # (left, right) of the last axis first
+        pairs = [(sides[i], sides[i + 1]) for i in range(0, len(sides), 2)][::-1]
+        if any(before != after for before, after in pairs):
+            raise NoCounterpart(f"padding={tuple(sides)}: a `zeropad` pads both sides of an "
+                                "axis alike")
+        return ZeroPadArgs(padding=one_or_list([before for before, _ in pairs]))
 
 
 class UpsampleArgs(Args):
@@ -311,6 +343,24 @@ expected:
                  else float(args.scale))
         return nn.Upsample(scale_factor=scale, mode=args.mode)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.Upsample:
+            return None
+        return self.read_settings(module.size, module.scale_factor, module.mode)
+
+    def read_call(self, op, args, kwargs, shape):
+        if op_name(op) not in ("interpolate", "upsample"):
+            return None
+        given = call_arguments(args, kwargs, ("size", "scale_factor", "mode"))
+        return self.read_settings(given.get("size"), given.get("scale_factor"),
+                                  given.get("mode", "nearest"))
+
+    def read_settings(self, size, scale, mode):
+        if size is not None or scale is None:
+            raise NoCounterpart("a size instead of a scale factor: an `upsample` scales")
+        scales = [float(s) for s in scale] if isinstance(scale, (tuple, list)) else float(scale)
+        return UpsampleArgs(scale=one_or_list(scales), mode=mode)
+
 
 @cache
 def _resize_like(nn: Any) -> Any:
@@ -355,6 +405,9 @@ expected:
 
     def build(self, nn, args, shape):
         return nn.Identity()
+
+    def read(self, nn, module, shape):
+        return self.args() if type(module) is nn.Identity else None
 
 
 class ChannelShuffleArgs(Args):
@@ -401,6 +454,11 @@ expected:
     def build(self, nn, args: ChannelShuffleArgs, shape):
         return nn.ChannelShuffle(args.groups)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.ChannelShuffle:
+            return None
+        return ChannelShuffleArgs(groups=module.groups)
+
 
 class ScaleArgs(Args):
     init: float = 1.0
@@ -443,6 +501,11 @@ expected:
 
         return ChannelScale(shape[0], args.init)
 
+    def read(self, nn, module, shape):
+        from cnncalc.crosscheck.build import ChannelScale
+
+        # the factor's starting value doesn't change a figure (and a meta tensor has none)
+        return self.args() if type(module) is ChannelScale else None
 
 Index = Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
 

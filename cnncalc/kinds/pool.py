@@ -13,12 +13,17 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     SpatialNonNeg,
     SpatialPos,
     as_torch,
+    call_arguments,
+    exact_type,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
+    op_name,
     own,
     per_axis,
     spatial,
@@ -98,6 +103,36 @@ class SlidingPool(LeafKind):
     def padding_note(self, args, padding) -> str:
         return ""
 
+    family = ""          # "MaxPool": the PyTorch modules read back
+    call_names: tuple = ()    # the functional form's arguments after the input
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, self.family):
+            return None
+        return self.read_settings(vars(module))
+
+    def read_call(self, op, args, kwargs, shape):
+        if op_name(op) != f"{self.family[:3].lower()}_pool{len(shape) - 1}d":
+            return None
+        settings = call_arguments(args, kwargs, self.call_names)
+        settings.setdefault("kernel_size", settings.pop("kernel_size", None))
+        return self.read_settings(settings)
+
+    def read_settings(self, settings: dict):
+        kernel = one_or_list(settings["kernel_size"])
+        stride = one_or_list(settings.get("stride") or settings["kernel_size"])
+        if settings.get("return_indices"):
+            raise NoCounterpart("return_indices=True: a layer gives one tensor")
+        if settings.get("divisor_override"):
+            raise NoCounterpart("divisor_override: the spec language averages over the window")
+        common = {"kernel": kernel, "stride": None if stride == kernel else stride,
+                  "padding": one_or_list(settings.get("padding", 0)),
+                  "ceil_mode": bool(settings.get("ceil_mode", False))}
+        return self.args.model_validate({**common, **self.own_settings(settings)})
+
+    def own_settings(self, settings: dict) -> dict:
+        return {}
+
 
 @leaf_kind
 class MaxPool(SlidingPool):
@@ -107,6 +142,8 @@ class MaxPool(SlidingPool):
     also = ("max_pool{n}d",)
     summary = "max pooling"
     what = "the largest"
+    family = "MaxPool"
+    call_names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
     example = """
 name: alexnet-pool
 spec:
@@ -127,6 +164,9 @@ expected:
             as_torch(args.kernel), stride=as_torch(args.stride), padding=as_torch(args.padding),
             dilation=as_torch(args.dilation), ceil_mode=args.ceil_mode)
 
+    def own_settings(self, settings):
+        return {"dilation": one_or_list(settings.get("dilation", 1))}
+
 
 @leaf_kind
 class AvgPool(SlidingPool):
@@ -136,6 +176,9 @@ class AvgPool(SlidingPool):
     also = ("avg_pool{n}d",)
     summary = "average pooling"
     what = "the average"
+    family = "AvgPool"
+    call_names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override")
     example = """
 name: average-2x2
 spec:
@@ -172,6 +215,9 @@ expected:
         return module(nn, "AvgPool", len(shape) - 1)(
             as_torch(args.kernel), stride=as_torch(args.stride), padding=as_torch(args.padding),
             ceil_mode=args.ceil_mode, count_include_pad=args.count_include_pad)
+
+    def own_settings(self, settings):
+        return {"count_include_pad": bool(settings.get("count_include_pad", True))}
 
 
 class AdaptivePoolArgs(Args):
@@ -225,6 +271,26 @@ class AdaptivePool(LeafKind):
 
     def build(self, nn, args: AdaptivePoolArgs, shape):
         return module(nn, self.family, len(shape) - 1)(as_torch(args.output))
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, self.family):
+            return None
+        return self.read_output(module.output_size, getattr(module, "return_indices", False),
+                                shape)
+
+    def read_call(self, op, args, kwargs, shape):
+        if op_name(op) != f"adaptive_{self.family[8:11].lower()}_pool{len(shape) - 1}d":
+            return None
+        settings = call_arguments(args, kwargs, ("output_size", "return_indices"))
+        return self.read_output(settings["output_size"], settings.get("return_indices"), shape)
+
+    def read_output(self, output, return_indices, shape):
+        if return_indices:
+            raise NoCounterpart("return_indices=True: a layer gives one tensor")
+        sizes = output if isinstance(output, (tuple, list)) else (output,) * (len(shape) - 1)
+        # None keeps the input's size along that axis
+        sizes = [w if o is None else o for o, w in zip(sizes, spatial(shape))]
+        return AdaptivePoolArgs(output=one_or_list(sizes))
 
 
 @leaf_kind
@@ -306,3 +372,12 @@ expected:
 
     def build(self, nn, args, shape):
         return module(nn, "AdaptiveAvgPool", len(shape) - 1)(1)
+
+    def read(self, nn, module, shape):
+        # also adaptive_avgpool's; the importer takes the kind with the fewest arguments
+        found = AdaptiveAvgPool().read(nn, module, shape)
+        return self.args() if found is not None and found.output == 1 else None
+
+    def read_call(self, op, args, kwargs, shape):
+        found = AdaptiveAvgPool().read_call(op, args, kwargs, shape)
+        return self.args() if found is not None and found.output == 1 else None
