@@ -189,7 +189,8 @@ def test_team_model_agrees_from_the_current_directory(team):
     assert result.returncode == 0, result.stdout + result.stderr
     # 12 layers (F.relu and torch.flatten in forward) and the block's `+`; Dropout unpaired
     assert "net.yaml: agrees with teamnet.model:small: 13 layers paired" in result.stdout
-    assert "0 spec layers, 1 model operation" in result.stdout
+    assert "0 spec layers, 1 model operation\n  unpaired in the model: drop (Dropout)\n" in \
+        result.stdout
 
 
 def test_the_models_own_exit_work_still_runs(team):

@@ -779,6 +779,16 @@ def _agreement(result: dict) -> str:
             f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
             f"{_count(len(result['unpaired_model']), 'model operation')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
+    named = [f"\n  unpaired in the {side}: {_names(result[f'unpaired_{side}'])}"
+             for side in ("spec", "model") if result[f"unpaired_{side}"]]
     return (f"{result['file']}: agrees with {result['against']}: "
             f"{_count(result['paired'], 'layer')} paired with what the model runs on operation, "
-            f"output shape, params and FLOPs, and the totals{free}")
+            f"output shape, params and FLOPs, and the totals{free}" + "".join(named))
+
+
+MAX_NAMED = 8
+
+
+def _names(labels: list[str]) -> str:
+    more = len(labels) - MAX_NAMED
+    return "; ".join(labels[:MAX_NAMED]) + (f"; and {more} more" if more > 0 else "")
