@@ -226,7 +226,7 @@ def test_params_outside_leaf_modules_show_in_the_totals(team, capsys):
     out = capsys.readouterr().out
     line = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "* self.scale" in text)
     assert (f"net.yaml: error: the spec ends, but the model goes on with call Tensor.mul at "
-            f"teamnet/model.py:{line} (output shape 10, params 0, flops 0)") in out
+            f"teamnet/model.py:{line} (output shape 10, params 1, flops 0)") in out
     assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "json") == 1
     totals = json.loads(capsys.readouterr().out)["totals"]
     assert (totals["spec"]["params"], totals["model"]["params"]) == (35_466, 35_467)
@@ -839,3 +839,27 @@ def test_one_changed_operation_is_named(spec, data):
              and row.output_shape == rows[path].output_shape] or [path]
     named = [f" {p} (" for p in twins] + [f"`{path}`", f" {path}.1 (Tanh)"]
     assert any(name in text for name in named), (mutation, path, text)
+
+
+def test_a_layer_scale_in_forward_is_the_scale_layer(team, capsys):
+    """ConvNeXt's `self.layer_scale * x`: a parameter given to `*` directly pairs with `scale`
+    (its params are the function's); `+` instead of `*` is drift."""
+    (team / "teamnet" / "scaled.py").write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, op='mul'):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 1)\n"
+        "        self.layer_scale = nn.Parameter(torch.ones(4, 1, 1))\n"
+        "        self.op = op\n\n"
+        "    def forward(self, x):\n"
+        "        x = self.conv(x)\n"
+        "        return self.layer_scale * x if self.op == 'mul' else self.layer_scale + x\n")
+    (team / "scale.yaml").write_text("input: [3, 4, 4]\nlayers: [{conv: {out: 4, kernel: 1}}, "
+                                     "scale]\n")
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net", 1, "meta", "json") == 0
+    assert json.loads(capsys.readouterr().out)["paired"] == 2
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net('add')", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "part ways at spec layer 1 (scale) vs model call Tensor.add at teamnet/scaled.py:14" \
+        in out and "  operation: scale (spec) vs Tensor.add (model)" in out

@@ -319,7 +319,7 @@ JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
 def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     """The model's operations (trace.Trace), per sample: a module's figures are its measured
     call's (measure.Measured, `calls` in execution order), a function's are its output shape
-    (its FLOPs count in the totals)."""
+    and the parameters given to it (`self.gamma * x`; its FLOPs count in the totals)."""
     from collections import deque
 
     measured: dict[str, deque] = {}
@@ -347,7 +347,7 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
         label = (f"{op.path or '(the model)'} ({op.name})" if module
                  else op.name + (f" in `{op.path}`" if op.path else ""))
         out.append(Leaf(label, tuple(shape[1:]) if shape is not None else (),
-                        m.params if m is not None else 0,
+                        m.params if m is not None else op.parameters,
                         per_sample(m.flops, batch) if m is not None else 0,
                         operation=op.name, kinds=kinds, optional=optional,
                         source=_relative(op.source), call=not module))
