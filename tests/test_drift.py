@@ -833,11 +833,14 @@ def test_one_changed_operation_is_named(spec, data):
     assert not result["ok"]
     text = "\n".join(describe(result))
     # a layer, or one indistinguishable from it (a `relu` of the same shape in the other branch
-    # of an `add`: which one the model lacks, the order of operations can't tell)
+    # of an `add`: which one the model lacks, the order of operations can't tell; an added Tanh
+    # and a `tanh` of the spec's of the same shape, likewise)
     rows = {row.node.path: row for row in analysis.leaves}
     twins = [p for p, row in rows.items() if path in rows and row.node.kind == rows[path].node.kind
              and row.output_shape == rows[path].output_shape] or [path]
-    named = [f" {p} (" for p in twins] + [f"`{path}`", f" {path}.1 (Tanh)"]
+    added = [f"{path}.1"] + [p for p, row in rows.items() if path in rows
+                             and row.node.kind == "tanh" and row.output_shape == rows[path].output_shape]
+    named = [f" {p} (" for p in twins] + [f"`{path}`"] + [f" {p} (Tanh)" for p in added]
     assert any(name in text for name in named), (mutation, path, text)
 
 
