@@ -189,7 +189,8 @@ def test_team_model_agrees_from_the_current_directory(team):
     assert result.returncode == 0, result.stdout + result.stderr
     # 12 layers (F.relu and torch.flatten in forward) and the block's `+`; Dropout unpaired
     assert "net.yaml: agrees with teamnet.model:small: 13 layers paired" in result.stdout
-    assert "0 spec layers, 1 model operation" in result.stdout
+    assert "0 spec layers, 1 model operation\n  unpaired in the model: drop (Dropout)\n" in \
+        result.stdout
 
 
 def test_the_models_own_exit_work_still_runs(team):
@@ -225,7 +226,7 @@ def test_params_outside_leaf_modules_show_in_the_totals(team, capsys):
     out = capsys.readouterr().out
     line = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "* self.scale" in text)
     assert (f"net.yaml: error: the spec ends, but the model goes on with call Tensor.mul at "
-            f"teamnet/model.py:{line} (output shape 10, params 0, flops 0)") in out
+            f"teamnet/model.py:{line} (output shape 10, params 1, flops 0)") in out
     assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "json") == 1
     totals = json.loads(capsys.readouterr().out)["totals"]
     assert (totals["spec"]["params"], totals["model"]["params"]) == (35_466, 35_467)
@@ -929,9 +930,36 @@ def test_one_changed_operation_is_named(spec, data):
     assert not result["ok"]
     text = "\n".join(describe(result))
     # a layer, or one indistinguishable from it (a `relu` of the same shape in the other branch
-    # of an `add`: which one the model lacks, the order of operations can't tell)
+    # of an `add`: which one the model lacks, the order of operations can't tell; an added Tanh
+    # and a `tanh` of the spec's of the same shape, likewise)
     rows = {row.node.path: row for row in analysis.leaves}
     twins = [p for p, row in rows.items() if path in rows and row.node.kind == rows[path].node.kind
              and row.output_shape == rows[path].output_shape] or [path]
-    named = [f" {p} (" for p in twins] + [f"`{path}`", f" {path}.1 (Tanh)"]
+    added = [f"{path}.1"] + [p for p, row in rows.items() if path in rows
+                             and row.node.kind == "tanh" and row.output_shape == rows[path].output_shape]
+    named = [f" {p} (" for p in twins] + [f"`{path}`"] + [f" {p} (Tanh)" for p in added]
     assert any(name in text for name in named), (mutation, path, text)
+
+
+def test_a_layer_scale_in_forward_is_the_scale_layer(team, capsys):
+    """ConvNeXt's `self.layer_scale * x`: a parameter given to `*` directly pairs with `scale`
+    (its params are the function's); `+` instead of `*` is drift."""
+    (team / "teamnet" / "scaled.py").write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, op='mul'):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 1)\n"
+        "        self.layer_scale = nn.Parameter(torch.ones(4, 1, 1))\n"
+        "        self.op = op\n\n"
+        "    def forward(self, x):\n"
+        "        x = self.conv(x)\n"
+        "        return self.layer_scale * x if self.op == 'mul' else self.layer_scale + x\n")
+    (team / "scale.yaml").write_text("input: [3, 4, 4]\nlayers: [{conv: {out: 4, kernel: 1}}, "
+                                     "scale]\n")
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net", 1, "meta", "json") == 0
+    assert json.loads(capsys.readouterr().out)["paired"] == 2
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net('add')", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "part ways at spec layer 1 (scale) vs model call Tensor.add at teamnet/scaled.py:14" \
+        in out and "  operation: scale (spec) vs Tensor.add (model)" in out

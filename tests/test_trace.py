@@ -62,6 +62,7 @@ def test_every_call_with_its_shapes_flow_and_line(device):
     assert ops[6].args == ([Ref(4), Ref(5)], 1)
     # a parameter is no op's output: no Ref, but its shape is an input shape
     assert ops[10].inputs == (Ref(9),) and ops[10].input_shapes == ((1, 64), (1,))
+    assert ops[10].parameters == 1 and ops[4].parameters == 0
     assert traced.outputs == (Ref(12),)
     assert traced.consumers()[3] == [4, 5]
     # shapes, batch included

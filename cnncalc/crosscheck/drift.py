@@ -319,7 +319,7 @@ JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
 def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     """The model's operations (trace.Trace), per sample: a module's figures are its measured
     call's (measure.Measured, `calls` in execution order), a function's are its output shape
-    (its FLOPs count in the totals)."""
+    and the parameters given to it (`self.gamma * x`; its FLOPs count in the totals)."""
     from collections import deque
 
     measured: dict[str, deque] = {}
@@ -347,7 +347,7 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
         label = (f"{op.path or '(the model)'} ({op.name})" if module
                  else op.name + (f" in `{op.path}`" if op.path else ""))
         out.append(Leaf(label, tuple(shape[1:]) if shape is not None else (),
-                        m.params if m is not None else 0,
+                        m.params if m is not None else op.parameters,
                         per_sample(m.flops, batch) if m is not None else 0,
                         operation=op.name, kinds=kinds, optional=optional,
                         source=_relative(op.source), call=not module))
@@ -399,18 +399,19 @@ class _Pairer:
             self.failures.append((count, pairs, skipped, None))
         scored = []
         for count, pairs, skipped, k in self.failures:
-            culprit = self.culprit(pairs, skipped, k)
+            culprit, failed = self.culprit(pairs, skipped, k)
             score = (count, -_distance(*(side[i] if i is not None else None
                                          for side, i in zip((self.spec, self.model), culprit))))
-            scored.append((score, pairs, culprit))
+            scored.append((score, pairs, culprit, failed))
         best = max(scored, key=lambda failure: failure[0])   # the first of equals: as written
-        # the culprits of the failures that got as far, best first (for `_pair`'s retries)
+        # for `_pair`'s retries: the failures that got as far, best first, each as named and
+        # as it failed (the layer that couldn't pair and the model's next operation)
         self.candidates = list(dict.fromkeys(
-            culprit for score, _, culprit in sorted(scored, key=lambda f: f[0], reverse=True)
-            if score[0] == best[0][0]))
+            pair for score, _, culprit, failed in sorted(scored, key=lambda f: f[0], reverse=True)
+            if score[0] == best[0][0] for pair in (culprit, failed)))
         return _unlink(best[1]), best[2]
 
-    def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:
+    def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple[tuple, tuple]:
         """Which spec layer and model operation to name for a failure after `pairs`: the layer
         that couldn't pair and the model's next operation that can't go unpaired, when both got
         inputs of the same size; otherwise an optional one in between changed the shape
@@ -429,12 +430,12 @@ class _Pairer:
                        else self.model[-1].output_shape if self.model else ())
         # sizes, not shapes: code reshapes between modules (`torch.flatten`) as it likes
         if math.prod(spec_input) == math.prod(model_input) or not (skipped or free_model):
-            return k, t
+            return (k, t), (k, t)
         pairs_between = [(a, b) for a in (*skipped, k) for b in (*free_model, t)
                          if (a, b) != (k, t)]
         return min(pairs_between, key=lambda ab: _distance(
             self.spec[ab[0]] if ab[0] is not None else None,
-            self.model[ab[1]] if ab[1] is not None else None))
+            self.model[ab[1]] if ab[1] is not None else None)), (k, t)
 
     def node(self, node, states: dict) -> dict:
         if node.leaf:
@@ -847,6 +848,16 @@ def _agreement(result: dict) -> str:
             f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
             f"{_count(len(result['unpaired_model']), 'model operation')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
+    named = [f"\n  unpaired in the {side}: {_names(result[f'unpaired_{side}'])}"
+             for side in ("spec", "model") if result[f"unpaired_{side}"]]
     return (f"{result['file']}: agrees with {result['against']}: "
             f"{_count(result['paired'], 'layer')} paired with what the model runs on operation, "
-            f"output shape, params and FLOPs, and the totals{free}")
+            f"output shape, params and FLOPs, and the totals{free}" + "".join(named))
+
+
+MAX_NAMED = 8
+
+
+def _names(labels: list[str]) -> str:
+    more = len(labels) - MAX_NAMED
+    return "; ".join(labels[:MAX_NAMED]) + (f"; and {more} more" if more > 0 else "")

@@ -84,6 +84,8 @@ class Op:
     args: tuple = ()                    # a function's arguments, tensors replaced by `Ref`
     kwargs: dict[str, Any] = field(default_factory=dict)       # (or None: not the model's)
     module: nn.Module | None = field(default=None, repr=False, compare=False)
+    # a function's: elements of the nn.Parameters given to it directly (`self.gamma * x`)
+    parameters: int = 0
 
     @property
     def where(self) -> str:
@@ -220,7 +222,8 @@ class Tracing:
         name, category = _function_name(func)
         given = list(_tensors((args, kwargs)))
         self._add(category, name, self.stack[-1] if self.stack else "", tuple(self.stack), given,
-                  output, self._source(), args=self._replace(args), kwargs=self._replace(kwargs))
+                  output, self._source(), args=self._replace(args), kwargs=self._replace(kwargs),
+                  parameters=sum(t.numel() for t in given if isinstance(t, nn.Parameter)))
 
     def _source(self) -> Source | None:
         """The innermost frame of the model's own code making this call: past PyTorch's frames
@@ -237,14 +240,15 @@ class Tracing:
     # -- the record
 
     def _add(self, category: Category, name: str, path: str, scope: tuple, given: list,
-             output, source, attributes=None, args=(), kwargs=None, module=None) -> None:
+             output, source, attributes=None, args=(), kwargs=None, module=None,
+             parameters: int = 0) -> None:
         index = len(self.ops)
         refs = tuple(r for r in (self._ref(t) for t in given) if r is not None)
         outputs = list(_tensors(output))
         self.ops.append(Op(index, category, name, path, scope, refs,
                            tuple(tuple(t.shape) for t in given),
                            tuple(tuple(t.shape) for t in outputs), source, attributes or {},
-                           args, kwargs or {}, module))
+                           args, kwargs or {}, module, parameters))
         for k, t in enumerate(outputs):     # in place (`relu_`, `+=`): the latest maker wins
             self.made[id(t)] = (weakref.ref(t), Ref(index, k))
 
