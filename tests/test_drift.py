@@ -561,8 +561,8 @@ def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec
     """Version 2's channel slices, splits (drawn among the composites), `when` (on any entry,
     and in the block's expression), `$in_channels`, and `linear` on the channels in `hwc`
     agree with PyTorch's own slicing, cuts and modules."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -571,8 +571,8 @@ def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec
                 composites=False, channels=8, layouts=("hwc",)))
 def test_random_hwc_networks_agree_with_their_build(spec):
     """In `hwc`, `linear` acts on the channels (nn.Linear on channels-last), as built."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -588,8 +588,8 @@ def _split_networks(draw):
 @settings(max_examples=30)
 @given(_split_networks())
 def test_random_splits_agree_with_their_build(spec):
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -814,13 +814,18 @@ def test_a_gate_written_as_add_is_named(variants, capsys):
 @pytest.mark.parametrize("name", sorted(torchvision_ref.FACTORIES))
 def test_every_zoo_network_agrees_operation_by_operation(name, capsys):
     """The torchvision copies against their bundled specs: every layer pairs with an operation,
-    and only copies are left over (DenseNet's torch.cat of one tensor, once per block)."""
+    and only copies and moved axes are left over (DenseNet's torch.cat of one tensor, once per
+    block; ShuffleNet's view and transpose before the view of its channel shuffle; ConvNeXt's
+    Permute; stochastic depth), and on the spec's side a flatten of [C, 1, 1] after code that reduced to [C]."""
     assert validate_against([str(SPECS / f"{name}.yaml")], f"tests.torchvision_ref:{name}", 1,
                             "meta", "json") == 0, name
     data = json.loads(capsys.readouterr().out)
-    assert data["unpaired_spec"] == []
-    assert all(label.startswith("torch.cat") for label in data["unpaired_model"])
-    assert data["paired"] == data["spec_leaves"]
+    assert all(label.endswith("(flatten)") for label in data["unpaired_spec"])
+    layout = ("torch.cat", "Tensor.view", "Tensor.transpose", "Tensor.contiguous")
+    # and what is the identity in eval mode (EfficientNet's stochastic depth, not in its spec)
+    assert all(label.startswith(layout) or label.endswith(("(Permute)", "(StochasticDepth)"))
+               for label in data["unpaired_model"]), data["unpaired_model"]
+    assert data["paired"] == data["spec_leaves"] - len(data["unpaired_spec"])
 
 
 MUTATED_KINDS = ("conv", "maxpool", "avgpool", "adaptive_maxpool", "global_avgpool", "relu",

@@ -68,6 +68,8 @@ class Joined(nn.Module):
     """`concat`, `add` or `mul` of `{from: [a, b, …]}`: the tensors kept for those references,
     combined by `combine(torch, outputs)`."""
 
+    traced_through = True       # trace.py records its join (torch.cat, +, *), not the module
+
     def __init__(self, values: dict, sources: tuple, combine: Callable[[Any, list], torch.Tensor]):
         super().__init__()
         self.values, self.sources, self.combine = values, sources, combine

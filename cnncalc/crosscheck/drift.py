@@ -65,13 +65,23 @@ class Leaf:
                 "flops": self.flops}
 
     def pairs_with(self, other: Leaf) -> bool:
-        """This spec layer and the model's operation `other` agree."""
+        """This spec layer and the model's operation `other` agree (the model's output with
+        the channels last counts as the same shape: code moves axes as it likes)."""
         return (self.same_operation(other) and (self.params, self.flops) == (other.params,
                                                                              other.flops)
-                and (not self.shaped or self.output_shape == other.output_shape))
+                and (not self.shaped or other.output_shape in _layouts(self.output_shape)))
 
     def same_operation(self, other: Leaf) -> bool:
         return other.kinds is None or self.operation in other.kinds
+
+
+def _layouts(shape: tuple) -> tuple:
+    """A spec's output shape as code may hold it: as it is, with the channels last, or without
+    the trailing 1s (`x.mean([2, 3])` for a global_avgpool)."""
+    squeezed = shape
+    while len(squeezed) > 1 and squeezed[-1] == 1:
+        squeezed = squeezed[:-1]
+    return shape, (*shape[1:], *shape[:1]), squeezed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,16 +292,25 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
         if node.leaf and row is not None:
             add(node, Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
                            + ")", tuple(row.output_shape), row.params, flops(row.macs), line, col,
-                           operation=node.kind, optional=node.leaf_kind.passes_through,
+                           operation=node.kind, optional=node.leaf_kind.passes_through
+                           or _squeezes(node.kind, row.input_shape, row.output_shape),
                            input_shape=tuple(row.input_shape)))
             return
         branches = node.composite.branches(node, analysis.shortcuts)
+        if branches is not None and row is not None:
+            # the cut (split's chunk): before the branches, several tensors (no one shape)
+            for _ in range(node.composite.cuts()):
+                add(node, Leaf(f"{node.path} ({node.impl.name}: cutting its input)", (), 0, 0,
+                               line, col, operation=node.impl.name,
+                               input_shape=tuple(row.input_shape), shaped=False,
+                               optional=len(branches) == 1))
         for child in (node.children if branches is None
                       else [n for branch in branches for n in branch]):
             walk(child)
-        if branches is not None and row is not None:
-            # the join: after every branch (`_Pairer.node` pairs it there)
-            joins = node.composite.combines(len(branches))
+        # the join: after every branch, or of the entries a `{from: [...]}` names
+        inputs = len(branches) if branches is not None else len(node.refs)
+        if inputs and row is not None:
+            joins = node.composite.combines(inputs)
             for i in range(joins):
                 add(node, Leaf(f"{node.path} ({node.impl.name}: joining its branches)",
                                tuple(row.output_shape), 0, 0, line, col, operation=node.impl.name,
@@ -299,6 +318,12 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
 
     walk(analysis.root)
     return leaves, index
+
+
+def _squeezes(kind: str, shape: tuple, out: tuple) -> bool:
+    """A flatten that only drops sizes of 1 ([C, 1, 1] → [C]): code that reduced without
+    keeping them (`x.mean([2, 3])`) has nothing to run for it."""
+    return kind == "flatten" and _layouts(tuple(shape))[2] == tuple(out)
 
 
 def _operations() -> dict[str, frozenset[str]]:
@@ -311,8 +336,10 @@ def _operations() -> dict[str, frozenset[str]]:
     return {op: frozenset(kinds) for op, kinds in out.items()}
 
 
-# Copies and type changes: no operation of the spec's (a `torch.cat` of one tensor is a copy too)
-COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as"])
+# Copies, type changes and axes moved: no operation of the spec's (a `torch.cat` of one tensor
+# is a copy too; a spec's shapes are channels first whatever the code's layout)
+COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as", "permute",
+                      "movedim", "transpose"])
 JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
 
 
@@ -333,14 +360,13 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     out = []
     for i, op in enumerate(ops):
         kinds: frozenset[str] | None = operations.get(op.name, frozenset())
-        following = operations.get(ops[i + 1].name, frozenset()) if i + 1 < len(ops) else ()
         module = op.category == "module"
         if module and not kinds:
             kinds = None        # the team's own module: its figures say what it is
-        optional = (op.name in COPIES or not op.inputs
+        optional = (_copy(op) or not op.inputs
                     or (op.name in JOINS_OF_ONE and len(op.input_shapes) == 1)
                     or bool(kinds and kinds <= passing)
-                    or any(op.name in prepared[kind] for kind in following if kind in prepared))
+                    or _prepares(ops, i, operations, prepared))
         queue = measured.get(op.path) if module else None
         m = queue.popleft() if queue else None
         shape = m.output_shape if m is not None else op.output_shape
@@ -354,6 +380,32 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     return out
 
 
+def _copy(op) -> bool:
+    """A copy or a change of layout: a function of COPIES, or a module of the team's own without
+    parameters that only reorders its input's axes (ConvNeXt's `Permute`)."""
+    if op.name in COPIES:
+        return True
+    shapes = (*op.input_shapes[:1], op.output_shape)
+    return (op.category == "module" and op.module is not None and len(shapes) == 2
+            and None not in shapes and shapes[0] != shapes[1]
+            and sorted(shapes[0]) == sorted(shapes[1])
+            and next(op.module.parameters(), None) is None)
+
+
+def _prepares(ops: list, i: int, operations: dict, prepared: dict) -> bool:
+    """Op i belongs to the operation of a kind that comes after it, past copies and the other
+    ops that prepare it (a conv's pad; a channel shuffle's view and transpose)."""
+    candidates = [kind for kind, names in prepared.items() if ops[i].name in names]
+    for kind in candidates:
+        j = i + 1
+        while j < len(ops) and ops[j].name in prepared[kind] | COPIES \
+                and kind not in operations.get(ops[j].name, ()):
+            j += 1
+        if j < len(ops) and kind in operations.get(ops[j].name, ()):
+            return True
+    return False
+
+
 def _relative(source) -> str | None:
     """`file:line`, the file relative to the current directory when it is below it."""
     if source is None:
@@ -363,6 +415,7 @@ def _relative(source) -> str | None:
 
 
 MAX_ORDERS_OF = 5   # branches tried in every order up to this many; beyond, as written and reversed
+MAX_PATH_ORDERS = 120   # orders of a list's paths (see _paths) tried, as written first
 MAX_WORK = 500_000  # leaf-state steps; past it (nested many-branch concats) branches keep their order
 
 
@@ -441,9 +494,12 @@ class _Pairer:
         if node.leaf:
             return self.leaf(self.index[id(node)][0], states)
         branches = node.composite.branches(node, self.analysis.shortcuts)
+        own = self.index.get(id(node), [])      # its cut (if any), then its joins
         if branches is None:
-            return self.sequence(node.children, states)
-        return self.sequence_of(self.index.get(id(node), []), self.branches(branches, states))
+            return self.sequence_of(own, self.sequence(node.children, states))
+        cuts = node.composite.cuts() if own else 0
+        states = self.sequence_of(own[:cuts], states)
+        return self.sequence_of(own[cuts:], self.branches(branches, states))
 
     def sequence_of(self, joins: list[int], states: dict) -> dict:
         for k in joins:
@@ -508,10 +564,10 @@ class _Pairer:
 
 def _paths(nodes) -> list[list[list]] | None:
     """A list of entries with references cut into paths, each a run of entries that read the
-    one before (a new path starts at an entry with `from`, at a `{from: [...]}`, and after an
-    entry that a reference reads), and the orders of the paths that run every path after the
-    paths it reads: as written first, at most MAX_ORDERS_OF! of them. None for a list without
-    references."""
+    one before (a new path starts at an entry with `from`, at a `{from: [...]}`, and at and
+    after an entry that a reference reads: code computes a value where it is needed), and the
+    orders of the paths that run every path after the paths it reads: as written first, at
+    most MAX_PATH_ORDERS of them. None for a list without references."""
     if not any(node.src is not None or node.refs for node in nodes):
         return None
     read = {key[0] for node in nodes for below in node.walk()
@@ -519,12 +575,10 @@ def _paths(nodes) -> list[list[list]] | None:
     paths: list[list] = []
     for i, node in enumerate(nodes):
         if (i == 0 or node.src is not None or (node.refs and not node.leaf)
-                or nodes[i - 1].path in read):
+                or nodes[i - 1].path in read or node.path in read):
             paths.append([node])
         else:
             paths[-1].append(node)
-    if len(paths) > MAX_ORDERS_OF:
-        return [paths]
     owner = {node.path: p for p, path in enumerate(paths) for node in path}
 
     def source(key) -> int | None:
@@ -543,16 +597,21 @@ def _paths(nodes) -> list[list[list]] | None:
         if p > 0 and path[0].src is None and not path[0].refs:
             keys.append((nodes[nodes.index(path[0]) - 1].path, "out"))
         reads.append({q for q in map(source, keys) if q is not None and q != p})
-    orders = []
-    for order in itertools.permutations(range(len(paths))):
-        done: set = set()
-        for p in order:
-            if not reads[p] <= done:
-                break
-            done.add(p)
-        else:
-            orders.append([paths[p] for p in order])
-    return orders
+    # every order that runs a path after those it reads, as written first, at most MAX_PATH_ORDERS
+    orders: list[list[int]] = []
+
+    def extend(order: list[int], done: set) -> None:
+        if len(orders) >= MAX_PATH_ORDERS:
+            return
+        if len(order) == len(paths):
+            orders.append(list(order))
+            return
+        for p in range(len(paths)):
+            if p not in done and reads[p] <= done:
+                extend([*order, p], done | {p})
+
+    extend([], set())
+    return [[paths[p] for p in order] for order in orders]
 
 
 def _distance(s: Leaf | None, t: Leaf | None) -> float:

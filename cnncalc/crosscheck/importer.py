@@ -43,9 +43,9 @@ from cnncalc.crosscheck.drift import Target, build_model
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
-from cnncalc.kinds.base import Args, NoCounterpart
-from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual
-from cnncalc.kinds.other import Identity
+from cnncalc.kinds.base import Args, NoCounterpart, torch_names
+from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
+from cnncalc.kinds.other import Identity, Slice
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
 RESERVED = frozenset(("in_channels", "id", "from", "when", "name", "expect", "rounding"))
@@ -54,6 +54,8 @@ REPEAT: Repeat = COMPOSITES[Repeat.name]      # type: ignore[assignment]
 RESIDUAL: Residual = COMPOSITES[Residual.name]    # type: ignore[assignment]
 ADD = COMPOSITES[Add.name]
 CONCAT = COMPOSITES[Concat.name]
+CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as slices
+SLICE = KINDS[Slice.name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,22 +126,47 @@ class _Reader:
         self.alias: dict[int, int] = {}
         self.items: list[Item] = []
         self.shapes: dict[int, tuple] = {}
+        self.pieces: dict[int, list[int]] = {}  # a cut (split's chunk): the value of each piece
 
     def value(self, ref: Ref) -> int:
-        index = ref.op
+        index = self.pieces[ref.op][ref.output] if ref.op in self.pieces else ref.op
         while index in self.alias:
             index = self.alias[index]
         return index
 
+    def cut(self, op: Op, chain: tuple, inputs: list[int]) -> bool:
+        """`torch.chunk`/`torch.split` along the channels (`split`'s cut): each piece is a
+        `slice` of the channels, a value of its own (ids past the trace's ops; `self.ops`
+        names the cut for each, for errors), which `concat` joins as `split` would."""
+        shape = op.input_shapes[0] if op.input_shapes else ()
+        if (len(inputs) != 1 or len(shape) < 2
+                or any(out[:1] + out[2:] != shape[:1] + shape[2:] for out in op.output_shapes)
+                or sum(out[1] for out in op.output_shapes) != shape[1]):
+            return False
+        self.pieces[op.index] = []
+        start = 0
+        for out in op.output_shapes:
+            piece = len(self.ops)
+            self.ops.append(op)
+            self.pieces[op.index].append(piece)
+            self.shapes[piece] = out[1:]
+            args = SLICE.args.model_validate({"channels": [start, start + out[1]]})
+            self.items.append(Leaf(piece, inputs, op.index, chain, SLICE, args, op.name))
+            start += out[1]
+        return True
+
     def run(self) -> list[Item]:
         called: Counter = Counter()
-        for op in self.ops:
+        for op in list(self.ops):       # `cut` adds ops for the pieces
             if op.index not in self.calls:      # the model's input
                 self.shapes[op.index] = op.output_shapes[0][1:]
                 continue
+            if op.name in CUTS and self.cut(op, tuple(p for p in op.scope if p),
+                                            [self.value(r) for r in op.inputs]):
+                continue
             if len(op.output_shapes) != 1:
                 raise _error(op, f"gives {len(op.output_shapes)} tensors; a layer gives one "
-                             "(several outputs and slices are spec language version 2)")
+                             "(only a cut of the channels, as `split`'s, is read)")
             if len(op.inputs) != len(op.input_shapes):
                 raise _error(op, "uses a tensor the model didn't compute from its input (a "
                              "parameter or a constant in `forward`): no kind says that",
@@ -194,6 +221,8 @@ class _Reader:
             shape = op.input_shapes[0][1:]
             found = []
             for kind in KINDS.values():
+                if op.name not in kind.operations():
+                    continue
                 try:
                     args = kind.read_call(op.name, plain, kwargs, shape)
                 except NoCounterpart as exc:
@@ -765,22 +794,22 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
     if len(traced.outputs) != 1 or traced.outputs[0] is None:
         raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
                           "input; a spec has one output (several are spec language version 2)")
-    reader = _Reader(model, traced.ops, traced.calls())
+    reader = _Reader(model, list(traced.ops), traced.calls())
     items = reader.run()
     output = reader.value(traced.outputs[0])
     _flatten_concats(items)
     nester = _Nester(model, items, output)
     top = nester.nest(items, 0)
     emitted: Counter = Counter()
-    entries = _decompose(top, 0, output, emitted, traced.ops)
-    _check_each_once(items, top, emitted, traced.ops)
+    entries = _decompose(top, 0, output, emitted, reader.ops)
+    _check_each_once(items, top, emitted, reader.ops)
     writer = _Writer(reader.shapes)
     writer.make_blocks(entries)
     layers = writer.entries(entries, "")
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for b in model.buffers())
     flops = counter.get_total_flops()
-    out_shape = tuple(traced.ops[output].output_shapes[0][1:])
+    out_shape = tuple(reader.shapes[output])
     spec: dict = {"name": name, "input": list(shape)}
     # a model that returns its input: one layer that does the same
     body = {"layers": _plain(layers) or [Identity.name]}

@@ -197,6 +197,8 @@ class Tracing:
         path = self.names.get(module, "?")
         if (self.leaf is None and next(module.children(), None) is None
                 and not isinstance(module, _CONTAINERS)     # empty: they run nothing
+                # wiring whose functions are the model's operations (build.py's `Joined`)
+                and not getattr(module, "traced_through", False)
                 and (module is not self.model or type(module).__module__.startswith("torch.nn."))):
             self.leaf = {"module": module, "args": (args, kwargs), "scope": tuple(self.stack),
                          "source": self._source()}

@@ -12,7 +12,6 @@ from cnncalc.kinds.base import (
     NoCounterpart,
     call_arguments,
     leaf_kind,
-    op_name,
 )
 from cnncalc.working import Step, number
 
@@ -48,9 +47,8 @@ class Activation(LeafKind):
         return self.read_arguments(vars(module))
 
     def read_call(self, op, args, kwargs, shape):
-        # F.leaky_relu, torch.relu_, Tensor.sigmoid: the module's name in lower case
-        if op_name(op).replace("_", "") != self.torch.lower():
-            return None
+        # F.leaky_relu, torch.relu_, Tensor.sigmoid: `operations()` says which (the importer
+        # asks only a kind whose operations name the call)
         return self.read_arguments(call_arguments(args, kwargs, self.call_names))
 
     def read_arguments(self, given: dict):
@@ -267,8 +265,6 @@ class ChannelSoftmax(LeafKind):
         return self.read_dim(module.dim, shape)
 
     def read_call(self, op, args, kwargs, shape):
-        if op_name(op).replace("_", "") != self.torch.split("(")[0].lower():
-            return None
         return self.read_dim(call_arguments(args, kwargs, ("dim",)).get("dim"), shape)
 
     def read_dim(self, dim, shape):

@@ -295,7 +295,8 @@ class LeafKind:
         return None
 
     def read_call(self, op: str, args: tuple, kwargs: dict, shape: tuple) -> Args | None:
-        """This kind's arguments when the functional call `op(x, *args, **kwargs)` is one."""
+        """This kind's arguments when the functional call `op(x, *args, **kwargs)` is one;
+        asked only for an `op` among its `operations()` (the names are declared there once)."""
         return None
 
     def write(self, args: Args) -> Any:

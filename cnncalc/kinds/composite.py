@@ -14,8 +14,9 @@ A composite owns every stage's view of it, as a leaf kind does:
   (None: its children run in order);
 - `chained` and `reads(node)`: how values flow (cnncalc.graph.dataflow): whether its children
   run one after another or each on its input, and what its output is computed from;
-  (None: its children run in order); `operations()` and `combines(n)`: what a model runs to
-  join n branches (`combined_by`, in `torch_names` forms), and how many times (a + b + c: 2);
+  `operations()`, `cuts()` and `combines(n)`: what a model runs to cut its input for the
+  branches (`cut_by`: split's chunk) and to join n branches (`combined_by`, in `torch_names`
+  forms), and how many times (a + b + c: 2); `cnncalc import` reads the same names back;
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
   editor schema; `example`: a worked case the test suite runs;
 - for `cnncalc import`, the inverse: `read_call(op, args, kwargs, rank)`, whether a functional
@@ -36,7 +37,7 @@ from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt, call_arguments, op_name, torch_names
+from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt, call_arguments, torch_names
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -71,7 +72,10 @@ class Composite:
     leaf: ClassVar[bool] = False
     block_use: ClassVar[bool] = False
     chained: ClassVar[bool] = True      # children one after another (else each on the input)
+    # What a model runs to join its branches, and to cut its input for them (`split`'s chunk),
+    # in `torch_names` forms: `validate --against` pairs them, `cnncalc import` reads them back
     combined_by: ClassVar[tuple[str, ...]] = ()     # nothing joins its children: they run in order
+    cut_by: ClassVar[tuple[str, ...]] = ()
 
     def expand(self, ex: Any, value: Any, entry: Entry) -> Node:
         raise NotImplementedError
@@ -98,11 +102,19 @@ class Composite:
         return walker.sequence(node.children, value)
 
     def operations(self) -> frozenset[str]:
+        return torch_names(self.cut_by + self.combined_by)
+
+    def joins(self) -> frozenset[str]:
+        """The operations that join its branches (`combined_by`'s)."""
         return torch_names(self.combined_by)
 
     def combines(self, branches: int) -> int:
-        """How many of `operations()` a model runs to join `branches` branches."""
+        """How many of `combined_by` a model runs to join `branches` branches."""
         return branches - 1 if self.combined_by else 0
+
+    def cuts(self) -> int:
+        """How many of `cut_by` a model runs before the branches."""
+        return 1 if self.cut_by else 0
 
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
@@ -364,10 +376,8 @@ class Branched(Composite):
         return {"anyOf": [branches, _mapping_schema({"branches": branches}, ["branches"]),
                           _mapping_schema({"from": names}, ["from"])]}
 
-    ops: ClassVar[tuple[str, ...]] = ()     # the functions and operators that combine so
-
     def read_call(self, op, args, kwargs, rank):
-        return op_name(op) in self.ops and self.reads_arguments(args, kwargs, rank)
+        return op in self.joins() and self.reads_arguments(args, kwargs, rank)
 
     def reads_arguments(self, args: tuple, kwargs: dict, rank: int) -> bool:
         return not args and not kwargs
@@ -423,8 +433,6 @@ expected:
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
 
-    ops = ("cat", "concat", "concatenate")
-
     def reads_arguments(self, args, kwargs, rank):
         given = call_arguments(args, kwargs, ("dim",))
         return set(given) <= {"dim"} and given.get("dim", 0) % rank == 1
@@ -450,7 +458,7 @@ expected:
 class Add(Branched):
     name = "add"
     torch = "sum of the branches (+)"
-    combined_by = ("add", "Tensor.__radd__")       # a + b, sum([a, b])
+    combined_by = ("add", "Tensor.__radd__", "Tensor.__iadd__")   # a + b, sum([a, b]), +=
     summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
                "on each axis)")
     example = """
@@ -487,8 +495,6 @@ expected:
         for out in outs[1:]:
             total = total + out
         return total
-
-    ops = ("add", "iadd", "radd")      # `+` and `+=` too
 
     def reads_arguments(self, args, kwargs, rank):
         return not args and kwargs.get("alpha", 1) == 1 and set(kwargs) <= {"alpha"}
@@ -548,7 +554,7 @@ def combined_steps(row, context, how: str, note: str) -> list[Step]:
 class Mul(Branched):
     name = "mul"
     torch = "product of the branches (*)"
-    combined_by = ("mul", "Tensor.__rmul__")
+    combined_by = ("mul", "Tensor.__rmul__", "Tensor.__imul__")
     summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
                "(`[]` is the identity branch)")
     example = """
@@ -575,8 +581,6 @@ expected:
         for out in outs[1:]:
             total = total * out
         return total
-
-    ops = ("mul", "imul", "rmul")
 
     def joined(self, walker, node: Node, outs: list):
         """a·b keeps b when a needs a gradient and a when b does, one product at a time."""
@@ -605,6 +609,8 @@ class SplitArgs(Args):
 class Split(Composite):
     name = "split"
     torch = "torch.split / torch.chunk along channels, then torch.cat"
+    cut_by = ("split", "torch.functional.split", "chunk", "tensor_split")
+    combined_by = ("cat", "concat", "concatenate")
     summary = ("the channels cut into consecutive slices, slice i to branch i, outputs joined "
                "along channels (`[]` is the identity branch)")
     arguments = [("sizes", False, None), ("parts", False, None), ("branches", True, None)]
@@ -725,6 +731,9 @@ expected:
                           " + ".join(n(c) for c in outs), row.output_shape[0],
                           then=context.shape(row.output_shape)))
         return steps + alignment(branches, row)
+
+    def combines(self, branches: int) -> int:
+        return 1 if branches > 1 else 0     # one torch.cat (of one piece: a copy)
 
     def build(self, builder, node: Node):
         # PyTorch's own cut, not cnncalc's sizes: a wrong rule shows as a disagreement

@@ -107,6 +107,8 @@ class Conv(LeafKind):
     torch = "Conv1d/2d/3d"
     # TensorFlow's `same` with a stride: PyTorch pads first (`build`)
     prepared_by = ("ZeroPad{n}d", "ConstantPad{n}d", "pad")
+    # a 1×1 conv computes what nn.Linear does on the channels moved last (ConvNeXt's blocks)
+    also = ("Linear",)
     summary = "convolution"
     example = """
 name: cs231n-conv

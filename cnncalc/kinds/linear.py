@@ -26,6 +26,7 @@ class Linear(LeafKind):
     name = "linear"
     args = LinearArgs
     torch = "Linear"
+    also = ("ChannelsLastLinear",)      # the build of `linear` in `layout: hwc`
     summary = ("fully connected, on the last dimension as the layout writes it: W (L in 1-D) "
                "in chw, the channels in hwc")
     # On a [C, H, W] sample it mixes every position along the last axis (W), so each output

@@ -30,7 +30,6 @@ from cnncalc.kinds.base import (
     module,
     need_rank,
     one_or_list,
-    op_name,
     own,
     per_axis,
     spatial,
@@ -88,8 +87,6 @@ expected:
         return DropoutArgs(p=module.p)
 
     def read_call(self, op, args, kwargs, shape):
-        if op_name(op) != self.torch.lower():
-            return None
         return DropoutArgs(p=float(call_arguments(args, kwargs, ("p",)).get("p", 0.5)))
 
 
@@ -274,7 +271,7 @@ class Upsample(LeafKind):
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"
-    also = ("interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d")
+    also = ("interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ResizeLike")
     summary = ("resizing by a scale factor, to a `size`, or to the spatial size of an earlier "
                "entry's output (`like: NAME`)")
     position_wise = False
@@ -349,15 +346,18 @@ expected:
         return self.read_settings(module.size, module.scale_factor, module.mode)
 
     def read_call(self, op, args, kwargs, shape):
-        if op_name(op) not in ("interpolate", "upsample"):
-            return None
         given = call_arguments(args, kwargs, ("size", "scale_factor", "mode"))
         return self.read_settings(given.get("size"), given.get("scale_factor"),
                                   given.get("mode", "nearest"))
 
     def read_settings(self, size, scale, mode):
-        if size is not None or scale is None:
-            raise NoCounterpart("a size instead of a scale factor: an `upsample` scales")
+        if size is not None:
+            # the size this run gave (a size read from another tensor is written as its
+            # numbers: right at this input size)
+            sizes = [int(s) for s in size] if isinstance(size, (tuple, list)) else int(size)
+            return UpsampleArgs(size=one_or_list(sizes), mode=mode)
+        if scale is None:
+            raise NoCounterpart("neither a size nor a scale factor")
         scales = [float(s) for s in scale] if isinstance(scale, (tuple, list)) else float(scale)
         return UpsampleArgs(scale=one_or_list(scales), mode=mode)
 
@@ -419,6 +419,10 @@ class ChannelShuffle(LeafKind):
     name = "channel_shuffle"
     args = ChannelShuffleArgs
     torch = "ChannelShuffle"
+    # ShuffleNet's own: x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W),
+    # the last view paired, what comes before it part of it
+    also = ("view", "reshape")
+    prepared_by = ("view", "reshape", "transpose", "permute", "contiguous")
     summary = "reorders the channels (ShuffleNet's channel shuffle)"
     example = """
 name: channel-shuffle-3
@@ -550,6 +554,7 @@ class Slice(LeafKind):
     name = "slice"
     args = SliceArgs
     torch = "x[:, start:stop]"
+    also = ("ChannelSlice", "Tensor.__getitem__", "narrow")   # crosscheck's, or in forward
     summary = "channels start to stop − 1, as Python slices them (null stop: to the end)"
     example = """
 name: slice-channels
@@ -588,12 +593,41 @@ expected:
         return steps
 
     def build(self, nn, args: SliceArgs, shape):
-        start, stop = args.channels
+        return _channel_slice(nn)(*args.channels)
 
-        class ChannelSlice(nn.Module):
-            """`x[:, start:stop]`: PyTorch's own slicing, not cnncalc's range."""
+    def read(self, nn, module, shape):
+        if type(module) is not _channel_slice(nn):
+            return None
+        return self.args.model_validate({"channels": [module.start, module.stop]})
 
-            def forward(self, x):
-                return x[:, start:stop]
+    def read_call(self, op, args, kwargs, shape):
+        """`x[:, a:b]` (step 1, every later axis whole) and `x.narrow(1, start, length)`."""
+        if op.endswith("narrow"):
+            given = call_arguments(args, kwargs, ("dim", "start", "length"))
+            if given.get("dim") != 1 or not isinstance(given.get("start"), int):
+                return None
+            return self.args.model_validate(
+                {"channels": [given["start"], given["start"] + given["length"]]})
+        index = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(index, tuple) or len(index) != 2:
+            return None
+        whole, channels = index
+        if (whole != slice(None) or not isinstance(channels, slice)
+                or channels.step not in (None, 1)):
+            return None
+        return self.args.model_validate({"channels": [channels.start or 0, channels.stop]})
 
-        return ChannelSlice()
+
+@cache
+def _channel_slice(nn: Any) -> Any:
+    class ChannelSlice(nn.Module):
+        """`x[:, start:stop]`: PyTorch's own slicing, not cnncalc's range."""
+
+        def __init__(self, start: int, stop: int | None):
+            super().__init__()
+            self.start, self.stop = start, stop
+
+        def forward(self, x):
+            return x[:, self.start:self.stop]
+
+    return ChannelSlice
