@@ -139,6 +139,10 @@ def test_random_networks_round_trip(spec):
         return                           # a network cnncalc rejects has no model to import
     model = build(analysis).eval()
     shape = list(analysis.input_shape)
+    try:
+        model(torch.empty((1, *shape), device="meta"))
+    except (RuntimeError, ValueError):
+        return      # PyTorch refuses one sample (a groupnorm of one value per group)
     imported = spec_of(model, shape, "<generated>")
     assert figures_of_spec(imported.text) == (
         analysis.total("params"), analysis.total("buffers"), flops(analysis.total("macs")),

@@ -49,6 +49,7 @@ from cnncalc.kinds.other import Identity, Slice
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
 RESERVED = frozenset(("in_channels", "id", "from", "when", "name", "expect", "rounding"))
+MAX_RUN = 4         # calls a kind may read as one layer (`read_run`)
 MAX_PERIOD = 64     # entries in a repeated run: longer ones are rare, and the search is quadratic
 REPEAT: Repeat = COMPOSITES[Repeat.name]      # type: ignore[assignment]
 RESIDUAL: Residual = COMPOSITES[Residual.name]    # type: ignore[assignment]
@@ -127,6 +128,7 @@ class _Reader:
         self.items: list[Item] = []
         self.shapes: dict[int, tuple] = {}
         self.pieces: dict[int, list[int]] = {}  # a cut (split's chunk): the value of each piece
+        self.skip: set[int] = set()     # calls read as part of an earlier one's layer
 
     def value(self, ref: Ref) -> int:
         index = self.pieces[ref.op][ref.output] if ref.op in self.pieces else ref.op
@@ -180,7 +182,9 @@ class _Reader:
                 called[id(op.module)] += 1
                 self.items.append(self.module(op, chain, inputs))
                 continue
-            item = self.function(op, chain, inputs)
+            if op.index in self.skip:          # read with the calls before it (`read_run`)
+                continue
+            item = self.run_of(op, chain, inputs) or self.function(op, chain, inputs)
             if item is not None:
                 self.items.append(item)
         self.unused_parameters(called)
@@ -205,6 +209,33 @@ class _Reader:
         # arguments written
         _, kind, args = min(found, key=lambda f: f[0])
         return Leaf(op.index, inputs, op.index, chain, kind, args, op.path)
+
+    def run_of(self, op: Op, chain: tuple, inputs: list[int]) -> Item | None:
+        """A run of calls from `op`, each on the one before's output alone, that a kind reads
+        as one layer (`read_run`): the layer, with the run's last value; the rest skipped."""
+        run = [op]
+        while len(run) < MAX_RUN and run[-1].index + 1 < len(self.ops):
+            after = self.ops[run[-1].index + 1]
+            if after.module is not None or after.inputs != (Ref(run[-1].index),):
+                break
+            run.append(after)
+        if len(run) < 2 or len(inputs) != 1:
+            return None
+        calls = [(o.name, tuple(a for a in o.args if not _is_tensor(a)),
+                  {k: v for k, v in o.kwargs.items() if not _is_tensor(v)},
+                  o.input_shapes[0][1:], o.output_shapes[0][1:] if o.output_shapes else ())
+                 for o in run]
+        for kind in KINDS.values():
+            found = kind.read_run(calls)
+            if found is not None:
+                count, args = found
+                last = run[count - 1]
+                self.skip.update(o.index for o in run[1:count])
+                for o in run[:count - 1]:
+                    self.alias[o.index] = last.index
+                self.shapes[last.index] = last.output_shapes[0][1:]
+                return Leaf(last.index, inputs, op.index, chain, kind, args, op.name)
+        return None
 
     def function(self, op: Op, chain: tuple, inputs: list[int]) -> Item | None:
         plain = tuple(a for a in op.args if not _is_tensor(a))

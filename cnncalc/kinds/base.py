@@ -299,6 +299,13 @@ class LeafKind:
         asked only for an `op` among its `operations()` (the names are declared there once)."""
         return None
 
+    def read_run(self, calls: list[tuple]) -> tuple[int, Args] | None:
+        """How many of `calls`, a run of functional calls each on the one before's output
+        (`(op, args, kwargs, input shape, output shape)`, one sample), are together one layer
+        of this kind, and its arguments; None if they aren't (ShuffleNet's channel shuffle is
+        a view, a transpose and a view)."""
+        return None
+
     def write(self, args: Args) -> Any:
         """The arguments as a spec writes them, defaults left out: None for none (`- relu`),
         the first argument alone as the shorthand (`linear: 10`), else a mapping."""

@@ -289,12 +289,19 @@ expected:
     def read(self, nn, module, shape):
         from cnncalc.crosscheck.build import ChannelsLastLayerNorm
 
-        if type(module) not in (nn.LayerNorm, ChannelsLastLayerNorm):
+        # torchvision's LayerNorm2d (ConvNeXt's; a copy by its class name, as torch.nn has
+        # none): LayerNorm(C) on the channels moved last, as ChannelsLastLayerNorm
+        channels_last = (type(module) is ChannelsLastLayerNorm
+                         or (type(module).__name__ == "LayerNorm2d"
+                             and isinstance(module, nn.LayerNorm)))
+        if type(module) is not nn.LayerNorm and not channels_last:
             return None
         if module.elementwise_affine and getattr(module, "bias", True) is None:
             raise NoCounterpart("bias=False: an affine `layernorm` has a scale and a shift")
-        over: Literal["sample", "channels"] = ("channels" if type(module) is ChannelsLastLayerNorm
-                                               else "sample")
+        over: Literal["sample", "channels"] = "channels" if channels_last else "sample"
+        if over == "channels" and tuple(module.normalized_shape) != tuple(shape[:1]):
+            raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on "
+                                f"{shape[0]} channels")
         if over == "sample" and tuple(module.normalized_shape) != tuple(shape):
             raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on a "
                                 f"{tuple(shape)} sample: a `layernorm` normalises the whole "

@@ -30,6 +30,7 @@ from cnncalc.kinds.base import (
     module,
     need_rank,
     one_or_list,
+    op_name,
     own,
     per_axis,
     spatial,
@@ -127,13 +128,16 @@ expected:
         return args.p == 0
 
     def build(self, nn, args: DropPathArgs, shape):
-        p = args.p
-
         class StochasticDepth(nn.Module):
             """torchvision's StochasticDepth(p, "row"): the identity in eval mode; in training
             each sample's path is kept with probability 1 − p and scaled by 1/(1 − p)."""
 
+            def __init__(self, p: float):
+                super().__init__()
+                self.p, self.mode = p, "row"      # as torchvision's (what `read` reads)
+
             def forward(self, x):
+                p = self.p
                 if not self.training or p == 0:
                     return x
                 noise = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(1 - p)
@@ -141,7 +145,7 @@ expected:
                     noise.div_(1 - p)
                 return x * noise
 
-        return StochasticDepth()
+        return StochasticDepth(float(args.p))
 
     def read(self, nn, module, shape):
         # torchvision.ops.StochasticDepth (or a copy of it), by its class name: torch.nn has none
@@ -462,6 +466,21 @@ expected:
         if type(module) is not nn.ChannelShuffle:
             return None
         return ChannelShuffleArgs(groups=module.groups)
+
+    def read_run(self, calls):
+        """x.view(N, g, C/g, H, W).transpose(1, 2) (.contiguous()) .view(N, C, H, W)."""
+        names = [op_name(op) for op, *_ in calls]
+        if len(calls) < 3 or names[0] not in ("view", "reshape") or names[1] != "transpose":
+            return None
+        _, _, _, shape, split = calls[0]
+        _, args, kwargs, _, _ = calls[1]
+        last = 3 if names[2] == "contiguous" else 2
+        if (last >= len(calls) or names[last] not in ("view", "reshape") or kwargs
+                or sorted(args) != [1, 2] or len(split) != len(shape) + 1
+                or split[0] * split[1] != shape[0] or split[2:] != shape[1:]
+                or calls[last][4] != shape):
+            return None
+        return last + 1, ChannelShuffleArgs(groups=split[0])
 
 
 class ScaleArgs(Args):

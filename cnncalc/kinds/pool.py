@@ -379,5 +379,17 @@ expected:
         return self.args() if found is not None and found.output == 1 else None
 
     def read_call(self, op, args, kwargs, shape):
+        if op.endswith("mean"):
+            given = call_arguments(args, kwargs, ("dim", "keepdim"))
+            dims = given.get("dim")
+            dims = [dims] if isinstance(dims, int) else list(dims or [])
+            if len(shape) < 2 or sorted(d % (len(shape) + 1) for d in dims) != list(
+                    range(2, len(shape) + 1)):
+                return None
+            if not given.get("keepdim"):
+                raise NoCounterpart("the mean over every spatial axis without keepdim=True is "
+                                    "`global_avgpool` then `flatten`: two layers for one call; "
+                                    "write keepdim=True and flatten")
+            return self.args()
         found = AdaptiveAvgPool().read_call(op, args, kwargs, shape)
         return self.args() if found is not None and found.output == 1 else None
