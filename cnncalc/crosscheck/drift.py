@@ -28,7 +28,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
@@ -377,6 +377,13 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
                         per_sample(m.flops, batch) if m is not None else 0,
                         operation=op.name, kinds=kinds, optional=optional,
                         source=_relative(op.source), call=not module))
+        if not module and len(op.output_shapes) > 1 and kinds and "slice" in kinds:
+            # a cut's pieces: the first is the cut (split's) or a slice, each other a slice
+            # that a spec of slices (as `import` writes one) pairs, else left unpaired
+            out[-1] = replace(out[-1], output_shape=tuple(op.output_shapes[0][1:]))
+            out += [replace(out[-1], label=f"{label} (piece {k})",
+                            output_shape=tuple(piece[1:]), optional=True)
+                    for k, piece in enumerate(op.output_shapes[1:], 1)]
     return out
 
 
@@ -415,6 +422,7 @@ def _relative(source) -> str | None:
 
 
 MAX_ORDERS_OF = 5   # branches tried in every order up to this many; beyond, as written and reversed
+MAX_INTERLEAVED = 2     # two branches, one of at most this many entries: any interleaving
 MAX_PATH_ORDERS = 120   # orders of a list's paths (see _paths) tried, as written first
 MAX_WORK = 500_000  # leaf-state steps; past it (nested many-branch concats) branches keep their order
 
@@ -508,6 +516,8 @@ class _Pairer:
 
     def branches(self, branches: list, states: dict) -> dict:
         orders: Iterable[Sequence[list]]
+        if self.any_order and len(branches) == 2 and min(map(len, branches)) <= MAX_INTERLEAVED:
+            return self.interleaved(*branches, states)
         if not self.any_order:
             orders = [branches]
         elif len(branches) <= MAX_ORDERS_OF:
@@ -522,6 +532,24 @@ class _Pairer:
             for j, state in after.items():
                 _merge(merged, j, state)
         return merged
+
+    def interleaved(self, a: list, b: list, states: dict) -> dict:
+        """Two branches, one of them short, in any interleaving of their entries (either
+        order included): code may compute a short side path in the middle of the other
+        (LR-ASPP's low classifier between the head's gate and its high classifier)."""
+        grid: dict[tuple[int, int], dict] = {(0, 0): states}
+        for i in range(len(a) + 1):
+            for k in range(len(b) + 1):
+                if (i, k) == (0, 0):
+                    continue
+                merged: dict = {}
+                for before, node in (((i - 1, k), a[i - 1] if i else None),
+                                     ((i, k - 1), b[k - 1] if k else None)):
+                    if node is not None:
+                        for j, state in self.node(node, grid[before]).items():
+                            _merge(merged, j, state)
+                grid[(i, k)] = merged
+        return grid[(len(a), len(b))]
 
     def sequence(self, nodes, states: dict) -> dict:
         paths = _paths(nodes) if self.any_order else None
@@ -721,8 +749,6 @@ def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
 
 def _pairs_without(analysis, ours, k, index, theirs, j, any_order: bool) -> bool:
     """Whether everything pairs with spec layer `k` or model operation `j` left out."""
-    from dataclasses import replace
-
     ours = [replace(leaf, optional=True) if i == k else leaf for i, leaf in enumerate(ours)]
     theirs = [replace(leaf, optional=True) if i == j else leaf for i, leaf in enumerate(theirs)]
     try:

@@ -57,6 +57,7 @@ ADD = COMPOSITES[Add.name]
 CONCAT = COMPOSITES[Concat.name]
 CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as slices
 SLICE = KINDS[Slice.name]
+FLATTEN = KINDS["flatten"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,10 +263,19 @@ class _Reader:
                     found.append((len(args.model_dump(exclude_defaults=True)), kind, args))
             if found:
                 _, kind, args = min(found, key=lambda f: f[0])
+                out = op.output_shapes[0][1:]
+                if kind is not FLATTEN and len(out) < len(shape) and out == shape[:len(out)]:
+                    # x.mean([2, 3]): the pool, then its sizes of 1 dropped (a `flatten`)
+                    pooled = len(self.ops)
+                    self.ops.append(op)
+                    self.shapes[pooled] = (*out, *[1] * (len(shape) - len(out)))
+                    self.items.append(Leaf(pooled, inputs, op.index, chain, kind, args, op.name))
+                    return Leaf(op.index, [pooled], op.index, chain, FLATTEN, FLATTEN.args(),
+                                op.name)
                 return Leaf(op.index, inputs, op.index, chain, kind, args, op.name)
         raise _error(op, "no layer kind or composite of the spec language does this",
-                     ["`cnncalc kinds` lists them; spec language version 2 adds slices, "
-                      "several outputs and references to earlier outputs"])
+                     ["`cnncalc kinds` lists them (the import reads each kind's "
+                      "`operations()`)"])
 
     def unused_parameters(self, called: Counter) -> None:
         """Modules with parameters that forward never called (their params would be missing)
@@ -398,8 +408,8 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter,
 
 def _two_paths(op: Op) -> Unsupported:
     return Unsupported(f"{_where(op)}: its output is used on two paths that don't join as the "
-                       "branches of one concat, add or mul; that takes references to earlier "
-                       "outputs (spec language version 2)")
+                       "branches of one concat, add or mul; that takes references (`id` and "
+                       "`from`), which the import doesn't write yet")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -824,7 +834,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
             from None
     if len(traced.outputs) != 1 or traced.outputs[0] is None:
         raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
-                          "input; a spec has one output (several are spec language version 2)")
+                          "input; the import writes one output (not `outputs` yet)")
     reader = _Reader(model, list(traced.ops), traced.calls())
     items = reader.run()
     output = reader.value(traced.outputs[0])

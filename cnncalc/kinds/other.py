@@ -573,7 +573,9 @@ class Slice(LeafKind):
     name = "slice"
     args = SliceArgs
     torch = "x[:, start:stop]"
-    also = ("ChannelSlice", "Tensor.__getitem__", "narrow")   # crosscheck's, or in forward
+    # crosscheck's module, or in forward; a piece of a cut (`x.chunk(2, 1)`: import's slices)
+    also = ("ChannelSlice", "Tensor.__getitem__", "narrow", "split", "torch.functional.split",
+            "chunk", "tensor_split")
     summary = "channels start to stop − 1, as Python slices them (null stop: to the end)"
     example = """
 name: slice-channels

@@ -386,10 +386,6 @@ expected:
             if len(shape) < 2 or sorted(d % (len(shape) + 1) for d in dims) != list(
                     range(2, len(shape) + 1)):
                 return None
-            if not given.get("keepdim"):
-                raise NoCounterpart("the mean over every spatial axis without keepdim=True is "
-                                    "`global_avgpool` then `flatten`: two layers for one call; "
-                                    "write keepdim=True and flatten")
-            return self.args()
+            return self.args()      # without keepdim, the importer adds the `flatten`
         found = AdaptiveAvgPool().read_call(op, args, kwargs, shape)
         return self.args() if found is not None and found.output == 1 else None
