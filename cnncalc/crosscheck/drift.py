@@ -517,7 +517,7 @@ class _Pairer:
     def branches(self, branches: list, states: dict) -> dict:
         orders: Iterable[Sequence[list]]
         if self.any_order and len(branches) == 2 and min(map(len, branches)) <= MAX_INTERLEAVED:
-            return self.interleaved(*branches, states)
+            return self.interleaved(branches[0], branches[1], states)
         if not self.any_order:
             orders = [branches]
         elif len(branches) <= MAX_ORDERS_OF:

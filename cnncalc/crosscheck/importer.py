@@ -45,6 +45,7 @@ from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart, torch_names
 from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
+from cnncalc.kinds.conv import Conv
 from cnncalc.kinds.other import Identity, Slice
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
@@ -58,6 +59,7 @@ CONCAT = COMPOSITES[Concat.name]
 CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as slices
 SLICE = KINDS[Slice.name]
 FLATTEN = KINDS["flatten"]
+CONV: Conv = KINDS[Conv.name]     # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,11 +181,14 @@ class _Reader:
             self.shapes[op.index] = op.output_shapes[0][1:]
             chain = tuple(p for p in op.scope if p)
             inputs = [self.value(r) for r in op.inputs]
+            if op.index in self.skip:          # read with the call before it
+                continue
             if op.module is not None:           # a leaf module's call
                 called[id(op.module)] += 1
-                self.items.append(self.module(op, chain, inputs))
-                continue
-            if op.index in self.skip:          # read with the calls before it (`read_run`)
+                padded = self.padded_conv(op, chain, inputs)
+                if padded is not None:
+                    called[id(self.ops[padded.id].module)] += 1
+                self.items.append(padded or self.module(op, chain, inputs))
                 continue
             item = self.run_of(op, chain, inputs) or self.function(op, chain, inputs)
             if item is not None:
@@ -210,6 +215,21 @@ class _Reader:
         # arguments written
         _, kind, args = min(found, key=lambda f: f[0])
         return Leaf(op.index, inputs, op.index, chain, kind, args, op.path)
+
+    def padded_conv(self, op: Op, chain: tuple, inputs: list[int]) -> Item | None:
+        """A zero pad and the conv right after it on its output alone: `padding: same` with a
+        stride, as cnncalc builds it (`Conv.read_padded`), the pad skipped into the conv."""
+        after = self.ops[op.index + 1] if op.index + 1 < len(self.ops) else None
+        if (after is None or after.module is None or after.inputs != (Ref(op.index),)
+                or len(inputs) != 1):
+            return None
+        args = CONV.read_padded(nn, op.module, after.module, op.input_shapes[0][1:])
+        if args is None:
+            return None
+        self.skip.add(after.index)
+        self.alias[op.index] = after.index
+        self.shapes[after.index] = after.output_shapes[0][1:]
+        return Leaf(after.index, inputs, op.index, chain, CONV, args, after.path)
 
     def run_of(self, op: Op, chain: tuple, inputs: list[int]) -> Item | None:
         """A run of calls from `op`, each on the one before's output alone, that a kind reads

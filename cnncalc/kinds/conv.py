@@ -231,6 +231,22 @@ expected:
                         bias=module.bias is not None)
 
 
+    def read_padded(self, nn, pad, module, shape):
+        """A zero pad right before this conv (`prepared_by`), as `padding: same` with a stride
+        builds it (TensorFlow's: the odd zero at the end), else None."""
+        args = self.read(nn, module, shape)
+        if args is None or not exact_type(nn, pad, "ZeroPad") or one_or_list(module.padding) != 0:
+            return None
+        sides = list(pad.padding)       # (left, right) of the last axis first
+        pairs = [(sides[i], sides[i + 1]) for i in range(0, len(sides), 2)][::-1]
+        for (before, after), w, k, st, d in zip(pairs, shape[1:], module.kernel_size,
+                                                 module.stride, module.dilation):
+            total = max((-(-w // st) - 1) * st + d * (k - 1) + 1 - w, 0)
+            if (before, after) != (total // 2, total - total // 2):
+                return None
+        return args.model_copy(update={"padding": "same"})
+
+
 def _zeros_only(module) -> None:
     if module.padding_mode != "zeros":
         raise NoCounterpart(f"padding_mode={module.padding_mode!r}: the spec language pads "
