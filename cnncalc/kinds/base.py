@@ -21,7 +21,10 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   for `cnncalc import`: this kind's arguments when a PyTorch module (or a functional call in a
   `forward`, `op` named as `torch.nn.functional.relu` or `Tensor.relu`) is one of this kind's,
   else None; `NoCounterpart` for a setting the language can't say (a conv's
-  `padding_mode="reflect"`). `write(args)` gives the arguments as a spec writes them;
+  `padding_mode="reflect"`); `read_call` is asked only for an `op` among its `operations()`
+  (the names are declared once, there); `read_run(calls)`: a run of calls that are together
+  one layer (ShuffleNet's view/transpose/view). `write(args)` gives the arguments as a spec
+  writes them;
 - `operations()`: what `validate --against` takes for it in a model's trace
   (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
   kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one

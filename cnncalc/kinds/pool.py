@@ -23,7 +23,6 @@ from cnncalc.kinds.base import (
     module,
     need_rank,
     one_or_list,
-    op_name,
     own,
     per_axis,
     spatial,
@@ -112,7 +111,7 @@ class SlidingPool(LeafKind):
         return self.read_settings(vars(module))
 
     def read_call(self, op, args, kwargs, shape):
-        if op_name(op) != f"{self.family[:3].lower()}_pool{len(shape) - 1}d":
+        if not op.endswith(f"{len(shape) - 1}d"):     # max_pool2d on a [C, H, W] sample
             return None
         settings = call_arguments(args, kwargs, self.call_names)
         settings.setdefault("kernel_size", settings.pop("kernel_size", None))
@@ -279,7 +278,7 @@ class AdaptivePool(LeafKind):
                                 shape)
 
     def read_call(self, op, args, kwargs, shape):
-        if op_name(op) != f"adaptive_{self.family[8:11].lower()}_pool{len(shape) - 1}d":
+        if not op.endswith(f"{len(shape) - 1}d"):
             return None
         settings = call_arguments(args, kwargs, ("output_size", "return_indices"))
         return self.read_output(settings["output_size"], settings.get("return_indices"), shape)
