@@ -14,32 +14,14 @@ one forward pass (Tracing around measure vs measure alone, on the same model and
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, ratio_of_medians, timed
 
 VALIDATE = [sys.executable, "-m", "cnncalc", "validate", "specs/resnet50.yaml", "--device", "cpu"]
 AGAINST = [*VALIDATE, "--against", "tests.torchvision_ref:resnet50"]
-
-
-def run(command: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one fresh process."""
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT))
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"{' '.join(command[2:])} failed ({code}):\n{process.stderr.read().decode()}")
-    process.stderr.close()
-    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def trace_cost(runs: int) -> tuple[float, float]:
@@ -71,21 +53,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     results: dict[str, list] = {"validate": [], "validate --against": []}
-    run(VALIDATE)           # warm the file cache, untimed
-    run(AGAINST)
+    timed(VALIDATE)           # warm the file cache, untimed
+    timed(AGAINST)
     for _ in range(runs):
-        results["validate"].append(run(VALIDATE))
-        results["validate --against"].append(run(AGAINST))
-    medians = {}
-    for name, samples in results.items():
-        wall, cpu = (statistics.median(sample[i] for sample in samples) for i in range(2))
-        medians[name] = (wall, cpu)
-        print(f"{name:<20} median {wall:6.2f} s wall, {cpu:6.2f} s CPU   wall runs: "
-              f"{', '.join(f'{s[0]:.2f}' for s in samples)}")
-    (wall, cpu), (base_wall, base_cpu) = medians["validate --against"], medians["validate"]
-    ratio = wall / base_wall
-    print(f"--against / validate = {ratio:.2f}× the wall time (target <= 1.5×), "
-          f"{cpu / base_cpu:.2f}× the CPU time")
+        results["validate"].append(timed(VALIDATE))
+        results["validate --against"].append(timed(AGAINST))
+    ratio = ratio_of_medians(results, "validate --against", "validate")
     alone, traced = trace_cost(runs)
     print(f"one forward pass, in process: measured {alone:.3f} s, measured and traced "
           f"{traced:.3f} s (+{traced - alone:.3f} s)")
