@@ -365,7 +365,7 @@ def test_a_residual_is_written_as_one(package):
     ("Custom", ["`mine` (Mine) at mymodels.py:", "no layer kind of the spec language"]),
     ("Unused", ["`spare` (Linear) has 20 parameters but forward never calls it"]),
     ("Bridge", ["`f` (Conv2d) at mymodels.py:", "used on two paths that don't join",
-                "references to earlier outputs"]),
+                "takes references (`id` and `from`), which the import doesn't write yet"]),
 ])
 def test_what_has_no_counterpart_is_named(package, factory, words):
     result = run_here("import", f"mymodels:{factory}", "--input", "3x16x16")

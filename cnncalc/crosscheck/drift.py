@@ -293,7 +293,7 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
             add(node, Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
                            + ")", tuple(row.output_shape), row.params, flops(row.macs), line, col,
                            operation=node.kind, optional=node.leaf_kind.passes_through
-                           or _squeezes(node.kind, row.input_shape, row.output_shape),
+                           or _squeezes(node.leaf_kind, row.input_shape, row.output_shape),
                            input_shape=tuple(row.input_shape)))
             return
         branches = node.composite.branches(node, analysis.shortcuts)
@@ -320,10 +320,10 @@ def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
     return leaves, index
 
 
-def _squeezes(kind: str, shape: tuple, out: tuple) -> bool:
-    """A flatten that only drops sizes of 1 ([C, 1, 1] → [C]): code that reduced without
-    keeping them (`x.mean([2, 3])`) has nothing to run for it."""
-    return kind == "flatten" and _layouts(tuple(shape))[2] == tuple(out)
+def _squeezes(kind, shape: tuple, out: tuple) -> bool:
+    """A reshape that only drops sizes of 1 (a flatten of [C, 1, 1]): code that reduced
+    without keeping them (`x.mean([2, 3])`) has nothing to run for it."""
+    return kind.reshapes and _layouts(tuple(shape))[2] == tuple(out)
 
 
 def _operations() -> dict[str, frozenset[str]]:
@@ -356,6 +356,7 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
     operations = _operations()
     passing = {name for name, kind in KINDS.items() if kind.passes_through}
     prepared = {name: torch_names(kind.prepared_by) for name, kind in KINDS.items()}
+    cuts = frozenset().union(*(torch_names(c.cut_by) for c in COMPOSITES.values()))
     ops = traced.calls()
     out = []
     for i, op in enumerate(ops):
@@ -377,7 +378,7 @@ def model_leaves(traced, calls, batch: int) -> list[Leaf]:
                         per_sample(m.flops, batch) if m is not None else 0,
                         operation=op.name, kinds=kinds, optional=optional,
                         source=_relative(op.source), call=not module))
-        if not module and len(op.output_shapes) > 1 and kinds and "slice" in kinds:
+        if not module and len(op.output_shapes) > 1 and op.name in cuts:
             # a cut's pieces: the first is the cut (split's) or a slice, each other a slice
             # that a spec of slices (as `import` writes one) pairs, else left unpaired
             out[-1] = replace(out[-1], output_shape=tuple(op.output_shapes[0][1:]))

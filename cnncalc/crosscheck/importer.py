@@ -46,6 +46,7 @@ from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart, torch_names
 from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
 from cnncalc.kinds.conv import Conv
+from cnncalc.kinds.linear import Flatten
 from cnncalc.kinds.other import Identity, Slice
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
@@ -58,7 +59,7 @@ ADD = COMPOSITES[Add.name]
 CONCAT = COMPOSITES[Concat.name]
 CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as slices
 SLICE = KINDS[Slice.name]
-FLATTEN = KINDS["flatten"]
+FLATTEN = KINDS[Flatten.name]
 CONV: Conv = KINDS[Conv.name]     # type: ignore[assignment]
 
 

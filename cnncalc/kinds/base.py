@@ -234,6 +234,9 @@ class LeafKind:
     # More of what a model may run for it than `torch` and its name say (`torch_names` forms)
     also: ClassVar[tuple[str, ...]] = ()
     passes_through: ClassVar[bool] = False   # the identity in eval mode
+    # only reshapes (flatten): where it only drops sizes of 1, code that reduced without them
+    # (`x.mean([2, 3])`) runs nothing for it, so `--against` lets it go unpaired
+    reshapes: ClassVar[bool] = False
     # Operations just before it in a model that belong to it (`torch_names` forms)
     prepared_by: ClassVar[tuple[str, ...]] = ()
 

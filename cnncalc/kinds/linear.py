@@ -155,6 +155,7 @@ class Flatten(LeafKind):
     name = "flatten"
     torch = "Flatten"
     also = ("view", "reshape")         # x.view(x.size(0), -1)
+    reshapes = True
     summary = "all dimensions of the sample become one"
     position_wise = False
     example = """

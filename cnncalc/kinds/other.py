@@ -574,8 +574,8 @@ class Slice(LeafKind):
     args = SliceArgs
     torch = "x[:, start:stop]"
     # crosscheck's module, or in forward; a piece of a cut (`x.chunk(2, 1)`: import's slices)
-    also = ("ChannelSlice", "Tensor.__getitem__", "narrow", "split", "torch.functional.split",
-            "chunk", "tensor_split")
+    also = ("ChannelSlice", "Tensor.__getitem__", "narrow", "torch.split", "Tensor.split",
+            "torch.functional.split", "chunk", "tensor_split")
     summary = "channels start to stop − 1, as Python slices them (null stop: to the end)"
     example = """
 name: slice-channels
