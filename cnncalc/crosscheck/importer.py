@@ -776,6 +776,8 @@ def _param_name(key: str, owner: str, taken: dict) -> str:
     name = key if key not in taken and key not in RESERVED else None
     if name is None and owner:
         name = _snake(f"{owner}_{key}".replace(".", "_"))
+        if not name[0].isalpha():
+            name = f"branch_{name}"     # a branch's path, `1.0`: a parameter starts with a letter
     if name is None or name in taken or name in RESERVED:
         n = 2
         while f"{key}{n}" in taken:
