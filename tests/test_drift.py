@@ -513,9 +513,12 @@ def _measured(analysis, batch: int = 1):
 
 
 def _widen(entry):
-    """The entry with its first conv/linear one channel wider, or None if it has none."""
+    """The entry with its first conv/linear one channel wider, or None if it has none (or
+    `when` leaves it out)."""
     if isinstance(entry, dict):
         (kind, value), = entry.items()
+        if isinstance(value, dict) and value.get("when", True) in (0, False):
+            return None
         if kind in ("conv", "linear"):
             if isinstance(value, dict):
                 return {kind: {**value, "out": value["out"] + 1}}
