@@ -8,7 +8,6 @@ repeats where the model repeats itself, and errors that name what has no counter
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 
 import pytest
@@ -20,7 +19,6 @@ from cnncalc.crosscheck.build import build  # noqa: E402
 from cnncalc.crosscheck.drift import check, parse_target  # noqa: E402
 from cnncalc.crosscheck.importer import import_model, spec_of  # noqa: E402
 from cnncalc.crosscheck.measure import measure  # noqa: E402
-from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.pipeline import analyze_loaded, load_text  # noqa: E402
 from cnncalc.report import flops  # noqa: E402
 from tests import netgen  # noqa: E402
@@ -46,22 +44,12 @@ def schema():
         json.loads((ROOT / "schema" / "cnncalc-spec.schema.json").read_text()))
 
 
-# Architectures the import can't write yet: it names what it can't (ConvNeXt's blocks move the
-# channels last, `Permute`, and run Linear and LayerNorm there; a spec's shapes are channels
-# first, so the permuted stretch has no reading yet)
-NEEDS_V2 = {"convnext_tiny": "`features.1.0.block.1` (Permute)"}
-
-
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_every_torchvision_architecture_round_trips(name, schema, monkeypatch):
     import yaml
 
     monkeypatch.chdir(ROOT)
     target = parse_target(f"tests.torchvision_ref:{name}")
-    if name in NEEDS_V2:
-        with pytest.raises(SpecError, match=re.escape(NEEDS_V2[name])):
-            import_model(target, [3, 224, 224])
-        return
     imported = import_model(target, [3, 224, 224])
     text = imported.text
     assert text.startswith(f"# Written by `cnncalc import tests.torchvision_ref:{name} "

@@ -43,11 +43,11 @@ from cnncalc.crosscheck.drift import Target, build_model
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
-from cnncalc.kinds.base import Args, NoCounterpart, torch_names
+from cnncalc.kinds.base import Args, NoCounterpart, op_name, torch_names
 from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
 from cnncalc.kinds.conv import Conv
 from cnncalc.kinds.linear import Flatten
-from cnncalc.kinds.other import Identity, Slice
+from cnncalc.kinds.other import Identity, Scale, Slice
 
 # Reserved in block parameters (spec language version 2), and what a spec can't call a block
 RESERVED = frozenset(("in_channels", "id", "from", "when", "name", "expect", "rounding"))
@@ -61,6 +61,7 @@ CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as s
 SLICE = KINDS[Slice.name]
 FLATTEN = KINDS[Flatten.name]
 CONV: Conv = KINDS[Conv.name]     # type: ignore[assignment]
+SCALE = KINDS[Scale.name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,6 +134,8 @@ class _Reader:
         self.shapes: dict[int, tuple] = {}
         self.pieces: dict[int, list[int]] = {}  # a cut (split's chunk): the value of each piece
         self.skip: set[int] = set()     # calls read as part of an earlier one's layer
+        self.last: set[int] = set()     # ops whose output holds the channels last (`layout`)
+        self.called: list[nn.Module] = []   # leaf modules read by `layout`
 
     def value(self, ref: Ref) -> int:
         index = self.pieces[ref.op][ref.output] if ref.op in self.pieces else ref.op
@@ -173,6 +176,9 @@ class _Reader:
             if len(op.output_shapes) != 1:
                 raise _error(op, f"gives {len(op.output_shapes)} tensors; a layer gives one "
                              "(only a cut of the channels, as `split`'s, is read)")
+            chain = tuple(p for p in op.scope if p)
+            if self.layout(op, chain):
+                continue
             if len(op.inputs) != len(op.input_shapes):
                 raise _error(op, "uses a tensor the model didn't compute from its input (a "
                              "parameter or a constant in `forward`): no kind says that",
@@ -194,6 +200,8 @@ class _Reader:
             item = self.run_of(op, chain, inputs) or self.function(op, chain, inputs)
             if item is not None:
                 self.items.append(item)
+        for module in self.called:
+            called[id(module)] += 1
         self.unused_parameters(called)
         return self.items
 
@@ -216,6 +224,57 @@ class _Reader:
         # arguments written
         _, kind, args = min(found, key=lambda f: f[0])
         return Leaf(op.index, inputs, op.index, chain, kind, args, op.path)
+
+    def layout(self, op: Op, chain: tuple) -> bool:
+        """The channels moved last and back (ConvNeXt's `Permute`, `x.permute(0, 2, 3, 1)`):
+        the permutes are no layers, and what runs between them is read as on the channels
+        first (`read_last`: nn.Linear there is a 1×1 conv, LayerNorm(C) a layernorm over the
+        channels); a parameter multiplied in (`self.gamma * x`, of one value per channel) is
+        `scale`. True when `op` was read here."""
+        if op.module is None and len(op.inputs) == 1 and op.parameters and \
+                op.name in SCALE.operations() and len(op.input_shapes) == 2:
+            shape = op.output_shapes[0][1:]
+            value = self.value(op.inputs[0])
+            if op.parameters == shape[0] and op.output_shapes[0] in op.input_shapes:
+                self.shapes[op.index] = shape
+                self.items.append(Leaf(op.index, [value], op.index, chain, SCALE,
+                                       SCALE.args(), op.name))
+                return True
+            return False
+        if len(op.inputs) != 1 or len(op.output_shapes) != 1:
+            return False
+        given, out = op.input_shapes[0], op.output_shapes[0]
+        last = op.inputs[0].op in self.last
+        moved = (_moves(op, given, out, to_last=True) and not last
+                 or _moves(op, given, out, to_last=False) and last)
+        if moved:
+            self.alias[op.index] = self.value(op.inputs[0])
+            if not last:
+                self.last.add(op.index)
+            return True
+        if not last:
+            return False
+        sample = (given[-1], *given[1:-1])      # as the spec holds it, channels first
+        item = None
+        if op.module is not None:
+            for kind in KINDS.values():
+                try:
+                    args = kind.read_last(nn, op.module, sample)
+                except NoCounterpart as exc:
+                    raise _error(op, f"{exc}") from None
+                if args is not None:
+                    item = Leaf(op.index, [self.value(op.inputs[0])], op.index, chain, kind,
+                                args, op.path)
+                    self.called.append(op.module)
+                    break
+        if item is None:
+            raise _error(op, "runs on the channels moved last (after a `permute`), where only "
+                         "element-wise layers, nn.Linear (a 1×1 conv) and LayerNorm over the "
+                         "channels are read")
+        self.last.add(op.index)
+        self.shapes[op.index] = (out[-1], *out[1:-1])
+        self.items.append(item)
+        return True
 
     def padded_conv(self, op: Op, chain: tuple, inputs: list[int]) -> Item | None:
         """A zero pad and the conv right after it on its output alone: `padding: same` with a
@@ -320,6 +379,29 @@ class _Reader:
 
 # ---------------------------------------------------------------------------------------------
 # Step 2: nesting by modules
+
+def _moves(op: Op, given: tuple, out: tuple, to_last: bool) -> bool:
+    """`op` moves the channels last (`x.permute(0, 2, 3, 1)`), or back (`(0, 3, 1, 2)`), and
+    does nothing else: a module without parameters (ConvNeXt's `Permute`) or a call of
+    `permute`/`movedim`, read by its dims where it has them, else by the shapes."""
+    if len(given) < 3 or sorted(given) != sorted(out):
+        return False
+    n = len(given)
+    order = [0, *range(2, n), 1] if to_last else [0, n - 1, *range(1, n - 1)]
+    if op.module is not None:
+        if next(op.module.parameters(), None) is not None or next(op.module.children(),
+                                                                  None) is not None:
+            return False
+        dims = getattr(op.module, "dims", None)
+        if dims is not None:
+            return [d % n for d in dims] == order
+    elif op_name(op.name) == "permute":
+        dims = op.args[1:] if len(op.args) > 2 else op.args[1] if len(op.args) == 2 else None
+        return dims is not None and [d % n for d in dims] == order
+    elif op_name(op.name) != "movedim":
+        return False
+    return tuple(given[d] for d in order) == tuple(out)
+
 
 def _flatten_concats(items: list[Item]) -> None:
     """`cat([a, b, c])` after `cat([a, b])` is `cat([cat([a, b]), c])` (DenseNet's layers each

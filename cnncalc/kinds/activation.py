@@ -46,6 +46,9 @@ class Activation(LeafKind):
             return None
         return self.read_arguments(vars(module))
 
+    def read_last(self, nn, module, shape):
+        return self.read(nn, module, shape)     # element-wise: any layout
+
     def read_call(self, op, args, kwargs, shape):
         # F.leaky_relu, torch.relu_, Tensor.sigmoid: `operations()` says which (the importer
         # asks only a kind whose operations name the call)

@@ -305,6 +305,13 @@ class LeafKind:
         asked only for an `op` among its `operations()` (the names are declared there once)."""
         return None
 
+    def read_last(self, nn: Any, module: Any, shape: tuple) -> Args | None:
+        """This kind's arguments when `module` runs on the channels moved last (after a
+        `permute`, as ConvNeXt's blocks run LayerNorm and Linear; `shape` is channels first),
+        else None: by default what is the identity in eval mode reads as ever (an activation
+        says so too), the rest not."""
+        return self.read(nn, module, shape) if self.passes_through else None
+
     def read_run(self, calls: list[tuple]) -> tuple[int, Args] | None:
         """How many of `calls`, a run of functional calls each on the one before's output
         (`(op, args, kwargs, input shape, output shape)`, one sample), are together one layer

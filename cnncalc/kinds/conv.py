@@ -231,6 +231,12 @@ expected:
                         bias=module.bias is not None)
 
 
+    def read_last(self, nn, module, shape):
+        """nn.Linear on the channels moved last: a 1×1 conv."""
+        if type(module) is not nn.Linear:
+            return None
+        return ConvArgs(out=module.out_features, kernel=1, bias=module.bias is not None)
+
     def read_padded(self, nn, pad, module, shape):
         """A zero pad right before this conv (`prepared_by`), as `padding: same` with a stride
         builds it (TensorFlow's: the odd zero at the end), else None."""

@@ -309,6 +309,12 @@ expected:
         return LayerNormArgs(affine=module.elementwise_affine, over=over, eps=module.eps)
 
 
+    def read_last(self, nn, module, shape):
+        if type(module) is not nn.LayerNorm or tuple(module.normalized_shape) != tuple(shape[:1]):
+            return None
+        return LayerNormArgs(affine=module.elementwise_affine, over="channels", eps=module.eps)
+
+
 class LRNArgs(Args):
     size: PosInt
     alpha: float = 1e-4
