@@ -116,10 +116,26 @@ class EagerChain(nn.Module):
         return x
 
 
+class EagerSplit(nn.Module):
+    """`split`: PyTorch's own cut (torch.split by sizes, torch.chunk by parts), piece i through
+    branch i, joined along channels."""
+
+    def __init__(self, node, children):
+        super().__init__()
+        self.args, self.parts = node.args, nn.ModuleList(children)
+
+    def forward(self, x):
+        pieces = (torch.split(x, list(self.args.sizes), 1) if self.args.sizes is not None
+                  else torch.chunk(x, self.args.parts, 1))
+        return torch.cat([branch(piece) for branch, piece in zip(self.parts, pieces)], 1)
+
+
 def eager(node) -> nn.Module:
     if node.leaf:
         return Eager(node)
     children = [eager(c) for c in node.children]
+    if node.kind == "split":
+        return EagerSplit(node, children)
     if node.kind in _COMBINE:
         return Branches(node.kind, [(str(i), c) for i, c in enumerate(children)], _COMBINE[node.kind])
     if node.kind == "residual":
