@@ -35,6 +35,7 @@ COMMANDS = {
     "solve": "cnncalc.commands.solve:solve",
     "schema": "cnncalc.commands.schema:schema",
     "validate": "cnncalc.commands.validate:validate",
+    "import": "cnncalc.commands.import:import_model",
     "zoo": "cnncalc.commands.zoo:zoo",
 }
 

@@ -6,14 +6,17 @@ import sys
 
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from torch import nn
 
+import torchvision_ref
 from cnncalc.commands.validate import validate_specs
 from cnncalc.crosscheck import measure as measure_module
 from cnncalc.crosscheck.build import build, materialise
 from cnncalc.crosscheck.drift import compare, describe, load_factory
 from cnncalc.crosscheck.measure import measure
+from cnncalc.crosscheck.trace import Tracing
 from cnncalc.errors import LONGEST_WORD, SpecError
 from cnncalc.pipeline import analyze_loaded, load_text
 from conftest import SPECS, run_cli
@@ -107,6 +110,9 @@ def broken():
     raise ValueError("no weights here")
 '''
 
+STEM_LINE = next(i for i, text in enumerate(MODEL.splitlines(), 1)
+                 if "self.stem(x)" in text)
+
 SPEC = """\
 input: [3, 16, 16]
 rounding: floor               # 16 → 8 with a 3×3/2 (and a 1×1/2) window, as PyTorch floors
@@ -153,9 +159,9 @@ def test_torchvision_resnet18_agrees_with_its_spec():
     result = run_cli("validate", SPECS / "resnet18.yaml", "--against",
                      "tests.torchvision_ref:resnet18", "--device", "cpu")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ("agrees with tests.torchvision_ref:resnet18: 60 leaf layers paired on output shape, "
-            "params and FLOPs, and the totals; left unpaired, without params or FLOPs: 1 spec "
-            "layer, 0 modules") in result.stdout
+    # 61 leaf layers (flatten is torch.flatten in forward) and the 8 blocks' `+`
+    assert ("agrees with tests.torchvision_ref:resnet18: 69 layers paired with what the model "
+            "runs on operation, output shape, params and FLOPs, and the totals\n") in result.stdout
 
 
 def test_a_changed_spec_names_the_first_divergence(tmp_path):
@@ -175,14 +181,16 @@ def test_a_changed_spec_names_the_first_divergence(tmp_path):
             in result.stdout)
     assert "output shape: 240×14×14 (spec) vs 256×14×14 (model)" in result.stdout
     assert "params: 30,720 (spec) vs 32,768 (model)" in result.stdout
-    assert "the 30 leaf layers before it agree" in result.stdout
+    assert "the 34 layers before it agree" in result.stdout     # 30 leaves, 4 joins
 
 
 def test_team_model_agrees_from_the_current_directory(team):
     result = run_cli("validate", "net.yaml", "--against", "teamnet.model:small", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "net.yaml: agrees with teamnet.model:small: 8 leaf layers paired" in result.stdout
-    assert "4 spec layers, 1 module" in result.stdout     # three ReLUs and flatten; Dropout
+    # 12 layers (F.relu and torch.flatten in forward) and the block's `+`; Dropout unpaired
+    assert "net.yaml: agrees with teamnet.model:small: 13 layers paired" in result.stdout
+    assert "0 spec layers, 1 model operation\n  unpaired in the model: drop (Dropout)\n" in \
+        result.stdout
 
 
 def test_the_models_own_exit_work_still_runs(team):
@@ -213,10 +221,15 @@ def test_a_different_head_is_named(team, capsys):
 
 
 def test_params_outside_leaf_modules_show_in_the_totals(team, capsys):
+    """`* self.scale` in forward: an operation the spec lacks, and a parameter in the totals."""
     assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "table") == 1
     out = capsys.readouterr().out
-    assert "every leaf layer agrees, but the whole model doesn't" in out
-    assert "params: 35,466 (spec) vs 35,467 (model)" in out
+    line = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "* self.scale" in text)
+    assert (f"net.yaml: error: the spec ends, but the model goes on with call Tensor.mul at "
+            f"teamnet/model.py:{line} (output shape 10, params 1, flops 0)") in out
+    assert validate_against(["net.yaml"], "teamnet.model:scaled", 1, "meta", "json") == 1
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert (totals["spec"]["params"], totals["model"]["params"]) == (35_466, 35_467)
 
 
 def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
@@ -225,7 +238,7 @@ def test_a_model_that_fails_on_the_spec_input_is_drift(team, capsys):
     assert "gray.yaml: error: the model fails on the spec's input: RuntimeError:" in err
     # the spec's input has one channel, the model's stem wants three: nothing parted before
     assert "  note: raised in module `stem` (Conv2d), on input 1×16×16\n" in err
-    assert "  note: no leaf module ran before it\n" in err
+    assert "  note: no operation ran before it\n" in err
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
@@ -244,10 +257,10 @@ def test_where_the_model_fails_and_where_it_had_parted(team, capsys, device):
     assert lines[1:] == [
         "  note: raised in module `fc` (Linear), on input 512",
         "net.yaml:4:5: note: code and spec had already parted before it, at spec layer 0 "
-        "(conv) vs model module stem (Conv2d)",
+        f"(conv) vs model module stem (Conv2d) at teamnet/model.py:{STEM_LINE}",
         "  output shape: 16×16×16 (spec) vs 16×8×8 (model)",
         "  flops: 221,184 (spec) vs 55,296 (model)",
-        "  note: no leaf layer before it was paired"]
+        "  note: no layer before it was paired"]
 
 
 def test_where_the_model_fails_in_json(team, capsys):
@@ -261,7 +274,8 @@ def test_where_the_model_fails_in_json(team, capsys):
     assert data["error"].startswith("RuntimeError: ")
     assert data["raised_in"] == {"module": "block", "type": "Block", "leaf": False,
                                  "input_shape": [16, 16, 16]}
-    assert data["paired"] == 1 and data["model_leaves"] == 7    # stem; down.0/1, conv1 … bn2
+    # stem, F.relu; down.0/1, conv1, bn1, F.relu, conv2, bn2
+    assert data["paired"] == 2 and data["model_leaves"] == 9
     d = data["divergence"]
     assert d["spec"]["label"] == "2.shortcut.0 (conv)" and d["model"]["label"] == \
         "block.down.0 (Conv2d)"
@@ -271,7 +285,7 @@ def test_where_the_model_fails_in_json(team, capsys):
             "child modules") in captured.err
     assert "note: code and spec had already parted before it, at spec layer 2.shortcut.0" in \
         captured.err
-    assert "  note: the one leaf layer before it agrees" in captured.err
+    assert "  note: the 2 layers before it agree" in captured.err
 
 
 def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
@@ -282,26 +296,27 @@ def test_a_failure_after_agreeing_leaves_says_so(team, capsys):
     data = json.loads(captured.out)
     assert data["raised_in"] == {"module": "", "type": "Reshaped", "leaf": False,
                                  "input_shape": [3, 16, 16]}
-    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 7
+    # the 9 modules, F.relu twice, the block's `+` and the F.relu after it
+    assert data["divergence"] is None and data["paired"] == data["model_leaves"] == 11
     assert "shape '[1, 1000]' is invalid for input of size 2048" in data["error"]
     assert ("  note: raised in the forward of the model itself (Reshaped), on input 3×16×16, "
             "outside its child modules") in captured.err
-    assert "  note: the 7 leaf modules that ran before it agree with the spec" in captured.err
+    assert "  note: the 11 operations that ran before it agree with the spec" in captured.err
 
 
 def test_counts_are_worded_by_number(team, capsys):
     """Issue 16: not "1 spec layers", "1 modules", "the 0 leaf layers before it agree"."""
     (team / "one.yaml").write_text("input: [4]\nlayers: [{linear: 2}]\n")
     assert validate_against(["one.yaml"], "teamnet.model:one", 1, "meta", "table") == 0
-    assert ": 1 leaf layer paired on output shape" in capsys.readouterr().out
+    assert ": 1 layer paired with what the model runs" in capsys.readouterr().out
     assert validate_against(["net.yaml"], "teamnet.model:small", 1, "meta", "table") == 0
-    assert "left unpaired, without params or FLOPs: 4 spec layers, 1 module\n" in \
-        capsys.readouterr().out
+    assert "left unpaired, as they change nothing in eval mode: 0 spec layers, 1 model " \
+        "operation\n" in capsys.readouterr().out
     (team / "narrow.yaml").write_text(SPEC.replace("conv: {out: 16,", "conv: {out: 8,"))
     assert validate_against(["narrow.yaml"], "teamnet.model:small", 1, "meta", "table") == 1
     out = capsys.readouterr().out
     assert "part ways at spec layer 0 (conv) vs model module stem (Conv2d)" in out
-    assert "  note: no leaf layer before it was paired" in out and " 0 leaf" not in out
+    assert "  note: no layer before it was paired" in out and " 0 layer" not in out
 
 
 @pytest.mark.parametrize("target, message", [
@@ -334,7 +349,7 @@ def test_factory_arguments_on_the_command_line(team):
     result = run_cli("validate", "wide.yaml", "--against", "teamnet.model:Net(classes=100)",
                      "--device", "meta", cwd=team)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 8 leaf layers" in result.stdout
+    assert "wide.yaml: agrees with teamnet.model:Net(classes=100): 13 layers" in result.stdout
 
 
 @pytest.mark.parametrize("target, message", [
@@ -489,8 +504,12 @@ def test_a_misspelt_factory_gets_a_hint(team):
 
 
 def _measured(analysis, batch: int = 1):
+    """The built model measured and traced in one run, as `--against` runs a model."""
     model = materialise(build(analysis), "cpu")
-    return measure(model, torch.zeros((batch, *analysis.input_shape)))
+    x = torch.zeros((batch, *analysis.input_shape))
+    with Tracing(model, x) as tracing:
+        measurement = measure(model, x)
+    return measurement, tracing.result(())
 
 
 def _widen(entry):
@@ -521,7 +540,7 @@ def _analysed_and_measured(spec):
         analysis = analyze_loaded(load_dict(spec))
     except SpecError:
         assume(False)
-    return analysis, _measured(analysis, batch=2)
+    return analysis, *_measured(analysis, batch=2)
 
 
 @settings(max_examples=20)
@@ -529,8 +548,8 @@ def _analysed_and_measured(spec):
 def test_random_networks_agree_with_their_build(spec):
     """The model cnncalc builds for a spec (zero-pads for `same`, branches in any nesting)
     has no drift from it."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -545,8 +564,8 @@ def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec
     """Version 2's channel slices, splits (drawn among the composites), `when` (on any entry,
     and in the block's expression), `$in_channels`, and `linear` on the channels in `hwc`
     agree with PyTorch's own slicing, cuts and modules."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -555,8 +574,8 @@ def test_random_networks_with_slices_splits_and_when_agree_with_their_build(spec
                 composites=False, channels=8, layouts=("hwc",)))
 def test_random_hwc_networks_agree_with_their_build(spec):
     """In `hwc`, `linear` acts on the channels (nn.Linear on channels-last), as built."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -572,8 +591,8 @@ def _split_networks(draw):
 @settings(max_examples=30)
 @given(_split_networks())
 def test_random_splits_agree_with_their_build(spec):
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -596,7 +615,7 @@ def _weighted_networks(draw):
 def test_a_widened_layer_always_drifts(spec):
     """Widening any top-level conv or linear layer of the spec by one channel (so params grow)
     makes it drift from the model built for the original, and the report says where."""
-    analysis, measurement = _analysed_and_measured(spec)
+    analysis, measurement, traced = _analysed_and_measured(spec)
     widened_some = False
     for i, entry in enumerate(spec["layers"]):
         widened = _widen(entry)
@@ -607,7 +626,7 @@ def test_a_widened_layer_always_drifts(spec):
             other = analyze_loaded(load_dict(changed))
         except SpecError:
             continue                    # e.g. groups no longer divide the channels
-        drift = compare(other, measurement, "net.yaml", "built")
+        drift = compare(other, measurement, traced, "net.yaml", "built")
         assert not drift["ok"], i
         lines = describe(drift)
         assert lines and lines[0].startswith("net.yaml") and " error: " in lines[0]
@@ -623,13 +642,14 @@ def test_pairing_work_is_bounded(monkeypatch):
     spec = {"input": [2, 4, 4], "layers": [{"concat": [branch, branch, branch]}, "flatten",
                                           {"linear": 3}]}
     analysis = analyze_loaded(load_dict(spec))
-    measurement = _measured(analysis)
+    measurement, traced = _measured(analysis)
     monkeypatch.setattr(drift, "MAX_WORK", 5)
     ours, index = drift.spec_leaves(analysis)
+    theirs = drift.model_leaves(traced, measurement.modules, 1)
     with pytest.raises(drift._TooMuchWork):
-        drift._Pairer(analysis, ours, index, drift.model_leaves(measurement)).run()
-    result = compare(analysis, measurement, "net.yaml", "built")
-    assert result["ok"] and result["paired"] == 8      # 3 × (conv, relu), flatten, linear
+        drift._Pairer(analysis, ours, index, theirs).run()
+    result = compare(analysis, measurement, traced, "net.yaml", "built")
+    assert result["ok"] and result["paired"] == 9   # 3 × (conv, relu), torch.cat, flatten, linear
 
 
 # -- references: paths paired in any order their reads allow ------------------------------------
@@ -639,8 +659,8 @@ def test_pairing_work_is_bounded(monkeypatch):
 def test_random_dags_agree_with_their_build(spec):
     """A DAG (entries `from` earlier ones, `{from: [...]}`, several outputs) has no drift from
     the model cnncalc builds for it, whose `forward` returns a tuple of its outputs."""
-    analysis, measurement = _analysed_and_measured(spec)
-    same = compare(analysis, measurement, "net.yaml", "built")
+    analysis, measurement, traced = _analysed_and_measured(spec)
+    same = compare(analysis, measurement, traced, "net.yaml", "built")
     assert same["ok"], describe(same)
 
 
@@ -674,10 +694,281 @@ class _SideFirst(torch.nn.Module):
 @pytest.mark.parametrize("width, ok", [(4, True), (5, False)])
 def test_a_path_from_a_reference_pairs_where_the_code_computes_it(width, ok):
     analysis = analyze_loaded(load_text(SIDE_PATH.replace("SIDE", str(width)), "net.yaml"))
-    measurement = measure(materialise(_SideFirst(), "cpu"), torch.zeros((1, 3, 16, 16)))
-    result = compare(analysis, measurement, "net.yaml", "teamnet.model:SideFirst")
+    model, x = materialise(_SideFirst(), "cpu"), torch.zeros((1, 3, 16, 16))
+    with Tracing(model, x) as tracing:
+        measurement = measure(model, x)
+    result = compare(analysis, measurement, tracing.result(()), "net.yaml",
+                     "teamnet.model:SideFirst")
     assert result["ok"] is ok, describe(result)
     assert result["totals"]["model"]["output_shape"] == [[8, 8, 8], [4, 16, 16]]
     if not ok:
         # the side conv is the leaf that parts ways (4 channels in the model, 5 in the spec)
         assert result["divergence"]["spec"]["label"].startswith("3 (conv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations, not only figures: parameter-free layers and joins are paired too (issue 14)
+
+VARIANTS = '''
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Net(nn.Module):
+    def __init__(self, pool="max", relu=True, extra_relu=False, softmax=True, gate="mul"):
+        super().__init__()
+        self.relu, self.extra_relu, self.softmax, self.gate = relu, extra_relu, softmax, gate
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+        self.pool = nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 8, 1), nn.Sigmoid())
+        self.fc = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.relu:
+            x = self.act(x)  # <act>
+        x = self.pool(x)  # <pool>
+        if self.extra_relu:
+            x = F.relu(x)  # <extra>
+        x = x * self.se(x) if self.gate == "mul" else x + self.se(x)  # <gate>
+        x = self.fc(x.view(x.size(0), -1))
+        return F.softmax(x, dim=1) if self.softmax else x
+'''
+
+GATED = """\
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - relu
+  - maxpool: 2
+  - mul:                    # squeeze-and-excitation
+      - []
+      - [global_avgpool, {conv: {out: 8, kernel: 1}}, sigmoid]
+  - flatten
+  - linear: 10
+  - softmax
+"""
+
+
+def _line(text: str, marker: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if marker in line)
+
+
+@pytest.fixture
+def variants(team):
+    (team / "teamnet" / "variants.py").write_text(VARIANTS)
+    (team / "gated.yaml").write_text(GATED)
+    return team
+
+
+def test_every_operation_agrees(variants, capsys):
+    """nn.ReLU(inplace=True) is `relu`, x.view(N, -1) is `flatten`, `*` is the `mul` join."""
+    assert validate_against(["gated.yaml"], "teamnet.variants:Net", 1, "meta", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["paired"] == data["spec_leaves"] == data["model_leaves"] == 10
+
+
+@pytest.mark.parametrize("factory, spec_line, message, differs", [
+    ("Net(pool='avg')", "maxpool: 2",
+     "error: code and spec part ways at spec layer 2 (maxpool) vs model module pool (AvgPool2d) "
+     "at teamnet/variants.py:{pool}", ["  operation: maxpool (spec) vs AvgPool2d (model)"]),
+    ("Net(relu=False)", "  - relu",
+     "error: spec layer 1 (relu) has no counterpart in the model: where it would be, the model "
+     "goes on with module pool (MaxPool2d) at teamnet/variants.py:{pool}", []),
+    ("Net(extra_relu=True)", "[global_avgpool",
+     "error: the model runs call torch.nn.functional.relu at teamnet/variants.py:{extra}, which "
+     "the spec doesn't have: it comes before spec layer 3.1.0 (global_avgpool)", []),
+    ("Net(softmax=False)", "softmax",
+     "error: spec layer 6 (softmax) has no counterpart: the model's operations end before it",
+     []),
+])
+def test_a_different_missing_or_added_operation_is_named(variants, capsys, factory, spec_line,
+                                                         message, differs):
+    """Issue 14's cases: MaxPool2d swapped for AvgPool2d, a ReLU missing or added, the softmax
+    dropped: each is drift, named with the spec's position and the model's."""
+    lines = {m: _line(VARIANTS, f"# <{m}>") for m in ("pool", "extra", "gate")}
+    assert validate_against(["gated.yaml"], f"teamnet.variants:{factory}", 1, "meta",
+                            "table") == 1
+    out = capsys.readouterr().out.splitlines()
+    line = _line(GATED, spec_line)
+    assert out[0].startswith(f"gated.yaml:{line}:") and out[0].endswith(message.format(**lines))
+    assert out[1:-1] == differs
+
+
+def test_a_gate_written_as_add_is_named(variants, capsys):
+    """The spec adds where the model multiplies: the join's operation differs."""
+    (variants / "added.yaml").write_text(GATED.replace("- mul:", "- add:"))
+    assert validate_against(["added.yaml"], "teamnet.variants:Net", 1, "meta", "table") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"added.yaml:{_line(GATED, '- mul:')}:5: error: code and spec part ways at "
+                      "spec layer 3 (add: joining its branches) vs model call Tensor.mul at "
+                      f"teamnet/variants.py:{_line(VARIANTS, '# <gate>')}")
+    assert out[1] == "  operation: add (spec) vs Tensor.mul (model)"
+    # and the model that adds, against the spec that multiplies
+    assert validate_against(["gated.yaml"], "teamnet.variants:Net(gate='add')", 1, "meta",
+                            "json") == 1
+    d = json.loads(capsys.readouterr().out)["divergence"]
+    assert (d["spec"]["operation"], d["model"]["operation"], d["differs"]) == \
+        ("mul", "Tensor.add", ["operation"])
+
+
+@pytest.mark.parametrize("name", sorted(torchvision_ref.FACTORIES))
+def test_every_zoo_network_agrees_operation_by_operation(name, capsys):
+    """The torchvision copies against their bundled specs: every layer pairs with an operation,
+    and only copies and moved axes are left over (DenseNet's torch.cat of one tensor, once per
+    block; ShuffleNet's view and transpose before the view of its channel shuffle; ConvNeXt's
+    Permute; stochastic depth), and on the spec's side a flatten of [C, 1, 1] after code that reduced to [C]."""
+    assert validate_against([str(SPECS / f"{name}.yaml")], f"tests.torchvision_ref:{name}", 1,
+                            "meta", "json") == 0, name
+    data = json.loads(capsys.readouterr().out)
+    assert all(label.endswith("(flatten)") for label in data["unpaired_spec"])
+    layout = ("torch.cat", "Tensor.view", "Tensor.transpose", "Tensor.contiguous")
+    # and what is the identity in eval mode (EfficientNet's stochastic depth, not in its spec)
+    # (and the pieces of a cut after its first: the cut pairs with the spec's `split`)
+    assert all(label.startswith(layout) or label.endswith(("(Permute)", "(StochasticDepth)"))
+               or " (piece " in label for label in data["unpaired_model"]), data["unpaired_model"]
+    assert data["paired"] == data["spec_leaves"] - len(data["unpaired_spec"])
+
+
+MUTATED_KINDS = ("conv", "maxpool", "avgpool", "adaptive_maxpool", "global_avgpool", "relu",
+                 "gelu", "sigmoid", "batchnorm", "flatten", "linear")
+
+
+def _swap_pool(module):
+    """MaxPool ↔ AvgPool, AdaptiveMaxPool ↔ AdaptiveAvgPool, with the same window."""
+    name = type(module).__name__
+    if name.startswith("Adaptive"):
+        other = name.replace("Max", "Avg") if "Max" in name else name.replace("Avg", "Max")
+        return getattr(nn, other)(module.output_size)
+    other = name.replace("Max", "Avg") if "Max" in name else name.replace("Avg", "Max")
+    return getattr(nn, other)(module.kernel_size, module.stride, module.padding,
+                              ceil_mode=module.ceil_mode)
+
+
+def _stride_changes_shape(module, input_shape) -> bool:
+    """Whether one more stride changes the module's output on its input (or makes it fail)."""
+    before = module(torch.zeros(1, *input_shape)).shape
+    stride = module.stride
+    module.stride = tuple(s + 1 for s in stride) if isinstance(stride, tuple) else stride + 1
+    try:
+        return module(torch.zeros(1, *input_shape)).shape != before
+    except RuntimeError:
+        return True
+    finally:
+        module.stride = stride
+
+
+def _sites(model, analysis) -> list[tuple[str, str]]:
+    """(mutation, module path) for every place one operation can be changed."""
+    from cnncalc.crosscheck.build import Branches, Residual
+
+    inputs = {row.node.path: row.input_shape for row in analysis.rows}
+    sites = []
+    for path, module in model.named_modules():
+        name = type(module).__name__
+        if "Pool" in name and ("Max" in name or "Avg" in name):
+            sites.append(("swap the pool", path))
+        if type(module).__module__ == "torch.nn.modules.activation":
+            sites += [("drop the activation", path), ("add an activation", path)]
+        if hasattr(module, "stride") and path in inputs and _stride_changes_shape(
+                module, inputs[path]):
+            sites.append(("change the stride", path))
+        if isinstance(module, Residual) or (isinstance(module, Branches)
+                                            and module.kind in ("add", "mul")
+                                            and len(list(module.children())) > 1):
+            sites.append(("swap add and mul", path))
+    return sites
+
+
+def _mutate(model, mutation: str, path: str) -> None:
+    import types
+
+    parent, _, name = path.rpartition(".")
+    owner = model.get_submodule(parent)
+    module = model.get_submodule(path)
+    if mutation == "swap the pool":
+        setattr(owner, name, _swap_pool(module))
+    elif mutation == "drop the activation":
+        setattr(owner, name, nn.Sequential())       # runs nothing
+    elif mutation == "add an activation":
+        setattr(owner, name, nn.Sequential(module, nn.Tanh()))
+    elif mutation == "change the stride":
+        stride = module.stride
+        module.stride = tuple(s + 1 for s in stride) if isinstance(stride, tuple) else stride + 1
+    elif hasattr(module, "combine"):                 # Branches: add ↔ mul
+        product = module.kind == "add"
+
+        def combine(torch, outs, product=product):
+            total = outs[0]
+            for out in outs[1:]:
+                total = total * out if product else total + out
+            return total
+        module.combine = combine
+    else:                                           # Residual: + becomes *
+        module.forward = types.MethodType(lambda self, x: self.layers(x) * self.shortcut(x),
+                                          module)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(ranks=(1, 2), max_layers=5, kinds=MUTATED_KINDS), st.data())
+def test_one_changed_operation_is_named(spec, data):
+    """Issue 14's proof: one operation of the model built for a random spec is changed (a pool
+    swapped, an activation dropped or added, a stride changed, add and mul swapped); `--against`
+    says it drifts and names that layer: its path, on the spec's side or the model's."""
+    from cnncalc.crosscheck.drift import failure
+    from cnncalc.crosscheck.measure import ForwardFailed
+
+    try:
+        analysis = analyze_loaded(load_dict(spec))
+    except SpecError:
+        assume(False)
+    model = materialise(build(analysis), "cpu")
+    sites = _sites(model, analysis)
+    assume(sites)
+    mutation, path = data.draw(st.sampled_from(sites))
+    event(mutation)
+    _mutate(model, mutation, path)
+    x = torch.zeros((2, *analysis.input_shape))
+    with Tracing(model, x) as tracing:
+        try:
+            result = compare(analysis, measure(model, x), tracing.result(()), "net.yaml", "m")
+        except ForwardFailed as failed:
+            result = failure(analysis, failed, tracing.result(()), "net.yaml", "m", "cpu")
+    assert not result["ok"]
+    text = "\n".join(describe(result))
+    # a layer, or one indistinguishable from it (a `relu` of the same shape in the other branch
+    # of an `add`: which one the model lacks, the order of operations can't tell; an added Tanh
+    # and a `tanh` of the spec's of the same shape, likewise)
+    rows = {row.node.path: row for row in analysis.leaves}
+    twins = [p for p, row in rows.items() if path in rows and row.node.kind == rows[path].node.kind
+             and row.output_shape == rows[path].output_shape] or [path]
+    added = [f"{path}.1"] + [p for p, row in rows.items() if path in rows
+                             and row.node.kind == "tanh" and row.output_shape == rows[path].output_shape]
+    named = [f" {p} (" for p in twins] + [f"`{path}`"] + [f" {p} (Tanh)" for p in added]
+    assert any(name in text for name in named), (mutation, path, text)
+
+
+def test_a_layer_scale_in_forward_is_the_scale_layer(team, capsys):
+    """ConvNeXt's `self.layer_scale * x`: a parameter given to `*` directly pairs with `scale`
+    (its params are the function's); `+` instead of `*` is drift."""
+    (team / "teamnet" / "scaled.py").write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, op='mul'):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 1)\n"
+        "        self.layer_scale = nn.Parameter(torch.ones(4, 1, 1))\n"
+        "        self.op = op\n\n"
+        "    def forward(self, x):\n"
+        "        x = self.conv(x)\n"
+        "        return self.layer_scale * x if self.op == 'mul' else self.layer_scale + x\n")
+    (team / "scale.yaml").write_text("input: [3, 4, 4]\nlayers: [{conv: {out: 4, kernel: 1}}, "
+                                     "scale]\n")
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net", 1, "meta", "json") == 0
+    assert json.loads(capsys.readouterr().out)["paired"] == 2
+    assert validate_against(["scale.yaml"], "teamnet.scaled:Net('add')", 1, "meta", "table") == 1
+    out = capsys.readouterr().out
+    assert "part ways at spec layer 1 (scale) vs model call Tensor.add at teamnet/scaled.py:14" \
+        in out and "  operation: scale (spec) vs Tensor.add (model)" in out

@@ -44,6 +44,9 @@ def test_a_composite_owns_every_facet(name):
     for facet in ("expand", "explain", "schema", "train"):
         assert getattr(cls, facet) is not getattr(Composite, facet), f"{name}: no {facet}"
     assert composite.example.strip() and composite.torch and composite.summary, name
+    # one that joins branches says what a model runs to join them (`validate --against`)
+    if cls.branches is not Composite.branches:
+        assert composite.operations(), f"{name}: no operation joins its branches"
     assert f"`{name}`" in _section("Composite kinds"), f"{name}: no row in docs/spec-language.md"
 
 
@@ -92,6 +95,33 @@ def test_kind_names_are_written_in_one_module_each():
         stray = [str(p.relative_to(ROOT)) for p in where if p not in defining
                  and (name, p.name) not in SAME_WORD]
         assert not stray, f"`{name}` named outside its kind's module: {stray}"
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_a_leaf_kind_names_the_module_it_builds_among_its_operations(name):
+    """`validate --against` pairs a kind with what a model runs (`operations()`): the module
+    its own builder makes is among them (for the layers of its worked example; a conv with
+    TensorFlow's `same` and a stride builds a zero pad, then the conv)."""
+    pytest.importorskip("torch")
+    import yaml
+
+    from cnncalc.crosscheck.build import build
+    from cnncalc.pipeline import analyze_loaded, load_text
+
+    example = yaml.safe_load(KINDS[name].example)
+    if "error" in example.get("expected", {}):
+        pytest.skip("its worked example is an error (tests/test_drift.py builds it in random "
+                    "networks)")
+    analysis = analyze_loaded(load_text(yaml.safe_dump(example["spec"])))
+    model = build(analysis)
+    checked = 0
+    for row in analysis.leaves:
+        module = model.get_submodule(row.node.path)
+        built = list(module.children())[-1] if list(module.children()) else module
+        assert type(built).__name__ in row.node.leaf_kind.operations(), \
+            f"{row.node.path}: {row.node.kind} builds {type(built).__name__}"
+        checked += row.node.leaf_kind is KINDS[name]
+    assert checked, f"{name}: its example has no layer of its kind"
 
 
 def test_a_new_kind_is_one_class(monkeypatch):

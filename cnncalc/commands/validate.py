@@ -78,8 +78,8 @@ def validate(
     against: Annotated[str | None, typer.Option(
         "--against", metavar="MODULE:FACTORY", help="Compare with your own model instead: import "
         "MODULE (from the current directory, as `python -m`), call FACTORY() (or with literal "
-        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first leaf layer where code and spec part ways (output shape, params, "
-        "FLOPs).")] = None,
+        "arguments: `mypkg.models:net(num_classes=10)`), run it on the spec's input and name the first layer where what it runs and the spec "
+        "part ways (operation, output shape, params, FLOPs).")] = None,
     train: Annotated[bool, typer.Option(
         "--train", help="Also run one training step (forward, backward, one optimizer step) and "
         "compare backward FLOPs and saved activations per layer, gradients, optimizer state "

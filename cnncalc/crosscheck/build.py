@@ -68,6 +68,8 @@ class Joined(nn.Module):
     """`concat`, `add` or `mul` of `{from: [a, b, …]}`: the tensors kept for those references,
     combined by `combine(torch, outputs)`."""
 
+    traced_through = True       # trace.py records its join (torch.cat, +, *), not the module
+
     def __init__(self, values: dict, sources: tuple, combine: Callable[[Any, list], torch.Tensor]):
         super().__init__()
         self.values, self.sources, self.combine = values, sources, combine
@@ -134,6 +136,14 @@ class ChannelScale(nn.Module):
 
     def forward(self, x):
         return x * self.gamma.view(-1, *[1] * (x.dim() - 2))
+
+
+class ChannelsLastLayerNorm(nn.LayerNorm):
+    """`layernorm: {over: channels}`: LayerNorm(C) on the channels moved last, then moved back
+    (ConvNeXt's LayerNorm2d)."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
 
 
 def _name(node: Node) -> str:

@@ -3,16 +3,20 @@
     cnncalc validate specs/net.yaml --against mypkg.model:build_net
 
 imports `mypkg.model` (the current directory first on `sys.path`, as `python -m` does), calls
-`build_net()`, runs the model once on the spec's input and measures its leaf modules in
-execution order (`measure.py`); then walks the spec's leaves and the model's leaf calls side by
-side, comparing output shape, params and FLOPs, and names the first pair that parts ways.
+`build_net()`, runs the model once on the spec's input, measuring its leaf modules
+(`measure.py`) and tracing what it runs (`trace.py`: its leaf modules and the functions its
+`forward` calls, `torch.flatten`, `F.relu`, `+` …) in the same pass; then walks the spec's layers
+and the model's operations side by side and names the first pair that parts ways.
 
-Code often does in `forward` what a spec writes as a layer (`torch.flatten`, `F.relu`,
-`F.adaptive_avg_pool2d`), or has a module the spec leaves out (`nn.Dropout`). So a leaf with no
-params and no FLOPs, on either side, may go unpaired; every leaf with params or FLOPs must pair
-with one that agrees. A difference in an unpaired leaf still shows: in the next paired leaf's
-shape or FLOPs, or in the totals (params, FLOPs and output shape of the whole model), which
-are compared too.
+Every layer of the spec, parameter-free ones included, pairs with one operation of the model:
+the same operation (the kind's `operations()`: `relu` is `nn.ReLU`, in place or not, `F.relu`,
+`torch.relu`, `x.relu_()` …; a join, the `+` of `residual` and `add`, `*` of `mul`, `torch.cat`
+of `concat`, is one more layer after its branches) with the same output shape, params and
+FLOPs. What may go unpaired, on either side: what is the identity in eval mode (dropout,
+identity; the kinds' `passes_through`), and in the model copies and layout (`.contiguous()`,
+a `torch.cat` of one tensor) and work on tensors that don't come from the input. A module of
+the team's own (not `torch.nn`'s, without children) pairs on its figures alone. The totals
+(params, FLOPs and output shape of the whole model) are compared too.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ import importlib
 import itertools
 import math
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnncalc.crosscheck.diff import per_sample
 from cnncalc.errors import SpecError, printable
+from cnncalc.kinds import COMPOSITES, KINDS
+from cnncalc.kinds.base import torch_names
 from cnncalc.report import flops
 
 FIGURES = ("output_shape", "params", "flops")
@@ -37,25 +42,46 @@ FIGURES = ("output_shape", "params", "flops")
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One leaf on either side, with the figures compared."""
+    """One layer of the spec, or one operation of the model, with what is compared."""
 
-    label: str            # spec: "path (kind)"; model: "qualified.name (Class)"
+    label: str            # spec: "path (kind)"; model: "qualified.name (Class)" or the function
     output_shape: tuple   # one sample, channels first
     params: int
     flops: int | float    # per sample, as every report counts them (the model's: ÷ batch)
     line: int | None = None
     col: int | None = None
-    family: str = ""      # "conv", "relu", ...: two free leaves pair only within a family
+    operation: str = ""   # spec: its kind; model: the module's class or the function, as traced
+    # model: the kinds it may be (None: any, a module of the team's own); spec: unused
+    kinds: frozenset[str] | None = None
+    optional: bool = False    # may go unpaired (the module's docstring says which)
     input_shape: tuple = ()   # the spec's leaves only
-
-    @property
-    def free(self) -> bool:
-        """No params and no FLOPs: code may do it in `forward` (or the spec may omit it)."""
-        return self.params == 0 and self.flops == 0
+    source: str | None = None     # model: where it was called, file:line
+    call: bool = False        # model: a function or method, not a module
+    # spec: the output shape is compared (not for a join before the last: a + b of a + b + c)
+    shaped: bool = True
 
     def figures(self) -> dict:
         return {"output_shape": list(self.output_shape), "params": self.params,
                 "flops": self.flops}
+
+    def pairs_with(self, other: Leaf) -> bool:
+        """This spec layer and the model's operation `other` agree (the model's output with
+        the channels last counts as the same shape: code moves axes as it likes)."""
+        return (self.same_operation(other) and (self.params, self.flops) == (other.params,
+                                                                             other.flops)
+                and (not self.shaped or other.output_shape in _layouts(self.output_shape)))
+
+    def same_operation(self, other: Leaf) -> bool:
+        return other.kinds is None or self.operation in other.kinds
+
+
+def _layouts(shape: tuple) -> tuple:
+    """A spec's output shape as code may hold it: as it is, with the channels last, or without
+    the trailing 1s (`x.mean([2, 3])` for a global_avgpool)."""
+    squeezed = shape
+    while len(squeezed) > 1 and squeezed[-1] == 1:
+        squeezed = squeezed[:-1]
+    return shape, (*shape[1:], *shape[:1]), squeezed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,38 +275,156 @@ def build_model(target: str | Target, device: str):
 # ---------------------------------------------------------------------------------------------
 # Pairing the leaves
 
-def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, int]]:
-    """The spec's leaves in the analysis' order, and each leaf node's index (by id)."""
+def spec_leaves(analysis) -> tuple[list[Leaf], dict[int, list[int]]]:
+    """The spec's layers in execution order as written (a composite's joins after its
+    branches), and each node's indices among them (by id): a leaf's one, a composite's joins."""
+    rows = {id(row.node): row for row in analysis.rows}
     leaves: list[Leaf] = []
-    index: dict[int, int] = {}
-    for row in analysis.leaves:
-        node = row.node
-        index[id(node)] = len(leaves)
-        leaves.append(Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
-                           + ")", tuple(row.output_shape), row.params, flops(row.macs),
-                           node.pos.line if node.pos else None, node.pos.col if node.pos else None,
-                           _family(node.impl.torch), tuple(row.input_shape)))
+    index: dict[int, list[int]] = {}
+
+    def add(node, leaf: Leaf) -> None:
+        index.setdefault(id(node), []).append(len(leaves))
+        leaves.append(leaf)
+
+    def walk(node) -> None:
+        row = rows.get(id(node))
+        line, col = (node.pos.line, node.pos.col) if node.pos else (None, None)
+        if node.leaf and row is not None:
+            add(node, Leaf(f"{node.path} ({node.kind}" + (f" {node.name!r}" if node.name else "")
+                           + ")", tuple(row.output_shape), row.params, flops(row.macs), line, col,
+                           operation=node.kind, optional=node.leaf_kind.passes_through
+                           or _squeezes(node.leaf_kind, row.input_shape, row.output_shape),
+                           input_shape=tuple(row.input_shape)))
+            return
+        branches = node.composite.branches(node, analysis.shortcuts)
+        if branches is not None and row is not None:
+            # the cut (split's chunk): before the branches, several tensors (no one shape)
+            for _ in range(node.composite.cuts()):
+                add(node, Leaf(f"{node.path} ({node.impl.name}: cutting its input)", (), 0, 0,
+                               line, col, operation=node.impl.name,
+                               input_shape=tuple(row.input_shape), shaped=False,
+                               optional=len(branches) == 1))
+        for child in (node.children if branches is None
+                      else [n for branch in branches for n in branch]):
+            walk(child)
+        # the join: after every branch, or of the entries a `{from: [...]}` names
+        inputs = len(branches) if branches is not None else len(node.refs)
+        if inputs and row is not None:
+            joins = node.composite.combines(inputs)
+            for i in range(joins):
+                add(node, Leaf(f"{node.path} ({node.impl.name}: joining its branches)",
+                               tuple(row.output_shape), 0, 0, line, col, operation=node.impl.name,
+                               input_shape=tuple(row.output_shape), shaped=i == joins - 1))
+
+    walk(analysis.root)
     return leaves, index
 
 
-def model_leaves(measurement) -> list[Leaf]:
-    return _leaves_of(measurement.leaves(), measurement.batch)
+def _squeezes(kind, shape: tuple, out: tuple) -> bool:
+    """A reshape that only drops sizes of 1 (a flatten of [C, 1, 1]): code that reduced
+    without keeping them (`x.mean([2, 3])`) has nothing to run for it."""
+    return kind.reshapes and _layouts(tuple(shape))[2] == tuple(out)
 
 
-def _leaves_of(calls, batch: int) -> list[Leaf]:
-    """The model's leaf calls (measure.Measured) as Leaf, per sample."""
-    return [Leaf(f"{m.name or '(the model)'} ({m.type})",
-                 tuple(m.output_shape[1:]) if m.output_shape is not None else (),
-                 m.params, per_sample(m.flops, batch), family=_family(m.type))
-            for m in calls if m.leaf]
+def _operations() -> dict[str, frozenset[str]]:
+    """Each operation the tracer names -> the kinds it may be (the kinds' `operations()`)."""
+    out: dict[str, set[str]] = {}
+    for table in (KINDS, COMPOSITES):
+        for name, kind in table.items():
+            for op in kind.operations():
+                out.setdefault(op, set()).add(name)
+    return {op: frozenset(kinds) for op, kinds in out.items()}
 
 
-def _family(torch_name: str) -> str:
-    """`Conv2d` and the kind table's `Conv1d/2d/3d` -> `conv`; `Softmax(dim=1)` -> `softmax`."""
-    return re.sub(r"[123]d$", "", torch_name.split("(")[0].split("/")[0]).lower()
+# Copies, type changes and axes moved: no operation of the spec's (a `torch.cat` of one tensor
+# is a copy too; a spec's shapes are channels first whatever the code's layout)
+COPIES = torch_names(["contiguous", "clone", "detach", "to", "float", "type_as", "permute",
+                      "movedim", "transpose"])
+JOINS_OF_ONE = frozenset(["torch.cat", "torch.concat", "torch.concatenate"])
+
+
+def model_leaves(traced, calls, batch: int) -> list[Leaf]:
+    """The model's operations (trace.Trace), per sample: a module's figures are its measured
+    call's (measure.Measured, `calls` in execution order), a function's are its output shape
+    and the parameters given to it (`self.gamma * x`; its FLOPs count in the totals)."""
+    from collections import deque
+
+    measured: dict[str, deque] = {}
+    for m in calls:
+        if m.leaf:
+            measured.setdefault(m.name, deque()).append(m)
+    operations = _operations()
+    passing = {name for name, kind in KINDS.items() if kind.passes_through}
+    prepared = {name: torch_names(kind.prepared_by) for name, kind in KINDS.items()}
+    cuts = frozenset().union(*(torch_names(c.cut_by) for c in COMPOSITES.values()))
+    ops = traced.calls()
+    out = []
+    for i, op in enumerate(ops):
+        kinds: frozenset[str] | None = operations.get(op.name, frozenset())
+        module = op.category == "module"
+        if module and not kinds:
+            kinds = None        # the team's own module: its figures say what it is
+        optional = (_copy(op) or not op.inputs
+                    or (op.name in JOINS_OF_ONE and len(op.input_shapes) == 1)
+                    or bool(kinds and kinds <= passing)
+                    or _prepares(ops, i, operations, prepared))
+        queue = measured.get(op.path) if module else None
+        m = queue.popleft() if queue else None
+        shape = m.output_shape if m is not None else op.output_shape
+        label = (f"{op.path or '(the model)'} ({op.name})" if module
+                 else op.name + (f" in `{op.path}`" if op.path else ""))
+        out.append(Leaf(label, tuple(shape[1:]) if shape is not None else (),
+                        m.params if m is not None else op.parameters,
+                        per_sample(m.flops, batch) if m is not None else 0,
+                        operation=op.name, kinds=kinds, optional=optional,
+                        source=_relative(op.source), call=not module))
+        if not module and len(op.output_shapes) > 1 and op.name in cuts:
+            # a cut's pieces: the first is the cut (split's) or a slice, each other a slice
+            # that a spec of slices (as `import` writes one) pairs, else left unpaired
+            out[-1] = replace(out[-1], output_shape=tuple(op.output_shapes[0][1:]))
+            out += [replace(out[-1], label=f"{label} (piece {k})",
+                            output_shape=tuple(piece[1:]), optional=True)
+                    for k, piece in enumerate(op.output_shapes[1:], 1)]
+    return out
+
+
+def _copy(op) -> bool:
+    """A copy or a change of layout: a function of COPIES, or a module of the team's own without
+    parameters that only reorders its input's axes (ConvNeXt's `Permute`)."""
+    if op.name in COPIES:
+        return True
+    shapes = (*op.input_shapes[:1], op.output_shape)
+    return (op.category == "module" and op.module is not None and len(shapes) == 2
+            and None not in shapes and shapes[0] != shapes[1]
+            and sorted(shapes[0]) == sorted(shapes[1])
+            and next(op.module.parameters(), None) is None)
+
+
+def _prepares(ops: list, i: int, operations: dict, prepared: dict) -> bool:
+    """Op i belongs to the operation of a kind that comes after it, past copies and the other
+    ops that prepare it (a conv's pad; a channel shuffle's view and transpose)."""
+    candidates = [kind for kind, names in prepared.items() if ops[i].name in names]
+    for kind in candidates:
+        j = i + 1
+        while j < len(ops) and ops[j].name in prepared[kind] | COPIES \
+                and kind not in operations.get(ops[j].name, ()):
+            j += 1
+        if j < len(ops) and kind in operations.get(ops[j].name, ()):
+            return True
+    return False
+
+
+def _relative(source) -> str | None:
+    """`file:line`, the file relative to the current directory when it is below it."""
+    if source is None:
+        return None
+    path = os.path.relpath(source.file)
+    return f"{source.file if path.startswith('..') else path}:{source.line}"
 
 
 MAX_ORDERS_OF = 5   # branches tried in every order up to this many; beyond, as written and reversed
+MAX_INTERLEAVED = 2     # two branches, one of at most this many entries: any interleaving
+MAX_PATH_ORDERS = 120   # orders of a list's paths (see _paths) tried, as written first
 MAX_WORK = 500_000  # leaf-state steps; past it (nested many-branch concats) branches keep their order
 
 
@@ -289,50 +433,55 @@ class _TooMuchWork(Exception):
 
 
 class _Pairer:
-    """Pairs the spec's leaves with the model's leaf calls in execution order.
+    """Pairs the spec's layers with the model's operations in execution order.
 
     The spec is walked as a tree so that the branches of a `residual`, `concat` or `add` may
-    run in any order (code often computes the shortcut first). The state after each step is
-    the set of model positions j reachable so far, each with the most pairs found getting there
-    (a linked list of (spec index, model index)) and the free spec leaves left unpaired since
-    the last pair. Free leaves may go unpaired (see the module's docstring); a leaf with params
-    or FLOPs that can't pair records a failure, and the failure with the most pairs before it
-    is where code and spec part ways."""
+    run in any order (code often computes the shortcut first), their join after them. The state
+    after each step is the set of model positions j reachable so far, each with the most pairs
+    found getting there (a linked list of (spec index, model index)) and the optional spec
+    layers left unpaired since the last pair. Optional layers and operations may go unpaired
+    (see the module's docstring); a layer that can't pair records a failure, and the failure
+    with the most pairs before it is where code and spec part ways."""
 
-    def __init__(self, analysis, spec: list[Leaf], index: dict[int, int], model: list[Leaf],
+    def __init__(self, analysis, spec: list[Leaf], index: dict[int, list[int]], model: list[Leaf],
                  any_order: bool = True):
         self.analysis, self.spec, self.index, self.model = analysis, spec, index, model
         self.any_order, self.work = any_order, 0
         # (pairs so far, linked pairs, free spec leaves since the last pair, the leaf that
         # couldn't pair or None at the spec's end)
         self.failures: list[tuple] = []
+        self.candidates: list[tuple] = []
 
     def run(self):
         states = self.node(self.analysis.root, {0: (0, None, ())})
-        done = [state for j, state in states.items() if all(t.free for t in self.model[j:])]
+        done = [state for j, state in states.items() if all(t.optional for t in self.model[j:])]
         if done:
             return _unlink(max(done, key=lambda state: state[0])[1]), None
         for count, pairs, skipped in states.values():
             self.failures.append((count, pairs, skipped, None))
-        best = None
+        scored = []
         for count, pairs, skipped, k in self.failures:
-            culprit = self.culprit(pairs, skipped, k)
+            culprit, failed = self.culprit(pairs, skipped, k)
             score = (count, -_distance(*(side[i] if i is not None else None
                                          for side, i in zip((self.spec, self.model), culprit))))
-            if best is None or score > best[0]:
-                best = (score, pairs, culprit)
-        assert best is not None     # there is a failure whenever no state reached the end
+            scored.append((score, pairs, culprit, failed))
+        best = max(scored, key=lambda failure: failure[0])   # the first of equals: as written
+        # for `_pair`'s retries: the failures that got as far, best first, each as named and
+        # as it failed (the layer that couldn't pair and the model's next operation)
+        self.candidates = list(dict.fromkeys(
+            pair for score, _, culprit, failed in sorted(scored, key=lambda f: f[0], reverse=True)
+            if score[0] == best[0][0] for pair in (culprit, failed)))
         return _unlink(best[1]), best[2]
 
-    def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple:
-        """Which spec leaf and model leaf to name for a failure after `pairs`: the leaf that
-        couldn't pair and the model's next leaf with params or FLOPs, when both got inputs of
-        the same size; otherwise a free leaf in between changed the shape differently (a pool's
-        stride), and the closest pair of those is named."""
+    def culprit(self, pairs, skipped: tuple, k: int | None) -> tuple[tuple, tuple]:
+        """Which spec layer and model operation to name for a failure after `pairs`: the layer
+        that couldn't pair and the model's next operation that can't go unpaired, when both got
+        inputs of the same size; otherwise an optional one in between changed the shape
+        differently, and the closest pair of those is named."""
         m = len(self.model)
         last = pairs[0][1] if pairs else -1
         t = last + 1
-        while t < m and self.model[t].free:
+        while t < m and self.model[t].optional:
             t += 1
         free_model = list(range(last + 1, t))
         t = t if t < m else None
@@ -343,20 +492,33 @@ class _Pairer:
                        else self.model[-1].output_shape if self.model else ())
         # sizes, not shapes: code reshapes between modules (`torch.flatten`) as it likes
         if math.prod(spec_input) == math.prod(model_input) or not (skipped or free_model):
-            return k, t
+            return (k, t), (k, t)
         pairs_between = [(a, b) for a in (*skipped, k) for b in (*free_model, t)
                          if (a, b) != (k, t)]
         return min(pairs_between, key=lambda ab: _distance(
             self.spec[ab[0]] if ab[0] is not None else None,
-            self.model[ab[1]] if ab[1] is not None else None))
+            self.model[ab[1]] if ab[1] is not None else None)), (k, t)
 
     def node(self, node, states: dict) -> dict:
         if node.leaf:
-            return self.leaf(self.index[id(node)], states)
+            return self.leaf(self.index[id(node)][0], states)
         branches = node.composite.branches(node, self.analysis.shortcuts)
+        own = self.index.get(id(node), [])      # its cut (if any), then its joins
         if branches is None:
-            return self.sequence(node.children, states)
+            return self.sequence_of(own, self.sequence(node.children, states))
+        cuts = node.composite.cuts() if own else 0
+        states = self.sequence_of(own[:cuts], states)
+        return self.sequence_of(own[cuts:], self.branches(branches, states))
+
+    def sequence_of(self, joins: list[int], states: dict) -> dict:
+        for k in joins:
+            states = self.leaf(k, states)
+        return states
+
+    def branches(self, branches: list, states: dict) -> dict:
         orders: Iterable[Sequence[list]]
+        if self.any_order and len(branches) == 2 and min(map(len, branches)) <= MAX_INTERLEAVED:
+            return self.interleaved(branches[0], branches[1], states)
         if not self.any_order:
             orders = [branches]
         elif len(branches) <= MAX_ORDERS_OF:
@@ -371,6 +533,24 @@ class _Pairer:
             for j, state in after.items():
                 _merge(merged, j, state)
         return merged
+
+    def interleaved(self, a: list, b: list, states: dict) -> dict:
+        """Two branches, one of them short, in any interleaving of their entries (either
+        order included): code may compute a short side path in the middle of the other
+        (LR-ASPP's low classifier between the head's gate and its high classifier)."""
+        grid: dict[tuple[int, int], dict] = {(0, 0): states}
+        for i in range(len(a) + 1):
+            for k in range(len(b) + 1):
+                if (i, k) == (0, 0):
+                    continue
+                merged: dict = {}
+                for before, node in (((i - 1, k), a[i - 1] if i else None),
+                                     ((i, k - 1), b[k - 1] if k else None)):
+                    if node is not None:
+                        for j, state in self.node(node, grid[before]).items():
+                            _merge(merged, j, state)
+                grid[(i, k)] = merged
+        return grid[(len(a), len(b))]
 
     def sequence(self, nodes, states: dict) -> dict:
         paths = _paths(nodes) if self.any_order else None
@@ -398,14 +578,13 @@ class _Pairer:
         out: dict = {}
         for j, (count, pairs, skipped) in states.items():
             paired = False
-            for p in range(j, len(model)):     # the next model leaf, past free ones
-                if spec.figures() == model[p].figures() and (
-                        spec.family == model[p].family or not (spec.free and model[p].free)):
+            for p in range(j, len(model)):     # the next operation, past optional ones
+                if spec.pairs_with(model[p]):
                     _merge(out, p + 1, (count + 1, ((k, p), pairs), ()))
                     paired = True
-                if not model[p].free:
+                if not model[p].optional:
                     break
-            if spec.free:
+            if spec.optional:
                 _merge(out, j, (count, pairs, skipped + (k,)))
             elif not paired:
                 self.failures.append((count, pairs, skipped, k))
@@ -414,10 +593,10 @@ class _Pairer:
 
 def _paths(nodes) -> list[list[list]] | None:
     """A list of entries with references cut into paths, each a run of entries that read the
-    one before (a new path starts at an entry with `from`, at a `{from: [...]}`, and after an
-    entry that a reference reads), and the orders of the paths that run every path after the
-    paths it reads: as written first, at most MAX_ORDERS_OF! of them. None for a list without
-    references."""
+    one before (a new path starts at an entry with `from`, at a `{from: [...]}`, and at and
+    after an entry that a reference reads: code computes a value where it is needed), and the
+    orders of the paths that run every path after the paths it reads: as written first, at
+    most MAX_PATH_ORDERS of them. None for a list without references."""
     if not any(node.src is not None or node.refs for node in nodes):
         return None
     read = {key[0] for node in nodes for below in node.walk()
@@ -425,12 +604,10 @@ def _paths(nodes) -> list[list[list]] | None:
     paths: list[list] = []
     for i, node in enumerate(nodes):
         if (i == 0 or node.src is not None or (node.refs and not node.leaf)
-                or nodes[i - 1].path in read):
+                or nodes[i - 1].path in read or node.path in read):
             paths.append([node])
         else:
             paths[-1].append(node)
-    if len(paths) > MAX_ORDERS_OF:
-        return [paths]
     owner = {node.path: p for p, path in enumerate(paths) for node in path}
 
     def source(key) -> int | None:
@@ -449,24 +626,30 @@ def _paths(nodes) -> list[list[list]] | None:
         if p > 0 and path[0].src is None and not path[0].refs:
             keys.append((nodes[nodes.index(path[0]) - 1].path, "out"))
         reads.append({q for q in map(source, keys) if q is not None and q != p})
-    orders = []
-    for order in itertools.permutations(range(len(paths))):
-        done: set = set()
-        for p in order:
-            if not reads[p] <= done:
-                break
-            done.add(p)
-        else:
-            orders.append([paths[p] for p in order])
-    return orders
+    # every order that runs a path after those it reads, as written first, at most MAX_PATH_ORDERS
+    orders: list[list[int]] = []
+
+    def extend(order: list[int], done: set) -> None:
+        if len(orders) >= MAX_PATH_ORDERS:
+            return
+        if len(order) == len(paths):
+            orders.append(list(order))
+            return
+        for p in range(len(paths)):
+            if p not in done and reads[p] <= done:
+                extend([*order, p], done | {p})
+
+    extend([], set())
+    return [[paths[p] for p in order] for order in orders]
 
 
 def _distance(s: Leaf | None, t: Leaf | None) -> float:
-    """How unlike two leaves are: 0 when they agree (log-scale differences of the figures)."""
+    """How unlike a spec layer and an operation are: 0 when they agree (a different operation
+    counts 1; log-scale differences of the figures)."""
     if s is None or t is None:
         return math.inf
     size = math.prod(s.output_shape), math.prod(t.output_shape)
-    return (sum(abs(math.log1p(a) - math.log1p(b))
+    return ((not s.same_operation(t)) + sum(abs(math.log1p(a) - math.log1p(b))
                 for a, b in ((s.params, t.params), (s.flops, t.flops), size))
             + (len(s.output_shape) != len(t.output_shape))
             + sum(a != b for a, b in zip(s.output_shape, t.output_shape)))
@@ -488,19 +671,24 @@ def _unlink(pairs) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------
 # The whole comparison
 
-def compare(analysis, measurement, spec_file: str, target: str) -> dict:
+def compare(analysis, measurement, traced, spec_file: str, target: str) -> dict:
     """The `validate --against --format json` contract:
 
         {"ok", "file", "against", "batch", "device", "paired", "spec_leaves", "model_leaves",
          "unpaired_spec": [labels], "unpaired_model": [labels],
-         "divergence": null | {"spec": leaf | null, "model": leaf | null, "differs": [figure]},
+         "divergence": null | {"spec": leaf | null, "model": leaf | null,
+                               "differs": ["operation" and figures], "one_side": see _pair},
          "totals": {"spec": figures, "model": figures, "agree"}}
 
-    A model that raises in `forward` gets `failure`'s object instead: "error" (its exception),
-    "raised_in", "paired", "model_leaves" (those that ran), "divergence", "totals": null.
+    `spec_leaves` counts the spec's layers (joins included), `model_leaves` the model's
+    operations; a leaf is {"label", "operation", "output_shape", "params", "flops", "line",
+    "col", "source"}. A model that raises in `forward` gets `failure`'s object instead: "error"
+    (its exception), "raised_in", "paired", "model_leaves" (those that ran), "divergence",
+    "totals": null.
     """
     batch = measurement.batch
-    (ours, index), theirs = spec_leaves(analysis), model_leaves(measurement)
+    ours, index = spec_leaves(analysis)
+    theirs = model_leaves(traced, measurement.modules, batch)
     pairs, divergence = _pair(analysis, ours, index, theirs)
     paired_spec = {i for i, _ in pairs}
     paired_model = {j for _, j in pairs}
@@ -524,22 +712,53 @@ def compare(analysis, measurement, spec_file: str, target: str) -> dict:
             "divergence": divergence, "totals": totals}
 
 
+MAX_RETRIES = 8     # culprits tried as a layer on one side only
+
+
 def _pair(analysis, ours: list[Leaf], index: dict, theirs: list[Leaf]):
-    """The pairs (spec index, model index) and the divergence dict (None when they agree)."""
+    """The pairs (spec index, model index) and the divergence dict (None when they agree).
+    Its "one_side" is "spec" when the spec's layer is what the model lacks (with it left out,
+    everything else pairs), "model" when the model's operation is what the spec lacks, else
+    null (they differ)."""
+    any_order = True
     try:
-        pairs, stop = _Pairer(analysis, ours, index, theirs).run()
+        pairer = _Pairer(analysis, ours, index, theirs)
+        pairs, stop = pairer.run()
     except _TooMuchWork:      # bounded work whatever the spec: branches in their written order
-        pairs, stop = _Pairer(analysis, ours, index, theirs, any_order=False).run()
+        any_order = False
+        pairer = _Pairer(analysis, ours, index, theirs, any_order=False)
+        pairs, stop = pairer.run()
     if stop is None:
         return pairs, None
+    one_side = None
+    for k, j in pairer.candidates[:MAX_RETRIES]:
+        if k is not None and _pairs_without(analysis, ours, k, index, theirs, None, any_order):
+            stop, one_side = (k, j), "spec"
+            break
+        if j is not None and _pairs_without(analysis, ours, None, index, theirs, j, any_order):
+            stop, one_side = (k, j), "model"
+            break
     s = ours[stop[0]] if stop[0] is not None else None
     t = theirs[stop[1]] if stop[1] is not None else None
-    differs = ([f for f in FIGURES if s.figures()[f] != t.figures()[f]]
-               if s is not None and t is not None else [])
-    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs}
+    differs: list[str] = []
+    if s is not None and t is not None and one_side is None:
+        differs = (["operation"] * (not s.same_operation(t))
+                   + [f for f in FIGURES if s.figures()[f] != t.figures()[f]])
+    return pairs, {"spec": _leaf_dict(s), "model": _leaf_dict(t), "differs": differs,
+                   "one_side": one_side}
 
 
-def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
+def _pairs_without(analysis, ours, k, index, theirs, j, any_order: bool) -> bool:
+    """Whether everything pairs with spec layer `k` or model operation `j` left out."""
+    ours = [replace(leaf, optional=True) if i == k else leaf for i, leaf in enumerate(ours)]
+    theirs = [replace(leaf, optional=True) if i == j else leaf for i, leaf in enumerate(theirs)]
+    try:
+        return _Pairer(analysis, ours, index, theirs, any_order=any_order).run()[1] is None
+    except _TooMuchWork:
+        return False
+
+
+def failure(analysis, failed, traced, spec_file: str, target: str, device: str) -> dict:
     """The report of a model that raised in `forward` (measure.ForwardFailed): the error, the
     module whose own code raised, and where code and spec had already parted before it: the
     leaf modules that returned are paired with the spec's leaves as `compare` pairs them all;
@@ -551,7 +770,8 @@ def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
     raised_in = None if raised is None else {
         "module": raised.name, "type": raised.type, "leaf": raised.leaf,
         "input_shape": list(raised.input_shape[1:]) if raised.input_shape else None}
-    (ours, index), theirs = spec_leaves(analysis), _leaves_of(failed.finished, failed.batch)
+    ours, index = spec_leaves(analysis)
+    theirs = model_leaves(traced, failed.finished, failed.batch)
     pairs, divergence = _pair(analysis, ours, index, theirs)
     if divergence is not None and (divergence["spec"] is None or divergence["model"] is None):
         divergence = None       # every leaf that ran pairs: no parting before the raise
@@ -564,7 +784,9 @@ def failure(analysis, failed, spec_file: str, target: str, device: str) -> dict:
 def _leaf_dict(leaf: Leaf | None) -> dict | None:
     if leaf is None:
         return None
-    return {"label": leaf.label, **leaf.figures(), "line": leaf.line, "col": leaf.col}
+    return {"label": leaf.label, "operation": leaf.operation, **leaf.figures(),
+            "line": leaf.line, "col": leaf.col, "source": leaf.source,
+            "call": leaf.call}
 
 
 def _count(n: int, noun: str) -> str:
@@ -572,11 +794,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _agree_before(n: int) -> str:
-    """'the 30 leaf layers before it agree', in good English for 0 and 1."""
+    """'the 30 layers before it agree', in good English for 0 and 1."""
     if n == 0:
-        return "no leaf layer before it was paired"
-    return "the one leaf layer before it agrees" if n == 1 else \
-        f"the {n} leaf layers before it agree"
+        return "no layer before it was paired"
+    return "the one layer before it agrees" if n == 1 else f"the {n} layers before it agree"
 
 
 def _raised_in(raised: dict) -> str:
@@ -600,16 +821,20 @@ def describe(result: dict) -> list[str]:
         where = _where(result["file"], s)
         if s is None:
             lines.append(f"{where}: error: the spec ends, but the model goes on with "
-                         f"{t['label']} ({_figures_text(t)})")
+                         f"{_model(t)} ({_figures_text(t)})")
         elif t is None:
             lines.append(f"{where}: error: spec layer {s['label']} has no counterpart: the "
-                         "model's leaf modules end before it")
+                         "model's operations end before it")
+        elif d.get("one_side") == "spec":
+            lines.append(f"{where}: error: spec layer {s['label']} has no counterpart in the "
+                         f"model: where it would be, the model goes on with {_model(t)}")
+        elif d.get("one_side") == "model":
+            lines.append(f"{where}: error: the model runs {_model(t)}, which the spec doesn't "
+                         f"have: it comes before spec layer {s['label']}")
         else:
             lines.append(f"{where}: error: code and spec part ways at spec layer {s['label']} "
-                         f"vs model module {t['label']}")
-            for figure in d["differs"]:
-                lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
-                             f"{_show(t[figure])} (model)")
+                         f"vs model {_model(t)}")
+            lines += _differences(d, s, t)
         lines.append(f"  note: {_agree_before(result['paired'])}")
     elif not result["totals"]["agree"]:
         totals = result["totals"]
@@ -633,18 +858,27 @@ def _describe_failure(result: dict) -> list[str]:
     if d is not None:
         s, t = d["spec"], d["model"]
         lines.append(f"{_where(result['file'], s)}: note: code and spec had already parted "
-                     f"before it, at spec layer {s['label']} vs model module {t['label']}")
-        for figure in d["differs"]:
-            lines.append(f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs "
-                         f"{_show(t[figure])} (model)")
+                     f"before it, at spec layer {s['label']} vs model {_model(t)}")
+        lines += _differences(d, s, t)
         lines.append(f"  note: {_agree_before(result['paired'])}")
     elif "paired" in result:
         ran = result["model_leaves"]
-        lines.append("  note: no leaf module ran before it" if ran == 0 else
-                     "  note: the one leaf module that ran before it agrees with the spec"
+        lines.append("  note: no operation ran before it" if ran == 0 else
+                     "  note: the one operation that ran before it agrees with the spec"
                      if ran == 1 else
-                     f"  note: the {ran} leaf modules that ran before it agree with the spec")
+                     f"  note: the {ran} operations that ran before it agree with the spec")
     return lines
+
+
+def _model(leaf: dict) -> str:
+    """`module fc (Linear) at net.py:30`, `call torch.flatten in `body` at net.py:31`."""
+    where = f" at {leaf['source']}" if leaf.get("source") else ""
+    return f"{'call' if leaf.get('call') else 'module'} {leaf['label']}{where}"
+
+
+def _differences(d: dict, s: dict, t: dict) -> list[str]:
+    return [f"  {figure.replace('_', ' ')}: {_show(s[figure])} (spec) vs {_show(t[figure])} "
+            "(model)" for figure in d["differs"]]
 
 
 def _where(file: str, leaf: dict | None) -> str:
@@ -669,17 +903,19 @@ def check(analysis, spec_file: str, target: str | Target, batch: int, device: st
     import torch
 
     from cnncalc.crosscheck.measure import ForwardFailed, measure
+    from cnncalc.crosscheck.trace import Tracing
 
     if isinstance(target, str):
         target = parse_target(target)
     model = build_model(target, device)
     x = torch.zeros((batch, *analysis.input_shape), device=device)
-    try:
-        measurement = measure(model, x)
-    except ForwardFailed as failed:
-        # The code can't run on what the spec says its input is: that is drift, not bad input.
-        return failure(analysis, failed, spec_file, target.text, device)
-    return compare(analysis, measurement, spec_file, target.text)
+    with Tracing(model, x) as tracing:      # measured and traced in one forward pass
+        try:
+            measurement = measure(model, x)
+        except ForwardFailed as failed:
+            # The code can't run on what the spec says its input is: drift, not bad input.
+            return failure(analysis, failed, tracing.result(()), spec_file, target.text, device)
+    return compare(analysis, measurement, tracing.result(()), spec_file, target.text)
 
 
 def report(result: dict, table: bool) -> None:
@@ -694,10 +930,20 @@ def report(result: dict, table: bool) -> None:
 
 
 def _agreement(result: dict) -> str:
-    free = (f"; left unpaired, without params or FLOPs: "
+    free = (f"; left unpaired, as they change nothing in eval mode: "
             f"{_count(len(result['unpaired_spec']), 'spec layer')}, "
-            f"{_count(len(result['unpaired_model']), 'module')}"
+            f"{_count(len(result['unpaired_model']), 'model operation')}"
             if result["unpaired_spec"] or result["unpaired_model"] else "")
+    named = [f"\n  unpaired in the {side}: {_names(result[f'unpaired_{side}'])}"
+             for side in ("spec", "model") if result[f"unpaired_{side}"]]
     return (f"{result['file']}: agrees with {result['against']}: "
-            f"{_count(result['paired'], 'leaf layer')} paired on output shape, params and "
-            f"FLOPs, and the totals{free}")
+            f"{_count(result['paired'], 'layer')} paired with what the model runs on operation, "
+            f"output shape, params and FLOPs, and the totals{free}" + "".join(named))
+
+
+MAX_NAMED = 8
+
+
+def _names(labels: list[str]) -> str:
+    more = len(labels) - MAX_NAMED
+    return "; ".join(labels[:MAX_NAMED]) + (f"; and {more} more" if more > 0 else "")

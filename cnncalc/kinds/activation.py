@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from cnncalc.kinds.base import INPUT, OUTPUT, Args, LeafKind, leaf_kind
+from cnncalc.kinds.base import (
+    INPUT,
+    OUTPUT,
+    Args,
+    LeafKind,
+    NoCounterpart,
+    call_arguments,
+    leaf_kind,
+)
 from cnncalc.working import Step, number
 
 
@@ -29,6 +37,27 @@ class Activation(LeafKind):
 
     def torch_arguments(self, args) -> dict:
         return {}
+
+    # the functional form's arguments after the input (F.elu(x, alpha, inplace))
+    call_names: ClassVar[tuple] = ("inplace",)
+
+    def read(self, nn, module, shape):
+        if type(module) is not getattr(nn, self.torch, None):
+            return None
+        return self.read_arguments(vars(module))
+
+    def read_last(self, nn, module, shape):
+        return self.read(nn, module, shape)     # element-wise: any layout
+
+    def read_call(self, op, args, kwargs, shape):
+        # F.leaky_relu, torch.relu_, Tensor.sigmoid: `operations()` says which (the importer
+        # asks only a kind whose operations name the call)
+        return self.read_arguments(call_arguments(args, kwargs, self.call_names))
+
+    def read_arguments(self, given: dict):
+        """The arguments from PyTorch's (the module's attributes or the call's); in-place or
+        not computes the same."""
+        return self.args()
 
 
 ACTIVATION_EXAMPLE = """
@@ -69,6 +98,12 @@ class GELU(Activation):
     torch = "GELU"
     formula = "x·Φ(x)"
     example = ACTIVATION_EXAMPLE.format(name=name)
+    call_names = ("approximate",)
+
+    def read_arguments(self, given):
+        if given.get("approximate", "none") != "none":
+            raise NoCounterpart(f"approximate={given['approximate']!r}: `gelu` is the exact one")
+        return self.args()
 
 
 @leaf_kind
@@ -136,6 +171,11 @@ class ELU(Activation):
     def torch_arguments(self, args: EluArgs) -> dict:
         return {"alpha": args.alpha}
 
+    call_names = ("alpha", "inplace")
+
+    def read_arguments(self, given):
+        return EluArgs(alpha=float(given.get("alpha", 1.0)))
+
 
 class LeakyReluArgs(Args):
     slope: float = 0.01
@@ -151,6 +191,11 @@ class LeakyReLU(Activation):
 
     def torch_arguments(self, args: LeakyReluArgs) -> dict:
         return {"negative_slope": args.slope}
+
+    call_names = ("negative_slope", "inplace")
+
+    def read_arguments(self, given):
+        return LeakyReluArgs(slope=float(given.get("negative_slope", 0.01)))
 
 
 class PReluArgs(Args):
@@ -193,6 +238,16 @@ expected:
     def build(self, nn, args: PReluArgs, shape):
         return nn.PReLU(shape[0] if args.channels == "all" else 1)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.PReLU:
+            return None
+        if module.num_parameters == 1:
+            return PReluArgs()
+        if module.num_parameters == shape[0]:
+            return PReluArgs(channels="all")
+        raise NoCounterpart(f"num_parameters={module.num_parameters} on {shape[0]} channels: "
+                            "a `prelu` has one slope, or one per channel")
+
 
 class ChannelSoftmax(LeafKind):
     what: ClassVar[str]
@@ -206,6 +261,19 @@ class ChannelSoftmax(LeafKind):
 
     def build(self, nn, args, shape):
         return getattr(nn, self.torch.split("(")[0])(dim=1)
+
+    def read(self, nn, module, shape):
+        if type(module) is not getattr(nn, self.torch.split("(")[0]):
+            return None
+        return self.read_dim(module.dim, shape)
+
+    def read_call(self, op, args, kwargs, shape):
+        return self.read_dim(call_arguments(args, kwargs, ("dim",)).get("dim"), shape)
+
+    def read_dim(self, dim, shape):
+        if dim is None or dim % (len(shape) + 1) != 1:
+            raise NoCounterpart(f"dim={dim}: `{self.name}` is over the channels (dim=1)")
+        return self.args()
 
 
 @leaf_kind

@@ -17,6 +17,18 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   that nothing here imports torch; it states PyTorch's own arguments and never calls the static
   rules, so a wrong rule shows up as a disagreement;
 - `torch` and `summary`: its line in `cnncalc kinds`, the docs and the schema;
+- `read(nn, module, shape)` and `read_call(op, args, kwargs, shape)`: the inverse of `build`
+  for `cnncalc import`: this kind's arguments when a PyTorch module (or a functional call in a
+  `forward`, `op` named as `torch.nn.functional.relu` or `Tensor.relu`) is one of this kind's,
+  else None; `NoCounterpart` for a setting the language can't say (a conv's
+  `padding_mode="reflect"`); `read_call` is asked only for an `op` among its `operations()`
+  (the names are declared once, there); `read_run(calls)`: a run of calls that are together
+  one layer (ShuffleNet's view/transpose/view). `write(args)` gives the arguments as a spec
+  writes them;
+- `operations()`: what `validate --against` takes for it in a model's trace
+  (cnncalc/crosscheck/trace.py): the module classes `torch` names, the functions named like the
+  kind, and `also`; `passes_through`: the identity in eval mode (dropout), so it may be on one
+  side only; `prepared_by`: what a model runs just before it as part of it (a conv's zero pad);
 - `example`: a worked case (the format of tests/cases/*.yaml) that the test suite runs;
 - its training rules (cnncalc/train.py; proven by tests/test_train_vs_torch.py):
   `saved(args, shape, out, training)`, the tensors autograd keeps for the backward (`INPUT`,
@@ -30,6 +42,8 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
@@ -149,6 +163,60 @@ class Training:
     device: str = "cuda"
 
 
+class NoCounterpart(Exception):
+    """A module or call a kind recognises, with a setting the spec language can't express."""
+
+
+def one_or_list(value: Any) -> Any:
+    """A PyTorch per-axis tuple as a spec writes it: one number when every axis has the same."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else list(value)
+    return value
+
+
+def exact_type(nn: Any, module: Any, family: str) -> bool:
+    """`module` is `nn.{family}1d/2d/3d` itself, not a subclass (whose `forward` may differ)."""
+    return any(type(module) is getattr(nn, f"{family}{n}d", None) for n in (1, 2, 3))
+
+
+def op_name(op: str) -> str:
+    """`torch.nn.functional.relu_` and `Tensor.relu` -> `relu`."""
+    return op.rsplit(".", 1)[-1].strip("_")
+
+
+def call_arguments(args: tuple, kwargs: dict, names: tuple) -> dict:
+    """A call's arguments after the tensor, by name (`names` in PyTorch's order)."""
+    given = dict(zip(names, args))
+    given.update(kwargs)
+    return given
+
+
+def torch_names(names: Iterable[str]) -> frozenset[str]:
+    """Names as the tracer gives them (cnncalc/crosscheck/trace.py), from short forms: a module
+    class as itself (`MaxPool2d`); a function `f` as `torch.nn.functional.f`, `torch.f` and the
+    method `Tensor.f`, each also in place (`f_`); `{n}` stands for 1, 2 and 3."""
+    out: set[str] = set()
+    for name in names:
+        for one in ([name.replace("{n}", str(n)) for n in (1, 2, 3)] if "{n}" in name
+                    else [name]):
+            if one[:1].isupper() or "." in one:
+                out.add(one)
+            else:
+                out.update(f"{prefix}{one}{suffix}" for prefix in
+                           ("torch.nn.functional.", "torch.", "Tensor.") for suffix in ("", "_"))
+    return frozenset(out)
+
+
+def torch_modules(torch: str) -> list[str]:
+    """The module classes a kind's `torch` line names: `Conv1d/2d/3d` -> Conv1d, Conv2d,
+    Conv3d; `Softmax(dim=1)` -> Softmax; none for a formula (`x * gamma…`)."""
+    match = re.match(r"([A-Z][A-Za-z0-9]*?)(\dd(?:/\dd)*)?(?![A-Za-z0-9])", torch)
+    if match is None:
+        return []
+    base, dims = match.group(1), match.group(2)
+    return [base + dim for dim in dims.split("/")] if dims else [base]
+
+
 class LeafKind:
     """The defaults of a leaf kind: shape unchanged, no params, buffers or MACs, position-wise
     (output i sees input i). A kind overrides what differs."""
@@ -163,6 +231,20 @@ class LeafKind:
     sized_by_input: ClassVar[bool] = False
     spatial: ClassVar[bool] = False       # slides a window over, pads or resizes the spatial axes
     leaf: ClassVar[bool] = True
+    # More of what a model may run for it than `torch` and its name say (`torch_names` forms)
+    also: ClassVar[tuple[str, ...]] = ()
+    passes_through: ClassVar[bool] = False   # the identity in eval mode
+    # only reshapes (flatten): where it only drops sizes of 1, code that reduced without them
+    # (`x.mean([2, 3])`) runs nothing for it, so `--against` lets it go unpaired
+    reshapes: ClassVar[bool] = False
+    # Operations just before it in a model that belong to it (`torch_names` forms)
+    prepared_by: ClassVar[tuple[str, ...]] = ()
+
+    def operations(self) -> frozenset[str]:
+        """What `validate --against` pairs with this kind in a model's trace: the modules of
+        `torch`, the functions named like the kind (`relu`: F.relu, torch.relu, x.relu_ …),
+        and `also`."""
+        return torch_names([*torch_modules(self.torch), self.name, *self.also])
 
     def shape(self, args: Any, shape: tuple, fit: Fit) -> tuple:
         return tuple(shape)
@@ -212,6 +294,45 @@ class LeafKind:
     def param_tensors(self, args: Any, shape: tuple) -> list | None:
         """The elements of each parameter tensor; None: not declared for a kind with params."""
         return [] if self.params(args, shape) == 0 else None
+
+    def read(self, nn: Any, module: Any, shape: tuple) -> Args | None:
+        """This kind's arguments when `module` is one of this kind's (the inverse of `build`;
+        `shape` is its input, one sample), else None."""
+        return None
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, shape: tuple) -> Args | None:
+        """This kind's arguments when the functional call `op(x, *args, **kwargs)` is one;
+        asked only for an `op` among its `operations()` (the names are declared there once)."""
+        return None
+
+    def read_last(self, nn: Any, module: Any, shape: tuple) -> Args | None:
+        """This kind's arguments when `module` runs on the channels moved last (after a
+        `permute`, as ConvNeXt's blocks run LayerNorm and Linear; `shape` is channels first),
+        else None: by default what is the identity in eval mode reads as ever (an activation
+        says so too), the rest not."""
+        return self.read(nn, module, shape) if self.passes_through else None
+
+    def read_run(self, calls: list[tuple]) -> tuple[int, Args] | None:
+        """How many of `calls`, a run of functional calls each on the one before's output
+        (`(op, args, kwargs, input shape, output shape)`, one sample), are together one layer
+        of this kind, and its arguments; None if they aren't (ShuffleNet's channel shuffle is
+        a view, a transpose and a view)."""
+        return None
+
+    def write(self, args: Args) -> Any:
+        """The arguments as a spec writes them, defaults left out: None for none (`- relu`),
+        the first argument alone as the shorthand (`linear: 10`), else a mapping."""
+        return self.shorthand(args.model_dump(exclude_defaults=True))
+
+    def shorthand(self, written: dict) -> Any:
+        """Written arguments in their shortest form: None for none, the first argument alone as
+        a scalar (not for a kind sized by its input: `batchnorm: 0.001` would read as channels)."""
+        if not written:
+            return None
+        if (list(written) == [self.first_argument()] and not self.sized_by_input
+                and not isinstance(written[self.first_argument()], dict)):
+            return next(iter(written.values()))
+        return written
 
     def note(self, row: Row, previous: LeafKind | None, layout: str) -> str | None:
         """A note for a use that is legal but usually a mistake, after the leaf `previous`."""

@@ -14,8 +14,14 @@ A composite owns every stage's view of it, as a leaf kind does:
   (None: its children run in order);
 - `chained` and `reads(node)`: how values flow (cnncalc.graph.dataflow): whether its children
   run one after another or each on its input, and what its output is computed from;
+  `operations()`, `cuts()` and `combines(n)`: what a model runs to cut its input for the
+  branches (`cut_by`: split's chunk) and to join n branches (`combined_by`, in `torch_names`
+  forms), and how many times (a + b + c: 2); `cnncalc import` reads the same names back;
 - `arguments`, `torch`, `summary` and `schema(entry)`: its line in `cnncalc kinds` and the
-  editor schema; `example`: a worked case the test suite runs.
+  editor schema; `example`: a worked case the test suite runs;
+- for `cnncalc import`, the inverse: `read_call(op, args, kwargs, rank)`, whether a functional
+  call in a model's `forward` combines branches as this composite does (`torch.cat` on dim 1 is
+  `concat`'s), and `write(...)`, the entry as a spec writes it.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from cnncalc.dims import AXES, broadcast_dim, ceil_div, is_int
 from cnncalc.errors import Pos, SpecError
 from cnncalc.field import union
 from cnncalc.graph import Node, child_path
-from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt
+from cnncalc.kinds.base import KINDS, MAX_INT, Args, PosInt, call_arguments, torch_names
 from cnncalc.kinds.conv import Conv, ConvArgs
 from cnncalc.kinds.norm import BatchNorm, BatchNormArgs
 from cnncalc.loader import Map, Seq, shown
@@ -66,6 +72,10 @@ class Composite:
     leaf: ClassVar[bool] = False
     block_use: ClassVar[bool] = False
     chained: ClassVar[bool] = True      # children one after another (else each on the input)
+    # What a model runs to join its branches, and to cut its input for them (`split`'s chunk),
+    # in `torch_names` forms: `validate --against` pairs them, `cnncalc import` reads them back
+    combined_by: ClassVar[tuple[str, ...]] = ()     # nothing joins its children: they run in order
+    cut_by: ClassVar[tuple[str, ...]] = ()
 
     def expand(self, ex: Any, value: Any, entry: Entry) -> Node:
         raise NotImplementedError
@@ -98,8 +108,28 @@ class Composite:
         """The children one after the other: a sequential, a repeat, a block's use."""
         return walker.sequence(node.children, value)
 
+    def operations(self) -> frozenset[str]:
+        return torch_names(self.cut_by + self.combined_by)
+
+    def joins(self) -> frozenset[str]:
+        """The operations that join its branches (`combined_by`'s)."""
+        return torch_names(self.combined_by)
+
+    def combines(self, branches: int) -> int:
+        """How many of `combined_by` a model runs to join `branches` branches."""
+        return branches - 1 if self.combined_by else 0
+
+    def cuts(self) -> int:
+        """How many of `cut_by` a model runs before the branches."""
+        return 1 if self.cut_by else 0
+
     def schema(self, entry: dict) -> dict:
         raise NotImplementedError
+
+    def read_call(self, op: str, args: tuple, kwargs: dict, rank: int) -> bool:
+        """`op(branches, *args, **kwargs)` in a model's `forward` combines its tensor inputs as
+        this composite combines its branches (`rank`: of each input, batch included)."""
+        return False
 
     def mapping(self, ex: Any, value: Any, entry: Entry, allowed: tuple,
                 example: str) -> tuple[Map, dict, str]:
@@ -240,6 +270,9 @@ expected:
                 "properties": {"times": {"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                "layers": _layers_schema(entry)}}
 
+    def write(self, times: int, layers: list, name: str | None) -> dict:
+        return {self.name: {"times": times, "layers": layers, **({"name": name} if name else {})}}
+
 
 class Branched(Composite):
     """concat, add and mul: every branch gets the entry's input, and their outputs are
@@ -355,6 +388,15 @@ class Branched(Composite):
         return {"anyOf": [branches, _mapping_schema({"branches": branches}, ["branches"]),
                           _mapping_schema({"from": names}, ["from"])]}
 
+    def read_call(self, op, args, kwargs, rank):
+        return op in self.joins() and self.reads_arguments(args, kwargs, rank)
+
+    def reads_arguments(self, args: tuple, kwargs: dict, rank: int) -> bool:
+        return not args and not kwargs
+
+    def write(self, branches: list) -> dict:
+        return {self.name: branches}
+
 
 def _labels(labels: list | None, count: int) -> list[str]:
     """What messages call the combined values: `p2` for a `from` list, else branch 0, 1, …"""
@@ -365,6 +407,7 @@ def _labels(labels: list | None, count: int) -> list[str]:
 class Concat(Branched):
     name = "concat"
     torch = "torch.cat(…, dim=1)"
+    combined_by = ("cat", "concat", "concatenate")
     summary = ("every branch gets the same input; outputs joined along channels "
                "(`[]` is the identity branch)")
     example = """
@@ -396,8 +439,15 @@ expected:
                                        "other's size (`upsample: {like: NAME}`)"])
         return (sum(out[0] for out in outs), *first[1:])
 
+    def combines(self, branches: int) -> int:
+        return 1 if branches > 1 else 0     # one torch.cat joins them all
+
     def combined(self, torch, outs):
         return torch.cat(outs, dim=1)
+
+    def reads_arguments(self, args, kwargs, rank):
+        given = call_arguments(args, kwargs, ("dim",))
+        return set(given) <= {"dim"} and given.get("dim", 0) % rank == 1
 
     def explain(self, row, context) -> list[Step]:
         if row.node.refs:
@@ -421,6 +471,7 @@ class Add(Branched):
     name = "add"
     sums = True
     torch = "sum of the branches (+)"
+    combined_by = ("add", "Tensor.__radd__", "Tensor.__iadd__")   # a + b, sum([a, b]), +=
     summary = ("element-wise sum of the branches; shapes broadcast as PyTorch's (equal, or 1, "
                "on each axis)")
     example = """
@@ -457,6 +508,9 @@ expected:
         for out in outs[1:]:
             total = total + out
         return total
+
+    def reads_arguments(self, args, kwargs, rank):
+        return not args and kwargs.get("alpha", 1) == 1 and set(kwargs) <= {"alpha"}
 
     def explain(self, row, context) -> list[Step]:
         return combined_steps(row, context, "summed", "channels are not added up")
@@ -513,6 +567,7 @@ def combined_steps(row, context, how: str, note: str) -> list[Step]:
 class Mul(Branched):
     name = "mul"
     torch = "product of the branches (*)"
+    combined_by = ("mul", "Tensor.__rmul__", "Tensor.__imul__")
     summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
                "(`[]` is the identity branch)")
     example = """
@@ -567,6 +622,8 @@ class SplitArgs(Args):
 class Split(Composite):
     name = "split"
     torch = "torch.split / torch.chunk along channels, then torch.cat"
+    cut_by = ("split", "torch.functional.split", "chunk", "tensor_split")
+    combined_by = ("cat", "concat", "concatenate")
     summary = ("the channels cut into consecutive slices, slice i to branch i, outputs joined "
                "along channels (`[]` is the identity branch)")
     arguments = [("parts or sizes", True, None), ("branches", True, None)]
@@ -688,6 +745,9 @@ expected:
                           then=context.shape(row.output_shape)))
         return steps + alignment(branches, row)
 
+    def combines(self, branches: int) -> int:
+        return 1 if branches > 1 else 0     # one torch.cat (of one piece: a copy)
+
     def build(self, builder, node: Node):
         # PyTorch's own cut, not cnncalc's sizes: a wrong rule shows as a disagreement
         args: SplitArgs = node.args  # type: ignore[assignment]
@@ -717,6 +777,7 @@ expected:
 class Residual(Composite):
     name = "residual"
     torch = "layers(x) + shortcut(x)"
+    combined_by = ("add",)
     summary = ("add of the layers and the shortcut: identity, projection, auto, optional, none "
                "or entries")
     arguments = [("layers", True, None), ("shortcut", False, "identity")]
@@ -903,6 +964,40 @@ expected:
         resolved = shortcuts.get(node.path)
         return [main.children, resolved if resolved is not None else short.children]
 
+    def write(self, layers: list, shortcut: list | None) -> dict:
+        """`layers(x) + shortcut(x)`; `shortcut` None where `auto` makes it (see
+        `reads_as_auto`), `[]` for the identity."""
+        value: dict = {"layers": layers}
+        if shortcut is None:
+            value["shortcut"] = "auto"
+        elif shortcut:
+            value["shortcut"] = shortcut
+        return {self.name: value}
+
+    def write_optional(self, layers: list) -> dict:
+        return {self.name: {"layers": layers, "shortcut": "optional"}}
+
+    def optional_adds(self, leaves: list, shape: tuple, out: tuple) -> bool:
+        """`shortcut: optional` adds the identity to layers whose leaves have these arguments,
+        for an input of `shape` giving `out` (decided as `analyze` decides it)."""
+        return out[0] == shape[0] and all(_args_stride_one(args) for args in leaves)
+
+    def reads_as_auto(self, shortcut: list, shape: tuple, out: tuple) -> bool:
+        """A shortcut of (kind, args) pairs is what `shortcut: auto` makes for an input of
+        `shape` and layers giving `out`: the identity where they match, else the projection
+        (a 1×1 conv with the layers' stride, no bias, then a batchnorm with its defaults)."""
+        if tuple(shape) == tuple(out):
+            return not shortcut
+        if len(shortcut) != 2 or len(shape) != len(out) or len(shape) < 2:
+            return False
+        (conv, conv_args), (norm, norm_args) = shortcut
+        if conv is not KINDS[Conv.name] or norm is not KINDS[BatchNorm.name]:
+            return False
+        stride = [ceil_div(w, o) for w, o in zip(shape[1:], out[1:])]
+        expected = ConvArgs(out=out[0], kernel=1, stride=stride[0] if len(set(stride)) == 1
+                            else stride, bias=False)
+        return conv_args == expected and norm_args == BatchNormArgs()
+
     def schema(self, entry: dict) -> dict:
         layers = _layers_schema(entry)
         return {"type": "object", "additionalProperties": False, "required": ["layers"],
@@ -919,14 +1014,14 @@ def _no_shortcut(node: Node, shortcuts: dict) -> bool:
 
 def _stride_one(main: Node) -> bool:
     """Every layer inside has stride 1 (a pooling without `stride` strides by its kernel)."""
-    for node in main.walk():
-        if node.leaf:
-            stride = getattr(node.args, "stride", 1)
-            if stride is None:
-                stride = getattr(node.args, "kernel", 1)
-            if any(s != 1 for s in (stride if isinstance(stride, list) else [stride])):
-                return False
-    return True
+    return all(_args_stride_one(node.args) for node in main.walk() if node.leaf)
+
+
+def _args_stride_one(args) -> bool:
+    stride = getattr(args, "stride", 1)
+    if stride is None:
+        stride = getattr(args, "kernel", 1)
+    return all(s == 1 for s in (stride if isinstance(stride, list) else [stride]))
 
 
 class BlockUse(Composite):

@@ -23,14 +23,17 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     PosInt,
     SpatialNonNeg,
     SpatialPos,
     as_torch,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
     own,
     per_axis,
     spatial,
@@ -102,6 +105,10 @@ class Conv(LeafKind):
     position_wise = False
     args = ConvArgs
     torch = "Conv1d/2d/3d"
+    # TensorFlow's `same` with a stride: PyTorch pads first (`build`)
+    prepared_by = ("ZeroPad{n}d", "ConstantPad{n}d", "pad")
+    # a 1×1 conv computes what nn.Linear does on the channels moved last (ConvNeXt's blocks)
+    also = ("Linear",)
     summary = "convolution"
     example = """
 name: cs231n-conv
@@ -211,6 +218,45 @@ expected:
             padding=as_torch(padding), dilation=as_torch(args.dilation), groups=args.groups,
             bias=args.bias)
         return conv if pad is None else nn.Sequential(pad, conv)
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "Conv"):
+            return None
+        _zeros_only(module)
+        padding: Any = (module.padding if isinstance(module.padding, str)
+                        else one_or_list(module.padding))
+        return ConvArgs(out=module.out_channels, kernel=one_or_list(module.kernel_size),
+                        stride=one_or_list(module.stride), padding=padding,
+                        dilation=one_or_list(module.dilation), groups=module.groups,
+                        bias=module.bias is not None)
+
+
+    def read_last(self, nn, module, shape):
+        """nn.Linear on the channels moved last: a 1×1 conv."""
+        if type(module) is not nn.Linear:
+            return None
+        return ConvArgs(out=module.out_features, kernel=1, bias=module.bias is not None)
+
+    def read_padded(self, nn, pad, module, shape):
+        """A zero pad right before this conv (`prepared_by`), as `padding: same` with a stride
+        builds it (TensorFlow's: the odd zero at the end), else None."""
+        args = self.read(nn, module, shape)
+        if args is None or not exact_type(nn, pad, "ZeroPad") or one_or_list(module.padding) != 0:
+            return None
+        sides = list(pad.padding)       # (left, right) of the last axis first
+        pairs = [(sides[i], sides[i + 1]) for i in range(0, len(sides), 2)][::-1]
+        for (before, after), w, k, st, d in zip(pairs, shape[1:], module.kernel_size,
+                                                 module.stride, module.dilation):
+            total = max((-(-w // st) - 1) * st + d * (k - 1) + 1 - w, 0)
+            if (before, after) != (total // 2, total - total // 2):
+                return None
+        return args.model_copy(update={"padding": "same"})
+
+
+def _zeros_only(module) -> None:
+    if module.padding_mode != "zeros":
+        raise NoCounterpart(f"padding_mode={module.padding_mode!r}: the spec language pads "
+                            "with zeros only")
 
 
 class ConvTransposeArgs(Args):
@@ -333,3 +379,14 @@ expected:
             shape[0], args.out, as_torch(args.kernel), stride=as_torch(args.stride),
             padding=as_torch(args.padding), output_padding=as_torch(args.output_padding),
             groups=args.groups, bias=args.bias, dilation=as_torch(args.dilation))
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "ConvTranspose"):
+            return None
+        _zeros_only(module)
+        return ConvTransposeArgs(
+            out=module.out_channels, kernel=one_or_list(module.kernel_size),
+            stride=one_or_list(module.stride), padding=one_or_list(module.padding),
+            output_padding=one_or_list(module.output_padding),
+            dilation=one_or_list(module.dilation), groups=module.groups,
+            bias=module.bias is not None)

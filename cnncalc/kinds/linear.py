@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from cnncalc.dims import AXES, Fit, in_layout, numel
-from cnncalc.kinds.base import INPUT, Args, LeafKind, PosInt, leaf_kind
+from cnncalc.kinds.base import (
+    INPUT,
+    Args,
+    LeafKind,
+    NoCounterpart,
+    PosInt,
+    call_arguments,
+    leaf_kind,
+    op_name,
+)
 from cnncalc.working import Step, axes_of, n, number, prod_text
 
 
@@ -17,6 +26,7 @@ class Linear(LeafKind):
     name = "linear"
     args = LinearArgs
     torch = "Linear"
+    also = ("ChannelsLastLinear",)      # the build of `linear` in `layout: hwc`
     summary = ("fully connected, on the last dimension as the layout writes it: W (L in 1-D) "
                "in chw, the channels in hwc")
     # On a [C, H, W] sample it mixes every position along the last axis (W), so each output
@@ -90,6 +100,11 @@ expected:
     def build(self, nn, args: LinearArgs, shape):
         return nn.Linear(shape[-1], args.out, bias=args.bias)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.Linear:
+            return None
+        return LinearArgs(out=module.out_features, bias=module.bias is not None)
+
 
 class LinearOnChannels(Linear):
     """`linear` in a `layout: hwc` spec: on the last dimension as the spec writes it, the
@@ -139,6 +154,8 @@ LINEAR_ON_CHANNELS = LinearOnChannels()
 class Flatten(LeafKind):
     name = "flatten"
     torch = "Flatten"
+    also = ("view", "reshape")         # x.view(x.size(0), -1)
+    reshapes = True
     summary = "all dimensions of the sample become one"
     position_wise = False
     example = """
@@ -170,3 +187,27 @@ expected:
 
     def build(self, nn, args, shape):
         return nn.Flatten()
+
+    def read(self, nn, module, shape):
+        if type(module) is not nn.Flatten:
+            return None
+        return self.read_dims(module.start_dim, module.end_dim, shape)
+
+    def read_call(self, op, args, kwargs, shape):
+        if op_name(op) in ("view", "reshape"):
+            # x.view(x.size(0), -1): the sizes after the batch are one, all of the sample
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            if len(sizes) == 2 and sizes[1] in (-1, numel(shape)) and not kwargs:
+                return self.args()
+            return None
+        if op_name(op) != "flatten":
+            return None
+        dims = call_arguments(args, kwargs, ("start_dim", "end_dim"))
+        return self.read_dims(dims.get("start_dim", 0), dims.get("end_dim", -1), shape)
+
+    def read_dims(self, start: int, end: int, shape):
+        rank = len(shape) + 1          # with the batch
+        if start % rank != 1 or end % rank != rank - 1:
+            raise NoCounterpart(f"flattening dimensions {start} to {end}: a `flatten` keeps the "
+                                "batch and joins every other dimension (start_dim=1)")
+        return self.args()

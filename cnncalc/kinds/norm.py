@@ -14,8 +14,10 @@ from cnncalc.kinds.base import (
     Args,
     Epsilon,
     LeafKind,
+    NoCounterpart,
     PosInt,
     Probability,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
@@ -47,6 +49,7 @@ class BatchNorm(AffinePerChannel):
     name = "batchnorm"
     args = BatchNormArgs
     torch = "BatchNorm1d/2d/3d"
+    also = ("batch_norm",)
     summary = "batch normalisation"
     sized_by_input = True
     example = """
@@ -82,6 +85,14 @@ expected:
         return module(nn, "BatchNorm", max(len(shape) - 1, 1))(
             shape[0], eps=args.eps, momentum=args.momentum, affine=args.affine)
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "BatchNorm"):
+            return None
+        if not module.track_running_stats or module.momentum is None:
+            raise NoCounterpart("track_running_stats=False or momentum=None: a `batchnorm` "
+                                "keeps running statistics with a momentum")
+        return BatchNormArgs(eps=module.eps, momentum=module.momentum, affine=module.affine)
+
 
 class GroupNormArgs(Args):
     groups: PosInt
@@ -97,6 +108,7 @@ class GroupNorm(AffinePerChannel):
     name = "groupnorm"
     args = GroupNormArgs
     torch = "GroupNorm"
+    also = ("group_norm",)
     summary = "group normalisation"
     position_wise = False
     example = """
@@ -130,6 +142,11 @@ expected:
     def build(self, nn, args: GroupNormArgs, shape):
         return nn.GroupNorm(args.groups, shape[0], eps=args.eps, affine=args.affine)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.GroupNorm:
+            return None
+        return GroupNormArgs(groups=module.num_groups, affine=module.affine, eps=module.eps)
+
 
 class InstanceNormArgs(Args):
     affine: bool = False
@@ -141,6 +158,7 @@ class InstanceNorm(AffinePerChannel):
     name = "instancenorm"
     args = InstanceNormArgs
     torch = "InstanceNorm1d/2d/3d"
+    also = ("instance_norm",)
     summary = "instance normalisation"
     position_wise = False
     sized_by_input = True
@@ -181,6 +199,14 @@ expected:
         return module(nn, "InstanceNorm", len(shape) - 1)(shape[0], eps=args.eps,
                                                           affine=args.affine)
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "InstanceNorm"):
+            return None
+        if module.track_running_stats:
+            raise NoCounterpart("track_running_stats=True: an `instancenorm` keeps no running "
+                                "statistics")
+        return InstanceNormArgs(affine=module.affine, eps=module.eps)
+
 
 class LayerNormArgs(Args):
     affine: bool = True
@@ -193,6 +219,7 @@ class LayerNorm(LeafKind):
     name = "layernorm"
     args = LayerNormArgs
     torch = "LayerNorm (over: channels: LayerNorm(C) on channels-last)"
+    also = ("ChannelsLastLayerNorm", "layer_norm")
     summary = "layer normalisation over the whole sample, or over the channels at each position"
     position_wise = False    # over the sample; over the channels `window` gives the identity
     sized_by_input = True
@@ -255,14 +282,37 @@ expected:
         if args.over == "sample":
             return nn.LayerNorm(list(shape), eps=args.eps, elementwise_affine=args.affine)
 
-        class ChannelsLastLayerNorm(nn.LayerNorm):
-            """LayerNorm(C) on the channels moved last, then moved back (ConvNeXt's
-            LayerNorm2d)."""
-
-            def forward(self, x):
-                return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        from cnncalc.crosscheck.build import ChannelsLastLayerNorm
 
         return ChannelsLastLayerNorm(shape[0], eps=args.eps, elementwise_affine=args.affine)
+
+    def read(self, nn, module, shape):
+        from cnncalc.crosscheck.build import ChannelsLastLayerNorm
+
+        # torchvision's LayerNorm2d (ConvNeXt's; a copy by its class name, as torch.nn has
+        # none): LayerNorm(C) on the channels moved last, as ChannelsLastLayerNorm
+        channels_last = (type(module) is ChannelsLastLayerNorm
+                         or (type(module).__name__ == "LayerNorm2d"
+                             and isinstance(module, nn.LayerNorm)))
+        if type(module) is not nn.LayerNorm and not channels_last:
+            return None
+        if module.elementwise_affine and getattr(module, "bias", True) is None:
+            raise NoCounterpart("bias=False: an affine `layernorm` has a scale and a shift")
+        over: Literal["sample", "channels"] = "channels" if channels_last else "sample"
+        if over == "channels" and tuple(module.normalized_shape) != tuple(shape[:1]):
+            raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on "
+                                f"{shape[0]} channels")
+        if over == "sample" and tuple(module.normalized_shape) != tuple(shape):
+            raise NoCounterpart(f"normalized_shape={tuple(module.normalized_shape)} on a "
+                                f"{tuple(shape)} sample: a `layernorm` normalises the whole "
+                                "sample, or the channels at each position")
+        return LayerNormArgs(affine=module.elementwise_affine, over=over, eps=module.eps)
+
+
+    def read_last(self, nn, module, shape):
+        if type(module) is not nn.LayerNorm or tuple(module.normalized_shape) != tuple(shape[:1]):
+            return None
+        return LayerNormArgs(affine=module.elementwise_affine, over="channels", eps=module.eps)
 
 
 class LRNArgs(Args):
@@ -277,6 +327,7 @@ class LRN(LeafKind):
     name = "lrn"
     args = LRNArgs
     torch = "LocalResponseNorm"
+    also = ("local_response_norm",)
     summary = "local response normalisation across channels"
     example = """
 name: alexnet-lrn
@@ -310,3 +361,8 @@ expected:
 
     def build(self, nn, args: LRNArgs, shape):
         return nn.LocalResponseNorm(args.size, alpha=args.alpha, beta=args.beta, k=args.k)
+
+    def read(self, nn, module, shape):
+        if type(module) is not nn.LocalResponseNorm:
+            return None
+        return LRNArgs(size=module.size, alpha=module.alpha, beta=module.beta, k=module.k)

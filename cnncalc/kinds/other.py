@@ -17,15 +17,20 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     PosInt,
     PositiveFloat,
     Probability,
     SpatialNonNeg,
     SpatialPos,
+    call_arguments,
+    exact_type,
     groups_divide,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
+    op_name,
     own,
     per_axis,
     spatial,
@@ -42,6 +47,7 @@ class Dropout(LeafKind):
     name = "dropout"
     args = DropoutArgs
     torch = "Dropout"
+    passes_through = True
     summary = "dropout (identity at inference)"
     what = "value"
     example = """
@@ -76,6 +82,14 @@ expected:
     def build(self, nn, args: DropoutArgs, shape):
         return getattr(nn, self.torch)(args.p)
 
+    def read(self, nn, module, shape):
+        if type(module) is not getattr(nn, self.torch):
+            return None
+        return DropoutArgs(p=module.p)
+
+    def read_call(self, op, args, kwargs, shape):
+        return DropoutArgs(p=float(call_arguments(args, kwargs, ("p",)).get("p", 0.5)))
+
 
 class DropPathArgs(Args):
     p: Probability = 0.0
@@ -86,6 +100,8 @@ class DropPath(LeafKind):
     name = "drop_path"
     args = DropPathArgs
     torch = "StochasticDepth(p, \"row\") (torchvision; the identity in eval mode)"
+    also = ("StochasticDepth", "DropPath", "stochastic_depth")
+    passes_through = True
     summary = "stochastic depth (identity at inference)"
     example = """
 name: drop-path
@@ -112,13 +128,16 @@ expected:
         return args.p == 0
 
     def build(self, nn, args: DropPathArgs, shape):
-        p = args.p
-
         class StochasticDepth(nn.Module):
             """torchvision's StochasticDepth(p, "row"): the identity in eval mode; in training
             each sample's path is kept with probability 1 − p and scaled by 1/(1 − p)."""
 
+            def __init__(self, p: float):
+                super().__init__()
+                self.p, self.mode = p, "row"      # as torchvision's (what `read` reads)
+
             def forward(self, x):
+                p = self.p
                 if not self.training or p == 0:
                     return x
                 noise = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(1 - p)
@@ -126,7 +145,14 @@ expected:
                     noise.div_(1 - p)
                 return x * noise
 
-        return StochasticDepth()
+        return StochasticDepth(float(args.p))
+
+    def read(self, nn, module, shape):
+        # torchvision.ops.StochasticDepth (or a copy of it), by its class name: torch.nn has none
+        if type(module).__name__ != "StochasticDepth" or not isinstance(
+                getattr(module, "p", None), float):
+            return None
+        return DropPathArgs(p=module.p)
 
 
 @leaf_kind
@@ -166,6 +192,7 @@ class ZeroPad(LeafKind):
     position_wise = False
     args = ZeroPadArgs
     torch = "ZeroPad1d/2d/3d"
+    also = ("pad", "ConstantPad{n}d")
     summary = "zero padding"
     example = """
 name: zeropad-2
@@ -205,6 +232,16 @@ expected:
         pads = args.padding if isinstance(args.padding, list) else [args.padding] * n_axes
         return module(nn, "ZeroPad", n_axes)(tuple(x for p in reversed(pads) for x in (p, p)))
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, "ZeroPad"):
+            return None
+        sides = list(module.padding)     # (left, right) of the last axis first
+        pairs = [(sides[i], sides[i + 1]) for i in range(0, len(sides), 2)][::-1]
+        if any(before != after for before, after in pairs):
+            raise NoCounterpart(f"padding={tuple(sides)}: a `zeropad` pads both sides of an "
+                                "axis alike")
+        return ZeroPadArgs(padding=one_or_list([before for before, _ in pairs]))
+
 
 class UpsampleArgs(Args):
     scale: PositiveFloat | Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)] | None = None
@@ -238,6 +275,7 @@ class Upsample(LeafKind):
     name = "upsample"
     args = UpsampleArgs
     torch = "Upsample"
+    also = ("interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ResizeLike")
     summary = ("resizing by a scale factor, to a `size`, or to the spatial size of an earlier "
                "entry's output (`like: NAME`)")
     position_wise = False
@@ -306,6 +344,27 @@ expected:
                  else float(args.scale))
         return nn.Upsample(scale_factor=scale, mode=args.mode)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.Upsample:
+            return None
+        return self.read_settings(module.size, module.scale_factor, module.mode)
+
+    def read_call(self, op, args, kwargs, shape):
+        given = call_arguments(args, kwargs, ("size", "scale_factor", "mode"))
+        return self.read_settings(given.get("size"), given.get("scale_factor"),
+                                  given.get("mode", "nearest"))
+
+    def read_settings(self, size, scale, mode):
+        if size is not None:
+            # the size this run gave (a size read from another tensor is written as its
+            # numbers: right at this input size)
+            sizes = [int(s) for s in size] if isinstance(size, (tuple, list)) else int(size)
+            return UpsampleArgs(size=one_or_list(sizes), mode=mode)
+        if scale is None:
+            raise NoCounterpart("neither a size nor a scale factor")
+        scales = [float(s) for s in scale] if isinstance(scale, (tuple, list)) else float(scale)
+        return UpsampleArgs(scale=one_or_list(scales), mode=mode)
+
 
 @cache
 def _resize_like(nn: Any) -> Any:
@@ -327,6 +386,7 @@ def _resize_like(nn: Any) -> Any:
 class Identity(LeafKind):
     name = "identity"
     torch = "Identity"
+    passes_through = True
     summary = "no-op"
     example = """
 name: identity
@@ -350,6 +410,9 @@ expected:
     def build(self, nn, args, shape):
         return nn.Identity()
 
+    def read(self, nn, module, shape):
+        return self.args() if type(module) is nn.Identity else None
+
 
 class ChannelShuffleArgs(Args):
     groups: PosInt
@@ -360,6 +423,10 @@ class ChannelShuffle(LeafKind):
     name = "channel_shuffle"
     args = ChannelShuffleArgs
     torch = "ChannelShuffle"
+    # ShuffleNet's own: x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W),
+    # the last view paired, what comes before it part of it
+    also = ("view", "reshape")
+    prepared_by = ("view", "reshape", "transpose", "permute", "contiguous")
     summary = "reorders the channels (ShuffleNet's channel shuffle)"
     example = """
 name: channel-shuffle-3
@@ -395,6 +462,26 @@ expected:
     def build(self, nn, args: ChannelShuffleArgs, shape):
         return nn.ChannelShuffle(args.groups)
 
+    def read(self, nn, module, shape):
+        if type(module) is not nn.ChannelShuffle:
+            return None
+        return ChannelShuffleArgs(groups=module.groups)
+
+    def read_run(self, calls):
+        """x.view(N, g, C/g, H, W).transpose(1, 2) (.contiguous()) .view(N, C, H, W)."""
+        names = [op_name(op) for op, *_ in calls]
+        if len(calls) < 3 or names[0] not in ("view", "reshape") or names[1] != "transpose":
+            return None
+        _, _, _, shape, split = calls[0]
+        _, args, kwargs, _, _ = calls[1]
+        last = 3 if names[2] == "contiguous" else 2
+        if (last >= len(calls) or names[last] not in ("view", "reshape") or kwargs
+                or sorted(args) != [1, 2] or len(split) != len(shape) + 1
+                or split[0] * split[1] != shape[0] or split[2:] != shape[1:]
+                or calls[last][4] != shape):
+            return None
+        return last + 1, ChannelShuffleArgs(groups=split[0])
+
 
 class ScaleArgs(Args):
     init: float = 1.0
@@ -405,6 +492,7 @@ class Scale(LeafKind):
     name = "scale"
     args = ScaleArgs
     torch = "x * gamma.view(C, 1, …)"
+    also = ("ChannelScale", "Tensor.mul", "torch.mul")   # crosscheck/build.py's, or in forward
     summary = "a learnt factor per channel (layer scale)"
     example = """
 name: layer-scale
@@ -436,6 +524,11 @@ expected:
 
         return ChannelScale(shape[0], args.init)
 
+    def read(self, nn, module, shape):
+        from cnncalc.crosscheck.build import ChannelScale
+
+        # the factor's starting value doesn't change a figure (and a meta tensor has none)
+        return self.args() if type(module) is ChannelScale else None
 
 Index = Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
 
@@ -480,6 +573,9 @@ class Slice(LeafKind):
     name = "slice"
     args = SliceArgs
     torch = "x[:, start:stop]"
+    # crosscheck's module, or in forward; a piece of a cut (`x.chunk(2, 1)`: import's slices)
+    also = ("ChannelSlice", "Tensor.__getitem__", "narrow", "torch.split", "Tensor.split",
+            "torch.functional.split", "chunk", "tensor_split")
     summary = "channels start to stop − 1, as Python slices them (null stop: to the end)"
     example = """
 name: slice-channels
@@ -518,12 +614,41 @@ expected:
         return steps
 
     def build(self, nn, args: SliceArgs, shape):
-        start, stop = args.channels
+        return _channel_slice(nn)(*args.channels)
 
-        class ChannelSlice(nn.Module):
-            """`x[:, start:stop]`: PyTorch's own slicing, not cnncalc's range."""
+    def read(self, nn, module, shape):
+        if type(module) is not _channel_slice(nn):
+            return None
+        return self.args.model_validate({"channels": [module.start, module.stop]})
 
-            def forward(self, x):
-                return x[:, start:stop]
+    def read_call(self, op, args, kwargs, shape):
+        """`x[:, a:b]` (step 1, every later axis whole) and `x.narrow(1, start, length)`."""
+        if op.endswith("narrow"):
+            given = call_arguments(args, kwargs, ("dim", "start", "length"))
+            if given.get("dim") != 1 or not isinstance(given.get("start"), int):
+                return None
+            return self.args.model_validate(
+                {"channels": [given["start"], given["start"] + given["length"]]})
+        index = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(index, tuple) or len(index) != 2:
+            return None
+        whole, channels = index
+        if (whole != slice(None) or not isinstance(channels, slice)
+                or channels.step not in (None, 1)):
+            return None
+        return self.args.model_validate({"channels": [channels.start or 0, channels.stop]})
 
-        return ChannelSlice()
+
+@cache
+def _channel_slice(nn: Any) -> Any:
+    class ChannelSlice(nn.Module):
+        """`x[:, start:stop]`: PyTorch's own slicing, not cnncalc's range."""
+
+        def __init__(self, start: int, stop: int | None):
+            super().__init__()
+            self.start, self.stop = start, stop
+
+        def forward(self, x):
+            return x[:, self.start:self.stop]
+
+    return ChannelSlice

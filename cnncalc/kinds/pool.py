@@ -13,12 +13,16 @@ from cnncalc.kinds.base import (
     SPATIAL_INPUT,
     Args,
     LeafKind,
+    NoCounterpart,
     SpatialNonNeg,
     SpatialPos,
     as_torch,
+    call_arguments,
+    exact_type,
     leaf_kind,
     module,
     need_rank,
+    one_or_list,
     own,
     per_axis,
     spatial,
@@ -98,14 +102,47 @@ class SlidingPool(LeafKind):
     def padding_note(self, args, padding) -> str:
         return ""
 
+    family = ""          # "MaxPool": the PyTorch modules read back
+    call_names: tuple = ()    # the functional form's arguments after the input
+
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, self.family):
+            return None
+        return self.read_settings(vars(module))
+
+    def read_call(self, op, args, kwargs, shape):
+        if not op.endswith(f"{len(shape) - 1}d"):     # max_pool2d on a [C, H, W] sample
+            return None
+        settings = call_arguments(args, kwargs, self.call_names)
+        settings.setdefault("kernel_size", settings.pop("kernel_size", None))
+        return self.read_settings(settings)
+
+    def read_settings(self, settings: dict):
+        kernel = one_or_list(settings["kernel_size"])
+        stride = one_or_list(settings.get("stride") or settings["kernel_size"])
+        if settings.get("return_indices"):
+            raise NoCounterpart("return_indices=True: a layer gives one tensor")
+        if settings.get("divisor_override"):
+            raise NoCounterpart("divisor_override: the spec language averages over the window")
+        common = {"kernel": kernel, "stride": None if stride == kernel else stride,
+                  "padding": one_or_list(settings.get("padding", 0)),
+                  "ceil_mode": bool(settings.get("ceil_mode", False))}
+        return self.args.model_validate({**common, **self.own_settings(settings)})
+
+    def own_settings(self, settings: dict) -> dict:
+        return {}
+
 
 @leaf_kind
 class MaxPool(SlidingPool):
     name = "maxpool"
     args = MaxPoolArgs
     torch = "MaxPool1d/2d/3d"
+    also = ("max_pool{n}d",)
     summary = "max pooling"
     what = "the largest"
+    family = "MaxPool"
+    call_names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
     example = """
 name: alexnet-pool
 spec:
@@ -126,14 +163,21 @@ expected:
             as_torch(args.kernel), stride=as_torch(args.stride), padding=as_torch(args.padding),
             dilation=as_torch(args.dilation), ceil_mode=args.ceil_mode)
 
+    def own_settings(self, settings):
+        return {"dilation": one_or_list(settings.get("dilation", 1))}
+
 
 @leaf_kind
 class AvgPool(SlidingPool):
     name = "avgpool"
     args = AvgPoolArgs
     torch = "AvgPool1d/2d/3d"
+    also = ("avg_pool{n}d",)
     summary = "average pooling"
     what = "the average"
+    family = "AvgPool"
+    call_names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override")
     example = """
 name: average-2x2
 spec:
@@ -170,6 +214,9 @@ expected:
         return module(nn, "AvgPool", len(shape) - 1)(
             as_torch(args.kernel), stride=as_torch(args.stride), padding=as_torch(args.padding),
             ceil_mode=args.ceil_mode, count_include_pad=args.count_include_pad)
+
+    def own_settings(self, settings):
+        return {"count_include_pad": bool(settings.get("count_include_pad", True))}
 
 
 class AdaptivePoolArgs(Args):
@@ -224,11 +271,32 @@ class AdaptivePool(LeafKind):
     def build(self, nn, args: AdaptivePoolArgs, shape):
         return module(nn, self.family, len(shape) - 1)(as_torch(args.output))
 
+    def read(self, nn, module, shape):
+        if not exact_type(nn, module, self.family):
+            return None
+        return self.read_output(module.output_size, getattr(module, "return_indices", False),
+                                shape)
+
+    def read_call(self, op, args, kwargs, shape):
+        if not op.endswith(f"{len(shape) - 1}d"):
+            return None
+        settings = call_arguments(args, kwargs, ("output_size", "return_indices"))
+        return self.read_output(settings["output_size"], settings.get("return_indices"), shape)
+
+    def read_output(self, output, return_indices, shape):
+        if return_indices:
+            raise NoCounterpart("return_indices=True: a layer gives one tensor")
+        sizes = output if isinstance(output, (tuple, list)) else (output,) * (len(shape) - 1)
+        # None keeps the input's size along that axis
+        sizes = [w if o is None else o for o, w in zip(sizes, spatial(shape))]
+        return AdaptivePoolArgs(output=one_or_list(sizes))
+
 
 @leaf_kind
 class AdaptiveAvgPool(AdaptivePool):
     name = "adaptive_avgpool"
     torch = "AdaptiveAvgPool1d/2d/3d"
+    also = ("adaptive_avg_pool{n}d",)
     summary = "adaptive average pooling"
     what = "average"
     family = "AdaptiveAvgPool"
@@ -249,6 +317,7 @@ expected:
 class AdaptiveMaxPool(AdaptivePool):
     name = "adaptive_maxpool"
     torch = "AdaptiveMaxPool1d/2d/3d"
+    also = ("adaptive_max_pool{n}d",)
     summary = "adaptive max pooling"
     what = "maximum"
     family = "AdaptiveMaxPool"
@@ -269,6 +338,7 @@ class GlobalAvgPool(LeafKind):
     name = "global_avgpool"
     position_wise = False
     torch = "AdaptiveAvgPool1d/2d/3d(1)"
+    also = ("adaptive_avg_pool{n}d", "mean")
     summary = "average over all spatial positions"
     example = """
 name: global-average
@@ -301,3 +371,20 @@ expected:
 
     def build(self, nn, args, shape):
         return module(nn, "AdaptiveAvgPool", len(shape) - 1)(1)
+
+    def read(self, nn, module, shape):
+        # also adaptive_avgpool's; the importer takes the kind with the fewest arguments
+        found = AdaptiveAvgPool().read(nn, module, shape)
+        return self.args() if found is not None and found.output == 1 else None
+
+    def read_call(self, op, args, kwargs, shape):
+        if op.endswith("mean"):
+            given = call_arguments(args, kwargs, ("dim", "keepdim"))
+            dims = given.get("dim")
+            dims = [dims] if isinstance(dims, int) else list(dims or [])
+            if len(shape) < 2 or sorted(d % (len(shape) + 1) for d in dims) != list(
+                    range(2, len(shape) + 1)):
+                return None
+            return self.args()      # without keepdim, the importer adds the `flatten`
+        found = AdaptiveAvgPool().read_call(op, args, kwargs, shape)
+        return self.args() if found is not None and found.output == 1 else None
