@@ -395,6 +395,10 @@ def _moves(op: Op, given: tuple, out: tuple, to_last: bool) -> bool:
         dims = getattr(op.module, "dims", None)
         if dims is not None:
             return [d % n for d in dims] == order
+        if given == out:
+            # read by its shapes only where they change: a module that keeps them (a pool
+            # of a 1×1 map) is the layer some kind reads, not a move
+            return False
     elif op_name(op.name) == "permute":
         dims = op.args[1:] if len(op.args) > 2 else op.args[1] if len(op.args) == 2 else None
         return dims is not None and [d % n for d in dims] == order
