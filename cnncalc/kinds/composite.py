@@ -164,7 +164,7 @@ class Sequential(Composite):
     name = "sequential"
     torch = "Sequential"
     summary = "the entries in order"
-    arguments = [("entries", True, None)]
+    arguments = [("entries or layers", True, None)]
     train = Composite.in_order
     # mapping form: `sequential: {layers: [...], id: ..., name: ...}`
     example = """
@@ -278,7 +278,7 @@ class Branched(Composite):
     """concat, add and mul: every branch gets the entry's input, and their outputs are
     combined; or, with `{from: [a, b, ...]}`, the outputs of the entries named (`node.refs`)."""
 
-    arguments = [("branches", True, None)]
+    arguments = [("branches or from", True, None)]
     chained = False
     # the join hands its output's gradient itself to every branch (a sum), not a part of it
     # or a new one: an identity branch keeps that tensor waiting (cnncalc/train.py, `branched`)
