@@ -52,10 +52,12 @@ def check_against_numeric(spec: dict, sizes: dict) -> str:
         analysis = analyze_loaded(load_dict(symbolic_spec))
     except SpecError as exc:
         # The symbolic path refuses what it can't express (a size-dependent projection stride,
-        # sizes too complex to follow);
-        # any other error doesn't depend on the sizes (they are constraints), so the numeric
-        # analysis gives it too.
-        if "projection's stride" in exc.message or "grow too complex" in exc.message:
+        # sizes too complex to follow, channels that are a formula after a flatten: a slice, a
+        # block reading `$in_channels`); any other error doesn't depend on the sizes (they are
+        # constraints), so the numeric analysis gives it too.
+        if any(refusal in exc.message for refusal in (
+                "projection's stride", "grow too complex", "needs a known number of channels",
+                "reads `$in_channels`, but its input's channels")):
             return "refused"
         assert numeric(symbolic_spec, sizes) is None, exc.message
         return "both reject"
