@@ -396,19 +396,9 @@ def _composite(draw, shape, depth, kinds, blocks, references=False):
                  if draw(st.booleans()) else {"unit": width})
         return entry, (width, *shape[1:])
     if choice == "concat" and n >= 1:
-        branches, channels = [], 0
-        for _ in range(draw(st.integers(2, 3))):
-            if draw(st.booleans()):
-                branches.append([])
-                channels += c
-            else:
-                out = draw(st.integers(1, MAX_CHANNELS))
-                k = draw(st.sampled_from([1, 3]))
-                branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
-                branch += draw(_shape_keeping((out, *shape[1:])))
-                branches.append(branch)
-                channels += out
-        return {"concat": branches}, (channels, *shape[1:])
+        branches = [draw(_branch((c, *shape[1:]))) for _ in range(draw(st.integers(2, 3)))]
+        channels = sum(out for _, out in branches)
+        return {"concat": [branch for branch, _ in branches]}, (channels, *shape[1:])
     if choice == "residual" and n >= 1 and draw(st.booleans()):
         # a main branch that may change channels and stride; the shortcut adapts
         out = draw(st.integers(1, MAX_CHANNELS))
@@ -461,19 +451,22 @@ def split_entry(draw, shape):
         cuts = sorted(draw(st.sets(st.integers(1, c - 1), max_size=min(3, c - 1)))) if c > 1 else []
         sizes = [b - a for a, b in zip([0, *cuts], [*cuts, c])]
         cut = {"sizes": sizes}
-    branches, channels = [], 0
-    for size in sizes:
-        if draw(st.booleans()):
-            branches.append([])
-            channels += size
-        else:
-            out = draw(st.integers(1, MAX_CHANNELS))
-            k = draw(st.sampled_from([1, 3]))
-            branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
-            branch += draw(_shape_keeping((out, *shape[1:])))
-            branches.append(branch)
-            channels += out
-    return {"split": {**cut, "branches": branches}}, (channels, *shape[1:])
+    branches = [draw(_branch((size, *shape[1:]))) for size in sizes]
+    channels = sum(out for _, out in branches)
+    return ({"split": {**cut, "branches": [branch for branch, _ in branches]}},
+            (channels, *shape[1:]))
+
+
+@st.composite
+def _branch(draw, shape):
+    """A branch on `shape` that keeps its spatial size: the identity (`[]`), or a conv to some
+    channels and layers that keep the shape; with its output channels."""
+    if draw(st.booleans()):
+        return [], shape[0]
+    out = draw(st.integers(1, MAX_CHANNELS))
+    k = draw(st.sampled_from([1, 3]))
+    branch = [{"conv": {"out": out, "kernel": k, "padding": k // 2}}]
+    return branch + draw(_shape_keeping((out, *shape[1:]))), out
 
 
 BLOCKS = {"unit": {"params": {"width": "required", "kernel": 3, "act": 1},

@@ -312,14 +312,7 @@ class Branched(Composite):
             raise SpecError(f"`{self.name}` takes a list of branches, each a list of entries",
                             branches_pos, hints=[f"e.g. `{self.name}: [[conv: ...], []]`"])
         node = ex.new(entry.path, self, entry.pos, rounding, block=entry.block)
-        for b, branch in enumerate(value):
-            if not isinstance(branch, Seq):
-                raise SpecError(f"branch {b} of `{self.name}` must be a list of entries "
-                                "(`[]` for the identity)", value.at(b))
-            branch_path = child_path(entry.path, b)
-            child = ex.new(branch_path, SEQUENTIAL, value.at(b), rounding, block=entry.block)
-            child.children = ex.sequence(branch, branch_path, rounding, entry.block)
-            node.children.append(child)
+        node.children = _branches(ex, self.name, value, entry, rounding)
         return ex.finish(node, options, value_map) if options else node
 
     def sources(self, ex, names: Seq, pos) -> tuple:
@@ -396,6 +389,20 @@ class Branched(Composite):
 
     def write(self, branches: list) -> dict:
         return {self.name: branches}
+
+
+def _branches(ex, kind: str, branches: Seq, entry: Entry, rounding: str) -> list[Node]:
+    """A composite's branches as written, each a sequential of its entries (`[]`: none)."""
+    nodes = []
+    for b, branch in enumerate(branches):
+        if not isinstance(branch, Seq):
+            raise SpecError(f"branch {b} of `{kind}` must be a list of entries "
+                            "(`[]` for the identity)", branches.at(b))
+        branch_path = child_path(entry.path, b)
+        child = ex.new(branch_path, SEQUENTIAL, branches.at(b), rounding, block=entry.block)
+        child.children = ex.sequence(branch, branch_path, rounding, entry.block)
+        nodes.append(child)
+    return nodes
 
 
 def _labels(labels: list | None, count: int) -> list[str]:
@@ -677,14 +684,7 @@ expected:
                             args.at("branches"),
                             hints=["write one branch per slice; `[]` passes a slice through"])
         node = ex.new(entry.path, self, entry.pos, rounding, args=node_args, block=entry.block)
-        for b, branch in enumerate(branches):
-            if not isinstance(branch, Seq):
-                raise SpecError(f"branch {b} of `split` must be a list of entries "
-                                "(`[]` for the identity)", branches.at(b))
-            branch_path = child_path(entry.path, b)
-            child = ex.new(branch_path, SEQUENTIAL, branches.at(b), rounding, block=entry.block)
-            child.children = ex.sequence(branch, branch_path, rounding, entry.block)
-            node.children.append(child)
+        node.children = _branches(ex, self.name, branches, entry, rounding)
         return ex.finish(node, options, value)
 
     def sizes(self, node: Node, channels) -> list[int]:
