@@ -373,7 +373,7 @@ def render_markdown(report: dict, depth: int | None = None, checks=None) -> str:
                   f" | {figure_text(c.actual, c.figure)} | {mark(c)} |" for c in checks]
     if report.get("constraints"):
         lines += ["", *constraint_lines(report, markdown=True)]
-    lines += ["", CONVENTIONS]
+    lines += ["", CONVENTIONS + (f" {TRAIN_CONVENTIONS}" if "train" in report["totals"] else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -386,9 +386,12 @@ def render_csv(report: dict, depth: int | None = None, checks=None) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    # with --train, the training figures' columns too
+    columns = CSV_COLUMNS + (("backward_flops", "saved_bytes") if "train" in report["totals"]
+                             else ())
+    writer.writerow(columns)
     for layer in visible(report, depth):
-        writer.writerow([csv_text(_csv_cell(c, layer.get(c))) for c in CSV_COLUMNS])
+        writer.writerow([csv_text(_csv_cell(c, layer.get(c))) for c in columns])
     return out.getvalue()
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.analyze import Analysis, Row, add_up
-from cnncalc.dims import is_int, numel
+from cnncalc.dims import numel
 from cnncalc.errors import SpecError
 from cnncalc.graph import Node
 from cnncalc.kinds.base import Saved, Training
@@ -49,8 +49,7 @@ class Value:
 
     shape: tuple
     grad: bool
-    kept_by: str | None = None
-    producer: str = ""            # the path of the node whose output it is ("" for the input)
+    kept_by: str | None = None    # "" for the network's input: never charged
 
 
 @dataclass(slots=True)
@@ -238,10 +237,8 @@ class _Walker:
                             hints=["leave out --train, or replace the layer"])
         self.tensors.extend(tensors)
         has_params = bool(tensors)
-        if kind.output_is_input(args):
-            out = value
-        else:
-            out = Value(out_shape, value.grad or has_params, producer=node.path)
+        # a view of its input is the same storage: the same Value
+        out = value if kind.output_is_input(args) else Value(out_shape, value.grad or has_params)
         if not (value.grad or has_params):
             layer.recorded = False       # autograd records nothing: no input needs a gradient
             return out
@@ -282,7 +279,7 @@ class _Walker:
     def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
         """A composite's combined output: a sum or a concatenation passes its gradient down
         as it is (or as views); a product makes one for each factor that needs it."""
-        out = Value(tuple(shape), grad, producer=node.path)
+        out = Value(tuple(shape), grad)
         if grad:
             self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
         return out
@@ -321,7 +318,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     check_options(options)
     walker = _Walker(analysis, options)
     # the network's input is given, not kept: it needs no gradient and is never charged
-    start = Value(tuple(analysis.input_shape), False, kept_by="", producer="")
+    start = Value(tuple(analysis.input_shape), False, kept_by="")
     out = walker.sequence(analysis.root.children, start)
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
@@ -346,9 +343,6 @@ def optimizer_bytes(optimizer: str, param_bytes, tensors: int):
         return param_bytes
     return 2 * param_bytes + STEP_BYTES * tensors
 
-
-def numeric(value) -> bool:
-    return is_int(value)
 
 
 def add_to_report(report: dict, figures: TrainFigures) -> dict:

@@ -41,7 +41,7 @@ def test_a_leaf_kind_owns_every_facet(name):
 def test_a_composite_owns_every_facet(name):
     composite = COMPOSITES[name]
     cls = type(composite)
-    for facet in ("expand", "explain", "schema"):
+    for facet in ("expand", "explain", "schema", "train"):
         assert getattr(cls, facet) is not getattr(Composite, facet), f"{name}: no {facet}"
     assert composite.example.strip() and composite.torch and composite.summary, name
     assert f"`{name}`" in _section("Composite kinds"), f"{name}: no row in docs/spec-language.md"

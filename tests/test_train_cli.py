@@ -146,3 +146,27 @@ def test_validate_train_fails_on_a_wrong_rule(monkeypatch):
     assert compare_train(analysis, "cpu", 2, "sgd")["ok"]
     monkeypatch.setattr(GELU, "keeps", "output")
     assert not compare_train(analysis, "cpu", 2, "sgd")["ok"]
+
+
+def test_csv_and_markdown_carry_the_training_figures():
+    csv_text = run_cli("summary", "-", "--train", "--format", "csv", input=SPEC).stdout
+    header, first = csv_text.splitlines()[:2]
+    assert header.endswith(",backward_flops,saved_bytes")
+    report = summary()
+    layer = report["layers"][0]
+    assert first.endswith(f",{layer['backward_flops']},{layer['saved_bytes']}")
+    markdown = run_cli("summary", "-", "--train", "--format", "markdown", input=SPEC).stdout
+    assert "| Peak training memory (cuda, in the" in markdown and "Bwd FLOPs per sample" in markdown
+
+
+def test_validate_train_reports_a_step_pytorch_refuses():
+    """Batch norm on a flattened input at batch 1: PyTorch refuses to train it (one value per
+    channel); the forward still agrees, and the refusal is the reason for exit status 1."""
+    pytest.importorskip("torch")
+    result = run_cli("validate", "-", "--train", "--device", "cpu",
+                     input="input: [8]\nlayers: [linear: 4, batchnorm, linear: 2]\n")
+    assert result.returncode == 1
+    assert "✓ every figure agrees" in result.stdout
+    assert "PyTorch refused the training step: ValueError: Expected more than 1 value" in \
+        result.stderr
+    assert "Traceback" not in result.stderr

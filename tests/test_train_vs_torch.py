@@ -234,3 +234,26 @@ def test_random_networks_training_figures_agree_with_torch(spec, optimizer):
     assert not differ
     for figure, (ours, theirs) in totals.items():
         assert ours == theirs, figure
+
+
+@pytest.mark.parametrize("name", ["lenet5", "ecg1d", "alphago_policy", "simple_cnn",
+                                  "mlp_vs_cnn_cnn", "cs231n_conv"])
+def test_small_zoo_specs_agree_with_a_training_step(name):
+    """`validate --train`'s comparison on the zoo's small networks (the whole zoo: see
+    docs/training.md; too slow for the suite)."""
+    from cnncalc.crosscheck.train_diff import compare_train
+    from cnncalc.pipeline import load
+
+    result = compare_train(analyze_loaded(load(name)), "cpu", 2, "adam")
+    assert result["ok"], [layer for layer in result["layers"] if not layer["agree"]]
+    assert 0 <= result["peak"]["difference"] <= 1024     # Adam on the CPU: docs/training.md
+
+
+def test_dropout_keeps_a_one_byte_mask_on_cuda():
+    """CUDA's fused dropout keeps a bool mask; the CPU multiplies by one of the input's dtype."""
+    analysis = analyze_loaded(load_dict({"input": [8, 4, 4], "layers": [mixer((8, 4, 4)),
+                                                                        "dropout"]}))
+    cpu, cuda = (train_figures(analysis, TrainOptions(batch=2, device=device))
+                 for device in ("cpu", "cuda"))
+    assert cpu.layers["1"].saved_bytes == 2 * 8 * 4 * 4 * 4
+    assert cuda.layers["1"].saved_bytes == 2 * 8 * 4 * 4

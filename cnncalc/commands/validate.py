@@ -317,8 +317,15 @@ def _run_spec(prepared: Prepared, batch: int, device: str, progress,
             result["train"] = train_diff.compare_train(analysis, device, batch, train)
         except SpecError as exc:
             raise exc.located(loaded.file) from None
-        result["ok"] = result["ok"] and result["train"]["ok"]
-        problems += train_diff.disagreements(result["train"])
+        except Exception as exc:   # PyTorch refused the training step (batch norm at batch 1)
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            result["train"] = None
+            result["ok"] = False
+            problems.append(f"PyTorch refused the training step: {type(exc).__name__}: "
+                            f"{message}")
+        else:
+            result["ok"] = result["ok"] and result["train"]["ok"]
+            problems += train_diff.disagreements(result["train"])
     if problems:
         result["problems"] = problems
     return result

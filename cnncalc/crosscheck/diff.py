@@ -120,7 +120,7 @@ def render_table(result: dict, console) -> None:
                        f"{result['device']}, batch {result['batch']} (FLOPs per sample)",
                        style="bold"))
     console.print(layer_grid(headers, rows), soft_wrap=True)
-    verdict = ("every figure agrees" if result["ok"]
-               else f"{len(disagreements(result))} figures disagree")
-    console.print(Text(f"{'✓' if result['ok'] else '✗'} {verdict}",
-                       style="green" if result["ok"] else "red"))
+    # the forward's own verdict (`ok` also covers `--train`'s step, shown after this table)
+    ok = result["totals"]["agree"] and all(layer["agree"] for layer in result["layers"])
+    verdict = "every figure agrees" if ok else f"{len(disagreements(result))} figures disagree"
+    console.print(Text(f"{'✓' if ok else '✗'} {verdict}", style="green" if ok else "red"))

@@ -88,7 +88,14 @@ class Composite:
 
     def train(self, walker: Any, node: Node, value: Any) -> Any:
         """The training walk (cnncalc/train.py): the tensor its output is, from its input's;
-        what it saves itself goes through `walker.save(node, value)`."""
+        what it saves itself goes through `walker.save(node, value)`. Not declared: refused
+        by name (a composite's tensors can't be guessed)."""
+        raise SpecError(f"layer {node.path} ({node.kind}): the composite `{self.name}` has no "
+                        "training rule yet, so its training figures are unknown", node.pos,
+                        hints=["leave out --train"])
+
+    def in_order(self, walker: Any, node: Node, value: Any) -> Any:
+        """The children one after the other: a sequential, a repeat, a block's use."""
         return walker.sequence(node.children, value)
 
     def schema(self, entry: dict) -> dict:
@@ -128,6 +135,7 @@ class Sequential(Composite):
     torch = "Sequential"
     summary = "the entries in order"
     arguments = [("entries", True, None)]
+    train = Composite.in_order
     # mapping form: `sequential: {layers: [...], id: ..., name: ...}`
     example = """
 name: sequential
@@ -180,6 +188,7 @@ class Repeat(Composite):
     torch = "Sequential"
     summary = "the layers, `times` times in a row"
     arguments = [("times", True, None), ("layers", True, None)]
+    train = Composite.in_order
     example = """
 name: repeat-3
 spec:
@@ -925,6 +934,7 @@ class BlockUse(Composite):
     summary = "a use of a block"
     arguments = []
     block_use = True
+    train = Composite.in_order
     example = """
 name: block-use
 spec:
