@@ -43,13 +43,24 @@ class TrainOptions:
 
 
 @dataclass(eq=False, slots=True)
+class Storage:
+    """The memory under one or more tensors (a view shares its base's): its bytes for the
+    batch, and the layer that first kept it (None: not kept yet)."""
+
+    bytes: Any
+    kept_by: str | None = None    # "" for the network's input: never charged
+
+
+@dataclass(eq=False, slots=True)
 class Value:
-    """A tensor of the forward pass: its shape (one sample), whether it needs a gradient, and
-    the layer that first kept it (None: not kept yet)."""
+    """A tensor of the forward pass: its shape (one sample), whether it needs a gradient, its
+    storage, and whether it is laid out channels last (after `linear` in hwc or a layer norm
+    over the channels, which move the channels last and back: PyTorch keeps those strides)."""
 
     shape: tuple
     grad: bool
-    kept_by: str | None = None    # "" for the network's input: never charged
+    storage: Storage
+    last: bool = False
 
 
 @dataclass(slots=True)
@@ -98,6 +109,7 @@ class TrainFigures:
     optimizer_bytes: Any
     param_tensors: list               # elements of each parameter tensor
     events: list[Event]
+    outputs: int = 1                  # the loss sums each output's sum
 
     @property
     def base_bytes(self):
@@ -206,6 +218,16 @@ class _Walker:
         self.tensors: list = []           # elements of each parameter tensor
         self.events: list[Event] = []
         self._open: list[list[str]] = []
+        # every node's input and output by key (cnncalc.graph.Key), for references
+        self.values: dict[tuple[str, str], Value] = {}
+
+    def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
+        """A tensor with a storage of its own."""
+        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last)
+
+    def view(self, value: Value, shape: tuple) -> Value:
+        """A view of `value` (a slice, a flatten): its storage, whole."""
+        return Value(tuple(shape), value.grad, value.storage, value.last)
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
         for node in nodes:
@@ -213,16 +235,21 @@ class _Walker:
         return value
 
     def node(self, node: Node, value: Value) -> Value:
+        if node.src is not None:            # `from: NAME`
+            value = self.values[node.src]
+        self.values[(node.path, "in")] = value
         layer = self.layers[node.path] = LayerTrain(input_grad=value.grad)
         if self._open:
             self._open[-1].append(node.path)
         if node.leaf:
-            return self.leaf(node, value, layer)
-        self._open.append([])
-        out = node.composite.train(self, node, value)
-        below = [self.layers[path] for path in self._open.pop()]
-        layer.backward_macs = add_up(b.backward_macs for b in below)
-        layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+            out = self.leaf(node, value, layer)
+        else:
+            self._open.append([])
+            out = node.composite.train(self, node, value)
+            below = [self.layers[path] for path in self._open.pop()]
+            layer.backward_macs = add_up(b.backward_macs for b in below)
+            layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+        self.values[(node.path, "out")] = out
         return out
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
@@ -237,8 +264,13 @@ class _Walker:
                             hints=["leave out --train, or replace the layer"])
         self.tensors.extend(tensors)
         has_params = bool(tensors)
-        # a view of its input is the same storage: the same Value
-        out = value if kind.output_is_input(args) else Value(out_shape, value.grad or has_params)
+        # a view of its input is the same storage
+        last = kind.output_channels_last(args, shape, value.last)
+        if kind.output_is_input(args) and not (kind.reshapes and value.last):
+            out = self.view(value, out_shape)
+            out.last = last
+        else:
+            out = self.new(out_shape, value.grad or has_params, last)
         if not (value.grad or has_params):
             layer.recorded = False       # autograd records nothing: no input needs a gradient
             return out
@@ -248,6 +280,14 @@ class _Walker:
                 self.save(node, value, item.label)
             elif item.what == "output":
                 self.save(node, out, item.label)
+            elif item.what == "input_last":
+                # moved channels last: the same storage where it already is laid out so,
+                # else a copy of its own
+                if value.last:
+                    self.save(node, value, item.label)
+                else:
+                    self.charge(node, Kept(f"{item.label} (a copy, channels last)",
+                                           self.value_bytes(value)))
             else:
                 self.own(node, item)
         self.event(node, out, self.value_bytes(value) if value.grad else 0,
@@ -260,12 +300,14 @@ class _Walker:
                                  self.value_bytes(out), in_grad))
 
     def save(self, node: Node, value: Value, label: str) -> None:
-        """`node` keeps `value`: charged to it unless a layer before kept it."""
-        if value.kept_by is None:
-            value.kept_by = node.path
-            self.charge(node, Kept(label, self.value_bytes(value)))
+        """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
+        it."""
+        storage = value.storage
+        if storage.kept_by is None:
+            storage.kept_by = node.path
+            self.charge(node, Kept(label, storage.bytes))
         else:
-            self.layers[node.path].shared.append((label, value.kept_by))
+            self.layers[node.path].shared.append((label, storage.kept_by))
 
     def own(self, node: Node, item: Saved) -> None:
         per = (OWN_DTYPE_BYTES[item.dtype] if item.dtype else self.options.bytes_per_element)
@@ -279,22 +321,24 @@ class _Walker:
     def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
         """A composite's combined output: a sum or a concatenation passes its gradient down
         as it is (or as views); a product makes one for each factor that needs it."""
-        out = Value(tuple(shape), grad)
+        out = self.new(shape, grad)
         if grad:
             self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
         return out
 
-    def branched(self, node: Node, branches: list[list[Node]], value: Value) -> list[Value]:
-        """Each branch on `value`, with the gradients the others hold during its backward:
-        autograd runs the last branch first; while branch k runs, the branches after it have
-        left their gradient for the input waiting (the input's size), and those before it
-        still hold the gradient arriving from above (the output's size)."""
+    def branched(self, node: Node, branches: list[list[Node]], value: Value,
+                 pieces: list[Value] | None = None) -> list[Value]:
+        """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
+        the others hold during its backward: autograd runs the last branch first; while branch
+        k runs, the branches after it have left their gradient for the input waiting (the
+        input's size), and those before it still hold the gradient arriving from above (the
+        output's size)."""
         outs, spans = [], []
-        for children in branches:
+        for b, children in enumerate(branches):
             start = len(self.events)
-            outs.append(self.sequence(children, value))
+            outs.append(self.sequence(children, value if pieces is None else pieces[b]))
             spans.append((start, len(self.events)))
-        out_bytes = self.value_bytes(Value(self.rows[node.path].output_shape, True))
+        out_bytes = self.bytes_of(self.rows[node.path].output_shape)
         later = False
         for k in range(len(spans) - 1, -1, -1):
             start, end = spans[k]
@@ -309,7 +353,10 @@ class _Walker:
         return self.rows[node.path].output_shape
 
     def value_bytes(self, value: Value):
-        return self.options.batch * numel(value.shape) * self.options.bytes_per_element
+        return self.bytes_of(value.shape)
+
+    def bytes_of(self, shape: tuple):
+        return self.options.batch * numel(shape) * self.options.bytes_per_element
 
 
 def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
@@ -318,8 +365,12 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     check_options(options)
     walker = _Walker(analysis, options)
     # the network's input is given, not kept: it needs no gradient and is never charged
-    start = Value(tuple(analysis.input_shape), False, kept_by="")
+    input_shape = tuple(analysis.input_shape)
+    start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))
+    walker.values[("", "in")] = start
     out = walker.sequence(analysis.root.children, start)
+    outputs = ([walker.values[key] for _, key in analysis.root.outputs]
+               if analysis.root.outputs is not None else [out])
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")
@@ -329,9 +380,16 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         add_up(layer.backward_macs for layer in top),
         add_up(layer.saved_bytes for layer in top),
         params * per, analysis.total("buffers") * per,
-        walker.value_bytes(Value(tuple(analysis.input_shape), False)),
-        walker.value_bytes(out), params * per,
-        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events)
+        walker.bytes_of(input_shape), output_bytes(outputs), params * per,
+        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events,
+        len(outputs))
+
+
+def output_bytes(outputs: list[Value]):
+    """What the outputs hold beyond what is kept for the backward and the input: each storage
+    once (an output that a layer keeps, or the input itself, is counted there)."""
+    storages = {id(v.storage): v.storage for v in outputs}
+    return add_up(s.bytes for s in storages.values() if s.kept_by is None)
 
 
 def optimizer_bytes(optimizer: str, param_bytes, tensors: int):

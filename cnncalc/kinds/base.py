@@ -134,6 +134,10 @@ class Saved:
 
 INPUT = Saved("input", label="its input")
 OUTPUT = Saved("output", label="its output")
+# its input with the channels moved last (`linear` in hwc: nn.Linear on `x.movedim(1, -1)`,
+# whose matmul needs it in order): the input's own storage where it is already laid out
+# channels last, else a copy
+INPUT_CHANNELS_LAST = Saved("input_last", label="its input, channels last")
 
 
 def own(elements: Any, label: str, dtype: str | None = None) -> Saved:
@@ -201,6 +205,15 @@ class LeafKind:
 
     def output_is_input(self, args: Any) -> bool:
         """The output is the input or a view of it: no new storage."""
+        return False
+
+    # a view only of an input whose storage is in order (flatten: a copy of a channels-last one)
+    reshapes: ClassVar[bool] = False
+
+    def output_channels_last(self, args: Any, shape: tuple, input_last: bool) -> bool:
+        """The output is laid out channels last (its input was, `input_last`, and the kind
+        keeps the strides, as element-wise functions do; or the kind moves the channels last
+        and back). What `linear` in hwc keeps depends on it."""
         return False
 
     def backward_macs(self, args: Any, shape: tuple, out: tuple, input_grad: bool) -> Any:

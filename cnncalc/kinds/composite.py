@@ -329,6 +329,8 @@ class Branched(Composite):
         raise NotImplementedError
 
     def train(self, walker, node: Node, value):
+        if node.refs:        # `{from: [...]}`: the values named, by key
+            return self.joined(walker, node, [walker.values[key] for key in node.refs])
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
                                                          value))
 
@@ -695,6 +697,14 @@ expected:
 
     def branches(self, node: Node, shortcuts: dict):
         return [branch.children for branch in node.children]
+
+    def train(self, walker, node: Node, value):
+        """torch.split and torch.chunk give views of the input (their backward needs only the
+        sizes); each branch runs on its slice; torch.cat keeps nothing."""
+        pieces = [walker.view(value, walker.rows[branch.path].input_shape)
+                  for branch in node.children]
+        outs = walker.branched(node, [[b] for b in node.children], value, pieces)
+        return walker.fresh(node, walker.shape_of(node), any(o.grad for o in outs))
 
     def schema(self, entry: dict) -> dict:
         branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnncalc.dims import AXES, Fit, in_layout, numel
-from cnncalc.kinds.base import INPUT, Args, LeafKind, PosInt, leaf_kind
+from cnncalc.kinds.base import INPUT, INPUT_CHANNELS_LAST, Args, LeafKind, PosInt, leaf_kind
 from cnncalc.working import Step, axes_of, n, number, prod_text
 
 
@@ -122,6 +122,14 @@ class LinearOnChannels(Linear):
                               "on channels-last)"))
         return steps + self.figures(row, n_in)
 
+    def saved(self, args, shape, out, training):
+        # x.movedim(1, -1) is a view; the matmul behind nn.Linear folds it to rows of
+        # channels, a copy unless the input already lies channels last
+        return [INPUT_CHANNELS_LAST] if len(shape) > 1 else [INPUT]
+
+    def output_channels_last(self, args, shape, input_last):
+        return len(shape) > 1    # its output, moved back, keeps the channels-last strides
+
     def build(self, nn, args: LinearArgs, shape):
         class ChannelsLastLinear(nn.Linear):
             """nn.Linear on the channels moved last, then moved back."""
@@ -141,6 +149,7 @@ class Flatten(LeafKind):
     torch = "Flatten"
     summary = "all dimensions of the sample become one"
     position_wise = False
+    reshapes = True          # a copy where the input lies channels last
     example = """
 name: flatten-vgg
 spec:
@@ -166,7 +175,7 @@ expected:
         return []
 
     def output_is_input(self, args):
-        return True          # a view
+        return True          # a view (of an input in order: see `reshapes`)
 
     def build(self, nn, args, shape):
         return nn.Flatten()

@@ -245,6 +245,10 @@ expected:
                     own(positions, "the inverse std per position")]
         return [INPUT, own(n, "the mean per sample"), own(n, "the inverse std per sample")]
 
+    def output_channels_last(self, args: LayerNormArgs, shape, input_last):
+        # over the channels: moved last, normalised, moved back (channels-last strides)
+        return args.over == "channels" and len(shape) > 1
+
     def param_tensors(self, args: LayerNormArgs, shape):
         if not args.affine:
             return []

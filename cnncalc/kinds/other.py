@@ -69,6 +69,9 @@ expected:
     def output_is_input(self, args: DropoutArgs):
         return args.p == 0
 
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # element-wise
+
     def explain(self, row, context) -> list[Step]:
         return [Step(f"in training, each {self.what} is zeroed with probability p = "
                      f"{number(row.node.args.p)}; at inference it passes through; no parameters")]
@@ -110,6 +113,9 @@ expected:
 
     def output_is_input(self, args: DropPathArgs):
         return args.p == 0
+
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # x times a mask per sample: element-wise
 
     def build(self, nn, args: DropPathArgs, shape):
         p = args.p
@@ -347,6 +353,9 @@ expected:
     def output_is_input(self, args):
         return True
 
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # the input itself
+
     def build(self, nn, args, shape):
         return nn.Identity()
 
@@ -516,6 +525,12 @@ expected:
         steps.append(Step(f"channels {first} to {last - 1} of the input, each position unchanged; "
                           "no parameters"))
         return steps
+
+    def saved(self, args, shape, out, training):
+        return []            # SliceBackward needs only the sizes
+
+    def output_is_input(self, args):
+        return True          # `x[:, start:stop]` is a view of its input
 
     def build(self, nn, args: SliceArgs, shape):
         start, stop = args.channels
