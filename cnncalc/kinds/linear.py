@@ -125,7 +125,9 @@ class LinearOnChannels(Linear):
     def saved(self, args, shape, out, training):
         # x.movedim(1, -1) is a view; the matmul behind nn.Linear folds it to rows of
         # channels, a copy unless the input already lies channels last
-        return [INPUT_CHANNELS_LAST] if len(shape) > 1 else [INPUT]
+        # (in order already where there is one channel or one position)
+        in_order = len(shape) == 1 or shape[0] == 1 or numel(shape[1:]) == 1
+        return [INPUT] if in_order else [INPUT_CHANNELS_LAST]
 
     def output_channels_last(self, args, shape, input_last):
         return len(shape) > 1    # its output, moved back, keeps the channels-last strides
