@@ -61,6 +61,14 @@ class Value:
     grad: bool
     storage: Storage
     last: bool = False
+    # references: read by name (`from`, `{from: [...]}`) besides the next entry; the events
+    # before which it was made and at which its last reader's backward starts (its gradient
+    # waits between the two)
+    named: bool = False
+    made: int = 0
+    read_at: int = 0
+    readers: int = 0
+    free: bool = False            # its gradient is the loss's broadcast 1, or a view of it
 
 
 @dataclass(slots=True)
@@ -92,6 +100,9 @@ class Event:
     out_grad: Any                 # the gradient arriving from above (its output's size)
     in_grad: Any                  # the gradient it passes down (its input's size, where needed)
     held: Any = 0                 # gradients other branches hold while its backward runs
+    out: Any = None               # the Value it made, and the one its gradient goes to
+    source: Any = None
+    view: bool = False            # its backward passes the gradient on as a view
 
 
 @dataclass(slots=True)
@@ -137,9 +148,9 @@ class TrainFigures:
         peak = 0
         kept = self.saved_bytes
         grads = 0
-        for i, event in enumerate(reversed(self.events)):
-            out_grad = 0 if i == 0 else event.out_grad   # d(sum)/d(output): a broadcast 1
-            peak = max(peak, self.base_bytes + kept + grads + out_grad + event.in_grad
+        for event in reversed(self.events):
+            # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
+            peak = max(peak, self.base_bytes + kept + grads + event.out_grad + event.in_grad
                        + event.param_grads + event.held + self.loss_bytes)
             kept -= event.kept
             grads += event.param_grads
@@ -237,6 +248,10 @@ class _Walker:
     def node(self, node: Node, value: Value) -> Value:
         if node.src is not None:            # `from: NAME`
             value = self.values[node.src]
+            value.named = True
+        value.read_at = max(value.read_at, len(self.events))
+        if node.leaf:
+            value.readers += 1      # the layers that use it (a composite passes it on)
         self.values[(node.path, "in")] = value
         layer = self.layers[node.path] = LayerTrain(input_grad=value.grad)
         if self._open:
@@ -249,8 +264,26 @@ class _Walker:
             below = [self.layers[path] for path in self._open.pop()]
             layer.backward_macs = add_up(b.backward_macs for b in below)
             layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+        out.made = len(self.events)
         self.values[(node.path, "out")] = out
         return out
+
+    def named(self, key) -> Value:
+        """The value a `{from: [...]}` reads: its gradient comes from this reader too."""
+        value = self.values[key]
+        value.named = True
+        value.read_at = max(value.read_at, len(self.events))
+        value.readers += 1
+        return value
+
+    def waiting(self) -> None:
+        """A value read by name has several readers: autograd keeps its first gradient until
+        the producer's backward, summing the others into it; every event between holds it."""
+        values = {id(v): v for v in self.values.values() if v.named and v.grad}
+        for value in values.values():
+            size = self.value_bytes(value)
+            for event in self.events[value.made:value.read_at]:
+                event.held = event.held + size
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -290,14 +323,29 @@ class _Walker:
                                            self.value_bytes(value)))
             else:
                 self.own(node, item)
-        self.event(node, out, self.value_bytes(value) if value.grad else 0,
-                   add_up(tensors) * self.options.bytes_per_element)
+        # a view's backward gives a view of the gradient (a slice's fills a new one)
+        view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
+        self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
+                   add_up(tensors) * self.options.bytes_per_element, value, view)
         return out
 
-    def event(self, node: Node, out: Value, in_grad, param_grads) -> None:
+    def event(self, node: Node, out: Value, in_grad, param_grads, source: Value | None = None,
+              view: bool = False) -> None:
         layer = self.layers[node.path]
         self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
-                                 self.value_bytes(out), in_grad))
+                                 self.value_bytes(out), in_grad, out=out, source=source,
+                                 view=view))
+
+    def free_gradients(self, outputs: list[Value]) -> None:
+        """The loss sums each output: an output no layer reads gets a broadcast 1 (no memory)
+        as its gradient, and so does what a view of it was taken from."""
+        for value in outputs:
+            value.free = value.readers == 0
+        for event in reversed(self.events):
+            if event.out is not None and event.out.free:
+                event.out_grad = 0
+                if event.view and event.source is not None and event.source.readers == 1:
+                    event.source.free = True
 
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
@@ -369,8 +417,10 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))
     walker.values[("", "in")] = start
     out = walker.sequence(analysis.root.children, start)
+    walker.waiting()
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
+    walker.free_gradients(outputs)
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")

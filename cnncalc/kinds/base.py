@@ -209,6 +209,9 @@ class LeafKind:
 
     # a view only of an input whose storage is in order (flatten: a copy of a channels-last one)
     reshapes: ClassVar[bool] = False
+    # where the output is a view of the input: the backward gives a view of the gradient
+    # (a slice's makes a new one of the input's size)
+    gradient_view: ClassVar[bool] = True
 
     def output_channels_last(self, args: Any, shape: tuple, input_last: bool) -> bool:
         """The output is laid out channels last (its input was, `input_last`, and the kind

@@ -330,7 +330,7 @@ class Branched(Composite):
 
     def train(self, walker, node: Node, value):
         if node.refs:        # `{from: [...]}`: the values named, by key
-            return self.joined(walker, node, [walker.values[key] for key in node.refs])
+            return self.joined(walker, node, [walker.named(key) for key in node.refs])
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
                                                          value))
 
@@ -701,6 +701,7 @@ expected:
     def train(self, walker, node: Node, value):
         """torch.split and torch.chunk give views of the input (their backward needs only the
         sizes); each branch runs on its slice; torch.cat keeps nothing."""
+        value.readers += 1       # the cut reads it
         pieces = [walker.view(value, walker.rows[branch.path].input_shape)
                   for branch in node.children]
         outs = walker.branched(node, [[b] for b in node.children], value, pieces)

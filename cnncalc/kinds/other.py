@@ -532,6 +532,8 @@ expected:
     def output_is_input(self, args):
         return True          # `x[:, start:stop]` is a view of its input
 
+    gradient_view = False    # its backward fills zeros of the input's size around the gradient
+
     def build(self, nn, args: SliceArgs, shape):
         start, stop = args.channels
 
