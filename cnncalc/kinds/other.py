@@ -534,6 +534,10 @@ expected:
 
     gradient_view = False    # its backward fills zeros of the input's size around the gradient
 
+    def output_channels_last(self, args, shape, input_last):
+        # a channel range of a channels-last tensor: its positions still fold into rows
+        return input_last
+
     def build(self, nn, args: SliceArgs, shape):
         start, stop = args.channels
 
