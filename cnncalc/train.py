@@ -100,9 +100,9 @@ class Event:
     out_grad: Any                 # the gradient arriving from above (its output's size)
     in_grad: Any                  # the gradient it passes down (its input's size, where needed)
     held: Any = 0                 # gradients other branches hold while its backward runs
-    out: Any = None               # the Value it made, and the one its gradient goes to
-    source: Any = None
-    view: bool = False            # its backward passes the gradient on as a view
+    out: Any = None               # the Value it made, and those its gradient goes to
+    sources: list = field(default_factory=list)
+    view: bool = False            # its backward passes the gradient on as it is, or as views
 
 
 @dataclass(slots=True)
@@ -231,6 +231,8 @@ class _Walker:
         self._open: list[list[str]] = []
         # every node's input and output by key (cnncalc.graph.Key), for references
         self.values: dict[tuple[str, str], Value] = {}
+        # (composite, its branches' events, bytes): the gradient from above they hold
+        self.held_out: list[tuple[str, list[Event], Any]] = []
 
     def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
         """A tensor with a storage of its own."""
@@ -273,7 +275,6 @@ class _Walker:
         value = self.values[key]
         value.named = True
         value.read_at = max(value.read_at, len(self.events))
-        value.readers += 1
         return value
 
     def waiting(self) -> None:
@@ -326,14 +327,14 @@ class _Walker:
         # a view's backward gives a view of the gradient (a slice's fills a new one)
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
-                   add_up(tensors) * self.options.bytes_per_element, value, view)
+                   add_up(tensors) * self.options.bytes_per_element, [value], view)
         return out
 
-    def event(self, node: Node, out: Value, in_grad, param_grads, source: Value | None = None,
+    def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
               view: bool = False) -> None:
         layer = self.layers[node.path]
         self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
-                                 self.value_bytes(out), in_grad, out=out, source=source,
+                                 self.value_bytes(out), in_grad, out=out, sources=sources,
                                  view=view))
 
     def free_gradients(self, outputs: list[Value]) -> None:
@@ -342,10 +343,15 @@ class _Walker:
         for value in outputs:
             value.free = value.readers == 0
         for event in reversed(self.events):
-            if event.out is not None and event.out.free:
+            if event.out.free:
                 event.out_grad = 0
-                if event.view and event.source is not None and event.source.readers == 1:
-                    event.source.free = True
+                if event.view:
+                    for source in event.sources:
+                        source.free = source.free or source.readers == 1
+        for path, events, size in self.held_out:
+            if self.values[(path, "out")].free:       # the branches hold the broadcast 1
+                for event in events:
+                    event.held = event.held - size
 
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
@@ -366,12 +372,19 @@ class _Walker:
         layer.kept.append(kept)
         layer.saved_bytes = layer.saved_bytes + kept.bytes
 
-    def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
-        """A composite's combined output: a sum or a concatenation passes its gradient down
-        as it is (or as views); a product makes one for each factor that needs it."""
+    def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False
+              ) -> Value:
+        """A composite's combined output from `sources`: a sum or a concatenation passes its
+        gradient down as it is (or as views); a product makes one of the output's size for
+        each factor that needs it (a broadcast factor's is then summed to its size)."""
+        grad = any(source.grad for source in sources)
         out = self.new(shape, grad)
+        for source in sources:
+            source.readers += 1
         if grad:
-            self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
+            in_grad = (sum(1 for s in sources if s.grad) * self.value_bytes(out) if product
+                       else 0)
+            self.event(node, out, in_grad, 0, sources, view=not product)
         return out
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
@@ -394,6 +407,8 @@ class _Walker:
                 out_bytes if k > 0 else 0)
             for event in self.events[start:end]:
                 event.held = event.held + held
+            if k > 0:
+                self.held_out.append((node.path, self.events[start:end], out_bytes))
             later = later or start != end
         return outs
 

@@ -338,7 +338,7 @@ class Branched(Composite):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
         if len(outs) == 1 and self.name != "concat":
             return outs[0]               # `combined` returns the one branch's output itself
-        return walker.fresh(node, walker.shape_of(node), any(o.grad for o in outs))
+        return walker.fresh(node, walker.shape_of(node), outs)
 
     def branches(self, node: Node, shortcuts: dict):
         if node.refs:
@@ -547,7 +547,7 @@ expected:
             if out.grad:
                 walker.save(node, total, "a factor, for the other's gradient")
             shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
-            total = walker.fresh(node, shape, total.grad or out.grad, (total, out))
+            total = walker.fresh(node, shape, [total, out], product=True)
         return total
 
     def explain(self, row, context) -> list[Step]:
@@ -705,7 +705,7 @@ expected:
         pieces = [walker.view(value, walker.rows[branch.path].input_shape)
                   for branch in node.children]
         outs = walker.branched(node, [[b] for b in node.children], value, pieces)
-        return walker.fresh(node, walker.shape_of(node), any(o.grad for o in outs))
+        return walker.fresh(node, walker.shape_of(node), outs)
 
     def schema(self, entry: dict) -> dict:
         branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
@@ -901,7 +901,7 @@ expected:
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
         out, shortcut = walker.branched(node, [[main], [short]], value)
-        return walker.fresh(node, walker.shape_of(node), out.grad or shortcut.grad)
+        return walker.fresh(node, walker.shape_of(node), [out, shortcut])
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children
