@@ -221,6 +221,18 @@ def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
     # branches: autograd's accumulation of the branches' gradients into the input's (a new
     # tensor where both branches give one) is not modelled
     ("resnet18", "sgd", 401_488),
+    # a residual whose output is the network's: the sum passes the loss's broadcast 1 on, so
+    # the branches hold no gradient from above
+    ({"input": [8, 16, 16], "layers": [
+        {"conv": {"out": 8, "kernel": 1}},
+        {"residual": {"layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}}, "relu"]}}]},
+     "sgd", 0),
+    # squeeze-and-excitation: both of the product's gradients are of the output's size (64
+    # bytes more in MemTracker, not modelled)
+    ({"input": [8, 16, 16], "layers": [
+        {"conv": {"out": 8, "kernel": 1}},
+        {"mul": [[], ["global_avgpool", {"conv": {"out": 8, "kernel": 1}}, "sigmoid"]]},
+        {"conv": {"out": 8, "kernel": 1}}]}, "sgd", 64),
 ])
 def test_peak_differences_from_memtracker_are_the_documented_ones(spec, optimizer, difference):
     ours, theirs, _ = peak_of(spec, optimizer)
