@@ -61,6 +61,7 @@ class Value:
     grad: bool
     storage: Storage
     last: bool = False
+    gapped: bool = False          # a channel range of a batch: not contiguous
     # references: read by name (`from`, `{from: [...]}`) besides the next entry; the events
     # before which it was made and at which its last reader's backward starts (its gradient
     # waits between the two)
@@ -239,8 +240,11 @@ class _Walker:
         return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last)
 
     def view(self, value: Value, shape: tuple) -> Value:
-        """A view of `value` (a slice, a flatten): its storage, whole."""
-        return Value(tuple(shape), value.grad, value.storage, value.last)
+        """A view of `value` (a slice, a flatten): its storage, whole. Fewer channels of a
+        batch of more than one sample leave gaps (not contiguous)."""
+        gapped = value.gapped or (shape[0] != value.shape[0] and self.options.batch > 1
+                                  and len(shape) == len(value.shape))
+        return Value(tuple(shape), value.grad, value.storage, value.last, gapped)
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
         for node in nodes:
@@ -314,6 +318,10 @@ class _Walker:
                 self.save(node, value, item.label)
             elif item.what == "output":
                 self.save(node, out, item.label)
+            elif item.what == "input_dense" and (value.last or value.gapped):
+                self.charge(node, Kept(f"{item.label} (a copy)", self.value_bytes(value)))
+            elif item.what == "input_dense":
+                self.save(node, value, item.label)
             elif item.what == "input_last":
                 # moved channels last: the same storage where it already is laid out so,
                 # else a copy of its own

@@ -138,6 +138,10 @@ OUTPUT = Saved("output", label="its output")
 # whose matmul needs it in order): the input's own storage where it is already laid out
 # channels last, else a copy
 INPUT_CHANNELS_LAST = Saved("input_last", label="its input, channels last")
+# its input in order: the input's own storage where it is contiguous, else a contiguous copy
+# (a channel slice of a batch, or a channels-last tensor, isn't: group and instance norm and
+# the matmul behind `linear` on a [C, …] sample make one)
+INPUT_CONTIGUOUS = Saved("input_dense", label="its input, contiguous")
 
 
 def own(elements: Any, label: str, dtype: str | None = None) -> Saved:

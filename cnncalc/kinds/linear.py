@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from cnncalc.dims import AXES, Fit, in_layout, numel
-from cnncalc.kinds.base import INPUT, INPUT_CHANNELS_LAST, Args, LeafKind, PosInt, leaf_kind
+from cnncalc.kinds.base import (
+    INPUT,
+    INPUT_CHANNELS_LAST,
+    INPUT_CONTIGUOUS,
+    Args,
+    LeafKind,
+    PosInt,
+    leaf_kind,
+)
 from cnncalc.working import Step, axes_of, n, number, prod_text
 
 
@@ -81,7 +89,9 @@ expected:
         return steps
 
     def saved(self, args, shape, out, training):
-        return [INPUT]       # for the weight gradient
+        # for the weight gradient; on a [C, …] sample the matmul folds it into rows (a copy
+        # where it isn't contiguous)
+        return [INPUT_CONTIGUOUS] if len(shape) > 1 else [INPUT]
 
     def param_tensors(self, args: LinearArgs, shape):
         weight = shape[-1] * args.out
