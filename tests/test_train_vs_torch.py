@@ -221,8 +221,8 @@ def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
     ({"input": [3, 16, 16], "layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}},
                                        "batchnorm", {"conv": {"out": 4, "kernel": 1}}]},
      "sgd", 4),
-    # branches: autograd's accumulation of the branches' gradients into the input's (a new
-    # tensor where both branches give one) is not modelled
+    # residual blocks: one tensor of a block's size (2·256·14·14·4 = 401,408 bytes) and 80
+    # bytes of scalars more, not yet located (docs/training.md)
     ("resnet18", "sgd", 401_488),
     # a residual whose output is the network's: the sum passes the loss's broadcast 1 on, so
     # the branches hold no gradient from above

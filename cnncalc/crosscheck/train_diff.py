@@ -13,7 +13,7 @@ Backward FLOPs are per sample (as `flops`); bytes are for the batch. A layer's s
 its own: what it was charged for, not its children's (a composite's are those of its own
 product, `mul`'s factors). The peak is cnncalc's model of a steady-state step against
 PyTorch's MemTracker; it is shown with its difference and is not part of `ok`: the model leaves
-out what docs/spec-language.md lists (the sum of two branches' gradients, a few scalars).
+out what docs/training.md lists (a tensor in residual blocks, Adam's and batch norm's scalars).
 """
 
 from __future__ import annotations
