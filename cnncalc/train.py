@@ -328,7 +328,7 @@ class _Walker:
                 if value.last:
                     self.save(node, value, item.label)
                 else:
-                    self.charge(node, Kept(f"{item.label} (a copy, channels last)",
+                    self.charge(node, Kept(f"{item.label} (a copy)",
                                            self.value_bytes(value)))
             else:
                 self.own(node, item)
