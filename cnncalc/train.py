@@ -19,7 +19,7 @@ from typing import Any
 from cnncalc.analyze import Analysis, Row, add_up
 from cnncalc.dims import numel
 from cnncalc.errors import SpecError
-from cnncalc.graph import Node
+from cnncalc.graph import Key, Node, dataflow
 from cnncalc.kinds.base import Saved, Training
 from cnncalc.report import DTYPE_BYTES
 
@@ -122,6 +122,7 @@ class TrainFigures:
     param_tensors: list               # elements of each parameter tensor
     events: list[Event]
     outputs: int = 1                  # the loss sums each output's sum
+    released: Any = 0                 # kept by layers no gradient reaches: freed before
 
     @property
     def base_bytes(self):
@@ -147,7 +148,7 @@ class TrainFigures:
         kept it has run, as its other keepers come after it), the gradients of the parameters
         after it, and its own gradients: arriving, passed down, of its parameters."""
         peak = 0
-        kept = self.saved_bytes
+        kept = self.saved_bytes - self.released
         grads = 0
         for event in reversed(self.events):
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
@@ -234,6 +235,8 @@ class _Walker:
         self.values: dict[tuple[str, str], Value] = {}
         # (composite, its branches' events, bytes): the gradient from above they hold
         self.held_out: list[tuple[str, list[Event], Any]] = []
+        self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
+        self.released: Any = 0          # what their layers keep: freed with the forward
 
     def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
         """A tensor with a storage of its own."""
@@ -300,7 +303,9 @@ class _Walker:
             raise SpecError(f"layer {node.path} ({node.kind}): the kind `{node.kind}` has no "
                             "training rule yet, so its training figures are unknown", node.pos,
                             hints=["leave out --train, or replace the layer"])
-        self.tensors.extend(tensors)
+        dead = (node.path, "out") in self.dead
+        if not dead:
+            self.tensors.extend(tensors)
         has_params = bool(tensors)
         # a view of its input is the same storage
         last = kind.output_channels_last(args, shape, value.last)
@@ -312,7 +317,8 @@ class _Walker:
         if not (value.grad or has_params):
             layer.recorded = False       # autograd records nothing: no input needs a gradient
             return out
-        layer.backward_macs = kind.backward_macs(args, shape, out_shape, value.grad)
+        layer.backward_macs = 0 if dead else kind.backward_macs(args, shape, out_shape,
+                                                                 value.grad)
         for item in saved:
             if item.what == "input":
                 self.save(node, value, item.label)
@@ -332,6 +338,9 @@ class _Walker:
                                            self.value_bytes(value)))
             else:
                 self.own(node, item)
+        if dead:
+            self.released = add_up([self.released, *(k.bytes for k in layer.kept)])
+            return out
         # a view's backward gives a view of the gradient (a slice's fills a new one)
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
@@ -389,6 +398,10 @@ class _Walker:
         out = self.new(shape, grad)
         for source in sources:
             source.readers += 1
+        if (node.path, "out") in self.dead:
+            kept = self.layers[node.path].kept
+            self.released = add_up([self.released, *(k.bytes for k in kept)])
+            return out
         if grad:
             in_grad = (sum(1 for s in sources if s.grad) * self.value_bytes(out) if product
                        else 0)
@@ -430,11 +443,34 @@ class _Walker:
         return self.options.batch * numel(shape) * self.options.bytes_per_element
 
 
+def dead_outputs(root: Node) -> set[Key]:
+    """The outputs no gradient reaches from the loss: entries that only an `upsample: {like:
+    ...}` reads (it takes their size, not their values). Their layers are recorded and keep
+    what they keep in the forward, but their backward never runs: no backward FLOPs, no
+    gradients, no optimizer state for their parameters."""
+    edges = dataflow(root)
+    for node in root.walk():
+        if node.leaf and node.refs:
+            edges[(node.path, "out")] = [(node.path, "in")]
+    outputs = ([key for _, key in root.outputs] if root.outputs is not None else
+               [(root.children[-1].path, "out")] if root.children else [])
+    live: set[Key] = set()
+    todo = list(outputs)
+    while todo:
+        key = todo.pop()
+        if key not in live:
+            live.add(key)
+            todo.extend(edges.get(key, ()))
+    return {key for key in edges if key[1] == "out" and key not in live}
+
+
 def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     """The training figures of the analysed network for `options` (SpecError for a kind
     without training rules, or a dtype that can't train)."""
     check_options(options)
     walker = _Walker(analysis, options)
+    if analysis.root.outputs is not None:         # only references can leave an entry dead
+        walker.dead = dead_outputs(analysis.root)
     # the network's input is given, not kept: it needs no gradient and is never charged
     input_shape = tuple(analysis.input_shape)
     start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))
@@ -453,9 +489,9 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         add_up(layer.backward_macs for layer in top),
         add_up(layer.saved_bytes for layer in top),
         params * per, analysis.total("buffers") * per,
-        walker.bytes_of(input_shape), output_bytes(outputs), params * per,
-        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events,
-        len(outputs))
+        walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
+        optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
+        walker.events, len(outputs), walker.released)
 
 
 def output_bytes(outputs: list[Value]):

@@ -287,6 +287,25 @@ def test_references_and_several_outputs_agree_and_peak_is_memtrackers(optimizer)
     assert figures.layers["5"].backward_macs == 2 * 64 * 32 * 16 * 16
 
 
+def test_an_entry_only_like_reads_gets_no_gradient():
+    """`upsample: {like: big}` takes big's size, not its values: no gradient reaches `big`, so
+    its conv's backward never runs (no FLOPs, no gradient, no optimizer state), though it was
+    recorded and kept its input in the forward."""
+    spec = {"input": [3, 8, 8], "rounding": "floor", "layers": [
+        {"conv": {"out": 4, "kernel": 1}}, {"relu": {"id": "r"}},
+        {"conv": {"out": 4, "kernel": 1, "id": "big"}},
+        {"conv": {"out": 4, "kernel": 3, "stride": 2, "padding": 1, "from": "r"}},
+        {"upsample": {"like": "big"}}, {"conv": {"out": 2, "kernel": 1}}],
+        "outputs": ["."]}
+    differ, totals = disagreements(spec, "adam")
+    assert not differ
+    assert all(ours == theirs for ours, theirs in totals.values()), totals
+    figures = train_figures(analyze_loaded(load_dict(spec)), TrainOptions(batch=BATCH))
+    assert figures.layers["2"].backward_macs == 0
+    assert figures.layers["2"].saved_bytes == 0       # relu's output, kept by the relu
+    assert figures.gradient_bytes == 4 * (4 * 3 + 4 + 4 * 4 * 9 + 4 + 2 * 4 + 2)
+
+
 def test_a_linear_in_hwc_keeps_a_channels_last_copy_unless_its_input_lies_so():
     """nn.Linear on `x.movedim(1, -1)`: the matmul folds its input into rows of channels, a
     copy of a tensor in channels-first order; after another linear in hwc (or a layer norm over

@@ -698,6 +698,11 @@ expected:
     def branches(self, node: Node, shortcuts: dict):
         return [branch.children for branch in node.children]
 
+    chained = False
+
+    def reads(self, node: Node) -> list:
+        return [(child.path, "out") for child in node.children]   # joined: every branch's
+
     def train(self, walker, node: Node, value):
         """torch.split and torch.chunk give views of the input (their backward needs only the
         sizes); each branch runs on its slice; torch.cat keeps nothing."""

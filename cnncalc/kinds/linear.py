@@ -142,6 +142,10 @@ class LinearOnChannels(Linear):
     def output_channels_last(self, args, shape, input_last):
         return len(shape) > 1    # its output, moved back, keeps the channels-last strides
 
+    def param_tensors(self, args: LinearArgs, shape):
+        weight = shape[0] * args.out
+        return [weight, args.out] if args.bias else [weight]
+
     def build(self, nn, args: LinearArgs, shape):
         class ChannelsLastLinear(nn.Linear):
             """nn.Linear on the channels moved last, then moved back."""
