@@ -37,7 +37,8 @@ def outputs_text(report: dict) -> str:
     return "Outputs: " + ", ".join(f"{o['id']} {shape_text(o['shape'])}" for o in outputs)
 
 
-TRAIN_CONVENTIONS = ("Training (batch as given, network in training mode, loss = output.sum()): "
+TRAIN_CONVENTIONS = ("Training (batch as given, network in training mode, loss = output.sum(), or "
+                     "the sum of every output's sum): "
                      "Bwd FLOPs per sample (weight and input gradients of conv/linear; none "
                      "for the input of the first layer with parameters); Saved: what autograd "
                      "keeps for the backward, each storage charged to the first layer that "

@@ -19,7 +19,7 @@ from typing import Any
 from cnncalc.analyze import Analysis, Row, add_up
 from cnncalc.dims import numel
 from cnncalc.errors import SpecError
-from cnncalc.graph import Node
+from cnncalc.graph import Key, Node, dataflow
 from cnncalc.kinds.base import Saved, Training
 from cnncalc.report import DTYPE_BYTES
 
@@ -43,13 +43,33 @@ class TrainOptions:
 
 
 @dataclass(eq=False, slots=True)
+class Storage:
+    """The memory under one or more tensors (a view shares its base's): its bytes for the
+    batch, and the layer that first kept it (None: not kept yet)."""
+
+    bytes: Any
+    kept_by: str | None = None    # "" for the network's input: never charged
+
+
+@dataclass(eq=False, slots=True)
 class Value:
-    """A tensor of the forward pass: its shape (one sample), whether it needs a gradient, and
-    the layer that first kept it (None: not kept yet)."""
+    """A tensor of the forward pass: its shape (one sample), whether it needs a gradient, its
+    storage, and whether it is laid out channels last (after `linear` in hwc or a layer norm
+    over the channels, which move the channels last and back: PyTorch keeps those strides)."""
 
     shape: tuple
     grad: bool
-    kept_by: str | None = None    # "" for the network's input: never charged
+    storage: Storage
+    last: bool = False
+    gapped: bool = False          # a channel range of a batch: not contiguous
+    # references: read by name (`from`, `{from: [...]}`) besides the next entry; the events
+    # before which it was made and at which its last reader's backward starts (its gradient
+    # waits between the two)
+    named: bool = False
+    made: int = 0
+    read_at: int = 0
+    readers: int = 0
+    free: bool = False            # its gradient is the loss's broadcast 1, or a view of it
 
 
 @dataclass(slots=True)
@@ -81,6 +101,9 @@ class Event:
     out_grad: Any                 # the gradient arriving from above (its output's size)
     in_grad: Any                  # the gradient it passes down (its input's size, where needed)
     held: Any = 0                 # gradients other branches hold while its backward runs
+    out: Any = None               # the Value it made, and those its gradient goes to
+    sources: list = field(default_factory=list)
+    view: bool = False            # its backward passes the gradient on as it is, or as views
 
 
 @dataclass(slots=True)
@@ -98,6 +121,8 @@ class TrainFigures:
     optimizer_bytes: Any
     param_tensors: list               # elements of each parameter tensor
     events: list[Event]
+    outputs: int = 1                  # the loss sums each output's sum
+    released: Any = 0                 # kept by layers no gradient reaches: freed before
 
     @property
     def base_bytes(self):
@@ -123,11 +148,11 @@ class TrainFigures:
         kept it has run, as its other keepers come after it), the gradients of the parameters
         after it, and its own gradients: arriving, passed down, of its parameters."""
         peak = 0
-        kept = self.saved_bytes
+        kept = self.saved_bytes - self.released
         grads = 0
-        for i, event in enumerate(reversed(self.events)):
-            out_grad = 0 if i == 0 else event.out_grad   # d(sum)/d(output): a broadcast 1
-            peak = max(peak, self.base_bytes + kept + grads + out_grad + event.in_grad
+        for event in reversed(self.events):
+            # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
+            peak = max(peak, self.base_bytes + kept + grads + event.out_grad + event.in_grad
                        + event.param_grads + event.held + self.loss_bytes)
             kept -= event.kept
             grads += event.param_grads
@@ -206,6 +231,23 @@ class _Walker:
         self.tensors: list = []           # elements of each parameter tensor
         self.events: list[Event] = []
         self._open: list[list[str]] = []
+        # every node's input and output by key (cnncalc.graph.Key), for references
+        self.values: dict[tuple[str, str], Value] = {}
+        # (composite, its branches' events, bytes): the gradient from above they hold
+        self.held_out: list[tuple[str, list[Event], Any]] = []
+        self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
+        self.released: Any = 0          # what their layers keep: freed with the forward
+
+    def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
+        """A tensor with a storage of its own."""
+        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last)
+
+    def view(self, value: Value, shape: tuple) -> Value:
+        """A view of `value` (a slice, a flatten): its storage, whole. Fewer channels of a
+        batch of more than one sample leave gaps (not contiguous)."""
+        gapped = value.gapped or (shape[0] != value.shape[0] and self.options.batch > 1
+                                  and len(shape) == len(value.shape))
+        return Value(tuple(shape), value.grad, value.storage, value.last, gapped)
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
         for node in nodes:
@@ -213,17 +255,43 @@ class _Walker:
         return value
 
     def node(self, node: Node, value: Value) -> Value:
+        if node.src is not None:            # `from: NAME`
+            value = self.values[node.src]
+            value.named = True
+        value.read_at = max(value.read_at, len(self.events))
+        if node.leaf:
+            value.readers += 1      # the layers that use it (a composite passes it on)
+        self.values[(node.path, "in")] = value
         layer = self.layers[node.path] = LayerTrain(input_grad=value.grad)
         if self._open:
             self._open[-1].append(node.path)
         if node.leaf:
-            return self.leaf(node, value, layer)
-        self._open.append([])
-        out = node.composite.train(self, node, value)
-        below = [self.layers[path] for path in self._open.pop()]
-        layer.backward_macs = add_up(b.backward_macs for b in below)
-        layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+            out = self.leaf(node, value, layer)
+        else:
+            self._open.append([])
+            out = node.composite.train(self, node, value)
+            below = [self.layers[path] for path in self._open.pop()]
+            layer.backward_macs = add_up(b.backward_macs for b in below)
+            layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
+        out.made = len(self.events)
+        self.values[(node.path, "out")] = out
         return out
+
+    def named(self, key) -> Value:
+        """The value a `{from: [...]}` reads: its gradient comes from this reader too."""
+        value = self.values[key]
+        value.named = True
+        value.read_at = max(value.read_at, len(self.events))
+        return value
+
+    def waiting(self) -> None:
+        """A value read by name has several readers: autograd keeps its first gradient until
+        the producer's backward, summing the others into it; every event between holds it."""
+        values = {id(v): v for v in self.values.values() if v.named and v.grad}
+        for value in values.values():
+            size = self.value_bytes(value)
+            for event in self.events[value.made:value.read_at]:
+                event.held = event.held + size
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -235,37 +303,82 @@ class _Walker:
             raise SpecError(f"layer {node.path} ({node.kind}): the kind `{node.kind}` has no "
                             "training rule yet, so its training figures are unknown", node.pos,
                             hints=["leave out --train, or replace the layer"])
-        self.tensors.extend(tensors)
+        dead = (node.path, "out") in self.dead
+        if not dead:
+            self.tensors.extend(tensors)
         has_params = bool(tensors)
-        # a view of its input is the same storage: the same Value
-        out = value if kind.output_is_input(args) else Value(out_shape, value.grad or has_params)
+        # a view of its input is the same storage
+        last = kind.output_channels_last(args, shape, value.last)
+        if kind.output_is_input(args) and not (kind.view_needs_order and value.last):
+            out = self.view(value, out_shape)
+            out.last = last
+        else:
+            out = self.new(out_shape, value.grad or has_params, last)
         if not (value.grad or has_params):
             layer.recorded = False       # autograd records nothing: no input needs a gradient
             return out
-        layer.backward_macs = kind.backward_macs(args, shape, out_shape, value.grad)
+        layer.backward_macs = 0 if dead else kind.backward_macs(args, shape, out_shape,
+                                                                 value.grad)
         for item in saved:
             if item.what == "input":
                 self.save(node, value, item.label)
             elif item.what == "output":
                 self.save(node, out, item.label)
+            elif item.what == "input_dense" and (value.last or value.gapped):
+                self.charge(node, Kept(f"{item.label} (a copy)", self.value_bytes(value)))
+            elif item.what == "input_dense":
+                self.save(node, value, item.label)
+            elif item.what == "input_last":
+                # moved channels last: the same storage where it already is laid out so,
+                # else a copy of its own
+                if value.last:
+                    self.save(node, value, item.label)
+                else:
+                    self.charge(node, Kept(f"{item.label} (a copy)",
+                                           self.value_bytes(value)))
             else:
                 self.own(node, item)
-        self.event(node, out, self.value_bytes(value) if value.grad else 0,
-                   add_up(tensors) * self.options.bytes_per_element)
+        if dead:
+            self.released = add_up([self.released, *(k.bytes for k in layer.kept)])
+            return out
+        # a view's backward gives a view of the gradient (a slice's fills a new one)
+        view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
+        self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
+                   add_up(tensors) * self.options.bytes_per_element, [value], view)
         return out
 
-    def event(self, node: Node, out: Value, in_grad, param_grads) -> None:
+    def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
+              view: bool = False) -> None:
         layer = self.layers[node.path]
         self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
-                                 self.value_bytes(out), in_grad))
+                                 self.value_bytes(out), in_grad, out=out, sources=sources,
+                                 view=view))
+
+    def free_gradients(self, outputs: list[Value]) -> None:
+        """The loss sums each output: an output no layer reads gets a broadcast 1 (no memory)
+        as its gradient, and so does what a view of it was taken from."""
+        for value in outputs:
+            value.free = value.readers == 0
+        for event in reversed(self.events):
+            if event.out.free:
+                event.out_grad = 0
+                if event.view:
+                    for source in event.sources:
+                        source.free = source.free or source.readers == 1
+        for path, events, size in self.held_out:
+            if self.values[(path, "out")].free:       # the branches hold the broadcast 1
+                for event in events:
+                    event.held = event.held - size
 
     def save(self, node: Node, value: Value, label: str) -> None:
-        """`node` keeps `value`: charged to it unless a layer before kept it."""
-        if value.kept_by is None:
-            value.kept_by = node.path
-            self.charge(node, Kept(label, self.value_bytes(value)))
+        """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
+        it."""
+        storage = value.storage
+        if storage.kept_by is None:
+            storage.kept_by = node.path
+            self.charge(node, Kept(label, storage.bytes))
         else:
-            self.layers[node.path].shared.append((label, value.kept_by))
+            self.layers[node.path].shared.append((label, storage.kept_by))
 
     def own(self, node: Node, item: Saved) -> None:
         per = (OWN_DTYPE_BYTES[item.dtype] if item.dtype else self.options.bytes_per_element)
@@ -276,37 +389,53 @@ class _Walker:
         layer.kept.append(kept)
         layer.saved_bytes = layer.saved_bytes + kept.bytes
 
-    def fresh(self, node: Node, shape: tuple, grad: bool, factors: tuple = ()) -> Value:
-        """A composite's combined output: a sum or a concatenation passes its gradient down
-        as it is (or as views); a product makes one for each factor that needs it."""
-        out = Value(tuple(shape), grad)
+    def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False
+              ) -> Value:
+        """A composite's combined output from `sources`: a sum or a concatenation passes its
+        gradient down as it is (or as views); a product makes one of the output's size for
+        each factor that needs it (a broadcast factor's is then summed to its size)."""
+        grad = any(source.grad for source in sources)
+        out = self.new(shape, grad)
+        for source in sources:
+            source.readers += 1
+        if (node.path, "out") in self.dead:
+            kept = self.layers[node.path].kept
+            self.released = add_up([self.released, *(k.bytes for k in kept)])
+            return out
         if grad:
-            self.event(node, out, add_up(self.value_bytes(f) for f in factors if f.grad), 0)
+            in_grad = (sum(1 for s in sources if s.grad) * self.value_bytes(out) if product
+                       else 0)
+            self.event(node, out, in_grad, 0, sources, view=not product)
         return out
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
-                 sums: bool = False) -> list[Value]:
-        """Each branch on `value`, with the gradients the others hold during its backward:
-        autograd runs the last branch first; while branch k runs, the branches after it have
-        left their gradient for the input waiting (the input's size), and those before it
-        still hold the gradient arriving from above (the output's size). A sum (`sums`) hands
-        its output's gradient itself to each branch, so an identity branch leaves that very
-        tensor waiting: it is the first layer's arriving gradient, then held beside the
-        others (a ResNet block's identity shortcut)."""
+                 pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
+        """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
+        the others hold during its backward: autograd runs the last branch first; while branch
+        k runs, the branches after it have left their gradient for the input waiting (the
+        input's size), and those before it still hold the gradient arriving from above (the
+        output's size). A sum (`sums`) hands its output's gradient itself to each branch, so an
+        identity branch leaves that very tensor waiting: it is the first layer's arriving
+        gradient, then held beside the others (a ResNet block's identity shortcut)."""
         outs, spans = [], []
-        for children in branches:
+        for b, children in enumerate(branches):
             start = len(self.events)
-            outs.append(self.sequence(children, value))
+            outs.append(self.sequence(children, value if pieces is None else pieces[b]))
             spans.append((start, len(self.events)))
-        out_bytes = self.value_bytes(Value(self.rows[node.path].output_shape, True))
+        out_bytes = self.bytes_of(self.rows[node.path].output_shape)
         later = passed = False
         for k in range(len(spans) - 1, -1, -1):
             start, end = spans[k]
             held = (self.value_bytes(value) if later and value.grad else 0) + (
                 out_bytes if k > 0 else 0)
-            for i, event in enumerate(self.events[start:end]):
-                waiting = passed and not later and value.grad and i > 0
-                event.held = event.held + held + (self.value_bytes(value) if waiting else 0)
+            for event in self.events[start:end]:
+                event.held = event.held + held
+            if k > 0:
+                self.held_out.append((node.path, self.events[start:end], out_bytes))
+            if passed and not later and value.grad:      # the sum's gradient, passed on
+                for event in self.events[start + 1:end]:
+                    event.held = event.held + out_bytes
+                self.held_out.append((node.path, self.events[start + 1:end], out_bytes))
             later = later or start != end
             passed = passed or (sums and start == end)
         return outs
@@ -315,7 +444,31 @@ class _Walker:
         return self.rows[node.path].output_shape
 
     def value_bytes(self, value: Value):
-        return self.options.batch * numel(value.shape) * self.options.bytes_per_element
+        return self.bytes_of(value.shape)
+
+    def bytes_of(self, shape: tuple):
+        return self.options.batch * numel(shape) * self.options.bytes_per_element
+
+
+def dead_outputs(root: Node) -> set[Key]:
+    """The outputs no gradient reaches from the loss: entries that only an `upsample: {like:
+    ...}` reads (it takes their size, not their values). Their layers are recorded and keep
+    what they keep in the forward, but their backward never runs: no backward FLOPs, no
+    gradients, no optimizer state for their parameters."""
+    edges = dataflow(root)
+    for node in root.walk():
+        if node.leaf and node.refs:
+            edges[(node.path, "out")] = [(node.path, "in")]
+    outputs = ([key for _, key in root.outputs] if root.outputs is not None else
+               [(root.children[-1].path, "out")] if root.children else [])
+    live: set[Key] = set()
+    todo = list(outputs)
+    while todo:
+        key = todo.pop()
+        if key not in live:
+            live.add(key)
+            todo.extend(edges.get(key, ()))
+    return {key for key in edges if key[1] == "out" and key not in live}
 
 
 def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
@@ -323,9 +476,17 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     without training rules, or a dtype that can't train)."""
     check_options(options)
     walker = _Walker(analysis, options)
+    if analysis.root.outputs is not None:         # only references can leave an entry dead
+        walker.dead = dead_outputs(analysis.root)
     # the network's input is given, not kept: it needs no gradient and is never charged
-    start = Value(tuple(analysis.input_shape), False, kept_by="")
+    input_shape = tuple(analysis.input_shape)
+    start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))
+    walker.values[("", "in")] = start
     out = walker.sequence(analysis.root.children, start)
+    walker.waiting()
+    outputs = ([walker.values[key] for _, key in analysis.root.outputs]
+               if analysis.root.outputs is not None else [out])
+    walker.free_gradients(outputs)
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")
@@ -335,9 +496,16 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         add_up(layer.backward_macs for layer in top),
         add_up(layer.saved_bytes for layer in top),
         params * per, analysis.total("buffers") * per,
-        walker.value_bytes(Value(tuple(analysis.input_shape), False)),
-        walker.value_bytes(out), params * per,
-        optimizer_bytes(options.optimizer, params * per, len(tensors)), tensors, walker.events)
+        walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
+        optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
+        walker.events, len(outputs), walker.released)
+
+
+def output_bytes(outputs: list[Value]):
+    """What the outputs hold beyond what is kept for the backward and the input: each storage
+    once (an output that a layer keeps, or the input itself, is counted there)."""
+    storages = {id(v.storage): v.storage for v in outputs}
+    return add_up(s.bytes for s in storages.values() if s.kept_by is None)
 
 
 def optimizer_bytes(optimizer: str, param_bytes, tensors: int):

@@ -23,7 +23,7 @@ import torch
 from cnncalc.analyze import Analysis
 from cnncalc.crosscheck.build import build, empty_input, materialise
 from cnncalc.crosscheck.diff import per_sample
-from cnncalc.crosscheck.train_measure import TrainStep, measure_peak, measure_train
+from cnncalc.crosscheck.train_measure import TrainStep, loss_of, measure_peak, measure_train
 from cnncalc.train import TrainOptions, train_figures
 from cnncalc.units import grouped, human_bytes, human_count
 
@@ -97,7 +97,7 @@ def cuda_peak(analysis: Analysis, shape: tuple, optimizer: str) -> int:
         if tracked:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        loss = model(x).sum()
+        loss = loss_of(model(x))       # several outputs: the sum of their sums
         if loss.requires_grad:
             loss.backward()
         if opt is not None:

@@ -29,6 +29,9 @@ class Activation(LeafKind):
     def saved(self, args, shape, out, training):
         return [OUTPUT if self.keeps == "output" else INPUT]
 
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # element-wise: the input's strides
+
     def explain(self, row, context) -> list[Step]:
         return [Step(f"{self.formula} on every value; shape unchanged, no parameters")]
 

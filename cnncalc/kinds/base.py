@@ -148,6 +148,14 @@ class Saved:
 
 INPUT = Saved("input", label="its input")
 OUTPUT = Saved("output", label="its output")
+# its input with the channels moved last (`linear` in hwc: nn.Linear on `x.movedim(1, -1)`,
+# whose matmul needs it in order): the input's own storage where it is already laid out
+# channels last, else a copy
+INPUT_CHANNELS_LAST = Saved("input_last", label="its input, channels last")
+# its input in order: the input's own storage where it is contiguous, else a contiguous copy
+# (a channel slice of a batch, or a channels-last tensor, isn't: group and instance norm and
+# the matmul behind `linear` on a [C, …] sample make one)
+INPUT_CONTIGUOUS = Saved("input_dense", label="its input, contiguous")
 
 
 def own(elements: Any, label: str, dtype: str | None = None) -> Saved:
@@ -283,6 +291,18 @@ class LeafKind:
 
     def output_is_input(self, args: Any) -> bool:
         """The output is the input or a view of it: no new storage."""
+        return False
+
+    # a view only of an input whose storage is in order (flatten: a copy of a channels-last one)
+    view_needs_order: ClassVar[bool] = False
+    # where the output is a view of the input: the backward gives a view of the gradient
+    # (a slice's makes a new one of the input's size)
+    gradient_view: ClassVar[bool] = True
+
+    def output_channels_last(self, args: Any, shape: tuple, input_last: bool) -> bool:
+        """The output is laid out channels last (its input was, `input_last`, and the kind
+        keeps the strides, as element-wise functions do; or the kind moves the channels last
+        and back). What `linear` in hwc keeps depends on it."""
         return False
 
     def backward_macs(self, args: Any, shape: tuple, out: tuple, input_grad: bool) -> Any:

@@ -358,6 +358,8 @@ class Branched(Composite):
         raise NotImplementedError
 
     def train(self, walker, node: Node, value):
+        if node.refs:        # `{from: [...]}`: the values named, by key
+            return self.joined(walker, node, [walker.named(key) for key in node.refs])
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
                                                          value, sums=self.sums))
 
@@ -365,7 +367,7 @@ class Branched(Composite):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
         if len(outs) == 1 and self.name != "concat":
             return outs[0]               # `combined` returns the one branch's output itself
-        return walker.fresh(node, walker.shape_of(node), any(o.grad for o in outs))
+        return walker.fresh(node, walker.shape_of(node), outs)
 
     def branches(self, node: Node, shortcuts: dict):
         if node.refs:
@@ -611,7 +613,7 @@ expected:
             if out.grad:
                 walker.save(node, total, "a factor, for the other's gradient")
             shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
-            total = walker.fresh(node, shape, total.grad or out.grad, (total, out))
+            total = walker.fresh(node, shape, [total, out], product=True)
         return total
 
     def explain(self, row, context) -> list[Step]:
@@ -759,6 +761,20 @@ expected:
 
     def branches(self, node: Node, shortcuts: dict):
         return [branch.children for branch in node.children]
+
+    chained = False
+
+    def reads(self, node: Node) -> list:
+        return [(child.path, "out") for child in node.children]   # joined: every branch's
+
+    def train(self, walker, node: Node, value):
+        """torch.split and torch.chunk give views of the input (their backward needs only the
+        sizes); each branch runs on its slice; torch.cat keeps nothing."""
+        value.readers += 1       # the cut reads it
+        pieces = [walker.view(value, walker.rows[branch.path].input_shape)
+                  for branch in node.children]
+        outs = walker.branched(node, [[b] for b in node.children], value, pieces)
+        return walker.fresh(node, walker.shape_of(node), outs)
 
     def schema(self, entry: dict) -> dict:
         branches = {"type": "array", "minItems": 1, "items": _layers_schema(entry)}
@@ -955,7 +971,7 @@ expected:
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
         out, shortcut = walker.branched(node, [[main], [short]], value, sums=True)
-        return walker.fresh(node, walker.shape_of(node), out.grad or shortcut.grad)
+        return walker.fresh(node, walker.shape_of(node), [out, shortcut])
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children

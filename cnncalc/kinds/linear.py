@@ -5,6 +5,8 @@ from __future__ import annotations
 from cnncalc.dims import AXES, Fit, in_layout, numel
 from cnncalc.kinds.base import (
     INPUT,
+    INPUT_CHANNELS_LAST,
+    INPUT_CONTIGUOUS,
     Args,
     LeafKind,
     NoCounterpart,
@@ -91,7 +93,9 @@ expected:
         return steps
 
     def saved(self, args, shape, out, training):
-        return [INPUT]       # for the weight gradient
+        # for the weight gradient; on a [C, …] sample the matmul folds it into rows (a copy
+        # where it isn't contiguous)
+        return [INPUT_CONTIGUOUS] if len(shape) > 1 else [INPUT]
 
     def param_tensors(self, args: LinearArgs, shape):
         weight = shape[-1] * args.out
@@ -137,6 +141,20 @@ class LinearOnChannels(Linear):
                               "on channels-last)"))
         return steps + self.figures(row, n_in)
 
+    def saved(self, args, shape, out, training):
+        # x.movedim(1, -1) is a view; the matmul behind nn.Linear folds it to rows of
+        # channels, a copy unless the input already lies channels last
+        # (in order already where there is one channel or one position)
+        in_order = len(shape) == 1 or shape[0] == 1 or numel(shape[1:]) == 1
+        return [INPUT] if in_order else [INPUT_CHANNELS_LAST]
+
+    def output_channels_last(self, args, shape, input_last):
+        return len(shape) > 1    # its output, moved back, keeps the channels-last strides
+
+    def param_tensors(self, args: LinearArgs, shape):
+        weight = shape[0] * args.out
+        return [weight, args.out] if args.bias else [weight]
+
     def build(self, nn, args: LinearArgs, shape):
         class ChannelsLastLinear(nn.Linear):
             """nn.Linear on the channels moved last, then moved back."""
@@ -158,6 +176,7 @@ class Flatten(LeafKind):
     reshapes = True
     summary = "all dimensions of the sample become one"
     position_wise = False
+    view_needs_order = True  # a copy where the input lies channels last
     example = """
 name: flatten-vgg
 spec:
@@ -183,7 +202,7 @@ expected:
         return []
 
     def output_is_input(self, args):
-        return True          # a view
+        return True          # a view (of an input in order: see `view_needs_order`)
 
     def build(self, nn, args, shape):
         return nn.Flatten()

@@ -9,6 +9,7 @@ from cnncalc.errors import SpecError
 from cnncalc.field import IDENTITY
 from cnncalc.kinds.base import (
     INPUT,
+    INPUT_CONTIGUOUS,
     SPATIAL,
     SPATIAL_INPUT,
     Args,
@@ -136,7 +137,7 @@ expected:
 
     def saved(self, args: GroupNormArgs, shape, out, training):
         stats = training.batch * args.groups
-        return [INPUT, own(stats, "the mean per sample and group"),
+        return [INPUT_CONTIGUOUS, own(stats, "the mean per sample and group"),
                 own(stats, "the inverse std per sample and group")]
 
     def build(self, nn, args: GroupNormArgs, shape):
@@ -189,7 +190,7 @@ expected:
     def saved(self, args: InstanceNormArgs, shape, out, training):
         # PyTorch runs it as a batch norm of the N·C channels of a (1, N·C, …) view
         stats = training.batch * shape[0]
-        saved = [INPUT, own(stats, "the mean per sample and channel"),
+        saved = [INPUT_CONTIGUOUS, own(stats, "the mean per sample and channel"),
                  own(stats, "the inverse std per sample and channel")]
         if args.affine:
             saved.append(own(stats, "γ repeated for every sample"))
@@ -271,6 +272,10 @@ expected:
             return [INPUT, own(positions, "the mean per position"),
                     own(positions, "the inverse std per position")]
         return [INPUT, own(n, "the mean per sample"), own(n, "the inverse std per sample")]
+
+    def output_channels_last(self, args: LayerNormArgs, shape, input_last):
+        # over the channels: moved last, normalised, moved back (channels-last strides)
+        return args.over == "channels" and len(shape) > 1
 
     def param_tensors(self, args: LayerNormArgs, shape):
         if not args.affine:

@@ -75,6 +75,9 @@ expected:
     def output_is_input(self, args: DropoutArgs):
         return args.p == 0
 
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # element-wise
+
     def explain(self, row, context) -> list[Step]:
         return [Step(f"in training, each {self.what} is zeroed with probability p = "
                      f"{number(row.node.args.p)}; at inference it passes through; no parameters")]
@@ -126,6 +129,9 @@ expected:
 
     def output_is_input(self, args: DropPathArgs):
         return args.p == 0
+
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # x times a mask per sample: element-wise
 
     def build(self, nn, args: DropPathArgs, shape):
         class StochasticDepth(nn.Module):
@@ -407,6 +413,9 @@ expected:
     def output_is_input(self, args):
         return True
 
+    def output_channels_last(self, args, shape, input_last):
+        return input_last        # the input itself
+
     def build(self, nn, args, shape):
         return nn.Identity()
 
@@ -612,6 +621,18 @@ expected:
         steps.append(Step(f"channels {first} to {last - 1} of the input, each position unchanged; "
                           "no parameters"))
         return steps
+
+    def saved(self, args, shape, out, training):
+        return []            # SliceBackward needs only the sizes
+
+    def output_is_input(self, args):
+        return True          # `x[:, start:stop]` is a view of its input
+
+    gradient_view = False    # its backward fills zeros of the input's size around the gradient
+
+    def output_channels_last(self, args, shape, input_last):
+        # a channel range of a channels-last tensor: its positions still fold into rows
+        return input_last
 
     def build(self, nn, args: SliceArgs, shape):
         return _channel_slice(nn)(*args.channels)
