@@ -18,7 +18,7 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import assume, given, note, settings
+from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 from test_kinds_vs_torch import sample_shape
 from torch import nn
@@ -275,9 +275,29 @@ def test_random_networks_training_figures_agree_with_torch(spec, optimizer):
         assume(False)
         return
     differ, totals = disagreements(spec, optimizer)
+    if differ and all(_larger_storage(spec, d) for d in differ):
+        # docs/training.md's measured exception, only it: a 3-D conv_transpose with
+        # output_padding whose output PyTorch's CPU kernel put in a larger storage
+        event("a conv_transpose 3-D output in a larger storage")
+        return
     assert not differ
     for figure, (ours, theirs) in totals.items():
         assert ours == theirs, figure
+
+
+def _larger_storage(spec: dict, difference: tuple) -> bool:
+    """The layer that differs keeps a 3-D conv_transpose's output with output_padding, and
+    PyTorch keeps more bytes of it than the tensor has (the backward FLOPs agree)."""
+    _, ours, theirs = difference
+    analysis = analyze_loaded(load_dict(spec))
+    transposed = any(row.node.kind == "conv_transpose" and len(row.input_shape) == 4
+                     and any(p != 0 for p in _as_tuple(row.node.args.output_padding))
+                     for row in analysis.rows)
+    return transposed and ours[1] == theirs[1] and theirs[0] > ours[0]
+
+
+def _as_tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 # a conv read twice (`from: p1`): its gradient is the sum of its two readers'; three outputs
