@@ -130,17 +130,23 @@ def dataflow(root: Node) -> dict[Key, list[Key]]:
     return edges
 
 
-def unused(root: Node, outputs: list[Key]) -> list[Node]:
-    """The entries no output depends on, the last of each unused chain only (an entry that an
-    unused entry reads is reported once that one is fixed), in execution order."""
-    edges = dataflow(root)
+def reachable(edges: dict[Key, list[Key]], starts: list[Key]) -> set[Key]:
+    """The values `starts` are computed from, themselves included (`edges` as `dataflow`)."""
     live: set[Key] = set()
-    todo = list(outputs)
+    todo = list(starts)
     while todo:
         key = todo.pop()
         if key not in live:
             live.add(key)
             todo.extend(edges.get(key, ()))
+    return live
+
+
+def unused(root: Node, outputs: list[Key]) -> list[Node]:
+    """The entries no output depends on, the last of each unused chain only (an entry that an
+    unused entry reads is reported once that one is fixed), in execution order."""
+    edges = dataflow(root)
+    live = reachable(edges, outputs)
     if len(live) == len(edges):
         return []           # every value is used: the common case
     read = {key for deps in edges.values() for key in deps}

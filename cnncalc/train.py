@@ -19,7 +19,7 @@ from typing import Any
 from cnncalc.analyze import Analysis, Row, add_up
 from cnncalc.dims import numel
 from cnncalc.errors import SpecError
-from cnncalc.graph import Key, Node, dataflow
+from cnncalc.graph import Key, Node, dataflow, reachable
 from cnncalc.kinds.base import Saved, Training
 from cnncalc.report import DTYPE_BYTES
 
@@ -461,13 +461,7 @@ def dead_outputs(root: Node) -> set[Key]:
             edges[(node.path, "out")] = [(node.path, "in")]
     outputs = ([key for _, key in root.outputs] if root.outputs is not None else
                [(root.children[-1].path, "out")] if root.children else [])
-    live: set[Key] = set()
-    todo = list(outputs)
-    while todo:
-        key = todo.pop()
-        if key not in live:
-            live.add(key)
-            todo.extend(edges.get(key, ()))
+    live = reachable(edges, outputs)
     return {key for key in edges if key[1] == "out" and key not in live}
 
 
