@@ -3,9 +3,7 @@ output (cnncalc/crosscheck/importer.py says how it is read)."""
 
 from __future__ import annotations
 
-import os
 import sys
-import warnings
 from typing import Annotated
 
 import typer
@@ -43,13 +41,9 @@ def import_model(
     input: Annotated[str, typer.Option(
         "--input", help="One sample's shape, channels first, as numbers: `3x224x224`.")],
 ) -> int:
-    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("error: `cnncalc import` needs PyTorch: pip install 'cnncalc[torch]'",
-              file=sys.stderr)
+    from cnncalc.commands import load_torch
+
+    if not load_torch("import"):
         return 2
     from cnncalc.crosscheck.drift import parse_target
     from cnncalc.crosscheck.importer import import_model as run

@@ -7,9 +7,7 @@ wins."""
 
 from __future__ import annotations
 
-import os
 import sys
-import warnings
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -86,17 +84,9 @@ def validate(
         "and the peak (MemTracker).")] = False,
     optimizer: Annotated[Optimizer, OptimizerChoice] = Optimizer.adam,
 ) -> int:
-    # Large CPU tensors on transparent huge pages: the uninitialised weights are then read
-    # through the huge zero page, one fault per 2 MiB instead of per 4 KiB (bench/README.md).
-    # PyTorch reads this once, at import.
-    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    # PyTorch's CPU wheel runs without numpy, but warns at import when numpy is missing.
-    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("error: `cnncalc validate` needs PyTorch: pip install 'cnncalc[torch]'",
-              file=sys.stderr)
+    from cnncalc.commands import load_torch
+
+    if not load_torch("validate"):
         return 2
     from cnncalc.commands import skip_teardown
     from cnncalc.crosscheck.measure import resolve_device

@@ -32,6 +32,7 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,14 +210,8 @@ class _Reader:
         if len(inputs) != 1:
             raise _error(op, f"takes {len(inputs)} tensors; a layer takes one")
         shape = op.input_shapes[0][1:]
-        found = []
-        for kind in KINDS.values():
-            try:
-                args = kind.read(nn, op.module, shape)
-            except NoCounterpart as exc:
-                raise _error(op, f"{exc}") from None
-            if args is not None:
-                found.append((len(args.model_dump(exclude_defaults=True)), kind, args))
+        found = [(len(args.model_dump(exclude_defaults=True)), kind, args)
+                 for kind, args in _readings(op, lambda kind: kind.read(nn, op.module, shape))]
         if not found:
             raise _error(op, "no layer kind of the spec language is this module",
                          ["`cnncalc kinds` lists every kind and the PyTorch module it is"])
@@ -257,16 +252,11 @@ class _Reader:
         sample = (given[-1], *given[1:-1])      # as the spec holds it, channels first
         item = None
         if op.module is not None:
-            for kind in KINDS.values():
-                try:
-                    args = kind.read_last(nn, op.module, sample)
-                except NoCounterpart as exc:
-                    raise _error(op, f"{exc}") from None
-                if args is not None:
-                    item = Leaf(op.index, [self.value(op.inputs[0])], op.index, chain, kind,
-                                args, op.path)
-                    self.called.append(op.module)
-                    break
+            for kind, args in _readings(op, lambda kind: kind.read_last(nn, op.module, sample)):
+                item = Leaf(op.index, [self.value(op.inputs[0])], op.index, chain, kind, args,
+                            op.path)
+                self.called.append(op.module)
+                break
         if item is None:
             raise _error(op, "runs on the channels moved last (after a `permute`), where only "
                          "element-wise layers, nn.Linear (a 1×1 conv) and LayerNorm over the "
@@ -379,6 +369,18 @@ class _Reader:
 
 # ---------------------------------------------------------------------------------------------
 # Step 2: nesting by modules
+
+def _readings(op: Op, read: Callable[[Any], Any]) -> Iterator[tuple[Any, Any]]:
+    """Each kind that reads `op`'s module (`read(kind)`: its arguments or None), with them; a
+    setting no spec can say is an error naming the module."""
+    for kind in KINDS.values():
+        try:
+            args = read(kind)
+        except NoCounterpart as exc:
+            raise _error(op, f"{exc}") from None
+        if args is not None:
+            yield kind, args
+
 
 def _moves(op: Op, given: tuple, out: tuple, to_last: bool) -> bool:
     """`op` moves the channels last (`x.permute(0, 2, 3, 1)`), or back (`(0, 3, 1, 2)`), and
