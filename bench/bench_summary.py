@@ -2,10 +2,11 @@
 
     python3 bench/bench_summary.py               # both benchmarks, 11 runs of the first
     python3 bench/bench_summary.py --runs 21     # more runs for a steadier median
-    python3 bench/bench_summary.py --only resnet # or: --only repeat
+    python3 bench/bench_summary.py --only cold   # or: --only repeat
 
-1. `cnncalc summary specs/resnet101.yaml` (≈480 nodes: blocks, residuals, projections), table
-   and JSON: the median wall time of fresh processes. Target: under 0.35 s.
+1. `cnncalc summary specs/resnet101.yaml` (≈480 nodes: blocks, residuals, projections) and
+   `specs/yolov8n.yaml` (references, splits, several outputs), table and JSON: the median wall
+   time of fresh processes. Target: under 0.35 s each.
 2. A `repeat` of N layers (conv 3×3 + relu, N = 25,000 / 50,000 / 100,000), JSON and table:
    wall time and peak memory (RSS) of one process each. Targets: 100,000 layers under 5 s, and
    memory growing linearly (the cost per extra layer about the same from 25k to 50k as from
@@ -32,7 +33,7 @@ from pathlib import Path
 from common import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
-RESNET = ROOT / "specs" / "resnet101.yaml"
+COLD_SPECS = (ROOT / "specs" / "resnet101.yaml", ROOT / "specs" / "yolov8n.yaml")
 TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 
 
@@ -59,11 +60,11 @@ def run(args: list[str]) -> tuple[float, float | None, float | None]:
             sum(map(float, cpu)) if len(cpu) == 2 else None)
 
 
-def bench_resnet(runs: int) -> bool:
+def bench_cold(spec: Path, runs: int) -> bool:
     ok = True
-    print(f"cold `cnncalc summary {RESNET.relative_to(ROOT)}`, {runs} runs after 1 warm-up")
+    print(f"cold `cnncalc summary {spec.relative_to(ROOT)}`, {runs} runs after 1 warm-up")
     for fmt in ("table", "json"):
-        args = [*cnncalc(), "summary", str(RESNET), "--format", fmt]
+        args = [*cnncalc(), "summary", str(spec), "--format", fmt]
         run(args)                                    # warm the disk cache, not the process
         samples = [run(args) for _ in range(runs)]
         walls = sorted(w for w, _, _ in samples)
@@ -116,12 +117,13 @@ def bench_repeat(sizes=(25_000, 50_000, 100_000)) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=11, help="runs of the ResNet benchmark")
-    parser.add_argument("--only", choices=("resnet", "repeat"))
+    parser.add_argument("--runs", type=int, default=11, help="runs of each cold benchmark")
+    parser.add_argument("--only", choices=("cold", "repeat"))
     options = parser.parse_args()
     ok = True
-    if options.only in (None, "resnet"):
-        ok &= bench_resnet(options.runs)
+    if options.only in (None, "cold"):
+        for spec in COLD_SPECS:
+            ok &= bench_cold(spec, options.runs)
     if options.only in (None, "repeat"):
         ok &= bench_repeat()
     return 0 if ok else 1
