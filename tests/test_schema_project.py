@@ -197,7 +197,9 @@ def test_every_network_cnncalc_accepts_passes_its_own_schema(spec):
     blocks = spec.get("blocks", {})
     for i, entry in enumerate(spec["layers"]):
         name = entry if isinstance(entry, str) else next(iter(entry))
-        if name in blocks:
+        value = None if isinstance(entry, str) else next(iter(entry.values()))
+        left_out = isinstance(value, dict) and "when" in value
+        if name in blocks and not left_out:      # cnncalc reads no kind of an entry left out
             wrong = dict(spec, layers=[*spec["layers"][:i], _renamed(entry, name + "x"),
                                        *spec["layers"][i + 1:]])
             assert errors(schema, to_yaml(wrong)) and cnncalc_error(to_yaml(wrong)) is not None
@@ -265,3 +267,16 @@ def test_a_projects_schema_imports_no_torch_sympy_numpy():
                             env=cli_env(), cwd=ROOT, timeout=120)
     assert result.stderr.strip().splitlines()[-1] == "0 []", result.stderr
     assert "specs/yolov8n.yaml" in json.loads(result.stdout)["description"]
+
+
+def test_the_readmes_example_is_the_real_output(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "cnncalc schema specs/*.yaml --output specs/cnncalc-spec.schema.json"
+    start = readme.index(f"```console\n$ {command}\n") + len(f"```console\n$ {command}\n")
+    shown = readme[start:readme.index("```", start)]
+    (tmp_path / "specs").mkdir()
+    for name in ("resnet101.yaml", "resnet50.yaml"):        # as the shell's glob orders them
+        (tmp_path / "specs" / name).write_text((SPECS / name).read_text())
+    result = run_cli("schema", "specs/resnet101.yaml", "specs/resnet50.yaml", "--output",
+                     "specs/cnncalc-spec.schema.json", cwd=tmp_path)
+    assert result.returncode == 0 and shown == result.stdout
