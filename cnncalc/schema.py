@@ -324,7 +324,8 @@ def project_blocks(specs: list[tuple[str, str]]) -> Project:
             same = next((d for d in definitions if d.params == params), None)
             if same is None:
                 definitions.append(same := BlockDefinition(params))
-            same.files.append(file)
+            if file not in same.files:      # a spec named twice
+                same.files.append(file)
     return project
 
 

@@ -10,6 +10,7 @@ import sys
 import jsonschema
 import pytest
 from hypothesis import given, settings
+from test_schema import INVALID
 
 from cnncalc.errors import SpecError
 from cnncalc.loader import parse_yaml
@@ -68,6 +69,11 @@ def test_every_bundled_spec_passes_the_zoos_schema():
     `conv_bn`) takes the parameters of one definition or another."""
     for path in ZOO:
         assert errors(zoo_schema(), path.read_text()) == [], path.name
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_what_the_generic_schema_rejects_the_zoos_rejects(name):
+    assert errors(zoo_schema(), INVALID[name]), f"the zoo's schema accepts {name!r}"
 
 
 RESNET18 = (SPECS / "resnet18.yaml").read_text()

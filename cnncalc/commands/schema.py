@@ -36,7 +36,7 @@ MODELINE = "# yaml-language-server: $schema="
 
 
 def schema(
-    specs: Annotated[list[str] | None, typer.Argument(metavar="[SPEC]...", help="Specs whose blocks the schema knows (files, or bundled names); none: the generic schema.", show_default=False)] = None,
+    specs: Annotated[list[str] | None, typer.Argument(metavar="SPEC", help="Specs whose blocks the schema knows (files, or bundled names); none: the generic schema.", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Write the schema to PATH (its folder must exist) and print the line a spec starts with.")] = None,
 ) -> int:
     from cnncalc.schema import project_blocks, schema_text
