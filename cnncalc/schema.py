@@ -340,7 +340,8 @@ def build(project: Project | None = None) -> dict:
     schema["properties"]["layers"]["items"] = ENTRY
     # A spec without blocks has no block uses: there an unknown kind (`relux`) is flagged. With
     # blocks, a name that is no kind may be one of them, which a schema can't see (it can't
-    # compare a key with the names under `blocks:`): cnncalc itself says which.
+    # compare a key with the names under `blocks:`): cnncalc itself says which, and a project's
+    # schema lists the names its specs define.
     schema["if"] = {"properties": {"blocks": {"minProperties": 1}}, "required": ["blocks"]}
     schema["else"] = {"properties": {"layers": {"items": KNOWN_ENTRY}}}
     schema["properties"].setdefault("outputs", {
