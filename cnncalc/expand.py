@@ -20,7 +20,7 @@ from cnncalc.graph import Key, Node, child_path, out_key, unused
 from cnncalc.kinds import BLOCK, BUILTIN_NAMES, COMPOSITES, KINDS, SEQUENTIAL, Entry
 from cnncalc.kinds.composite import MAX_REPEAT, LaterBlockUse
 from cnncalc.loader import Map, Seq
-from cnncalc.spec import MAX_ERRORS, LayerExpect, Spec, error_from_pydantic, shown
+from cnncalc.spec import MAX_ERRORS, BlockDef, LayerExpect, Spec, error_from_pydantic, shown
 
 MAX_NODES = 250_000    # the time and memory this takes are in bench/README.md
 MAX_BLOCK_DEPTH = 32
@@ -43,7 +43,7 @@ _WHOLE_EXPR = re.compile(r"^\$\{([^}]*)\}$")
 def expand(spec: Spec, raw: Map | None = None) -> Node:
     """The network as a tree of nodes; the root is a `sequential` with path ''. `raw` is the
     spec's top-level mapping as loaded, for the positions of block names."""
-    _check_block_names(spec, raw)
+    check_block_names(spec.blocks, raw)
     expander = _Expander(spec)
     layers = substitute(spec.layers, None, getattr(spec.layers, "pos", None), None)
     if not isinstance(layers, Seq):
@@ -117,11 +117,12 @@ def _ids_in(raw) -> dict[str, Pos | None]:
     return found
 
 
-def _check_block_names(spec: Spec, raw: Map | None) -> None:
+def check_block_names(defined: dict[str, BlockDef], raw: Map | None) -> None:
     """A block may not take a built-in kind's name: `concat` must mean one thing; nor may a
-    parameter take a name an entry's arguments already give a meaning to."""
+    parameter take a name an entry's arguments already give a meaning to. (`raw`: the spec's
+    top-level mapping, for positions.)"""
     blocks = raw.get("blocks") if isinstance(raw, Map) else None
-    for name, definition in spec.blocks.items():
+    for name, definition in defined.items():
         for param in definition.params:
             if param in RESERVED_PARAMS:
                 written = blocks.get(name) if isinstance(blocks, Map) else None
@@ -135,7 +136,7 @@ def _check_block_names(spec: Spec, raw: Map | None) -> None:
                                 hints=[f"rename the parameter (e.g. `{name}_{param}`)"
                                        if param != IN_CHANNELS else
                                        "drop the parameter and use `$in_channels` as it is"])
-    for name in spec.blocks:
+    for name in defined:
         if name in BUILTIN_NAMES:
             pos = blocks.key_pos.get(name) if isinstance(blocks, Map) else None
             kind = "composite" if name in COMPOSITES else "layer kind"

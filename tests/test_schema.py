@@ -114,7 +114,8 @@ def test_invalid_specs_are_rejected_by_both(name):
 def test_an_unknown_kind_is_flagged_unless_the_spec_has_blocks():
     """Without `blocks:` every entry must be a kind, so `relux` is flagged; with blocks a
     schema can't tell a misspelt kind from a block's name (it can't compare a key with the
-    names under `blocks:`), and cnncalc says which."""
+    names under `blocks:`), and cnncalc says which; a project's schema, written for its specs,
+    does too (test_schema_project.py)."""
     text = "input: [3, 8, 8]\nlayers: [relux, {convolution2d: {out: 4}}]\n"
     errors = schema_errors(text)      # one for each entry, as an editor underlines them
     assert len(errors) == 2 and "'relux'" in errors[0] and "convolution2d" in errors[1], errors
