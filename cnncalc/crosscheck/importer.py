@@ -41,6 +41,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncalc.crosscheck.drift import Target, build_model
+from cnncalc.crosscheck.measure import fixed_and_unused
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
@@ -144,8 +145,8 @@ class _Reader:
         self.skip: set[int] = set()     # calls read as part of an earlier one's layer
         self.last: set[int] = set()     # ops whose output holds the channels last (`layout`)
         self.called: list[nn.Module] = []   # leaf modules read by `layout`
-        self.left_out: list[str] = []       # frozen modules forward never calls, described
-        self.left_out_modules: list[nn.Module] = []
+        self.left_out: list[str] = []       # fixed modules forward never calls, described
+        self.left_out_params = 0
 
     def value(self, ref: Ref) -> int:
         index = self.pieces[ref.op][ref.output] if ref.op in self.pieces else ref.op
@@ -377,19 +378,17 @@ class _Reader:
                       "`operations()`)"])
 
     def unused_parameters(self, called: Counter) -> None:
-        """Modules with parameters that forward never called (their params would be missing)
-        or called more than once (shared weights, counted once by PyTorch)."""
+        """Modules with parameters that forward never called (their params would be missing;
+        fixed ones are left out, and said) or called more than once (shared weights, counted
+        once by PyTorch)."""
+        fixed = fixed_and_unused(self.model, lambda name, module: called[id(module)] > 0)
+        self.left_out = [f"`{name}` ({type(module).__name__}): {params:,} fixed parameters "
+                         "forward never calls" for name, module, params in fixed]
+        self.left_out_params = sum(params for _, _, params in fixed)
         for name, module in self.model.named_modules():
-            if next(module.children(), None) is not None:
+            if next(module.children(), None) is not None or any(m is module for _, m, _ in fixed):
                 continue
             params = sum(p.numel() for p in module.parameters())
-            if params and called[id(module)] == 0 and not any(p.requires_grad
-                                                              for p in module.parameters()):
-                # fixed weights the model keeps for later (YOLOv8's DFL decodes its outputs)
-                self.left_out.append(f"`{name}` ({type(module).__name__}): {params:,} fixed "
-                                     "parameters forward never calls")
-                self.left_out_modules.append(module)
-                continue
             if params and called[id(module)] == 0:
                 raise Unsupported(f"`{name}` ({type(module).__name__}) has {params:,} "
                                   "parameters but forward never calls it: a spec counts what "
@@ -574,7 +573,7 @@ def _decompose(items: list[Item], source: int, sinks: list[int], base: str,
     while True:
         try:
             runs = _runs(sorted(named | set(sinks) - {source}, key=order.__getitem__), named,
-                         source, producer, lca)
+                         source, producer, lca, order)
             break
         except _Named as exc:
             if exc.value in named:
@@ -589,9 +588,12 @@ def _decompose(items: list[Item], source: int, sinks: list[int], base: str,
     return _wire(runs, items, source, sinks, base)
 
 
-def _runs(heads: list[int], named: set[int], source: int, producer: dict, lca) -> list:
+def _runs(heads: list[int], named: set[int], source: int, producer: dict, lca,
+          order: dict) -> list:
     """Each head's run: (head, the value it starts from or None for `{from: [...]}`, its
-    entries `(item, branches or None)`); `_Named` for a value met twice."""
+    entries `(item, branches or None)`); `_Named` for a value met twice, and for the last
+    entry of a run that the model ran before the run before it ended, so that the runs are
+    in the model's order (as `validate --against` pairs them)."""
     emitted: set[int] = set()
 
     def walk(end: int, stop: int | None) -> tuple[list, int | None]:
@@ -629,7 +631,14 @@ def _runs(heads: list[int], named: set[int], source: int, producer: dict, lca) -
                 return out[::-1], None
         return out[::-1], v
 
-    return [(head, *walk(head, None)[::-1]) for head in heads]
+    runs: list = []
+    for head in heads:
+        start, entries = walk(head, None)[::-1]
+        early = [item for item, _ in entries if runs and order[item.id] < order[runs[-1][0]]]
+        if early:
+            raise _Named(early[-1].id)
+        runs.append((head, start, entries))
+    return runs
 
 
 def _items(entries: list):
@@ -1165,8 +1174,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
     writer = _Writer(reader.shapes)
     writer.make_blocks(entries)
     layers = writer.entries(entries, "")
-    left_out = sum(p.numel() for m in reader.left_out_modules for p in m.parameters())
-    params = sum(p.numel() for p in model.parameters()) - left_out
+    params = sum(p.numel() for p in model.parameters()) - reader.left_out_params
     buffers = sum(b.numel() for b in model.buffers())
     flops = counter.get_total_flops()
     out_shapes = tuple(tuple(reader.shapes[v]) for v in outputs)
