@@ -10,18 +10,21 @@ modules and the functions its `forward` calls, with shapes and data flow. Then:
    composite that combines so (`+` is `add`'s, `torch.cat` on dim 1 `concat`'s); what none reads
    is an error that names it, its type and where it was called;
 2. the module hierarchy nests the items: a module whose calls take one tensor and give one is a
-   group; a module a tensor enters or leaves at several places is spread into its parent (a
-   DenseNet layer's leading `torch.cat` of every earlier output is first moved up, out of it);
-3. each group's items, a graph with one input and one output, become a list of entries: an item
-   with one input follows its input, and one of several is a composite whose branches run from
-   the nearest point every input passes through (its dominator) to each input; `x + f(x)` is a
-   `residual`. A tensor used on two paths that don't join as branches has no version-1 form;
-4. a group of PyTorch's own containers (`nn.Sequential`) is spread into its parent's list; any
-   other module class is a block, used once per module, whose parameters are the arguments that
+   group (a leaf's `like` is a tensor it takes); a module a tensor enters or leaves at several
+   places is spread into its parent (a DenseNet layer's leading `torch.cat` of every earlier
+   output is first moved up, out of it), and so are PyTorch's own containers (`nn.Sequential`);
+3. each group's items (and the model's), a graph from one input to its outputs, become a list
+   of entries (`_decompose`): an item with one input follows its input, and one of several is a
+   composite whose branches run from the nearest point every input passes through (its
+   dominator) to each input; `x + f(x)` is a `residual`, a cut's pieces starting the branches
+   of one `torch.cat` a `split`. A value read on paths that don't join so (an FPN's earlier
+   level, a C2f's pieces, a `like`'s tensor) is named: `id`, and `from` or `{from: [...]}` where
+   it is read; several outputs are `outputs`;
+4. any module class is a block, used once per module, whose parameters are the arguments that
    differ between its uses (the others are written in its layers); runs of equal entries become
    `repeat`, so a ResNet reads like its paper's table.
 
-The spec is then analysed (the static path) and its params, buffers, FLOPs and output shape
+The spec is then analysed (the static path) and its params, buffers, FLOPs and output shapes
 compared with the model's: a difference is a bug of this module, reported, never written.
 """
 
