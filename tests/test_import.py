@@ -235,6 +235,13 @@ def test_shufflenet_units_are_splits(monkeypatch):
     assert "slice" not in text
 
 
+def test_only_a_size_read_from_a_tensor_is_like(package):
+    result = run_here("import", "mymodels:Resized", "--input", "3x16x16")
+    assert result.returncode == 0, result.stderr
+    assert "- upsample: {like: input, name: torch.nn.functional.interpolate}" in result.stdout
+    assert "- upsample: {size: 4, name: torch.nn.functional.interpolate}" in result.stdout
+
+
 def test_a_value_read_on_two_paths_is_a_reference(package):
     """a = f(x) feeds h(a) and a + g(x): no branches of one join, so `id` and `from`."""
     import yaml
@@ -365,6 +372,18 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class Resized(nn.Module):
+    """One size read from a tensor's shape, one written as numbers."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = F.interpolate(self.down(x), size=x.shape[-2:])
+        return F.interpolate(y, size=(4, 4))
 
 
 def mobile():
