@@ -154,10 +154,17 @@ def test_random_networks_round_trip(spec):
     {"concat": {"from": [".", "input"], "id": "c"}},
     {"conv": {"out": 4, "kernel": 1, "from": "a"}},
     {"add": {"from": [".", "b"]}}], "outputs": ["c", "."]})
+# a sum of three branches runs as two `+`: one `add`, so that `--against` pairs it
+@example({"input": [1, 1], "rounding": "floor", "layers": [
+    {"add": [["global_avgpool", {"conv": {"out": 1, "kernel": 1}}, "sigmoid"], [], ["batchnorm"]]}]})
 def test_random_networks_with_references_round_trip(schema, spec):
     """A DAG (`from`, `{from: [...]}`, `like`, several outputs) -> module -> import: the same
-    figures, each output's shape included, and the written spec valid for the editor schema."""
+    figures, each output's shape included, the written spec valid for the editor schema, and
+    `--against`'s comparison of it with the module agrees (its paths in the module's order)."""
     import yaml
+
+    from cnncalc.crosscheck.drift import compare, describe
+    from cnncalc.crosscheck.trace import Tracing
 
     loaded = netgen.load_dict(spec)
     try:
@@ -173,6 +180,12 @@ def test_random_networks_with_references_round_trip(schema, spec):
     imported = spec_of(model, shape, "<generated>")
     assert figures_of_spec(imported.text) == figures(analysis)
     schema.validate(yaml.safe_load(imported.text))
+    x = torch.empty((1, *shape), device="meta")
+    with Tracing(model, x) as tracing:
+        measurement = measure(model, x)
+    written = analyze_loaded(load_text(imported.text, "net.yaml"))
+    result = compare(written, measurement, tracing.result(()), "net.yaml", "built")
+    assert result["ok"], describe(result)
 
 
 # ---------------------------------------------------------------------------------------------

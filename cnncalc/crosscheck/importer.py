@@ -49,7 +49,7 @@ from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart, op_name, torch_names
-from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
+from cnncalc.kinds.composite import Add, Branched, Concat, Mul, Repeat, Residual, Split
 from cnncalc.kinds.conv import Conv
 from cnncalc.kinds.linear import Flatten
 from cnncalc.kinds.other import Identity, Scale, Slice
@@ -61,6 +61,7 @@ MAX_PERIOD = 64     # entries in a repeated run: longer ones are rare, and the s
 REPEAT: Repeat = COMPOSITES[Repeat.name]      # type: ignore[assignment]
 RESIDUAL: Residual = COMPOSITES[Residual.name]    # type: ignore[assignment]
 ADD = COMPOSITES[Add.name]
+MUL = COMPOSITES[Mul.name]
 CONCAT = COMPOSITES[Concat.name]
 SPLIT: Split = COMPOSITES[Split.name]     # type: ignore[assignment]
 CUTS = torch_names(SPLIT.cut_by)     # split's chunk: read as slices, written as `split` where
@@ -457,6 +458,30 @@ def _flatten_concats(items: list[Item]) -> None:
             if len(key) > 2 and key[:-1] in seen:
                 item.inputs = [seen[key[:-1]], key[-1]]
             seen.setdefault(key, item.id)
+
+
+def _flatten_sums(items: list[Item], outputs: list[int]) -> list[Item]:
+    """`a + b + c` runs as `(a + b) + c`: one `add` of three branches, where the inner sum is
+    read by the outer alone in the same module (as `add`'s branches are built, and paired by
+    `--against`); so too `*`."""
+    readers = Counter(v for item in items for v in _reads(item))
+    gone: set[int] = set()
+    sums: dict[int, Combine] = {}
+    for item in items:
+        if not (isinstance(item, Combine) and item.composite in (ADD, MUL)):
+            continue
+        inputs: list[int] = []
+        for u in item.inputs:
+            inner = sums.get(u)
+            if (inner is not None and inner.composite is item.composite and readers[u] == 1
+                    and u not in outputs and inner.chain == item.chain):
+                inputs.extend(inner.inputs)
+                gone.add(u)
+            else:
+                inputs.append(u)
+        item.inputs = inputs
+        sums[item.id] = item
+    return [item for item in items if item.id not in gone]
 
 
 def _reads(item: Item) -> list[int]:
@@ -1172,6 +1197,7 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
     items = reader.run()
     outputs = [reader.value(ref) for ref in traced.outputs]    # type: ignore[arg-type]
     _flatten_concats(items)
+    items = _flatten_sums(items, outputs)
     top = _Nester(model, items, outputs).nest(items, 0)
     entries, names = _decompose(top, 0, outputs, "", reader.ops)
     writer = _Writer(reader.shapes)
