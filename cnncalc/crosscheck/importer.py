@@ -539,7 +539,7 @@ class _Nester:
 
 
 # ---------------------------------------------------------------------------------------------
-# Step 3: a graph with one input and one output as a list of entries
+# Step 3: a graph from one input to its outputs as a list of entries, nested or by name
 
 class _Named(Exception):
     """`value` is read on paths that don't join as one composite's branches: it needs a name."""
