@@ -27,15 +27,22 @@ from tests.conftest import ROOT, run_here  # noqa: E402
 from tests.torchvision_ref import FACTORIES  # noqa: E402
 
 
-def figures_of_spec(text: str) -> tuple:
-    analysis = analyze_loaded(load_text(text, "<imported>"))
+def figures_of_spec(text: str, shape: list | None = None) -> tuple:
+    """Params, buffers, FLOPs and each output's shape; at `shape` if given (--input)."""
+    return figures(analyze_loaded(load_text(text, "<imported>"), shape))
+
+
+def figures(analysis) -> tuple:
     return (analysis.total("params"), analysis.total("buffers"),
-            flops(analysis.total("macs")), tuple(analysis.output_shape))
+            flops(analysis.total("macs")), tuple(tuple(out) for _, out, _ in analysis.outputs))
 
 
-def figures_of_model(model, shape) -> tuple:
+def figures_of_model(model, shape, left_out: int = 0) -> tuple:
+    """As PyTorch measures them; `left_out` params of modules forward never calls."""
     measured = measure(model, torch.empty((1, *shape), device="meta"))
-    return (measured.params, measured.buffers, measured.flops, tuple(measured.output_shape[1:]))
+    outputs = measured.output_shapes or [measured.output_shape]
+    return (measured.params - left_out, measured.buffers, measured.flops,
+            tuple(tuple(out[1:]) for out in outputs))
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +141,132 @@ def test_random_networks_round_trip(spec):
     except (RuntimeError, ValueError):
         return      # PyTorch refuses one sample (a groupnorm of one value per group)
     imported = spec_of(model, shape, "<generated>")
-    assert figures_of_spec(imported.text) == (
-        analysis.total("params"), analysis.total("buffers"), flops(analysis.total("macs")),
-        tuple(analysis.output_shape))
+    assert figures_of_spec(imported.text) == figures(analysis)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(netgen.networks(max_layers=6, references=True))
+# `from` an earlier entry, two outputs, and `like` an entry a later one reads again
+@example({"input": [2, 8, 8], "rounding": "floor", "layers": [
+    {"conv": {"out": 4, "kernel": 3, "stride": 2, "padding": 1, "id": "a"}},
+    {"conv": {"out": 4, "kernel": 1, "id": "b"}},
+    {"upsample": {"like": "input"}},
+    {"concat": {"from": [".", "input"], "id": "c"}},
+    {"conv": {"out": 4, "kernel": 1, "from": "a"}},
+    {"add": {"from": [".", "b"]}}], "outputs": ["c", "."]})
+# a sum of three branches runs as two `+`: one `add`, so that `--against` pairs it
+@example({"input": [1, 1], "rounding": "floor", "layers": [
+    {"add": [["global_avgpool", {"conv": {"out": 1, "kernel": 1}}, "sigmoid"], [], ["batchnorm"]]}]})
+def test_random_networks_with_references_round_trip(schema, spec):
+    """A DAG (`from`, `{from: [...]}`, `like`, several outputs) -> module -> import: the same
+    figures, each output's shape included, the written spec valid for the editor schema, and
+    `--against`'s comparison of it with the module agrees (its paths in the module's order)."""
+    import yaml
+
+    from cnncalc.crosscheck.drift import compare, describe
+    from cnncalc.crosscheck.trace import Tracing
+
+    loaded = netgen.load_dict(spec)
+    try:
+        analysis = analyze_loaded(loaded)
+    except SpecError:
+        return
+    model = build(analysis).eval()
+    shape = list(analysis.input_shape)
+    try:
+        model(torch.empty((1, *shape), device="meta"))
+    except (RuntimeError, ValueError):
+        return
+    imported = spec_of(model, shape, "<generated>")
+    assert figures_of_spec(imported.text) == figures(analysis)
+    schema.validate(yaml.safe_load(imported.text))
+    x = torch.empty((1, *shape), device="meta")
+    with Tracing(model, x) as tracing:
+        measurement = measure(model, x)
+    written = analyze_loaded(load_text(imported.text, "net.yaml"))
+    result = compare(written, measurement, tracing.result(()), "net.yaml", "built")
+    assert result["ok"], describe(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# References: several outputs, FPN/PAN joins, `like`, `split`
+
+def test_yolov8n_round_trips_with_its_three_outputs(monkeypatch, schema):
+    """Detect's three per-level tensors are `outputs`; the PAN's concats of earlier levels are
+    `{from: [...]}`; the written spec's figures are the model's (less the DFL's 16 fixed
+    weights, which forward never calls: the header says so) and `validate --against` agrees."""
+    import yaml
+
+    import tests.ultralytics_ref as ultralytics_ref
+
+    monkeypatch.chdir(ROOT)
+    target = parse_target("tests.ultralytics_ref:yolov8n")
+    text = import_model(target, [3, 640, 640]).text
+    assert "# Left out: `model.22.dfl.conv` (Conv2d): 16 fixed parameters forward never calls" \
+        in text
+    spec = yaml.safe_load(text)
+    schema.validate(spec)
+    assert len(spec["outputs"]) == 3
+    joins = [e["concat"]["from"] for e in spec["layers"]
+             if isinstance(e, dict) and "from" in e.get("concat", {})
+             and isinstance(e["concat"]["from"], list)]
+    assert len(joins) == 4          # yolov8.yaml's Concat layers 11, 14, 17 and 20
+    with torch.device("meta"):
+        model = ultralytics_ref.yolov8n().eval()
+    dfl = sum(p.numel() for p in model.model[-1].dfl.parameters())
+    assert figures_of_spec(text) == figures_of_model(model, (3, 640, 640), dfl)
+    assert figures_of_spec(text)[3] == ((144, 80, 80), (144, 40, 40), (144, 20, 20))
+    analysis = analyze_loaded(load_text(text, "yolov8n.yaml"))
+    result = check(analysis, "yolov8n.yaml", target, 1, "meta")
+    assert result["ok"], result
+
+
+def test_lraspp_resizes_like_its_tensors_at_every_input_size(monkeypatch, schema):
+    """`F.interpolate(x, size=low.shape[-2:])` is `upsample: {like: …}`: imported at one input
+    size, the spec is right at others (where a fixed `size` would be right at one)."""
+    import yaml
+
+    monkeypatch.chdir(ROOT)
+    text = import_model(parse_target("tests.torchvision_ref:lraspp_mobilenet_v3_large"),
+                        [3, 224, 224]).text
+    likes = [line.split("like: ")[1].split(",")[0] for line in text.splitlines()
+             if "like: " in line]
+    assert likes == ["backbone_4", "input"]
+    assert "size:" not in text
+    schema.validate(yaml.safe_load(text))
+    with torch.device("meta"):
+        model = FACTORIES["lraspp_mobilenet_v3_large"]().eval()
+    for shape in ([3, 224, 224], [3, 320, 256], [3, 97, 131]):
+        assert figures_of_spec(text, shape) == figures_of_model(model, shape), shape
+
+
+def test_shufflenet_units_are_splits(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    text = import_model(parse_target("tests.torchvision_ref:shufflenet_v2_x1_0"),
+                        [3, 224, 224]).text
+    assert "- split:" in text and "parts: 2" in text
+    assert "slice" not in text
+
+
+def test_only_a_size_read_from_a_tensor_is_like(package):
+    result = run_here("import", "mymodels:Resized", "--input", "3x16x16")
+    assert result.returncode == 0, result.stderr
+    assert "- upsample: {like: input, name: torch.nn.functional.interpolate}" in result.stdout
+    assert "- upsample: {size: 4, name: torch.nn.functional.interpolate}" in result.stdout
+
+
+def test_a_value_read_on_two_paths_is_a_reference(package):
+    """a = f(x) feeds h(a) and a + g(x): no branches of one join, so `id` and `from`."""
+    import yaml
+
+    result = run_here("import", "mymodels:Bridge", "--input", "3x16x16")
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["layers"] == [
+        {"conv": {"out": 3, "kernel": 1, "name": "f", "id": "f"}},
+        {"conv": {"out": 3, "kernel": 1, "name": "h", "id": "h"}},
+        {"conv": {"out": 3, "kernel": 1, "name": "g", "from": "input"}},
+        {"add": {"from": ["f", "."]}},
+        {"mul": {"from": ["h", "."]}}]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +387,18 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
+class Resized(nn.Module):
+    """One size read from a tensor's shape, one written as numbers."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = F.interpolate(self.down(x), size=x.shape[-2:])
+        return F.interpolate(y, size=(4, 4))
+
+
 def mobile():
     return nn.Sequential(InvertedResidual(8, 8, 1, 6), InvertedResidual(8, 16, 2, 6),
                          InvertedResidual(16, 16, 1, 6), InvertedResidual(16, 16, 1, 6))
@@ -355,8 +497,6 @@ def test_a_residual_is_written_as_one(package):
     ("Reflect", ["`conv` (Conv2d) at mymodels.py:", "padding_mode='reflect'"]),
     ("Custom", ["`mine` (Mine) at mymodels.py:", "no layer kind of the spec language"]),
     ("Unused", ["`spare` (Linear) has 20 parameters but forward never calls it"]),
-    ("Bridge", ["`f` (Conv2d) at mymodels.py:", "used on two paths that don't join",
-                "takes references (`id` and `from`), which the import doesn't write yet"]),
 ])
 def test_what_has_no_counterpart_is_named(package, factory, words):
     result = run_here("import", f"mymodels:{factory}", "--input", "3x16x16")

@@ -27,9 +27,12 @@ HELP = ("Write the spec of a PyTorch model on standard output: import MODULE (fr
         "parsed, never run as code), run the model once on the meta device on an input of "
         "--input, and write each leaf module as its kind (defaults left out, the module's path "
         "as its `name`), forward's functions (`torch.flatten`, `F.relu`, `+`, `torch.cat`) as "
-        "kinds and composites (`x + f(x)` as `residual`), each module class as a block whose "
-        "parameters are what differs between its uses, and runs of equal entries as `repeat`. "
-        "The spec's params, buffers, FLOPs and output shape are checked against the model's "
+        "kinds and composites (`x + f(x)` as `residual`, a chunk joined in order as `split`), a "
+        "value read on paths that don't join as branches as `id` and `from`, several returned "
+        "tensors as `outputs`, a size read from another tensor's shape as `upsample: {like: "
+        "…}`, each module class as a block whose parameters are what differs between its uses, "
+        "and runs of equal entries as `repeat`. The spec's params, buffers, FLOPs and output "
+        "shapes are checked against the model's "
         "before it is written. What the spec language can't say is an error naming the module "
         "or function, its type and where it was called (exit 2)." + EXAMPLES)
 

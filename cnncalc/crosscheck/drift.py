@@ -671,8 +671,10 @@ def _unlink(pairs) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------
 # The whole comparison
 
-def compare(analysis, measurement, traced, spec_file: str, target: str) -> dict:
-    """The `validate --against --format json` contract:
+def compare(analysis, measurement, traced, spec_file: str, target: str,
+            left_out: int = 0) -> dict:
+    """The `validate --against --format json` contract (`left_out`: params of fixed modules
+    forward never ran, not counted; `check` adds their names as "left_out"):
 
         {"ok", "file", "against", "batch", "device", "paired", "spec_leaves", "model_leaves",
          "unpaired_spec": [labels], "unpaired_model": [labels],
@@ -697,7 +699,8 @@ def compare(analysis, measurement, traced, spec_file: str, target: str) -> dict:
         "spec": {"output_shape": list(analysis.output_shape), "params": analysis.total("params"),
                  "flops": flops(analysis.total("macs"))},
         "model": {"output_shape": list(out[1:]) if out is not None else None,
-                  "params": measurement.params, "flops": per_sample(measurement.flops, batch)},
+                  "params": measurement.params - left_out,
+                  "flops": per_sample(measurement.flops, batch)},
     }
     if len(analysis.outputs) > 1:       # a tuple of outputs, in `outputs` order
         totals["spec"]["output_shape"] = [list(shape) for _, shape, _ in analysis.outputs]
@@ -902,7 +905,7 @@ def check(analysis, spec_file: str, target: str | Target, batch: int, device: st
     device by `validate`'s prepare step), compare."""
     import torch
 
-    from cnncalc.crosscheck.measure import ForwardFailed, measure
+    from cnncalc.crosscheck.measure import ForwardFailed, fixed_and_unused, measure
     from cnncalc.crosscheck.trace import Tracing
 
     if isinstance(target, str):
@@ -915,7 +918,12 @@ def check(analysis, spec_file: str, target: str | Target, batch: int, device: st
         except ForwardFailed as failed:
             # The code can't run on what the spec says its input is: drift, not bad input.
             return failure(analysis, failed, tracing.result(()), spec_file, target.text, device)
-    return compare(analysis, measurement, tracing.result(()), spec_file, target.text)
+    ran = {m.name for m in measurement.modules}
+    fixed = fixed_and_unused(model, lambda name, module: name in ran)
+    result = compare(analysis, measurement, tracing.result(()), spec_file, target.text,
+                     sum(params for _, _, params in fixed))
+    result["left_out"] = [name for name, _, _ in fixed]
+    return result
 
 
 def report(result: dict, table: bool) -> None:
@@ -936,6 +944,9 @@ def _agreement(result: dict) -> str:
             if result["unpaired_spec"] or result["unpaired_model"] else "")
     named = [f"\n  unpaired in the {side}: {_names(result[f'unpaired_{side}'])}"
              for side in ("spec", "model") if result[f"unpaired_{side}"]]
+    if result.get("left_out"):
+        named.append(f"\n  not counted, fixed parameters forward never runs: "
+                     f"{_names(result['left_out'])}")
     return (f"{result['file']}: agrees with {result['against']}: "
             f"{_count(result['paired'], 'layer')} paired with what the model runs on operation, "
             f"output shape, params and FLOPs, and the totals{free}" + "".join(named))

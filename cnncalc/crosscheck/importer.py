@@ -10,18 +10,21 @@ modules and the functions its `forward` calls, with shapes and data flow. Then:
    composite that combines so (`+` is `add`'s, `torch.cat` on dim 1 `concat`'s); what none reads
    is an error that names it, its type and where it was called;
 2. the module hierarchy nests the items: a module whose calls take one tensor and give one is a
-   group; a module a tensor enters or leaves at several places is spread into its parent (a
-   DenseNet layer's leading `torch.cat` of every earlier output is first moved up, out of it);
-3. each group's items, a graph with one input and one output, become a list of entries: an item
-   with one input follows its input, and one of several is a composite whose branches run from
-   the nearest point every input passes through (its dominator) to each input; `x + f(x)` is a
-   `residual`. A tensor used on two paths that don't join as branches has no version-1 form;
-4. a group of PyTorch's own containers (`nn.Sequential`) is spread into its parent's list; any
-   other module class is a block, used once per module, whose parameters are the arguments that
+   group (a leaf's `like` is a tensor it takes); a module a tensor enters or leaves at several
+   places is spread into its parent (a DenseNet layer's leading `torch.cat` of every earlier
+   output is first moved up, out of it), and so are PyTorch's own containers (`nn.Sequential`);
+3. each group's items (and the model's), a graph from one input to its outputs, become a list
+   of entries (`_decompose`): an item with one input follows its input, and one of several is a
+   composite whose branches run from the nearest point every input passes through (its
+   dominator) to each input; `x + f(x)` is a `residual`, a cut's pieces starting the branches
+   of one `torch.cat` a `split`. A value read on paths that don't join so (an FPN's earlier
+   level, a C2f's pieces, a `like`'s tensor) is named: `id`, and `from` or `{from: [...]}` where
+   it is read; several outputs are `outputs`;
+4. any module class is a block, used once per module, whose parameters are the arguments that
    differ between its uses (the others are written in its layers); runs of equal entries become
    `repeat`, so a ResNet reads like its paper's table.
 
-The spec is then analysed (the static path) and its params, buffers, FLOPs and output shape
+The spec is then analysed (the static path) and its params, buffers, FLOPs and output shapes
 compared with the model's: a difference is a bug of this module, reported, never written.
 """
 
@@ -41,11 +44,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncalc.crosscheck.drift import Target, build_model
+from cnncalc.crosscheck.measure import fixed_and_unused
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
 from cnncalc.kinds import BUILTIN_NAMES, COMPOSITES, KINDS, LeafKind
 from cnncalc.kinds.base import Args, NoCounterpart, op_name, torch_names
-from cnncalc.kinds.composite import Add, Branched, Concat, Repeat, Residual, Split
+from cnncalc.kinds.composite import Add, Branched, Concat, Mul, Repeat, Residual, Split
 from cnncalc.kinds.conv import Conv
 from cnncalc.kinds.linear import Flatten
 from cnncalc.kinds.other import Identity, Scale, Slice
@@ -57,12 +61,16 @@ MAX_PERIOD = 64     # entries in a repeated run: longer ones are rare, and the s
 REPEAT: Repeat = COMPOSITES[Repeat.name]      # type: ignore[assignment]
 RESIDUAL: Residual = COMPOSITES[Residual.name]    # type: ignore[assignment]
 ADD = COMPOSITES[Add.name]
+MUL = COMPOSITES[Mul.name]
 CONCAT = COMPOSITES[Concat.name]
-CUTS = torch_names(COMPOSITES[Split.name].cut_by)     # split's chunk: read as slices
+SPLIT: Split = COMPOSITES[Split.name]     # type: ignore[assignment]
+CUTS = torch_names(SPLIT.cut_by)     # split's chunk: read as slices, written as `split` where
 SLICE = KINDS[Slice.name]
 FLATTEN = KINDS[Flatten.name]
 CONV: Conv = KINDS[Conv.name]     # type: ignore[assignment]
 SCALE = KINDS[Scale.name]
+# arguments that hold names (`id`, `from`, a kind's references): never a block's parameters
+NAMES = frozenset(("id", "from", *(r for kind in KINDS.values() for r in kind.references)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +89,10 @@ class Leaf(Item):
     kind: LeafKind = None   # type: ignore[assignment]
     args: Args = None       # type: ignore[assignment]
     label: str = ""         # a module's path, or the function called
+    # reference arguments: the value each reads (upsample's `like`); `args` say what they fix
+    # at this input size, where a reference can't be written (None: they don't)
+    refs: dict[str, int] = field(default_factory=dict)
+    piece: tuple[int, int, int] | None = None   # a cut's piece: (the cut, its index, pieces)
 
 
 @dataclass(eq=False)
@@ -127,8 +139,8 @@ def _is_tensor(value) -> bool:
 class _Reader:
     """Trace -> items (step 1), with the checks that nothing is left out or counted twice."""
 
-    def __init__(self, model: nn.Module, ops: list[Op], calls: list[Op]):
-        self.model, self.ops = model, ops
+    def __init__(self, model: nn.Module, ops: list[Op], calls: list[Op], sizes: tuple = ()):
+        self.model, self.ops, self.sizes = model, ops, sizes
         self.calls = {op.index for op in calls}
         self.alias: dict[int, int] = {}
         self.items: list[Item] = []
@@ -137,6 +149,8 @@ class _Reader:
         self.skip: set[int] = set()     # calls read as part of an earlier one's layer
         self.last: set[int] = set()     # ops whose output holds the channels last (`layout`)
         self.called: list[nn.Module] = []   # leaf modules read by `layout`
+        self.left_out: list[str] = []       # fixed modules forward never calls, described
+        self.left_out_params = 0
 
     def value(self, ref: Ref) -> int:
         index = self.pieces[ref.op][ref.output] if ref.op in self.pieces else ref.op
@@ -155,13 +169,14 @@ class _Reader:
             return False
         self.pieces[op.index] = []
         start = 0
-        for out in op.output_shapes:
+        for i, out in enumerate(op.output_shapes):
             piece = len(self.ops)
             self.ops.append(op)
             self.pieces[op.index].append(piece)
             self.shapes[piece] = out[1:]
             args = SLICE.args.model_validate({"channels": [start, start + out[1]]})
-            self.items.append(Leaf(piece, inputs, op.index, chain, SLICE, args, op.name))
+            self.items.append(Leaf(piece, inputs, op.index, chain, SLICE, args, op.name,
+                                   piece=(op.index, i, len(op.output_shapes))))
             start += out[1]
         return True
 
@@ -207,8 +222,6 @@ class _Reader:
         return self.items
 
     def module(self, op: Op, chain: tuple, inputs: list[int]) -> Item:
-        if len(inputs) != 1:
-            raise _error(op, f"takes {len(inputs)} tensors; a layer takes one")
         shape = op.input_shapes[0][1:]
         found = [(len(args.model_dump(exclude_defaults=True)), kind, args)
                  for kind, args in _readings(op, lambda kind: kind.read(nn, op.module, shape))]
@@ -218,7 +231,23 @@ class _Reader:
         # AdaptiveAvgPool2d(1) is global_avgpool and adaptive_avgpool: 1; the one with fewer
         # arguments written
         _, kind, args = min(found, key=lambda f: f[0])
-        return Leaf(op.index, inputs, op.index, chain, kind, args, op.path)
+        # a kind's reference arguments are the module's further tensors (cnncalc's ResizeLike)
+        if len(inputs) != 1 + (len(kind.references) if len(inputs) > 1 else 0):
+            raise _error(op, f"takes {len(inputs)} tensors; a layer takes one")
+        return Leaf(op.index, inputs[:1], op.index, chain, kind, args, op.path,
+                    refs=dict(zip(kind.references, inputs[1:])))
+
+    def size_source(self, op: Op) -> int | None:
+        """The value whose shape `op`'s output size was read from (`F.interpolate(x,
+        size=y.shape[-2:])`): the latest whole shape read before `op` whose spatial sizes
+        are the output's; None where there is none (a size written as numbers)."""
+        out = op.output_shapes[0]
+        for before, ref, shape in reversed(self.sizes):
+            if before <= op.index and len(shape) == len(out) and shape[2:] == out[2:]:
+                value = self.value(ref)
+                if self.shapes.get(value, ())[1:] == out[2:]:
+                    return value
+        return None
 
     def layout(self, op: Op, chain: tuple) -> bool:
         """The channels moved last and back (ConvNeXt's `Permute`, `x.permute(0, 2, 3, 1)`):
@@ -333,6 +362,11 @@ class _Reader:
                     found.append((len(args.model_dump(exclude_defaults=True)), kind, args))
             if found:
                 _, kind, args = min(found, key=lambda f: f[0])
+                reference = kind.sized_by(args)
+                source = self.size_source(op) if reference else None
+                if reference and source is not None:
+                    return Leaf(op.index, inputs, op.index, chain, kind, args, op.name,
+                                refs={reference: source})
                 out = op.output_shapes[0][1:]
                 if kind is not FLATTEN and len(out) < len(shape) and out == shape[:len(out)]:
                     # x.mean([2, 3]): the pool, then its sizes of 1 dropped (a `flatten`)
@@ -348,10 +382,15 @@ class _Reader:
                       "`operations()`)"])
 
     def unused_parameters(self, called: Counter) -> None:
-        """Modules with parameters that forward never called (their params would be missing)
-        or called more than once (shared weights, counted once by PyTorch)."""
+        """Modules with parameters that forward never called (their params would be missing;
+        fixed ones are left out, and said) or called more than once (shared weights, counted
+        once by PyTorch)."""
+        fixed = fixed_and_unused(self.model, lambda name, module: called[id(module)] > 0)
+        self.left_out = [f"`{name}` ({type(module).__name__}): {params:,} fixed parameters "
+                         "forward never calls" for name, module, params in fixed]
+        self.left_out_params = sum(params for _, _, params in fixed)
         for name, module in self.model.named_modules():
-            if next(module.children(), None) is not None:
+            if next(module.children(), None) is not None or any(m is module for _, m, _ in fixed):
                 continue
             params = sum(p.numel() for p in module.parameters())
             if params and called[id(module)] == 0:
@@ -421,13 +460,42 @@ def _flatten_concats(items: list[Item]) -> None:
             seen.setdefault(key, item.id)
 
 
+def _flatten_sums(items: list[Item], outputs: list[int]) -> list[Item]:
+    """`a + b + c` runs as `(a + b) + c`: one `add` of three branches, where the inner sum is
+    read by the outer alone in the same module (as `add`'s branches are built, and paired by
+    `--against`); so too `*`."""
+    readers = Counter(v for item in items for v in _reads(item))
+    gone: set[int] = set()
+    sums: dict[int, Combine] = {}
+    for item in items:
+        if not (isinstance(item, Combine) and item.composite in (ADD, MUL)):
+            continue
+        inputs: list[int] = []
+        for u in item.inputs:
+            inner = sums.get(u)
+            if (inner is not None and inner.composite is item.composite and readers[u] == 1
+                    and u not in outputs and inner.chain == item.chain):
+                inputs.extend(inner.inputs)
+                gone.add(u)
+            else:
+                inputs.append(u)
+        item.inputs = inputs
+        sums[item.id] = item
+    return [item for item in items if item.id not in gone]
+
+
+def _reads(item: Item) -> list[int]:
+    """The values `item` reads: its inputs, and a leaf's references (`like`)."""
+    return item.inputs + list(item.refs.values()) if isinstance(item, Leaf) else item.inputs
+
+
 class _Nester:
-    def __init__(self, model: nn.Module, items: list[Item], output: int):
+    def __init__(self, model: nn.Module, items: list[Item], outputs: list[int]):
         self.modules = dict(model.named_modules())
-        self.output = output
+        self.outputs = set(outputs)
         self.consumers: dict[int, list[Item]] = {}
         for item in items:
-            for v in item.inputs:
+            for v in _reads(item):
                 self.consumers.setdefault(v, []).append(item)
 
     def nest(self, items: list[Item], depth: int) -> list[Item]:
@@ -448,11 +516,13 @@ class _Nester:
         return path not in item.chain
 
     def group(self, path: str, items: list[Item], depth: int) -> list[Item]:
+        if _container(self.modules[path]):
+            return items        # its children in order, nothing of its own: its parent's list
         hoisted: list[Item] = []
         while True:
             ids = {i.id for i in items}
-            inputs = list(dict.fromkeys(v for i in items for v in i.inputs if v not in ids))
-            outputs = [i for i in items if i.id == self.output
+            inputs = list(dict.fromkeys(v for i in items for v in _reads(i) if v not in ids))
+            outputs = [i for i in items if i.id in self.outputs
                        or any(self.outside(c, path) for c in self.consumers.get(i.id, []))]
             if len(inputs) == 1 and len(outputs) == 1:
                 out = outputs[0]
@@ -469,11 +539,33 @@ class _Nester:
 
 
 # ---------------------------------------------------------------------------------------------
-# Step 3: a graph with one input and one output as a list of entries
+# Step 3: a graph from one input to its outputs as a list of entries, nested or by name
 
-def _decompose(items: list[Item], source: int, sink: int, emitted: Counter,
-               ops: list[Op]) -> list:
+class _Named(Exception):
+    """`value` is read on paths that don't join as one composite's branches: it needs a name."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+
+class _Crossed(Exception):
+    """A branch runs through a named value: its composite combines by names instead."""
+
+
+def _decompose(items: list[Item], source: int, sinks: list[int], base: str,
+               ops: list[Op]) -> tuple[list, list[str]]:
+    """One scope's items (a group's, or the model's), a graph from `source` to `sinks`, as a
+    list of entries `(item, branches, wiring)`, and the names of `sinks` as `outputs` writes
+    them. Values read on one path, or on branches that join again, nest: an item follows its
+    input, a composite's branches run from the nearest value every input passes through (its
+    dominator) to each input. A value read elsewhere too is named: the list is cut into runs,
+    each ending at a named value (or a sink) in the order the model ran them, a run starting
+    elsewhere than after the one before takes its input `from` a name, and a composite whose
+    branches would cross a named value combines names (`{from: [...]}`). The names are found by
+    trying: a value met twice is named, and the walk starts again. `wiring` holds what the
+    entry writes for them: `id`, `from`, `sources` (`{from: [...]}`) and `refs` (`like`)."""
     producer = {i.id: i for i in items}
+    order = {i.id: (i.order, i.id) for i in items}
     idom: dict[int, int | None] = {source: None}
     depth = {source: 0}
 
@@ -493,32 +585,161 @@ def _decompose(items: list[Item], source: int, sink: int, emitted: Counter,
         d = lca(item.inputs)
         idom[item.id], depth[item.id] = d, depth[d] + 1
 
-    def chain(start: int, end: int) -> list:
+    named: set[int] = set()
+    for item in items:
+        if isinstance(item, Leaf):
+            for arg, value in list(item.refs.items()):
+                if value in producer:
+                    named.add(value)
+                elif value != source:       # read outside this scope: not visible in it
+                    if item.kind.sized_by(item.args) is None:   # nothing else says the size
+                        raise _error(ops[item.id], f"its `{arg}` reads a tensor computed "
+                                     "outside its module; a block sees only its own entries")
+                    del item.refs[arg]
+        elif isinstance(item, Group) and not item.entries:
+            item.entries, _ = _decompose(item.items, item.inputs[0], [item.id], item.path, ops)
+    while True:
+        try:
+            runs = _runs(sorted(named | set(sinks) - {source}, key=order.__getitem__), named,
+                         source, producer, lca, order)
+            break
+        except _Named as exc:
+            if exc.value in named:
+                raise AssertionError("a named value met twice") from None
+            named.add(exc.value)
+    emitted = {id(item) for _, _, entries in runs for item in _items(entries)}
+    for item in items:
+        if id(item) not in emitted:
+            raise Unsupported(f"{_where(ops[item.id])}: computed, but the model's output doesn't "
+                              "depend on it",
+                              hints=["a spec describes what the output is computed from"])
+    return _wire(runs, items, source, sinks, base)
+
+
+def _runs(heads: list[int], named: set[int], source: int, producer: dict, lca,
+          order: dict) -> list:
+    """Each head's run: (head, the value it starts from or None for `{from: [...]}`, its
+    entries `(item, branches or None)`); `_Named` for a value met twice, and for the last
+    entry of a run that the model ran before the run before it ended, so that the runs are
+    in the model's order (as `validate --against` pairs them)."""
+    emitted: set[int] = set()
+
+    def walk(end: int, stop: int | None) -> tuple[list, int | None]:
+        """From `end` back to `stop` (a branch: `_Crossed` at a named value), or at the top to
+        the first named value or the source."""
         out: list = []
         v = end
-        while v != start:
-            item = producer.get(v)
-            if item is None:
-                raise _two_paths(ops[v])
-            emitted[id(item)] += 1
-            if isinstance(item, Combine):
-                a = lca(item.inputs)
-                out.append((item, [chain(a, u) for u in item.inputs]))
-                v = a
-            else:
-                if isinstance(item, Group):
-                    item.entries = _decompose(item.items, item.inputs[0], item.id, emitted, ops)
+        while v != stop:
+            if v == source or (v in named and (stop is not None or v != end)):
+                if stop is not None:
+                    raise _Crossed
+                break
+            item = producer[v]
+            if id(item) in emitted:
+                raise _Named(v)
+            emitted.add(id(item))
+            if not isinstance(item, Combine):
                 out.append((item, None))
                 v = item.inputs[0]
-        return out[::-1]
+                continue
+            a = lca(item.inputs)
+            before = set(emitted)
+            try:
+                out.append((item, [walk(u, a)[0] for u in item.inputs]))
+                v = a
+            except _Crossed:
+                emitted.clear()
+                emitted.update(before)
+                for u in item.inputs:
+                    if u not in named and u != source:
+                        raise _Named(u) from None
+                out.append((item, None))
+                if stop is not None:
+                    raise
+                return out[::-1], None
+        return out[::-1], v
 
-    return chain(source, sink)
+    runs: list = []
+    for head in heads:
+        start, entries = walk(head, None)[::-1]
+        early = [item for item, _ in entries if runs and order[item.id] < order[runs[-1][0]]]
+        if early:
+            raise _Named(early[-1].id)
+        runs.append((head, start, entries))
+    return runs
 
 
-def _two_paths(op: Op) -> Unsupported:
-    return Unsupported(f"{_where(op)}: its output is used on two paths that don't join as the "
-                       "branches of one concat, add or mul; that takes references (`id` and "
-                       "`from`), which the import doesn't write yet")
+def _items(entries: list):
+    for item, branches in entries:
+        yield item
+        for branch in branches or ():
+            yield from _items(branch)
+
+
+def _wire(runs: list, items: list[Item], source: int, sinks: list[int],
+          base: str) -> tuple[list, list[str]]:
+    """The runs as one list, with the names the references read: each named value read by
+    name somewhere gets one (from its module's path, unique in the list)."""
+    read: list[int] = []        # the values read by name, in the order they are read
+    previous = source
+    for head, start, entries in runs:
+        if start is None:       # `{from: [...]}`
+            read.extend(u for u in entries[0][0].inputs if u != previous)
+        elif start != previous:
+            read.append(start)
+        read.extend(v for item in _items(entries) if isinstance(item, Leaf)
+                    for v in item.refs.values())
+        previous = head
+    last = runs[-1][0] if runs else source
+    if len(sinks) > 1:
+        read.extend(v for v in sinks if v != last)
+    producer = {i.id: i for i in items}
+    names: dict[int, str] = {source: "input"}
+    for v in sorted(set(read) - {source}, key=lambda v: (producer[v].order, v)):
+        names[v] = _id_name(producer[v], base, set(names.values()))
+
+    def wired(entries: list) -> list:
+        out = []
+        for item, branches in entries:
+            wiring: dict = {}
+            if isinstance(item, Leaf) and item.refs:
+                wiring["refs"] = {arg: names[v] for arg, v in item.refs.items()}
+            out.append((item, [wired(b) for b in branches] if branches is not None else None,
+                        wiring))
+        return out
+
+    listed: list = []
+    previous = source
+    for head, start, entries in runs:
+        entries = wired(entries)
+        first = entries[0][2]
+        if start is None:
+            first["sources"] = ["." if u == previous else names[u]
+                                for u in entries[0][0].inputs]
+        elif start != previous:
+            first["from"] = names[start]
+        if head in names:
+            entries[-1][2]["id"] = names[head]
+        listed.extend(entries)
+        previous = head
+    outputs = ["." if v == last else names[v] for v in sinks]
+    return listed, outputs
+
+
+def _id_name(item: Item, base: str, taken: set[str]) -> str:
+    """An `id` for `item`'s output: its module's path in the scope (`cv1`, `m_0`), or the
+    function or composite's name; letters, digits and `_`, unique among `taken`."""
+    label = (item.path if isinstance(item, Group) else item.label if isinstance(item, Leaf)
+             else item.composite.name if isinstance(item, Combine) else "")
+    name = re.sub(r"\W", "_", _snake(_relative(label, base)).replace(".", "_")).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"x_{name}" if name else "x"
+    if name in BUILTIN_NAMES or name == "input":
+        name += "_out"
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name}_{n}", n + 1
+    return unique
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,26 +858,32 @@ class _Writer:
 
     def entries(self, entries: list, base: str) -> list:
         out: list = []
-        for item, branches in entries:
+        entry: dict
+        for item, branches, wiring in entries:
             if isinstance(item, Leaf):
                 fields = type(item.args).model_fields
-                args = Written(item.args.model_dump(),
+                read = item.kind.refer(item.args, wiring["refs"]) if item.refs else item.args
+                args = Written(read.model_dump(),
                                {k: f.default for k, f in fields.items() if not f.is_required()})
                 if item.label:      # '' for a model that is one module (`nn.Linear(4, 2)`)
                     args["name"] = _relative(item.label, base)
-                out.append({item.kind.name: args})
+                entry = {item.kind.name: args}
             elif isinstance(item, Combine):
-                out.append(self.combine(item, branches, base))
-            elif _container(item.module):
-                out.extend(self.entries(item.entries, base))
+                entry = (self.combine(item, branches, base) if branches is not None
+                         else {item.composite.name: {"from": wiring["sources"]}})
             else:
                 block, args = self.uses[id(item)]
                 use = args.like(args)
                 use["name"] = _relative(item.path, base)
-                out.append({block: use})
+                entry = {block: use}
+            out.append(_wired(entry, wiring))
         return _compress(out)
 
     def combine(self, item: Combine, branches: list, base: str) -> dict:
+        if item.composite is CONCAT:
+            split = self.split(branches, base)
+            if split is not None:
+                return split
         written = [self.entries(b, base) for b in branches]
         if item.composite is ADD and len(branches) == 2:
             start = self.shapes[_start(item, branches)]
@@ -668,6 +895,17 @@ class _Writer:
                     return _WithIdentity(entry, written[main]) if not pairs else entry
         return item.composite.write(written)
 
+    def split(self, branches: list, base: str) -> dict | None:
+        """A concat whose branches start with the pieces of one cut, in order (ShuffleNet V2's
+        `chunk` and `cat`): `split`, the pieces' slices left out; else None."""
+        firsts = [branch[0][0] if branch else None for branch in branches]
+        pieces = [f.piece if isinstance(f, Leaf) else None for f in firsts]
+        if any(p is None or p[:1] + p[2:] != (pieces[0][0], len(branches))   # type: ignore[index]
+               or p[1] != i for i, p in enumerate(pieces)):
+            return None
+        sizes = [self.shapes[f.id][0] for f in firsts]     # type: ignore[union-attr]
+        return SPLIT.write(sizes, [self.entries(b[1:], base) for b in branches])
+
     # -- blocks
 
     def make_blocks(self, root: list) -> None:
@@ -676,16 +914,14 @@ class _Writer:
 
         def walk(entries: list) -> int:
             height = 0
-            for item, branches in entries:
+            for item, branches, _ in entries:
                 if branches is not None:
                     for b in branches:
                         height = max(height, walk(b))
                 elif isinstance(item, Group):
                     inner = walk(item.entries)
-                    if not _container(item.module):
-                        uses.append((inner, item))
-                        inner += 1
-                    height = max(height, inner)
+                    uses.append((inner, item))
+                    height = max(height, inner + 1)
             return height
 
         walk(root)
@@ -737,6 +973,22 @@ class _Writer:
         return name
 
 
+def _wired(entry: dict, wiring: dict) -> dict:
+    """`entry` with the `id` and `from` of its wiring among its arguments (a composite's list
+    in its mapping form)."""
+    extra = {k: wiring[k] for k in ("id", "from") if k in wiring}
+    if not extra:
+        return entry
+    (kind, value), = entry.items()
+    if isinstance(value, list):
+        value = {"branches": value}
+    if isinstance(value, dict):
+        value.update(extra)         # in place: a `_WithIdentity` keeps its layers
+        entry[kind] = value
+        return entry
+    raise AssertionError(f"`{kind}` has no arguments for {extra}")
+
+
 class _WithIdentity(dict):
     """A `residual` entry whose shortcut is the identity, with its layers as written."""
 
@@ -748,13 +1000,13 @@ class _WithIdentity(dict):
 def _leaf_args(entries: list) -> list:
     """The arguments of every leaf in `entries`, through composites and groups."""
     out: list = []
-    for item, branches in entries:
+    for item, branches, _ in entries:
         if isinstance(item, Leaf):
             out.append(item.args)
         elif isinstance(item, Group):
             out.extend(_leaf_args(item.entries))
         else:
-            for branch in branches:
+            for branch in branches or ():
                 out.extend(_leaf_args(branch))
     return out
 
@@ -764,31 +1016,25 @@ def _start(item: Combine, branches: list) -> int:
     for branch, value in zip(branches, item.inputs):
         if not branch:
             return value
-        first, _ = branch[0]
-        return first.inputs[0]
+        return branch[0][0].inputs[0]
     raise AssertionError
 
 
 def _leaf_pairs(branch: list) -> list | None:
     """(kind, args) of a branch made of leaves (through containers only), else None."""
     out: list = []
-    for item, _ in branch:
-        if isinstance(item, Leaf):
-            out.append((item.kind, item.args))
-        elif isinstance(item, Group) and _container(item.module):
-            inner = _leaf_pairs(item.entries)
-            if inner is None:
-                return None
-            out.extend(inner)
-        else:
+    for item, _, wiring in branch:
+        if not isinstance(item, Leaf) or wiring:
             return None
+        out.append((item.kind, item.args))
     return out
 
 
 def _abstract(value):
     """An entry with its arguments' values left out: what every use of one block shares."""
     if isinstance(value, Written):
-        return {k: (_abstract(v) if isinstance(v, (list, dict)) and not _scalars(v) else "?")
+        return {k: (_abstract(v) if isinstance(v, (list, dict)) and not _scalars(v)
+                    else v if k in NAMES else "?")
                 for k, v in value.items() if k != "name"}
     if isinstance(value, dict):
         return {k: _abstract(v) for k, v in value.items()}
@@ -916,7 +1162,7 @@ class Imported:
     params: int             # the model's figures, which the spec's were checked against
     buffers: int
     flops: int
-    output_shape: tuple
+    output_shapes: tuple    # one per output, in order
 
 
 def import_model(target: Target, shape: list[int]) -> Imported:
@@ -943,65 +1189,48 @@ def spec_of(model: nn.Module, shape: list[int], origin: str, call: str = "the mo
                         f"input: {type(exc.error).__name__}: {exc.error}",
                         hints=["check --input: channels first, one sample"]) \
             from None
-    if len(traced.outputs) != 1 or traced.outputs[0] is None:
-        raise Unsupported(f"the model returns {len(traced.outputs)} tensors computed from its "
-                          "input; the import writes one output (not `outputs` yet)")
-    reader = _Reader(model, list(traced.ops), traced.calls())
+    if not traced.outputs or None in traced.outputs:
+        raise Unsupported("the model returns a tensor it didn't compute from its input (a "
+                          "parameter or a constant): a spec's outputs are computed"
+                          if traced.outputs else "the model returns no tensor")
+    reader = _Reader(model, list(traced.ops), traced.calls(), traced.sizes)
     items = reader.run()
-    output = reader.value(traced.outputs[0])
+    outputs = [reader.value(ref) for ref in traced.outputs]    # type: ignore[arg-type]
     _flatten_concats(items)
-    nester = _Nester(model, items, output)
-    top = nester.nest(items, 0)
-    emitted: Counter = Counter()
-    entries = _decompose(top, 0, output, emitted, reader.ops)
-    _check_each_once(items, top, emitted, reader.ops)
+    items = _flatten_sums(items, outputs)
+    top = _Nester(model, items, outputs).nest(items, 0)
+    entries, names = _decompose(top, 0, outputs, "", reader.ops)
     writer = _Writer(reader.shapes)
     writer.make_blocks(entries)
     layers = writer.entries(entries, "")
-    params = sum(p.numel() for p in model.parameters())
+    params = sum(p.numel() for p in model.parameters()) - reader.left_out_params
     buffers = sum(b.numel() for b in model.buffers())
     flops = counter.get_total_flops()
-    out_shape = tuple(reader.shapes[output])
+    out_shapes = tuple(tuple(reader.shapes[v]) for v in outputs)
     spec: dict = {"name": name, "input": list(shape)}
     # a model that returns its input: one layer that does the same
-    body = {"layers": _plain(layers) or [Identity.name]}
+    body: dict = {"layers": _plain(layers) or [Identity.name]}
     if writer.blocks:
         body = {"blocks": {b.name: {"params": b.params, "layers": _plain(b.layers)} if b.params
                            else {"layers": _plain(b.layers)} for b in writer.blocks.values()},
                 **body}
+    if len(outputs) > 1:
+        body["outputs"] = names
     header = (f"# Written by `cnncalc import {origin} --input "
               f"{'x'.join(map(str, shape))}` from the model PyTorch {torch.__version__} ran:\n"
               "# each entry's `name` is its module's path (or the function its forward "
               "called);\n# blocks are the model's own module classes, their parameters what "
-              "differs between uses.\n")
+              "differs between uses.\n"
+              + "".join(f"# Left out: {line} (not counted).\n" for line in reader.left_out))
     dump = dict(Dumper=_dumper(), width=100, sort_keys=False, default_flow_style=None,
                 allow_unicode=True)
     text = header + yaml.dump(spec, **dump) + yaml.dump(body, **dump)
-    text = _verify(text, (params, buffers, flops, out_shape), header.count("\n") + 2)
-    return Imported(text, params, buffers, flops, out_shape)
-
-
-def _check_each_once(items: list[Item], top: list[Item], emitted: Counter, ops: list[Op]) -> None:
-    everything: list[Item] = []
-
-    def walk(group_items: list[Item]) -> None:
-        for item in group_items:
-            everything.append(item)
-            if isinstance(item, Group):
-                walk(item.items)
-
-    walk(top)
-    for item in everything:
-        if emitted[id(item)] > 1:
-            raise _two_paths(ops[item.id])
-        if emitted[id(item)] == 0:
-            raise Unsupported(f"{_where(ops[item.id])}: computed, but the model's output doesn't "
-                              "depend on it",
-                              hints=["a spec describes what the output is computed from"])
+    text = _verify(text, (params, buffers, flops, out_shapes), header.count("\n") + 2)
+    return Imported(text, params, buffers, flops, out_shapes)
 
 
 def _verify(text: str, model: tuple, top: int) -> str:
-    """The spec's figures against the model's (params, buffers, FLOPs, output shape); with
+    """The spec's figures against the model's (params, buffers, FLOPs, output shapes); with
     `rounding: floor` (on line `top`) where PyTorch floors a size strict rounding refuses."""
     from cnncalc.dims import StrictRoundingError
     from cnncalc.pipeline import analyze_loaded, load_text
@@ -1016,9 +1245,9 @@ def _verify(text: str, model: tuple, top: int) -> str:
         text = "\n".join(lines)
         analysis = analyze_loaded(load_text(text, "<imported>"))
     ours = (analysis.total("params"), analysis.total("buffers"), flops_of(analysis.total("macs")),
-            tuple(analysis.output_shape))
+            tuple(tuple(out) for _, out, _ in analysis.outputs))
     if ours != model:
-        names = ("params", "buffers", "FLOPs", "output shape")
+        names = ("params", "buffers", "FLOPs", "output shapes")
         differ = "; ".join(f"{n}: spec {a}, model {b}" for n, a, b in zip(names, ours, model)
                            if a != b)
         raise AssertionError(f"the imported spec's figures differ from the model's: {differ}")

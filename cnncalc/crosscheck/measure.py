@@ -155,6 +155,20 @@ def measure(model: nn.Module, *inputs, on_leaf: Callable[[str], None] | None = N
 
 # -- where to run ----------------------------------------------------------------------------
 
+def fixed_and_unused(model: nn.Module, ran: Callable[[str, nn.Module], bool]) -> list[tuple]:
+    """(name, module, params) of each leaf module with parameters, all of them fixed
+    (`requires_grad` off), that forward didn't run (`ran(name, module)` false): weights a model
+    keeps for a later step (YOLOv8's DFL, which decodes its outputs). A spec describes what
+    runs, so `import` leaves them out and `--against` doesn't count them, both saying so."""
+    out = []
+    for name, module in model.named_modules():
+        params = list(module.parameters())
+        if (params and next(module.children(), None) is None and not ran(name, module)
+                and not any(p.requires_grad for p in params)):
+            out.append((name, module, sum(p.numel() for p in params)))
+    return out
+
+
 def resolve_device(device: str) -> str:
     """`--device` (commands/validate.py's Device): `auto` is CUDA when available, else CPU;
     ValueError for CUDA without one."""

@@ -23,8 +23,11 @@ real shapes. On the meta device it needs no memory. Only what runs is seen: a br
 this input isn't in the trace.
 
 Calls that return no tensor (`x.size(0)`, `x.shape`, `x.dim()`) are left out: they compute sizes,
-not data. A tensor the model didn't compute (a parameter used in `forward`, a constant) is no
-`Ref` in `inputs`: its shape still shows in `input_shapes` only through the ops that made it.
+not data. Where a whole shape is read (`x.shape`, `x.size()`) it is noted in `Trace.sizes`, so
+that a size given to a later call (`F.interpolate(y, size=x.shape[-2:])`) can be traced back to
+the tensor it was read from. A tensor the model didn't compute (a parameter used in `forward`,
+a constant) is no `Ref` in `inputs`: its shape still shows in `input_shapes` only through the
+ops that made it.
 """
 
 from __future__ import annotations
@@ -105,6 +108,8 @@ class Trace:
 
     ops: list[Op]
     outputs: tuple[Ref | None, ...]     # the model's tensor outputs (None: not computed by it)
+    # each whole shape read outside leaf modules: (ops recorded before it, the tensor, its shape)
+    sizes: tuple[tuple[int, Ref, Shape], ...] = ()
 
     def calls(self) -> list[Op]:
         """Every op but the inputs."""
@@ -157,6 +162,7 @@ class Tracing:
         self.model = model
         self.names = {module: name for name, module in model.named_modules()}
         self.ops: list[Op] = []
+        self.sizes: list[tuple[int, Ref, Shape]] = []
         self.made: dict[int, tuple[weakref.ref, Ref]] = {}   # id(tensor) -> (the tensor, Ref)
         self.stack: list[str] = []          # paths of the modules running, outermost first
         self.leaf: dict | None = None       # the leaf module running: what its op needs
@@ -189,7 +195,8 @@ class Tracing:
     def result(self, output) -> Trace:
         """What ran, with `output` (what the model returned) as the trace's outputs; after a
         failed run, `result(())` is what ran before it and `stack` the modules still open."""
-        return Trace(list(self.ops), tuple(self._ref(t) for t in _tensors(output)))
+        return Trace(list(self.ops), tuple(self._ref(t) for t in _tensors(output)),
+                     tuple(self.sizes))
 
     # -- modules
 
@@ -219,7 +226,14 @@ class Tracing:
     # -- functions
 
     def function(self, func, args: tuple, kwargs: dict, output) -> None:
-        if self.leaf is not None or not any(True for _ in _tensors(output)):
+        if self.leaf is not None:
+            return
+        if isinstance(output, torch.Size) and args and isinstance(args[0], torch.Tensor):
+            ref = self._ref(args[0])
+            if ref is not None:
+                self.sizes.append((len(self.ops), ref, tuple(output)))
+            return
+        if not any(True for _ in _tensors(output)):
             return
         name, category = _function_name(func)
         given = list(_tensors((args, kwargs)))

@@ -325,6 +325,16 @@ class LeafKind:
         asked only for an `op` among its `operations()` (the names are declared there once)."""
         return None
 
+    def sized_by(self, args: Args) -> str | None:
+        """The reference argument that could say what `args` fix at one input size (a
+        `size` read from another tensor is upsample's `like`), else None."""
+        return None
+
+    def refer(self, args: Args, names: dict[str, str]) -> Args:
+        """`args` with these reference arguments (argument -> the name it reads) in place of
+        what they fix at one input size."""
+        return args.model_copy(update=names)
+
     def read_last(self, nn: Any, module: Any, shape: tuple) -> Args | None:
         """This kind's arguments when `module` runs on the channels moved last (after a
         `permute`, as ConvNeXt's blocks run LayerNorm and Linear; `shape` is channels first),

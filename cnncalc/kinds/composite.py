@@ -689,6 +689,11 @@ expected:
         node.children = _branches(ex, self.name, branches, entry, rounding)
         return ex.finish(node, options, value)
 
+    def write(self, sizes: list[int], branches: list) -> dict:
+        """The cut of `sizes` channels, slice i to `branches[i]`: `parts` where they're equal."""
+        cut = {"parts": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
+        return {self.name: {**cut, "branches": branches}}
+
     def sizes(self, node: Node, channels) -> list[int]:
         """The channels of each slice; an error where the cut doesn't fit the channels."""
         args: SplitArgs = node.args  # type: ignore[assignment]

@@ -351,9 +351,17 @@ expected:
         return nn.Upsample(scale_factor=scale, mode=args.mode)
 
     def read(self, nn, module, shape):
+        if type(module) is _resize_like(nn):       # what `build` makes of `like`
+            return UpsampleArgs(like="input", mode=module.mode)   # the name: the importer's
         if type(module) is not nn.Upsample:
             return None
         return self.read_settings(module.size, module.scale_factor, module.mode)
+
+    def sized_by(self, args):
+        return "like" if args.size is not None else None
+
+    def refer(self, args, names):
+        return args.model_copy(update={"size": None, "scale": None, **names})
 
     def read_call(self, op, args, kwargs, shape):
         given = call_arguments(args, kwargs, ("size", "scale_factor", "mode"))
