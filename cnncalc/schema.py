@@ -261,6 +261,8 @@ def _inner(schema: dict) -> dict:
         out["properties"] = {k: _parameterised(v) for k, v in out["properties"].items()}
     if isinstance(out.get("items"), dict) and "$ref" not in out["items"]:
         out["items"] = _parameterised(out["items"])
+    if "prefixItems" in out:      # a fixed-length list (slice's `channels: [0, ${out // 2}]`)
+        out["prefixItems"] = [_parameterised(s) for s in out["prefixItems"]]
     if "anyOf" in out:
         out["anyOf"] = [_inner(s) for s in out["anyOf"]]
     return out

@@ -158,6 +158,12 @@ def test_blocks_may_use_parameters_anywhere():
     assert "$width" in text and schema_errors(text) == []
     outside = "input: [3, 8, 8]\nlayers: [{conv: {out: $w, kernel: 1}}]\n"
     assert schema_errors(outside) and cnncalc_error(outside) is not None
+    # in a fixed-length list too (YOLO's C2f: the first half of its channels)
+    half = ("input: [8, 4, 4]\nblocks:\n  first_half:\n    params: {out: 8}\n"
+            "    layers: [{slice: {channels: [0, '${out // 2}']}}]\n"
+            "layers: [{first_half: {out: 8}}]\n")
+    assert cnncalc_error(half) is None and schema_errors(half) == []
+    assert schema_errors(half.replace("'${out // 2}'", "half"))
 
 
 @settings(max_examples=60)
