@@ -357,6 +357,8 @@ class _Expander:
             value_pos = raw.at(kind)
             if isinstance(value, Map) and "when" in value:
                 if not _when(value):
+                    if kind not in KINDS and kind not in COMPOSITES and kind not in self.blocks:
+                        raise self.unknown_kind(kind, pos)  # a typo is one wherever it is
                     return (f"{path.rsplit('.', 1)[-1]} ({printable(str(kind))}): "
                             f"{_when_text(value['when'])}")
                 value = _without(value, "when")
@@ -369,10 +371,14 @@ class _Expander:
             return COMPOSITES[kind].expand(self, value, Entry(path, pos, value_pos, rounding, block))
         if kind in self.blocks:
             return self.block_use(kind, value, pos, value_pos, path, rounding)
+        raise self.unknown_kind(kind, pos)
+
+    def unknown_kind(self, kind, pos: Pos | None) -> SpecError:
+        """The error for an entry naming no kind, composite or block (also under `when: 0`)."""
         continued = re.match(r"(\S+)\s+-\s+(\S.*)$", str(kind), re.S)
         if continued:       # `- relu` then `   - flatten` one column deeper, read as one text
             above, below = continued[1], " ".join(continued[2].split())
-            raise SpecError(f"unknown layer kind `{' '.join(str(kind).split())}`", pos, hints=[
+            return SpecError(f"unknown layer kind `{' '.join(str(kind).split())}`", pos, hints=[
                 f"`- {below}` is indented more than `- {above}` above it, so YAML read it as "
                 "text continuing that item: line up the `- ` of every item in a list"])
         names = [*KINDS, *COMPOSITES, *self.blocks]
@@ -380,7 +386,7 @@ class _Expander:
         hints = [f"did you mean `{close[0]}`?"] if close else [
             f"`{kind}` isn't a kind or a block: define blocks under `blocks:`"]
         hints.append("`cnncalc kinds` lists every kind")
-        raise SpecError(f"unknown layer kind `{kind}`", pos, hints=hints)
+        return SpecError(f"unknown layer kind `{kind}`", pos, hints=hints)
 
     # -- leaves --------------------------------------------------------------------------------
 

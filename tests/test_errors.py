@@ -628,6 +628,12 @@ CASES = [
           - relu:
             when: 0
         """, "3:5", ["`when` belongs inside the arguments of `relu`"], []),
+    ("unknown-kind-left-out-by-when", """
+        input: [10, 8, 8]
+        layers:
+          - relu
+          - relux: {when: 0}
+        """, "4:5", ["unknown layer kind `relux`"], ["did you mean `relu`?"]),
     ("chained-comparison", """
         input: [3, 8, 8]
         blocks:
