@@ -10,11 +10,10 @@ import sys
 import jsonschema
 import pytest
 from hypothesis import given, settings
-from test_schema import INVALID
+from test_schema import INVALID, cnncalc_error
 
 from cnncalc.errors import SpecError
 from cnncalc.loader import parse_yaml
-from cnncalc.pipeline import analyze_loaded, load_text
 from cnncalc.schema import build, project_blocks, schema_text
 from conftest import ROOT, SPECS, cli_env, run_cli
 from netgen import networks, to_yaml
@@ -29,14 +28,6 @@ def validator(*texts: str) -> jsonschema.Draft202012Validator:
 
 def errors(schema: jsonschema.Draft202012Validator, text: str) -> list:
     return list(schema.iter_errors(parse_yaml(text, "spec.yaml")))
-
-
-def cnncalc_error(text: str) -> SpecError | None:
-    try:
-        analyze_loaded(load_text(text, "bad.yaml"))
-    except SpecError as exc:
-        return exc
-    return None
 
 
 def test_the_project_schema_is_a_json_schema_and_the_generic_one_is_unchanged():
