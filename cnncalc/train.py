@@ -104,6 +104,11 @@ class Event:
     out: Any = None               # the Value it made, and those its gradient goes to
     sources: list = field(default_factory=list)
     view: bool = False            # its backward passes the gradient on as it is, or as views
+    # the gradients it passes down that meet one already waiting for the same tensor: autograd
+    # sums the two out of place (a new tensor) once its backward has run (`summed`)
+    sums: Any = 0
+    # the gradient arriving outlives its backward: a branch not yet run holds it too
+    shared: bool = False
 
 
 @dataclass(slots=True)
@@ -152,8 +157,15 @@ class TrainFigures:
         grads = 0
         for event in reversed(self.events):
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
-            peak = max(peak, self.base_bytes + kept + grads + event.out_grad + event.in_grad
-                       + event.param_grads + event.held + self.loss_bytes)
+            during = (self.base_bytes + kept + grads + event.out_grad + event.in_grad
+                      + event.param_grads + event.held + self.loss_bytes)
+            peak = max(peak, during)
+            if event.sums:
+                # once it has run, what it kept and the gradient that arrived are freed (unless
+                # what it passes down are views of that gradient, or a branch holds it), and
+                # the sum is made while both gradients it adds are still there
+                arrived = 0 if event.view or event.shared else event.out_grad
+                peak = max(peak, during - event.kept - arrived + event.sums)
             kept -= event.kept
             grads += event.param_grads
         return peak
@@ -292,6 +304,19 @@ class _Walker:
             size = self.value_bytes(value)
             for event in self.events[value.made:value.read_at]:
                 event.held = event.held + size
+
+    def summed(self) -> None:
+        """A tensor read by several layers gets one gradient from each: autograd keeps the
+        first that arrives (the backward runs the events in reverse) and adds each later one to
+        it out of place, a new tensor of its size, after the backward that made it."""
+        arrived: set[int] = set()
+        for event in reversed(self.events):
+            for source in event.sources:
+                if not source.grad:
+                    continue
+                if id(source) in arrived:
+                    event.sums = event.sums + self.value_bytes(source)
+                arrived.add(id(source))
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -478,6 +503,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     walker.values[("", "in")] = start
     out = walker.sequence(analysis.root.children, start)
     walker.waiting()
+    walker.summed()
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
     walker.free_gradients(outputs)
