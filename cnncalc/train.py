@@ -109,6 +109,7 @@ class Event:
     sums: Any = 0
     # the gradient arriving outlives its backward: a branch not yet run holds it too
     shared: bool = False
+    rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
 
 
 @dataclass(slots=True)
@@ -164,7 +165,7 @@ class TrainFigures:
                 # once it has run, what it kept and the gradient that arrived are freed (unless
                 # what it passes down are views of that gradient, or a branch holds it), and
                 # the sum is made while both gradients it adds are still there
-                arrived = 0 if event.view or event.shared else event.out_grad
+                arrived = 0 if event.view or event.shared else event.out_grad + event.rest
                 peak = max(peak, during - event.kept - arrived + event.sums)
             kept -= event.kept
             grads += event.param_grads
@@ -436,33 +437,43 @@ class _Walker:
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
                  pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
         """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
-        the others hold during its backward: autograd runs the last branch first; while branch
-        k runs, the branches after it have left their gradient for the input waiting (the
-        input's size), and those before it still hold the gradient arriving from above (the
-        output's size). A sum (`sums`) hands its output's gradient itself to each branch, so an
-        identity branch leaves that very tensor waiting: it is the first layer's arriving
-        gradient, then held beside the others (a ResNet block's identity shortcut)."""
+        the others hold during its backward. The join's backward hands each branch the
+        gradient arriving from above: a sum (`sums`) that very tensor, a concatenation a view
+        of it; an identity branch (none of its own layers) passes it on to the input at once.
+        Autograd then runs the last branch first, each branch whole. While branch k runs:
+        - the gradient from above (the output's size, once) is held by the branches before
+          it, still to run, and by an identity branch until the first branch to run adds its
+          gradient for the input to it (a split's cut waits for every piece: until the end);
+          the first layer to run of branch k receives it (or its part of it), so there that
+          part is its arriving gradient;
+        - the branches that ran before it have left their gradient for the input waiting: one
+          tensor of the input's size, summed as each arrives (a split's: one per piece)."""
         outs, spans = [], []
         for b, children in enumerate(branches):
             start = len(self.events)
             outs.append(self.sequence(children, value if pieces is None else pieces[b]))
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
-        later = passed = False
-        for k in range(len(spans) - 1, -1, -1):
-            start, end = spans[k]
-            held = (self.value_bytes(value) if later and value.grad else 0) + (
-                out_bytes if k > 0 else 0)
+        ran = [start != end for start, end in spans]
+        identity = value.grad and not all(ran)
+        for k, (start, end) in enumerate(spans):
+            if start == end:
+                continue
+            after = [j for j in range(k + 1, len(spans)) if ran[j]]     # they ran before it
+            waiting = 0
+            if value.grad and after:
+                waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
+                           else self.value_bytes(value))
+            holds = any(ran[:k]) or (identity and (pieces is not None or not after))
+            first = self.events[end - 1]        # the first to run: it receives the gradient
+            rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
+            first.shared = holds
+            first.rest = rest
             for event in self.events[start:end]:
-                event.held = event.held + held
-            if k > 0:
-                self.held_out.append((node.path, self.events[start:end], out_bytes))
-            if passed and not later and value.grad:      # the sum's gradient, passed on
-                for event in self.events[start + 1:end]:
-                    event.held = event.held + out_bytes
-                self.held_out.append((node.path, self.events[start + 1:end], out_bytes))
-            later = later or start != end
-            passed = passed or (sums and start == end)
+                above = rest if event is first else out_bytes if holds else 0
+                event.held = event.held + waiting + above
+                if above:
+                    self.held_out.append((node.path, [event], above))
         return outs
 
     def shape_of(self, node: Node) -> tuple:
