@@ -129,6 +129,7 @@ class TrainFigures:
     events: list[Event]
     outputs: int = 1                  # the loss sums each output's sum
     released: Any = 0                 # kept by layers no gradient reaches: freed before
+    referenced: Any = 0               # read by name, not kept: held until the forward returns
 
     @property
     def base_bytes(self):
@@ -143,9 +144,11 @@ class TrainFigures:
 
     @property
     def forward_peak(self):
-        """At the end of the forward: everything kept, the output and the loss."""
+        """At the end of the forward: everything kept, the output, and the loss, or, as the
+        last output is made, the values read by name that nothing keeps (the forward holds
+        them until it returns, as a forward written with variables does)."""
         return (self.base_bytes + self.saved_bytes + self.output_bytes
-                + self.options.bytes_per_element)
+                + max(self.options.bytes_per_element, self.referenced))
 
     @property
     def backward_peak(self):
@@ -299,12 +302,21 @@ class _Walker:
 
     def waiting(self) -> None:
         """A value read by name has several readers: autograd keeps its first gradient until
-        the producer's backward, summing the others into it; every event between holds it."""
+        the producer's backward, summing the others into it; every event between holds it,
+        except those it arrives at itself: where the last reader is a sum or a concatenation,
+        the gradient it passes on is the one it received, which its other inputs receive too
+        (`add: {from: [a, .]}`: `.`'s layer receives the very tensor `a` waits with)."""
         values = {id(v): v for v in self.values.values() if v.named and v.grad}
         for value in values.values():
             size = self.value_bytes(value)
+            last = self.events[value.read_at] if value.read_at < len(self.events) else None
+            passed = ({id(s) for s in last.sources}
+                      if last is not None and last.view and value in last.sources else set())
             for event in self.events[value.made:value.read_at]:
-                event.held = event.held + size
+                if id(event.out) in passed:
+                    event.shared = True
+                else:
+                    event.held = event.held + size
 
     def summed(self) -> None:
         """A tensor read by several layers gets one gradient from each: autograd keeps the
@@ -529,7 +541,15 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         params * per, analysis.total("buffers") * per,
         walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
         optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
-        walker.events, len(outputs), walker.released)
+        walker.events, len(outputs), walker.released, referenced(walker.values, outputs))
+
+
+def referenced(values: dict, outputs: list[Value]):
+    """The storages of the values read by name that no layer keeps and no output is."""
+    out = {id(v.storage) for v in outputs}
+    storages = {id(v.storage): v.storage for v in values.values()
+                if v.named and v.storage.kept_by is None and id(v.storage) not in out}
+    return add_up(s.bytes for s in storages.values())
 
 
 def output_bytes(outputs: list[Value]):
