@@ -229,6 +229,52 @@ def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
     assert ours == theirs
 
 
+def _conv(out: int, stride: int = 1, kernel: int = 3) -> dict:
+    return {"conv": {"out": out, "kernel": kernel, "stride": stride, "padding": kernel // 2,
+                     "bias": False}}
+
+
+def _branches(join: dict) -> dict:
+    return {"input": [8, 8, 8], "rounding": "floor", "layers": [
+        _conv(8), "relu", join, "relu", "global_avgpool", "flatten", {"linear": 10}]}
+
+
+# cnncalc's peak without the rule each case proves, and MemTracker's (SGD, batch 2)
+BRANCHES = {
+    # a projection shortcut: the block's input gradients, summed out of place after the main
+    # branch's first layer has run, are twice the output's size (2,048 bytes short without)
+    "projection": _branches({"residual": {"layers": [_conv(16, 2), "relu", _conv(16)],
+                                          "shortcut": [_conv(16, 2, 1)]}}),
+    # the concatenation's gradient is one tensor, whole while a view of it lives (1,152 short)
+    "concat": {"input": [8, 8, 8], "layers": [
+        _conv(8), "relu", {"concat": [[_conv(4), "relu"], [_conv(4)]]}, _conv(8)]},
+    # ... and an identity branch holds a view of it until the other branch's gradient is added
+    "concat identity": {"input": [8, 8, 8], "layers": [
+        _conv(8), "relu", {"concat": [[_conv(4), "relu"], []]}, _conv(8)]},
+    # an identity shortcut holds the sum's gradient while the layers run, but not beside itself
+    # at the last layer, which receives it (4,096 bytes too many without)
+    "optional": {"input": [8, 8, 8], "layers": [
+        _conv(8, 1, 1), "relu6", {"residual": {"shortcut": "optional", "layers": [
+            _conv(24, 1, 1), "relu6", _conv(8, 1, 1)]}}, "relu", _conv(8, 1, 1)]},
+    "identity, one layer": _branches({"add": [[], [_conv(8)]]}),
+    "three branches": _branches({"add": [[_conv(8), "relu"], [], [_conv(8)]]}),
+    # `.`'s layer receives the very gradient `a` waits with (4,680 bytes too many without);
+    # the forward holds `.` until it returns
+    "from [a, .]": {"input": [8, 16, 16], "layers": [
+        {"conv": {"out": 8, "kernel": 3, "padding": 1, "id": "a"}},
+        {"conv": {"out": 8, "kernel": 3, "padding": 1}}, {"add": {"from": ["a", "."]}},
+        {"conv": {"out": 8, "kernel": 3, "padding": 1}}]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BRANCHES))
+def test_peak_of_branches_equals_memtracker(name):
+    """Branches and references, SGD: the gradients each branch's backward finds held, and the
+    sum autograd makes where two meet, to the byte."""
+    ours, theirs, _ = peak_of(BRANCHES[name], "sgd")
+    assert ours == theirs
+
+
 @pytest.mark.parametrize("spec, optimizer, difference", [
     # Adam on the CPU: MemTracker sees a little more than twice the largest tensor for the
     # for-loop's temporaries (64 bytes for LeNet-5; a linear alone is exact: below)
@@ -238,9 +284,9 @@ def test_peak_of_a_chain_equals_memtracker(spec, optimizer):
     ({"input": [3, 16, 16], "layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}},
                                        "batchnorm", {"conv": {"out": 4, "kernel": 1}}]},
      "sgd", 4),
-    # residual blocks: one tensor of a block's size (2·256·14·14·4 = 401,408 bytes) and 80
-    # bytes of scalars more, not yet located (docs/training.md)
-    ("resnet18", "sgd", 401_488),
+    # ResNet-18: its 20 batch norms' scalars (4 bytes each), only (the projection shortcuts'
+    # summed gradients were 401,408 bytes more before that rule)
+    ("resnet18", "sgd", 80),
     # a residual whose output is the network's: the sum passes the loss's broadcast 1 on, so
     # the branches hold no gradient from above
     ({"input": [8, 16, 16], "layers": [
