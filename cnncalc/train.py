@@ -110,6 +110,7 @@ class Event:
     # the gradient arriving outlives its backward: a branch not yet run holds it too
     shared: bool = False
     rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
+    copies: Any = 0               # parameter gradients copied into the parameters' layout
 
 
 @dataclass(slots=True)
@@ -170,6 +171,10 @@ class TrainFigures:
                 # the sum is made while both gradients it adds are still there
                 arrived = 0 if event.view or event.shared else event.out_grad + event.rest
                 peak = max(peak, during - event.kept - arrived + event.sums)
+            if event.copies:
+                # then each parameter gradient is stored, copied where laid out otherwise
+                arrived = 0 if event.view or event.shared else event.out_grad + event.rest
+                peak = max(peak, during - event.kept - arrived - event.sums + event.copies)
             kept -= event.kept
             grads += event.param_grads
         return peak
@@ -383,6 +388,8 @@ class _Walker:
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
                    add_up(tensors) * self.options.bytes_per_element, [value], view)
+        self.events[-1].copies = (kind.gradient_copies(args, shape, value.last)
+                                  * self.options.bytes_per_element)
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
