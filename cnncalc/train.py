@@ -306,20 +306,32 @@ class _Walker:
         return value
 
     def waiting(self) -> None:
-        """A value read by name has several readers: autograd keeps its first gradient until
-        the producer's backward, summing the others into it; every event between holds it,
-        except those it arrives at itself: where the last reader is a sum or a concatenation,
-        the gradient it passes on is the one it received, which its other inputs receive too
-        (`add: {from: [a, .]}`: `.`'s layer receives the very tensor `a` waits with)."""
+        """A value read by name has several readers: autograd keeps the first gradient to
+        arrive (from the last reader) until the producer's backward, summing the others into
+        it; every event between holds it, except those it arrives at itself. Where the last
+        reader is a sum or a concatenation, that first gradient is the one the reader received
+        (a concatenation's: a view of it, its whole storage held until the next reader's is
+        added), which its other inputs receive too (`add: {from: [a, .]}`: `.`'s layer
+        receives the very tensor `a` waits with)."""
         values = {id(v): v for v in self.values.values() if v.named and v.grad}
         for value in values.values():
             size = self.value_bytes(value)
             last = self.events[value.read_at] if value.read_at < len(self.events) else None
-            passed = ({id(s) for s in last.sources}
-                      if last is not None and last.view and value in last.sources else set())
-            for event in self.events[value.made:value.read_at]:
+            passed: set[int] = set()
+            whole, until = size, value.read_at
+            if last is not None and last.view and value in last.sources:
+                passed = {id(s) for s in last.sources}
+                whole = self.value_bytes(last.out)
+                # the next reader to run adds its gradient: from then on the sum is held
+                until = max((i for i in range(value.made, value.read_at)
+                             if value in self.events[i].sources), default=value.made - 1)
+            for i in range(value.made, value.read_at):
+                event = self.events[i]
                 if id(event.out) in passed:
                     event.shared = True
+                elif i >= until and whole != size:
+                    event.held = event.held + whole
+                    self.held_out.append((last.path, [event], whole))
                 else:
                     event.held = event.held + size
 
