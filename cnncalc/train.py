@@ -317,19 +317,18 @@ class _Walker:
         for value in values.values():
             size = self.value_bytes(value)
             last = self.events[value.read_at] if value.read_at < len(self.events) else None
-            passed: set[int] = set()
-            whole, until = size, value.read_at
-            if last is not None and last.view and value in last.sources:
-                passed = {id(s) for s in last.sources}
-                whole = self.value_bytes(last.out)
-                # the next reader to run adds its gradient: from then on the sum is held
-                until = max((i for i in range(value.made, value.read_at)
-                             if value in self.events[i].sources), default=value.made - 1)
+            if last is None or not last.view or value not in last.sources:
+                last = None           # a gradient of its own: of the value's size
+            passed = {id(s) for s in last.sources} if last is not None else set()
+            # the next reader to run adds its gradient: from then on the sum is held
+            until = max((i for i in range(value.made, value.read_at)
+                         if value in self.events[i].sources), default=value.made - 1)
             for i in range(value.made, value.read_at):
                 event = self.events[i]
                 if id(event.out) in passed:
                     event.shared = True
-                elif i >= until and whole != size:
+                elif last is not None and i >= until:
+                    whole = self.value_bytes(last.out)
                     event.held = event.held + whole
                     self.held_out.append((last.path, [event], whole))
                 else:
