@@ -156,7 +156,9 @@ class TrainFigures:
         """The largest of, for each layer's backward in turn (the last layer first): what the
         layers before it keep (a storage is freed once the backward of the first layer that
         kept it has run, as its other keepers come after it), the gradients of the parameters
-        after it, and its own gradients: arriving, passed down, of its parameters."""
+        after it, its own gradients (arriving, passed down, of its parameters) and those others
+        hold; and, once it has run, the moments autograd sums two gradients for one tensor or
+        copies a parameter's gradient into the parameter's layout."""
         peak = 0
         kept = self.saved_bytes - self.released
         grads = 0
@@ -164,17 +166,14 @@ class TrainFigures:
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
             during = (self.base_bytes + kept + grads + event.out_grad + event.in_grad
                       + event.param_grads + event.held + self.loss_bytes)
-            peak = max(peak, during)
-            if event.sums:
-                # once it has run, what it kept and the gradient that arrived are freed (unless
-                # what it passes down are views of that gradient, or a branch holds it), and
-                # the sum is made while both gradients it adds are still there
-                arrived = 0 if event.view or event.shared else event.out_grad + event.rest
-                peak = max(peak, during - event.kept - arrived + event.sums)
-            if event.copies:
-                # then each parameter gradient is stored, copied where laid out otherwise
-                arrived = 0 if event.view or event.shared else event.out_grad + event.rest
-                peak = max(peak, during - event.kept - arrived - event.sums + event.copies)
+            # once it has run, what it kept and the gradient that arrived are freed (unless
+            # what it passes down are views of that gradient, or a branch holds it)
+            after = during - event.kept - (0 if event.view or event.shared
+                                           else event.out_grad + event.rest)
+            # the sum is made while both gradients it adds are there; then the parameters'
+            # gradients are stored, each copied where laid out otherwise
+            peak = max(peak, during, after + event.sums if event.sums else 0,
+                       after - event.sums + event.copies if event.copies else 0)
             kept -= event.kept
             grads += event.param_grads
         return peak
