@@ -333,11 +333,12 @@ class _Walker:
                 else:
                     event.held = event.held + size
 
-    def summed(self) -> None:
+    def summed(self, outputs: list[Value]) -> None:
         """A tensor read by several layers gets one gradient from each: autograd keeps the
-        first that arrives (the backward runs the events in reverse) and adds each later one to
-        it out of place, a new tensor of its size, after the backward that made it."""
-        arrived: set[int] = set()
+        first that arrives (the backward runs the events in reverse; an output's first is the
+        loss's) and adds each later one to it out of place, a new tensor of its size, after the
+        backward that made it."""
+        arrived = {id(value) for value in outputs if value.grad}
         for event in reversed(self.events):
             for source in event.sources:
                 if not source.grad:
@@ -496,7 +497,7 @@ class _Walker:
             holds = any(ran[:k]) or (identity and (pieces is not None or not after))
             first = self.events[end - 1]        # the first to run: it receives the gradient
             rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
-            first.shared = holds
+            first.shared = first.shared or holds
             first.rest = rest
             for event in self.events[start:end]:
                 above = rest if event is first else out_bytes if holds else 0
@@ -543,9 +544,9 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     walker.values[("", "in")] = start
     out = walker.sequence(analysis.root.children, start)
     walker.waiting()
-    walker.summed()
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
+    walker.summed(outputs)
     walker.free_gradients(outputs)
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
