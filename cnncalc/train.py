@@ -111,6 +111,7 @@ class Event:
     shared: bool = False
     rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
     copies: Any = 0               # parameter gradients copied into the parameters' layout
+    temporary: Any = 0            # what its backward makes besides its gradients, freed by then
 
 
 @dataclass(slots=True)
@@ -165,11 +166,11 @@ class TrainFigures:
         for event in reversed(self.events):
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
             during = (self.base_bytes + kept + grads + event.out_grad + event.in_grad
-                      + event.param_grads + event.held + self.loss_bytes)
+                      + event.param_grads + event.held + event.temporary + self.loss_bytes)
             # once it has run, what it kept and the gradient that arrived are freed (unless
             # what it passes down are views of that gradient, or a branch holds it)
-            after = during - event.kept - (0 if event.view or event.shared
-                                           else event.out_grad + event.rest)
+            after = during - event.temporary - event.kept - (
+                0 if event.view or event.shared else event.out_grad + event.rest)
             # the sum is made while both gradients it adds are there; then the parameters'
             # gradients are stored, each copied where laid out otherwise
             peak = max(peak, during, after + event.sums if event.sums else 0,
@@ -401,6 +402,9 @@ class _Walker:
                    add_up(tensors) * self.options.bytes_per_element, [value], view)
         self.events[-1].copies = (kind.gradient_copies(args, shape, value.last)
                                   * self.options.bytes_per_element)
+        self.events[-1].temporary = (kind.backward_temporaries(args, shape, value.grad,
+                                                               self.training)
+                                     * self.options.bytes_per_element)
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],

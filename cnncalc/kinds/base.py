@@ -311,6 +311,12 @@ class LeafKind:
         macs = self.macs(args, shape, out)
         return 2 * macs if input_grad else macs
 
+    def backward_temporaries(self, args: Any, shape: tuple, input_grad: bool,
+                             training: Training) -> Any:
+        """The elements (for the batch) its backward holds at its largest beyond the gradient
+        arriving, the one it passes down and those of its parameters (none for most kinds)."""
+        return 0
+
     def gradient_copies(self, args: Any, shape: tuple, input_last: bool) -> int:
         """The elements of the parameter gradients its backward lays out otherwise than the
         parameters (`input_last`: its input lies channels last): autograd copies each into the
