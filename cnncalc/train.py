@@ -112,6 +112,7 @@ class Event:
     rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
     copies: Any = 0               # parameter gradients copied into the parameters' layout
     temporary: Any = 0            # what its backward makes besides its gradients, freed by then
+    dense: bool = False           # its backward copies the gradient arriving where not contiguous
 
 
 @dataclass(slots=True)
@@ -405,6 +406,7 @@ class _Walker:
         self.events[-1].temporary = (kind.backward_temporaries(args, shape, value.grad,
                                                                self.training)
                                      * self.options.bytes_per_element)
+        self.events[-1].dense = kind.dense_gradient
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
@@ -429,6 +431,14 @@ class _Walker:
             if self.values[(path, "out")].free:       # the branches hold the broadcast 1
                 for event in events:
                     event.held = event.held - size
+
+    def dense_copies(self) -> None:
+        """A kind whose backward needs the gradient arriving contiguous copies it where it is
+        the loss's broadcast 1 (an output's) or a concatenation's channel range of a batch of
+        more than one (a view with gaps)."""
+        for event in self.events:
+            if event.dense and (event.out.free or (event.rest and self.options.batch > 1)):
+                event.temporary = event.temporary + self.value_bytes(event.out)
 
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
@@ -552,6 +562,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
                if analysis.root.outputs is not None else [out])
     walker.summed(outputs)
     walker.free_gradients(outputs)
+    walker.dense_copies()
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")

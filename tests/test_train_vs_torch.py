@@ -275,9 +275,9 @@ def test_peak_of_branches_equals_memtracker(name):
     assert ours == theirs
 
 
-# a learnt factor's gradient at every position, summed after (without the rule: the peak
-# 2,048 to 4,096 bytes short); a `prelu` first, whose input needs no gradient, also gives the
-# input's, freed before the sum
+# what a kind's backward makes besides its gradients: a learnt factor's gradient at every
+# position, summed after (without the rule: the peak 2,048 to 4,096 bytes short); a `prelu`
+# first, whose input needs no gradient, also gives the input's, freed before the sum
 TEMPORARIES = {
     "prelu": {"input": [4, 8, 8], "layers": [
         {"conv": {"out": 4, "kernel": 1}}, "prelu", {"conv": {"out": 4, "kernel": 1}}]},
@@ -288,6 +288,19 @@ TEMPORARIES = {
         {"prelu": {"channels": "all"}}, {"conv": {"out": 4, "kernel": 1}}]},
     "scale": {"input": [8, 8, 8], "layers": [
         {"conv": {"out": 8, "kernel": 1}}, "scale", {"conv": {"out": 4, "kernel": 1}}]},
+    # group norm's backward copies a gradient that isn't contiguous: the loss's broadcast 1
+    # (4,096 bytes short without), a concatenation's channel range of a batch (4,096, 2,112)
+    "groupnorm last": {"input": [8, 8, 8], "layers": [
+        {"conv": {"out": 8, "kernel": 1}}, {"groupnorm": 2}]},
+    "groupnorm in a concatenation": {"input": [8, 8, 8], "layers": [
+        {"conv": {"out": 8, "kernel": 1}},
+        {"concat": [[{"conv": {"out": 8, "kernel": 1}}, {"groupnorm": 2}],
+                    [{"conv": {"out": 4, "kernel": 1}}]]}, {"conv": {"out": 4, "kernel": 1}}]},
+    "groupnorm in a concatenation's last branch": {"input": [8, 8, 8], "layers": [
+        {"conv": {"out": 8, "kernel": 1}},
+        {"concat": [[{"conv": {"out": 4, "kernel": 1}}],
+                    [{"conv": {"out": 8, "kernel": 1}}, {"groupnorm": 2}]]},
+        {"conv": {"out": 4, "kernel": 1}}]},
 }
 
 

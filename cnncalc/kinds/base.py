@@ -311,6 +311,10 @@ class LeafKind:
         macs = self.macs(args, shape, out)
         return 2 * macs if input_grad else macs
 
+    # its backward makes the gradient arriving contiguous first: a copy where it isn't (the
+    # loss's broadcast 1, a concatenation's channel range of a batch)
+    dense_gradient: ClassVar[bool] = False
+
     def backward_temporaries(self, args: Any, shape: tuple, input_grad: bool,
                              training: Training) -> Any:
         """The elements (for the batch) its backward holds at its largest beyond the gradient
