@@ -214,8 +214,9 @@ def _identity_block(join: dict) -> dict:
         "global_avgpool", "flatten", {"linear": 10}]}
 
 
-# an identity shortcut hands the sum's gradient itself to the input: held while the layers'
-# second and later layers run their backward (without that rule: 2,304 bytes short)
+# an identity shortcut hands the sum's gradient itself to the input: held while the layers
+# run their backward, beside the arriving gradient of all but the first to run (the last
+# layer, which receives that very tensor)
 IDENTITY_RESIDUAL = _identity_block({"residual": {"shortcut": "identity", "layers": BLOCK}})
 IDENTITY_ADD = _identity_block({"add": [[], BLOCK]})
 
