@@ -111,7 +111,7 @@ class Event:
     shared: bool = False
     rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
     copies: Any = 0               # parameter gradients copied into the parameters' layout
-    temporary: Any = 0            # what its backward makes besides its gradients, freed by then
+    temporary: Any = 0            # a copy its backward makes of the gradient arriving
     dense: bool = False           # its backward copies the gradient arriving where not contiguous
 
 
@@ -403,9 +403,6 @@ class _Walker:
                    add_up(tensors) * self.options.bytes_per_element, [value], view)
         self.events[-1].copies = (kind.gradient_copies(args, shape, value.last)
                                   * self.options.bytes_per_element)
-        self.events[-1].temporary = (kind.backward_temporaries(args, shape, value.grad,
-                                                               self.training)
-                                     * self.options.bytes_per_element)
         self.events[-1].dense = kind.dense_gradient
         return out
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from cnncalc.dims import numel
 from cnncalc.kinds.base import (
     INPUT,
     OUTPUT,
@@ -238,13 +237,6 @@ expected:
 
     def param_tensors(self, args: PReluArgs, shape):
         return [self.params(args, shape)]
-
-    def backward_temporaries(self, args, shape, input_grad, training):
-        """PyTorch's kernel gives the slope's gradient at every position, then sums it; and
-        it gives the input's gradient even where the input needs none, freed before the sum,
-        so that then the largest moment is the kernel's two outputs, not the slope's sum."""
-        elements = training.batch * numel(shape)
-        return elements if input_grad else 2 * elements - self.params(args, shape)
 
     def build(self, nn, args: PReluArgs, shape):
         return nn.PReLU(shape[0] if args.channels == "all" else 1)

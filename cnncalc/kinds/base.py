@@ -315,12 +315,6 @@ class LeafKind:
     # loss's broadcast 1, a concatenation's channel range of a batch)
     dense_gradient: ClassVar[bool] = False
 
-    def backward_temporaries(self, args: Any, shape: tuple, input_grad: bool,
-                             training: Training) -> Any:
-        """The elements (for the batch) its backward holds at its largest beyond the gradient
-        arriving, the one it passes down and those of its parameters (none for most kinds)."""
-        return 0
-
     def gradient_copies(self, args: Any, shape: tuple, input_last: bool) -> int:
         """The elements of the parameter gradients its backward lays out otherwise than the
         parameters (`input_last`: its input lies channels last): autograd copies each into the

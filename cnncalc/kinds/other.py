@@ -528,11 +528,6 @@ expected:
     def param_tensors(self, args, shape):
         return [shape[0]]
 
-    def backward_temporaries(self, args, shape, input_grad, training):
-        """γ's gradient: the product of the gradient and the input at every position, then
-        summed per channel."""
-        return training.batch * numel(shape)
-
     def build(self, nn, args: ScaleArgs, shape):
         from cnncalc.crosscheck.build import ChannelScale
 
