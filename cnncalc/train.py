@@ -104,6 +104,15 @@ class Event:
     out: Any = None               # the Value it made, and those its gradient goes to
     sources: list = field(default_factory=list)
     view: bool = False            # its backward passes the gradient on as it is, or as views
+    # the gradients it passes down that meet one already waiting for the same tensor: autograd
+    # sums the two out of place (a new tensor) once its backward has run (`summed`)
+    sums: Any = 0
+    # the gradient arriving outlives its backward: a branch not yet run holds it too
+    shared: bool = False
+    rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
+    copies: Any = 0               # parameter gradients copied into the parameters' layout
+    temporary: Any = 0            # a copy its backward makes of the gradient arriving
+    dense: bool = False           # its backward copies the gradient arriving where not contiguous
 
 
 @dataclass(slots=True)
@@ -123,6 +132,7 @@ class TrainFigures:
     events: list[Event]
     outputs: int = 1                  # the loss sums each output's sum
     released: Any = 0                 # kept by layers no gradient reaches: freed before
+    referenced: Any = 0               # read by name, not kept: held until the forward returns
 
     @property
     def base_bytes(self):
@@ -137,23 +147,35 @@ class TrainFigures:
 
     @property
     def forward_peak(self):
-        """At the end of the forward: everything kept, the output and the loss."""
+        """At the end of the forward: everything kept, the output, and the loss, or, as the
+        last output is made, the values read by name that nothing keeps (the forward holds
+        them until it returns, as a forward written with variables does)."""
         return (self.base_bytes + self.saved_bytes + self.output_bytes
-                + self.options.bytes_per_element)
+                + max(self.options.bytes_per_element, self.referenced))
 
     @property
     def backward_peak(self):
         """The largest of, for each layer's backward in turn (the last layer first): what the
         layers before it keep (a storage is freed once the backward of the first layer that
         kept it has run, as its other keepers come after it), the gradients of the parameters
-        after it, and its own gradients: arriving, passed down, of its parameters."""
+        after it, its own gradients (arriving, passed down, of its parameters) and those others
+        hold; and, once it has run, the moments autograd sums two gradients for one tensor or
+        copies a parameter's gradient into the parameter's layout."""
         peak = 0
         kept = self.saved_bytes - self.released
         grads = 0
         for event in reversed(self.events):
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
-            peak = max(peak, self.base_bytes + kept + grads + event.out_grad + event.in_grad
-                       + event.param_grads + event.held + self.loss_bytes)
+            during = (self.base_bytes + kept + grads + event.out_grad + event.in_grad
+                      + event.param_grads + event.held + event.temporary + self.loss_bytes)
+            # once it has run, what it kept and the gradient that arrived are freed (unless
+            # what it passes down are views of that gradient, or a branch holds it)
+            after = during - event.temporary - event.kept - (
+                0 if event.view or event.shared else event.out_grad + event.rest)
+            # the sum is made while both gradients it adds are there; then the parameters'
+            # gradients are stored, each copied where laid out otherwise
+            peak = max(peak, during, after + event.sums if event.sums else 0,
+                       after - event.sums + event.copies if event.copies else 0)
             kept -= event.kept
             grads += event.param_grads
         return peak
@@ -285,13 +307,47 @@ class _Walker:
         return value
 
     def waiting(self) -> None:
-        """A value read by name has several readers: autograd keeps its first gradient until
-        the producer's backward, summing the others into it; every event between holds it."""
+        """A value read by name has several readers: autograd keeps the first gradient to
+        arrive (from the last reader) until the producer's backward, summing the others into
+        it; every event between holds it, except those it arrives at itself. Where the last
+        reader is a sum or a concatenation, that first gradient is the one the reader received
+        (a concatenation's: a view of it, its whole storage held until the next reader's is
+        added), which its other inputs receive too (`add: {from: [a, .]}`: `.`'s layer
+        receives the very tensor `a` waits with)."""
         values = {id(v): v for v in self.values.values() if v.named and v.grad}
         for value in values.values():
             size = self.value_bytes(value)
-            for event in self.events[value.made:value.read_at]:
-                event.held = event.held + size
+            last = self.events[value.read_at] if value.read_at < len(self.events) else None
+            if last is None or not last.view or value not in last.sources:
+                last = None           # a gradient of its own: of the value's size
+            passed = {id(s) for s in last.sources} if last is not None else set()
+            # the next reader to run adds its gradient: from then on the sum is held
+            until = max((i for i in range(value.made, value.read_at)
+                         if value in self.events[i].sources), default=value.made - 1)
+            for i in range(value.made, value.read_at):
+                event = self.events[i]
+                if id(event.out) in passed:
+                    event.shared = True
+                elif last is not None and i >= until:
+                    whole = self.value_bytes(last.out)
+                    event.held = event.held + whole
+                    self.held_out.append((last.path, [event], whole))
+                else:
+                    event.held = event.held + size
+
+    def summed(self, outputs: list[Value]) -> None:
+        """A tensor read by several layers gets one gradient from each: autograd keeps the
+        first that arrives (the backward runs the events in reverse; an output's first is the
+        loss's) and adds each later one to it out of place, a new tensor of its size, after the
+        backward that made it."""
+        arrived = {id(value) for value in outputs if value.grad}
+        for event in reversed(self.events):
+            for source in event.sources:
+                if not source.grad:
+                    continue
+                if id(source) in arrived:
+                    event.sums = event.sums + self.value_bytes(source)
+                arrived.add(id(source))
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -345,6 +401,9 @@ class _Walker:
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
                    add_up(tensors) * self.options.bytes_per_element, [value], view)
+        self.events[-1].copies = (kind.gradient_copies(args, shape, value.last)
+                                  * self.options.bytes_per_element)
+        self.events[-1].dense = kind.dense_gradient
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
@@ -369,6 +428,14 @@ class _Walker:
             if self.values[(path, "out")].free:       # the branches hold the broadcast 1
                 for event in events:
                     event.held = event.held - size
+
+    def dense_copies(self) -> None:
+        """A kind whose backward needs the gradient arriving contiguous copies it where it is
+        the loss's broadcast 1 (an output's) or a concatenation's channel range of a batch of
+        more than one (a view with gaps)."""
+        for event in self.events:
+            if event.dense and (event.out.free or (event.rest and self.options.batch > 1)):
+                event.temporary = event.temporary + self.value_bytes(event.out)
 
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
@@ -411,33 +478,43 @@ class _Walker:
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
                  pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
         """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
-        the others hold during its backward: autograd runs the last branch first; while branch
-        k runs, the branches after it have left their gradient for the input waiting (the
-        input's size), and those before it still hold the gradient arriving from above (the
-        output's size). A sum (`sums`) hands its output's gradient itself to each branch, so an
-        identity branch leaves that very tensor waiting: it is the first layer's arriving
-        gradient, then held beside the others (a ResNet block's identity shortcut)."""
+        the others hold during its backward. The join's backward hands each branch the
+        gradient arriving from above: a sum (`sums`) that very tensor, a concatenation a view
+        of it; an identity branch (none of its own layers) passes it on to the input at once.
+        Autograd then runs the last branch first, each branch whole. While branch k runs:
+        - the gradient from above (the output's size, once) is held by the branches before
+          it, still to run, and by an identity branch until the first branch to run adds its
+          gradient for the input to it (a split's cut waits for every piece: until the end);
+          the first layer to run of branch k receives it (or its part of it), so there that
+          part is its arriving gradient;
+        - the branches that ran before it have left their gradient for the input waiting: one
+          tensor of the input's size, summed as each arrives (a split's: one per piece)."""
         outs, spans = [], []
         for b, children in enumerate(branches):
             start = len(self.events)
             outs.append(self.sequence(children, value if pieces is None else pieces[b]))
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
-        later = passed = False
-        for k in range(len(spans) - 1, -1, -1):
-            start, end = spans[k]
-            held = (self.value_bytes(value) if later and value.grad else 0) + (
-                out_bytes if k > 0 else 0)
+        ran = [start != end for start, end in spans]
+        identity = value.grad and not all(ran)
+        for k, (start, end) in enumerate(spans):
+            if start == end:
+                continue
+            after = [j for j in range(k + 1, len(spans)) if ran[j]]     # they ran before it
+            waiting = 0
+            if value.grad and after:
+                waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
+                           else self.value_bytes(value))
+            holds = any(ran[:k]) or (identity and (pieces is not None or not after))
+            first = self.events[end - 1]        # the first to run: it receives the gradient
+            rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
+            first.shared = first.shared or holds
+            first.rest = rest
             for event in self.events[start:end]:
-                event.held = event.held + held
-            if k > 0:
-                self.held_out.append((node.path, self.events[start:end], out_bytes))
-            if passed and not later and value.grad:      # the sum's gradient, passed on
-                for event in self.events[start + 1:end]:
-                    event.held = event.held + out_bytes
-                self.held_out.append((node.path, self.events[start + 1:end], out_bytes))
-            later = later or start != end
-            passed = passed or (sums and start == end)
+                above = rest if event is first else out_bytes if holds else 0
+                event.held = event.held + waiting + above
+                if above:
+                    self.held_out.append((node.path, [event], above))
         return outs
 
     def shape_of(self, node: Node) -> tuple:
@@ -480,7 +557,9 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     walker.waiting()
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
+    walker.summed(outputs)
     walker.free_gradients(outputs)
+    walker.dense_copies()
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")
@@ -492,7 +571,15 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         params * per, analysis.total("buffers") * per,
         walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
         optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
-        walker.events, len(outputs), walker.released)
+        walker.events, len(outputs), walker.released, referenced(walker.values, outputs))
+
+
+def referenced(values: dict, outputs: list[Value]):
+    """The storages of the values read by name that no layer keeps and no output is."""
+    out = {id(v.storage) for v in outputs}
+    storages = {id(v.storage): v.storage for v in values.values()
+                if v.named and v.storage.kept_by is None and id(v.storage) not in out}
+    return add_up(s.bytes for s in storages.values())
 
 
 def output_bytes(outputs: list[Value]):

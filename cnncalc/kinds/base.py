@@ -311,6 +311,16 @@ class LeafKind:
         macs = self.macs(args, shape, out)
         return 2 * macs if input_grad else macs
 
+    # its backward makes the gradient arriving contiguous first: a copy where it isn't (the
+    # loss's broadcast 1, a concatenation's channel range of a batch)
+    dense_gradient: ClassVar[bool] = False
+
+    def gradient_copies(self, args: Any, shape: tuple, input_last: bool) -> int:
+        """The elements of the parameter gradients its backward lays out otherwise than the
+        parameters (`input_last`: its input lies channels last): autograd copies each into the
+        parameter's layout as it stores it, both alive for a moment."""
+        return 0
+
     def param_tensors(self, args: Any, shape: tuple) -> list | None:
         """The elements of each parameter tensor; None: not declared for a kind with params."""
         return [] if self.params(args, shape) == 0 else None

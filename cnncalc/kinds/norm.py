@@ -109,6 +109,7 @@ class GroupNorm(AffinePerChannel):
     name = "groupnorm"
     args = GroupNormArgs
     torch = "GroupNorm"
+    dense_gradient = True         # native_group_norm_backward(grad.contiguous(), …)
     also = ("group_norm",)
     summary = "group normalisation"
     position_wise = False
