@@ -160,15 +160,17 @@ class TrainFigures:
 
     @property
     def optimizer_temporaries(self):
-        """Adam's: on the CPU (for-loop) the square root and its quotient of one tensor at a
-        time; on CUDA (`foreach`) the square roots of all of them at once. SGD's updates are
-        in place."""
+        """Adam's: on CUDA (`foreach`) the square roots of all the tensors at once; on the CPU
+        (torch.optim.adam's for-loop, a tensor at a time, in the parameters' order) the square
+        root of a tensor and its quotient, while the previous tensor's `denom` (that quotient)
+        is still held by the loop's variable. SGD's updates are in place."""
         if self.options.optimizer in ("sgd", "momentum") or not self.param_tensors:
             return 0
         per = self.options.bytes_per_element
+        sizes = self.param_tensors
         if self.options.device == "cuda":
-            return add_up(self.param_tensors) * per
-        return 2 * max(self.param_tensors) * per
+            return add_up(sizes) * per
+        return max(2 * size + before for before, size in zip([0, *sizes], sizes)) * per
 
     @property
     def optimizer_peak(self):
@@ -237,6 +239,7 @@ class _Walker:
         self.held_out: list[tuple[str, list[Event], Any]] = []
         self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
         self.released: Any = 0          # what their layers keep: freed with the forward
+        self.claimed: dict[str, int] = {}   # by path: how many of its `kept` its events free
 
     def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
         """A tensor with a storage of its own."""
@@ -349,8 +352,11 @@ class _Walker:
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
               view: bool = False) -> None:
-        layer = self.layers[node.path]
-        self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
+        # what the node was charged for since its last event (a product of several factors
+        # is one event per product, each freeing what it kept)
+        kept = self.layers[node.path].kept[self.claimed.get(node.path, 0):]
+        self.claimed[node.path] = self.claimed.get(node.path, 0) + len(kept)
+        self.events.append(Event(node.path, add_up(k.bytes for k in kept), param_grads,
                                  self.value_bytes(out), in_grad, out=out, sources=sources,
                                  view=view))
 
@@ -403,10 +409,23 @@ class _Walker:
             self.released = add_up([self.released, *(k.bytes for k in kept)])
             return out
         if grad:
-            in_grad = (sum(1 for s in sources if s.grad) * self.value_bytes(out) if product
-                       else 0)
+            in_grad = self.product_gradients(out, sources) if product else 0
             self.event(node, out, in_grad, 0, sources, view=not product)
         return out
+
+    def product_gradients(self, out: Value, factors: list[Value]):
+        """The most a product's backward holds of its gradients: one of the output's size for
+        each factor that needs it; then autograd sums a broadcast factor's to the factor's
+        size, one factor at a time, while the output-sized ones not yet summed are held."""
+        needs = [f for f in factors if f.grad]
+        full = self.value_bytes(out)
+        most = held = len(needs) * full
+        for factor in needs:
+            if factor.shape != out.shape:
+                reduced = self.value_bytes(factor)
+                most = max(most, held + reduced)
+                held = held - full + reduced
+        return most
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
                  pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
@@ -489,10 +508,18 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         options, walker.layers, analysis.total("macs"),
         add_up(layer.backward_macs for layer in top),
         add_up(layer.saved_bytes for layer in top),
-        params * per, analysis.total("buffers") * per,
+        params * per, buffer_bytes(analysis, per),
         walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
         optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
         walker.events, len(outputs), walker.released)
+
+
+def buffer_bytes(analysis: Analysis, per: int):
+    """The buffers: of the network's dtype, but for int64 counters (batch norm's
+    `num_batches_tracked`), 8 bytes each."""
+    counters = add_up(row.node.leaf_kind.int64_buffers(row.node.args, row.input_shape)
+                      for row in analysis.leaves)
+    return (analysis.total("buffers") - counters) * per + counters * OWN_DTYPE_BYTES["int64"]
 
 
 def output_bytes(outputs: list[Value]):

@@ -605,15 +605,27 @@ expected:
         return total
 
     def joined(self, walker, node: Node, outs: list):
-        """a·b keeps b when a needs a gradient and a when b does, one product at a time."""
+        """a·b keeps b when a needs a gradient and a when b does, one product at a time. The
+        backward runs the last product first: the gradient it makes for its right factor
+        waits (for that factor's own layers, which run after every product) while the
+        products before it run theirs."""
         total = outs[0]
+        products = []
         for out in outs[1:]:
             if total.grad:
                 walker.save(node, out, "a factor, for the other's gradient")
             if out.grad:
                 walker.save(node, total, "a factor, for the other's gradient")
             shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
+            start = len(walker.events)
             total = walker.fresh(node, shape, [total, out], product=True)
+            products.append((walker.events[start:], out))
+        waiting = 0
+        for events, factor in reversed(products):
+            for event in events:
+                event.held = event.held + waiting
+            if factor.grad:
+                waiting = waiting + walker.value_bytes(factor)
         return total
 
     def explain(self, row, context) -> list[Step]:
