@@ -49,6 +49,7 @@ class Storage:
 
     bytes: Any
     kept_by: str | None = None    # "" for the network's input: never charged
+    kept_at: int | None = None    # the forward moment at which it was first kept
 
 
 @dataclass(eq=False, slots=True)
@@ -70,6 +71,7 @@ class Value:
     read_at: int = 0
     readers: int = 0
     free: bool = False            # its gradient is the loss's broadcast 1, or a view of it
+    born: int = 0                 # the forward moment that made it
 
 
 @dataclass(slots=True)
@@ -107,6 +109,16 @@ class Event:
 
 
 @dataclass(slots=True)
+class Moment:
+    """The forward just after one operation (a leaf's, or a composite's sum, concatenation or
+    product): what was kept by then, and the storages alive besides (its inputs and output,
+    the inputs of the modules it runs in, branches' outputs waiting to be joined)."""
+
+    kept: Any
+    storages: list[Storage]
+
+
+@dataclass(slots=True)
 class TrainFigures:
     options: TrainOptions
     layers: dict[str, LayerTrain]     # by path, every node (composites sum their children)
@@ -123,6 +135,7 @@ class TrainFigures:
     events: list[Event]
     outputs: int = 1                  # the loss sums each output's sum
     released: Any = 0                 # kept by layers no gradient reaches: freed before
+    during_forward: Any = 0           # the largest forward moment, beyond `base_bytes`
 
     @property
     def base_bytes(self):
@@ -137,9 +150,11 @@ class TrainFigures:
 
     @property
     def forward_peak(self):
-        """At the end of the forward: everything kept, the output and the loss."""
-        return (self.base_bytes + self.saved_bytes + self.output_bytes
-                + self.options.bytes_per_element)
+        """At the end of the forward (everything kept, the output and the loss), or at an
+        operation before it where more is alive (a last layer whose input nothing keeps: a
+        concatenation's branches, a resize's input, with its output)."""
+        return self.base_bytes + max(self.saved_bytes + self.output_bytes
+                                     + self.options.bytes_per_element, self.during_forward)
 
     @property
     def backward_peak(self):
@@ -240,17 +255,24 @@ class _Walker:
         self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
         self.released: Any = 0          # what their layers keep: freed with the forward
         self.claimed: dict[str, int] = {}   # by path: how many of its `kept` its events free
+        # the forward's moments: what is kept by each, and the values the modules running
+        # hold (their inputs; branches' outputs not yet joined)
+        self.moments: list[Moment] = []
+        self.kept_bytes: Any = 0
+        self.holding: list[Value] = []
 
     def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
         """A tensor with a storage of its own."""
-        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last)
+        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last,
+                     born=len(self.moments))
 
     def view(self, value: Value, shape: tuple) -> Value:
         """A view of `value` (a slice, a flatten): its storage, whole. Fewer channels of a
         batch of more than one sample leave gaps (not contiguous)."""
         gapped = value.gapped or (shape[0] != value.shape[0] and self.options.batch > 1
                                   and len(shape) == len(value.shape))
-        return Value(tuple(shape), value.grad, value.storage, value.last, gapped)
+        return Value(tuple(shape), value.grad, value.storage, value.last, gapped,
+                     born=len(self.moments))
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
         for node in nodes:
@@ -258,8 +280,11 @@ class _Walker:
         return value
 
     def node(self, node: Node, value: Value) -> Value:
-        if node.src is not None:            # `from: NAME`
+        holding = len(self.holding)
+        self.holding.append(value)          # the module's input, for as long as it runs
+        if node.src is not None:            # `from: NAME`: the previous entry's stays too
             value = self.values[node.src]
+            self.holding.append(value)
             value.named = True
         value.read_at = max(value.read_at, len(self.events))
         if node.leaf:
@@ -270,6 +295,7 @@ class _Walker:
             self._open[-1].append(node.path)
         if node.leaf:
             out = self.leaf(node, value, layer)
+            self.moment([out])
         else:
             self._open.append([])
             out = node.composite.train(self, node, value)
@@ -278,7 +304,27 @@ class _Walker:
             layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
         out.made = len(self.events)
         self.values[(node.path, "out")] = out
+        del self.holding[holding:]
         return out
+
+    def moment(self, values: list[Value]) -> None:
+        """An operation has made its output (one of `values`, with its inputs)."""
+        storages = {id(v.storage): v.storage for v in [*self.holding, *values]}
+        self.moments.append(Moment(self.kept_bytes, list(storages.values())))
+
+    def during_forward(self, named: list[Value]):
+        """The most alive at a forward moment beyond what a step starts with: what was kept
+        by then, and the storages alive then that nothing kept yet; `named`, the values that
+        references read, stay alive from when they are made to the end of the forward (held
+        by name, as a model's own dict of them does)."""
+        most = 0
+        for index, moment in enumerate(self.moments):
+            storages = {id(s): s for s in moment.storages}
+            storages.update((id(v.storage), v.storage) for v in named if v.born <= index)
+            alive = add_up(s.bytes for s in storages.values() if s.kept_by != ""
+                           and (s.kept_at is None or s.kept_at > index))
+            most = max(most, moment.kept + alive)
+        return most
 
     def named(self, key) -> Value:
         """The value a `{from: [...]}` reads: its gradient comes from this reader too."""
@@ -382,6 +428,7 @@ class _Walker:
         storage = value.storage
         if storage.kept_by is None:
             storage.kept_by = node.path
+            storage.kept_at = len(self.moments)
             self.charge(node, Kept(label, storage.bytes))
         else:
             self.layers[node.path].shared.append((label, storage.kept_by))
@@ -394,6 +441,7 @@ class _Walker:
         layer = self.layers[node.path]
         layer.kept.append(kept)
         layer.saved_bytes = layer.saved_bytes + kept.bytes
+        self.kept_bytes = self.kept_bytes + kept.bytes
 
     def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False
               ) -> Value:
@@ -402,6 +450,7 @@ class _Walker:
         each factor that needs it (a broadcast factor's is then summed to its size)."""
         grad = any(source.grad for source in sources)
         out = self.new(shape, grad)
+        self.moment([*sources, out])
         for source in sources:
             source.readers += 1
         if (node.path, "out") in self.dead:
@@ -440,6 +489,7 @@ class _Walker:
         for b, children in enumerate(branches):
             start = len(self.events)
             outs.append(self.sequence(children, value if pieces is None else pieces[b]))
+            self.holding.append(outs[-1])     # until the branches are joined
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
         later = passed = False
@@ -500,6 +550,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
     walker.free_gradients(outputs)
+    during = walker.during_forward([walker.values[key] for key in named_keys(analysis)])
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")
@@ -511,7 +562,19 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         params * per, buffer_bytes(analysis, per),
         walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
         optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
-        walker.events, len(outputs), walker.released)
+        walker.events, len(outputs), walker.released, during)
+
+
+def named_keys(analysis: Analysis) -> set[Key]:
+    """The values held by name during the forward: those references read (`from`, `{from:
+    [...]}`, `like`), and the outputs where there are several or references (gathered at the
+    end), as the cross-check's model (cnncalc/crosscheck/build.py) holds them."""
+    root = analysis.root
+    read = {key for node in root.walk()
+            for key in ((node.src,) if node.src is not None else ()) + tuple(node.refs)}
+    if root.outputs is not None and (len(root.outputs) > 1 or read):
+        read.update(key for _, key in root.outputs)
+    return read
 
 
 def buffer_bytes(analysis: Analysis, per: int):
