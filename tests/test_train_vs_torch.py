@@ -275,6 +275,27 @@ def test_peak_equals_memtracker(spec, optimizer):
     assert ours == theirs
 
 
+@pytest.mark.parametrize("name", ["lenet5", "alphago_policy"])
+def test_adams_foreach_rule_equals_memtracker(name):
+    """CUDA's rule for Adam's step (`foreach`: the square roots of all the tensors at once),
+    run on the CPU with `foreach=True`: these networks' peak is in the step, and no rule
+    before it differs between the CPU and CUDA (no dropout)."""
+    from cnncalc.crosscheck.train_measure import measure_peak
+    from cnncalc.pipeline import load
+
+    analysis = analyze_loaded(load(name))
+    cpu, cuda = (train_figures(analysis, TrainOptions(batch=BATCH, device=device))
+                 for device in ("cpu", "cuda"))
+    assert cuda.peak_phase == "optimizer step"
+    assert cuda.optimizer_temporaries != cpu.optimizer_temporaries
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        measured = measure_peak(materialise(build(analysis), "cpu"),
+                                torch.zeros((BATCH, *analysis.input_shape)), "adam",
+                                foreach=True)
+    assert cuda.peak_bytes == measured["Total"]
+
+
 @pytest.mark.parametrize("spec, optimizer, difference", [
     # residual blocks with a projection shortcut: one tensor of a block's size (2·256·14·14·4
     # = 401,408 bytes) more, not yet located (docs/training.md)
