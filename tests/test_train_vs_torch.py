@@ -71,7 +71,9 @@ def disagreements(spec: dict, optimizer: str = "adam") -> tuple[list, dict]:
               "backward_flops": (2 * figures.backward_macs * BATCH, step.backward_flops),
               "forward_flops": (2 * figures.forward_macs * BATCH, step.forward_flops),
               "gradients": (figures.gradient_bytes, step.gradient_bytes),
-              "optimizer": (figures.optimizer_bytes, step.optimizer_bytes)}
+              "optimizer": (figures.optimizer_bytes, step.optimizer_bytes),
+              # in the optimizer's order (Adam's CPU step follows it: the peak)
+              "param_tensors": (figures.param_tensors, step.param_tensors)}
     return differ, totals
 
 
@@ -440,6 +442,7 @@ def test_the_zoos_newer_networks_agree_with_a_training_step(name):
     assert 2 * figures.backward_macs * BATCH == step.backward_flops
     assert (figures.gradient_bytes, figures.optimizer_bytes) == (step.gradient_bytes,
                                                                  step.optimizer_bytes)
+    assert figures.param_tensors == step.param_tensors
 
 
 @pytest.mark.parametrize("name", ["lenet5", "ecg1d", "alphago_policy", "simple_cnn",

@@ -77,6 +77,8 @@ class TrainStep:
     optimizer_bytes: int
     modules: dict[str, ModuleStep] = field(default_factory=dict)   # by qualified name
     saved: list = field(default_factory=list)    # (module, shape, dtype, bytes) per storage
+    # elements of each parameter with a gradient, in the order the optimizer updates them
+    param_tensors: list = field(default_factory=list)
 
 
 def make_optimizer(name: str, params, foreach: bool | None = None) -> torch.optim.Optimizer:
@@ -177,6 +179,7 @@ def measure_train(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> 
             hook.remove()
     backward_flops = counter.get_total_flops()
     gradient_bytes = sum(_bytes(p.grad) for p in model.parameters() if p.grad is not None)
+    param_tensors = [p.numel() for p in model.parameters() if p.grad is not None]
     optimizer_bytes = 0
     if any(True for _ in model.parameters()):
         opt = make_optimizer(optimizer, model.parameters())
@@ -185,7 +188,7 @@ def measure_train(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> 
                               for t in state.values() if isinstance(t, torch.Tensor))
     return TrainStep(x.shape[0], optimizer, forward_flops, backward_flops,
                      sum(m.saved_bytes for m in modules.values()), gradient_bytes,
-                     optimizer_bytes, modules, saved)
+                     optimizer_bytes, modules, saved, param_tensors)
 
 
 def loss_of(output) -> torch.Tensor:

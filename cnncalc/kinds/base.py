@@ -37,8 +37,9 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   input_grad)`, the backward's multiply-accumulates (the forward's for the weight gradient,
   and again for the input gradient where the input needs one); `param_tensors(args, shape)`,
   the elements of each parameter tensor (optimizer state per tensor); `int64_buffers(args,
-  shape)`, how many of its buffers are int64 counters (8 bytes each, whatever the dtype). A kind that declares no
-  `saved` rule is refused by the training figures with its name, never guessed.
+  shape)`, how many of its buffers are int64 counters (8 bytes each, whatever the dtype). A
+  kind that declares no `saved` rule is refused by the training figures with its name, never
+  guessed.
 """
 
 from __future__ import annotations
