@@ -392,8 +392,11 @@ class _Walker:
             return out
         # a view's backward gives a view of the gradient (a slice's fills a new one)
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
-        self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
-                   add_up(tensors) * self.options.bytes_per_element, [value], view)
+        per = self.options.bytes_per_element
+        temporary = kind.backward_temporary(args, shape, out_shape, value.grad,
+                                            self.training) * per
+        self.event(node, out, (self.value_bytes(value) if value.grad and not view else 0)
+                   + temporary, add_up(tensors) * per, [value], view)
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],

@@ -271,6 +271,12 @@ SE = [{"conv": {"out": 8, "kernel": 1}},
         {"conv": {"out": 8, "kernel": 1}},
         {"residual": {"layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}}, "relu"]}}]},
      "sgd"),
+    # a parameter's gradient made at the output's size before its sum (`backward_temporary`):
+    # layer scale's γ, PReLU's slopes (and PReLU's input gradient, needed or not); with its
+    # input needing a gradient or not
+    *[({"input": [4, 6, 6], "layers": [*before, layer, {"conv": {"out": 2, "kernel": 1}}]},
+       "sgd") for layer in ["scale", "prelu", {"prelu": "all"}]
+      for before in ([], ["relu"], [{"conv": {"out": 4, "kernel": 1}}])],
 ])
 def test_peak_equals_memtracker(spec, optimizer):
     ours, theirs, _ = peak_of(spec, optimizer)

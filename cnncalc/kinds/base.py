@@ -36,7 +36,9 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   the input itself or a view of it (the same storage); `backward_macs(args, shape, out,
   input_grad)`, the backward's multiply-accumulates (the forward's for the weight gradient,
   and again for the input gradient where the input needs one); `param_tensors(args, shape)`,
-  the elements of each parameter tensor (optimizer state per tensor); `int64_buffers(args,
+  the elements of each parameter tensor (optimizer state per tensor); `backward_temporary(args,
+  shape, out, input_grad, training)`, what its backward holds besides its gradients (layer
+  scale's γ gradient at the output's size before it is summed); `int64_buffers(args,
   shape)`, how many of its buffers are int64 counters (8 bytes each, whatever the dtype). A
   kind that declares no `saved` rule is refused by the training figures with its name, never
   guessed.
@@ -316,6 +318,13 @@ class LeafKind:
     def param_tensors(self, args: Any, shape: tuple) -> list | None:
         """The elements of each parameter tensor; None: not declared for a kind with params."""
         return [] if self.params(args, shape) == 0 else None
+
+    def backward_temporary(self, args: Any, shape: tuple, out: tuple, input_grad: bool,
+                           training: Training) -> Any:
+        """Elements (the batch) its backward holds at its largest beside the gradient arriving,
+        the one it passes down (where needed) and its parameters' gradients: a parameter's
+        gradient made at the output's size before autograd sums it to the parameter's."""
+        return 0
 
     def int64_buffers(self, args: Any, shape: tuple) -> Any:
         """How many of its `buffers` are int64 counters, 8 bytes whatever the network's dtype
