@@ -391,6 +391,24 @@ def test_peak_equals_memtracker(spec, optimizer):
     assert ours == theirs
 
 
+@pytest.mark.parametrize("spec, optimizer, difference", [
+    # local response normalization's backward: autograd through PyTorch's Python
+    # implementation, three gradients of the input's size (16,384 bytes each here)
+    ({"input": [8, 16, 16], "layers": [{"conv": {"out": 8, "kernel": 3, "padding": 1}},
+                                       {"lrn": 5}, {"conv": {"out": 4, "kernel": 1}}]}, "sgd",
+     49_152),
+    # a parameter-free layer's forward temporaries where nothing records it: max-pool's
+    # indices (384 bytes, less the loss's 4), instance norm's
+    ({"input": [1, 18, 12], "layers": [{"maxpool": {"kernel": 2, "stride": 3,
+                                                    "ceil_mode": True}}]}, "sgd", 380),
+    ({"input": [4, 10, 10], "layers": ["instancenorm"]}, "sgd", 60),
+])
+def test_peak_differences_from_memtracker_are_the_documented_ones(spec, optimizer, difference):
+    """docs/training.md's table of what the peak leaves out, as measured."""
+    ours, theirs, _ = peak_of(spec, optimizer)
+    assert theirs - ours == difference
+
+
 @pytest.mark.parametrize("name", ["lenet5", "alphago_policy"])
 def test_adams_foreach_rule_equals_memtracker(name):
     """CUDA's rule for Adam's step (`foreach`: the square roots of all the tensors at once),
