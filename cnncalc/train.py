@@ -49,6 +49,7 @@ class Storage:
 
     bytes: Any
     kept_by: str | None = None    # "" for the network's input: never charged
+    kept_at: int | None = None    # the forward moment at which it was first kept
 
 
 @dataclass(eq=False, slots=True)
@@ -70,6 +71,7 @@ class Value:
     read_at: int = 0
     readers: int = 0
     free: bool = False            # its gradient is the loss's broadcast 1, or a view of it
+    born: int = 0                 # the forward moment that made it
 
 
 @dataclass(slots=True)
@@ -104,6 +106,27 @@ class Event:
     out: Any = None               # the Value it made, and those its gradient goes to
     sources: list = field(default_factory=list)
     view: bool = False            # its backward passes the gradient on as it is, or as views
+    # the gradients it passes down that meet one already waiting for the same tensor: autograd
+    # sums the two out of place (a new tensor) once its backward has run (`summed`)
+    sums: Any = 0
+    # the gradient arriving outlives its backward: a branch not yet run holds it too
+    shared: bool = False
+    rest: Any = 0                 # the rest of its storage, where it arrives as a view (in held)
+    copies: Any = 0               # parameter gradients copied into the parameters' layout
+    # what its backward holds only while it runs: a copy of the gradient arriving, a
+    # parameter's gradient at the output's size before its sum (`backward_temporary`)
+    temporary: Any = 0
+    dense: bool = False           # its backward copies the gradient arriving where not contiguous
+
+
+@dataclass(slots=True)
+class Moment:
+    """The forward just after one operation (a leaf's, or a composite's sum, concatenation or
+    product): what was kept by then, and the storages alive besides (its inputs and output,
+    the inputs of the modules it runs in, branches' outputs waiting to be joined)."""
+
+    kept: Any
+    storages: list[Storage]
 
 
 @dataclass(slots=True)
@@ -123,6 +146,7 @@ class TrainFigures:
     events: list[Event]
     outputs: int = 1                  # the loss sums each output's sum
     released: Any = 0                 # kept by layers no gradient reaches: freed before
+    during_forward: Any = 0           # the largest forward moment, beyond `base_bytes`
 
     @property
     def base_bytes(self):
@@ -137,38 +161,52 @@ class TrainFigures:
 
     @property
     def forward_peak(self):
-        """At the end of the forward: everything kept, the output and the loss."""
-        return (self.base_bytes + self.saved_bytes + self.output_bytes
-                + self.options.bytes_per_element)
+        """At the end of the forward (everything kept, the output and the loss), or at an
+        operation before it where more is alive (a last layer whose input nothing keeps: a
+        concatenation's branches, a resize's input, with its output)."""
+        return self.base_bytes + max(self.saved_bytes + self.output_bytes
+                                     + self.options.bytes_per_element, self.during_forward)
 
     @property
     def backward_peak(self):
         """The largest of, for each layer's backward in turn (the last layer first): what the
         layers before it keep (a storage is freed once the backward of the first layer that
         kept it has run, as its other keepers come after it), the gradients of the parameters
-        after it, and its own gradients: arriving, passed down, of its parameters."""
+        after it, its own gradients (arriving, passed down, of its parameters) and those others
+        hold; and, once it has run, the moments autograd sums two gradients for one tensor or
+        copies a parameter's gradient into the parameter's layout."""
         peak = 0
         kept = self.saved_bytes - self.released
         grads = 0
         for event in reversed(self.events):
             # an output's gradient is d(sum)/d(output): a broadcast 1 (out_grad 0)
-            peak = max(peak, self.base_bytes + kept + grads + event.out_grad + event.in_grad
-                       + event.param_grads + event.held + self.loss_bytes)
+            during = (self.base_bytes + kept + grads + event.out_grad + event.in_grad
+                      + event.param_grads + event.held + event.temporary + self.loss_bytes)
+            # once it has run, what it kept and the gradient that arrived are freed (unless
+            # what it passes down are views of that gradient, or a branch holds it)
+            after = during - event.temporary - event.kept - (
+                0 if event.view or event.shared else event.out_grad + event.rest)
+            # the sum is made while both gradients it adds are there; then the parameters'
+            # gradients are stored, each copied where laid out otherwise
+            peak = max(peak, during, after + event.sums if event.sums else 0,
+                       after - event.sums + event.copies if event.copies else 0)
             kept -= event.kept
             grads += event.param_grads
         return peak
 
     @property
     def optimizer_temporaries(self):
-        """Adam's: on the CPU (for-loop) the square root and its quotient of one tensor at a
-        time; on CUDA (`foreach`) the square roots of all of them at once. SGD's updates are
-        in place."""
+        """Adam's: on CUDA (`foreach`) the square roots of all the tensors at once; on the CPU
+        (torch.optim.adam's for-loop, a tensor at a time, in the parameters' order) the square
+        root of a tensor and its quotient, while the previous tensor's `denom` (that quotient)
+        is still held by the loop's variable. SGD's updates are in place."""
         if self.options.optimizer in ("sgd", "momentum") or not self.param_tensors:
             return 0
         per = self.options.bytes_per_element
+        sizes = self.param_tensors
         if self.options.device == "cuda":
-            return add_up(self.param_tensors) * per
-        return 2 * max(self.param_tensors) * per
+            return add_up(sizes) * per
+        return max(2 * size + before for before, size in zip([0, *sizes], sizes)) * per
 
     @property
     def optimizer_peak(self):
@@ -237,17 +275,25 @@ class _Walker:
         self.held_out: list[tuple[str, list[Event], Any]] = []
         self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
         self.released: Any = 0          # what their layers keep: freed with the forward
+        self.claimed: dict[str, int] = {}   # by path: how many of its `kept` its events free
+        # the forward's moments: what is kept by each, and the values the modules running
+        # hold (their inputs; branches' outputs not yet joined)
+        self.moments: list[Moment] = []
+        self.kept_bytes: Any = 0
+        self.holding: list[Value] = []
 
     def new(self, shape: tuple, grad: bool, last: bool = False) -> Value:
         """A tensor with a storage of its own."""
-        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last)
+        return Value(tuple(shape), grad, Storage(self.bytes_of(shape)), last,
+                     born=len(self.moments))
 
     def view(self, value: Value, shape: tuple) -> Value:
         """A view of `value` (a slice, a flatten): its storage, whole. Fewer channels of a
         batch of more than one sample leave gaps (not contiguous)."""
         gapped = value.gapped or (shape[0] != value.shape[0] and self.options.batch > 1
                                   and len(shape) == len(value.shape))
-        return Value(tuple(shape), value.grad, value.storage, value.last, gapped)
+        return Value(tuple(shape), value.grad, value.storage, value.last, gapped,
+                     born=len(self.moments))
 
     def sequence(self, nodes: list[Node], value: Value) -> Value:
         for node in nodes:
@@ -255,8 +301,11 @@ class _Walker:
         return value
 
     def node(self, node: Node, value: Value) -> Value:
-        if node.src is not None:            # `from: NAME`
+        holding = len(self.holding)
+        self.holding.append(value)          # the module's input, for as long as it runs
+        if node.src is not None:            # `from: NAME`: the previous entry's stays too
             value = self.values[node.src]
+            self.holding.append(value)
             value.named = True
         value.read_at = max(value.read_at, len(self.events))
         if node.leaf:
@@ -267,6 +316,7 @@ class _Walker:
             self._open[-1].append(node.path)
         if node.leaf:
             out = self.leaf(node, value, layer)
+            self.moment([out])
         else:
             self._open.append([])
             out = node.composite.train(self, node, value)
@@ -275,7 +325,27 @@ class _Walker:
             layer.saved_bytes = add_up([layer.saved_bytes, *(b.saved_bytes for b in below)])
         out.made = len(self.events)
         self.values[(node.path, "out")] = out
+        del self.holding[holding:]
         return out
+
+    def moment(self, values: list[Value]) -> None:
+        """An operation has made its output (one of `values`, with its inputs)."""
+        storages = {id(v.storage): v.storage for v in [*self.holding, *values]}
+        self.moments.append(Moment(self.kept_bytes, list(storages.values())))
+
+    def during_forward(self, named: list[Value]):
+        """The most alive at a forward moment beyond what a step starts with: what was kept
+        by then, and the storages alive then that nothing kept yet; `named`, the values that
+        references read, stay alive from when they are made to the end of the forward (held
+        by name, as a model's own dict of them does)."""
+        most = 0
+        for index, moment in enumerate(self.moments):
+            storages = {id(s): s for s in moment.storages}
+            storages.update((id(v.storage), v.storage) for v in named if v.born <= index)
+            alive = add_up(s.bytes for s in storages.values() if s.kept_by != ""
+                           and (s.kept_at is None or s.kept_at > index))
+            most = max(most, moment.kept + alive)
+        return most
 
     def named(self, key) -> Value:
         """The value a `{from: [...]}` reads: its gradient comes from this reader too."""
@@ -285,13 +355,47 @@ class _Walker:
         return value
 
     def waiting(self) -> None:
-        """A value read by name has several readers: autograd keeps its first gradient until
-        the producer's backward, summing the others into it; every event between holds it."""
+        """A value read by name has several readers: autograd keeps the first gradient to
+        arrive (from the last reader) until the producer's backward, summing the others into
+        it; every event between holds it, except those it arrives at itself. Where the last
+        reader is a sum or a concatenation, that first gradient is the one the reader received
+        (a concatenation's: a view of it, its whole storage held until the next reader's is
+        added), which its other inputs receive too (`add: {from: [a, .]}`: `.`'s layer
+        receives the very tensor `a` waits with)."""
         values = {id(v): v for v in self.values.values() if v.named and v.grad}
         for value in values.values():
             size = self.value_bytes(value)
-            for event in self.events[value.made:value.read_at]:
-                event.held = event.held + size
+            last = self.events[value.read_at] if value.read_at < len(self.events) else None
+            if last is None or not last.view or value not in last.sources:
+                last = None           # a gradient of its own: of the value's size
+            passed = {id(s) for s in last.sources} if last is not None else set()
+            # the next reader to run adds its gradient: from then on the sum is held
+            until = max((i for i in range(value.made, value.read_at)
+                         if value in self.events[i].sources), default=value.made - 1)
+            for i in range(value.made, value.read_at):
+                event = self.events[i]
+                if id(event.out) in passed:
+                    event.shared = True
+                elif last is not None and i >= until:
+                    whole = self.value_bytes(last.out)
+                    event.held = event.held + whole
+                    self.held_out.append((last.path, [event], whole))
+                else:
+                    event.held = event.held + size
+
+    def summed(self, outputs: list[Value]) -> None:
+        """A tensor read by several layers gets one gradient from each: autograd keeps the
+        first that arrives (the backward runs the events in reverse; an output's first is the
+        loss's) and adds each later one to it out of place, a new tensor of its size, after the
+        backward that made it."""
+        arrived = {id(value) for value in outputs if value.grad}
+        for event in reversed(self.events):
+            for source in event.sources:
+                if not source.grad:
+                    continue
+                if id(source) in arrived:
+                    event.sums = event.sums + self.value_bytes(source)
+                arrived.add(id(source))
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -343,14 +447,25 @@ class _Walker:
             return out
         # a view's backward gives a view of the gradient (a slice's fills a new one)
         view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
+        per = self.options.bytes_per_element
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
-                   add_up(tensors) * self.options.bytes_per_element, [value], view)
+                   add_up(tensors) * per, [value], view)
+        event = self.events[-1]
+        # a parameter's gradient made at the output's size before its sum: freed with the
+        # backward, as a copy of the gradient arriving is
+        event.temporary = kind.backward_temporary(args, shape, out_shape, value.grad,
+                                                  self.training) * per
+        event.copies = kind.gradient_copies(args, shape, value.last) * per
+        event.dense = kind.dense_gradient
         return out
 
     def event(self, node: Node, out: Value, in_grad, param_grads, sources: list[Value],
               view: bool = False) -> None:
-        layer = self.layers[node.path]
-        self.events.append(Event(node.path, add_up(k.bytes for k in layer.kept), param_grads,
+        # what the node was charged for since its last event (a product of several factors
+        # is one event per product, each freeing what it kept)
+        kept = self.layers[node.path].kept[self.claimed.get(node.path, 0):]
+        self.claimed[node.path] = self.claimed.get(node.path, 0) + len(kept)
+        self.events.append(Event(node.path, add_up(k.bytes for k in kept), param_grads,
                                  self.value_bytes(out), in_grad, out=out, sources=sources,
                                  view=view))
 
@@ -370,12 +485,21 @@ class _Walker:
                 for event in events:
                     event.held = event.held - size
 
+    def dense_copies(self) -> None:
+        """A kind whose backward needs the gradient arriving contiguous copies it where it is
+        the loss's broadcast 1 (an output's) or a concatenation's channel range of a batch of
+        more than one (a view with gaps)."""
+        for event in self.events:
+            if event.dense and (event.out.free or (event.rest and self.options.batch > 1)):
+                event.temporary = event.temporary + self.value_bytes(event.out)
+
     def save(self, node: Node, value: Value, label: str) -> None:
         """`node` keeps `value`: its whole storage, charged to it unless a layer before kept
         it."""
         storage = value.storage
         if storage.kept_by is None:
             storage.kept_by = node.path
+            storage.kept_at = len(self.moments)
             self.charge(node, Kept(label, storage.bytes))
         else:
             self.layers[node.path].shared.append((label, storage.kept_by))
@@ -388,14 +512,18 @@ class _Walker:
         layer = self.layers[node.path]
         layer.kept.append(kept)
         layer.saved_bytes = layer.saved_bytes + kept.bytes
+        self.kept_bytes = self.kept_bytes + kept.bytes
 
-    def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False
-              ) -> Value:
+    def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False,
+              partial: tuple | None = None) -> Value:
         """A composite's combined output from `sources`: a sum or a concatenation passes its
         gradient down as it is (or as views); a product makes one of the output's size for
-        each factor that needs it (a broadcast factor's is then summed to its size)."""
+        each factor that needs it (a broadcast factor's is then summed to its size).
+        `partial`: the shape of what it made before the output from all but the last source
+        (a sum of three or more, one `+` at a time), alive beside the output as it is made."""
         grad = any(source.grad for source in sources)
         out = self.new(shape, grad)
+        self.moment([*sources, out, *([self.new(partial, grad)] if partial else [])])
         for source in sources:
             source.readers += 1
         if (node.path, "out") in self.dead:
@@ -403,41 +531,65 @@ class _Walker:
             self.released = add_up([self.released, *(k.bytes for k in kept)])
             return out
         if grad:
-            in_grad = (sum(1 for s in sources if s.grad) * self.value_bytes(out) if product
-                       else 0)
+            in_grad = self.product_gradients(out, sources) if product else 0
             self.event(node, out, in_grad, 0, sources, view=not product)
         return out
+
+    def product_gradients(self, out: Value, factors: list[Value]):
+        """The most a product's backward holds of its gradients: one of the output's size for
+        each factor that needs it; then autograd sums a broadcast factor's to the factor's
+        size, one factor at a time, while the output-sized ones not yet summed are held."""
+        needs = [f for f in factors if f.grad]
+        full = self.value_bytes(out)
+        most = held = len(needs) * full
+        for factor in needs:
+            if factor.shape != out.shape:
+                reduced = self.value_bytes(factor)
+                most = max(most, held + reduced)
+                held = held - full + reduced
+        return most
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
                  pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
         """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
-        the others hold during its backward: autograd runs the last branch first; while branch
-        k runs, the branches after it have left their gradient for the input waiting (the
-        input's size), and those before it still hold the gradient arriving from above (the
-        output's size). A sum (`sums`) hands its output's gradient itself to each branch, so an
-        identity branch leaves that very tensor waiting: it is the first layer's arriving
-        gradient, then held beside the others (a ResNet block's identity shortcut)."""
+        the others hold during its backward. The join's backward hands each branch the
+        gradient arriving from above: a sum (`sums`) that very tensor, a concatenation a view
+        of it; an identity branch (none of its own layers) passes it on to the input at once.
+        Autograd then runs the last branch first, each branch whole. While branch k runs:
+        - the gradient from above (the output's size, once) is held by the branches before
+          it, still to run, and by an identity branch until the first branch to run adds its
+          gradient for the input to it (a split's cut waits for every piece: until the end);
+          the first layer to run of branch k receives it (or its part of it), so there that
+          part is its arriving gradient;
+        - the branches that ran before it have left their gradient for the input waiting: one
+          tensor of the input's size, summed as each arrives (a split's: one per piece)."""
         outs, spans = [], []
         for b, children in enumerate(branches):
             start = len(self.events)
             outs.append(self.sequence(children, value if pieces is None else pieces[b]))
+            self.holding.append(outs[-1])     # until the branches are joined
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
-        later = passed = False
-        for k in range(len(spans) - 1, -1, -1):
-            start, end = spans[k]
-            held = (self.value_bytes(value) if later and value.grad else 0) + (
-                out_bytes if k > 0 else 0)
+        ran = [start != end for start, end in spans]
+        identity = value.grad and not all(ran)
+        for k, (start, end) in enumerate(spans):
+            if start == end:
+                continue
+            after = [j for j in range(k + 1, len(spans)) if ran[j]]     # they ran before it
+            waiting = 0
+            if value.grad and after:
+                waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
+                           else self.value_bytes(value))
+            holds = any(ran[:k]) or (identity and (pieces is not None or not after))
+            first = self.events[end - 1]        # the first to run: it receives the gradient
+            rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
+            first.shared = first.shared or holds
+            first.rest = rest
             for event in self.events[start:end]:
-                event.held = event.held + held
-            if k > 0:
-                self.held_out.append((node.path, self.events[start:end], out_bytes))
-            if passed and not later and value.grad:      # the sum's gradient, passed on
-                for event in self.events[start + 1:end]:
-                    event.held = event.held + out_bytes
-                self.held_out.append((node.path, self.events[start + 1:end], out_bytes))
-            later = later or start != end
-            passed = passed or (sums and start == end)
+                above = rest if event is first else out_bytes if holds else 0
+                event.held = event.held + waiting + above
+                if above:
+                    self.held_out.append((node.path, [event], above))
         return outs
 
     def shape_of(self, node: Node) -> tuple:
@@ -480,7 +632,10 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     walker.waiting()
     outputs = ([walker.values[key] for _, key in analysis.root.outputs]
                if analysis.root.outputs is not None else [out])
+    walker.summed(outputs)
     walker.free_gradients(outputs)
+    walker.dense_copies()
+    during = walker.during_forward([walker.values[key] for key in named_keys(analysis)])
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]
     per = options.bytes_per_element
     params = analysis.total("params")
@@ -489,10 +644,30 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
         options, walker.layers, analysis.total("macs"),
         add_up(layer.backward_macs for layer in top),
         add_up(layer.saved_bytes for layer in top),
-        params * per, analysis.total("buffers") * per,
+        params * per, buffer_bytes(analysis, per),
         walker.bytes_of(input_shape), output_bytes(outputs), add_up(tensors) * per,
         optimizer_bytes(options.optimizer, add_up(tensors) * per, len(tensors)), tensors,
-        walker.events, len(outputs), walker.released)
+        walker.events, len(outputs), walker.released, during)
+
+
+def named_keys(analysis: Analysis) -> set[Key]:
+    """The values held by name during the forward: those references read (`from`, `{from:
+    [...]}`, `like`), and the outputs where there are several or references (gathered at the
+    end), as the cross-check's model (cnncalc/crosscheck/build.py) holds them."""
+    root = analysis.root
+    read = {key for node in root.walk()
+            for key in ((node.src,) if node.src is not None else ()) + tuple(node.refs)}
+    if root.outputs is not None and (len(root.outputs) > 1 or read):
+        read.update(key for _, key in root.outputs)
+    return read
+
+
+def buffer_bytes(analysis: Analysis, per: int):
+    """The buffers: of the network's dtype, but for int64 counters (batch norm's
+    `num_batches_tracked`), 8 bytes each."""
+    counters = add_up(row.node.leaf_kind.int64_buffers(row.node.args, row.input_shape)
+                      for row in analysis.leaves)
+    return (analysis.total("buffers") - counters) * per + counters * OWN_DTYPE_BYTES["int64"]
 
 
 def output_bytes(outputs: list[Value]):

@@ -54,7 +54,9 @@ class Chain(nn.Sequential):
             values[self.keep_input] = x
         for module, (source, refs, keep) in zip(self, self.wiring):
             given = values[source] if source is not None else x
-            x = module(given, *[values[r] for r in refs]) if refs else module(given)
+            # a leaf reads its references' sizes only (`like`): without their graph, so that
+            # no module hook (MemTracker's) waits for a gradient they never get from it
+            x = module(given, *[values[r].detach() for r in refs]) if refs else module(given)
             if keep is not None:
                 values[keep] = x
         if self.returns is not None:

@@ -77,18 +77,22 @@ class TrainStep:
     optimizer_bytes: int
     modules: dict[str, ModuleStep] = field(default_factory=dict)   # by qualified name
     saved: list = field(default_factory=list)    # (module, shape, dtype, bytes) per storage
+    # elements of each parameter with a gradient, in the order the optimizer updates them
+    param_tensors: list = field(default_factory=list)
 
 
-def make_optimizer(name: str, params) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params, foreach: bool | None = None) -> torch.optim.Optimizer:
+    """`foreach` (Adam's): None for PyTorch's default, the for-loop on the CPU and `foreach`
+    on CUDA."""
     params = list(params)
     if name == "sgd":
         return torch.optim.SGD(params, lr=0.01)
     if name == "momentum":
         return torch.optim.SGD(params, lr=0.01, momentum=0.9)
     if name == "adam":
-        return torch.optim.Adam(params, lr=1e-3)
+        return torch.optim.Adam(params, lr=1e-3, foreach=foreach)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=1e-3)
+        return torch.optim.AdamW(params, lr=1e-3, foreach=foreach)
     raise ValueError(f"unknown optimizer {name!r}")
 
 
@@ -175,6 +179,7 @@ def measure_train(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> 
             hook.remove()
     backward_flops = counter.get_total_flops()
     gradient_bytes = sum(_bytes(p.grad) for p in model.parameters() if p.grad is not None)
+    param_tensors = [p.numel() for p in model.parameters() if p.grad is not None]
     optimizer_bytes = 0
     if any(True for _ in model.parameters()):
         opt = make_optimizer(optimizer, model.parameters())
@@ -183,7 +188,7 @@ def measure_train(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> 
                               for t in state.values() if isinstance(t, torch.Tensor))
     return TrainStep(x.shape[0], optimizer, forward_flops, backward_flops,
                      sum(m.saved_bytes for m in modules.values()), gradient_bytes,
-                     optimizer_bytes, modules, saved)
+                     optimizer_bytes, modules, saved, param_tensors)
 
 
 def loss_of(output) -> torch.Tensor:
@@ -192,7 +197,8 @@ def loss_of(output) -> torch.Tensor:
     return sum((o.sum() for o in outputs[1:]), outputs[0].sum())
 
 
-def measure_peak(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> dict:
+def measure_peak(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd",
+                 foreach: bool | None = None) -> dict:
     """The peak of a steady-state training step by PyTorch's MemTracker
     (torch.distributed._tools.mem_tracker): one step first, so that the optimizer's state
     exists, gradients set to None, then one tracked step (forward, `output.sum()`, backward,
@@ -201,7 +207,7 @@ def measure_peak(model: nn.Module, x: torch.Tensor, optimizer: str = "sgd") -> d
 
     model.train()
     params = [p for p in model.parameters()]
-    opt = make_optimizer(optimizer, params) if params else None
+    opt = make_optimizer(optimizer, params, foreach) if params else None
 
     def step() -> None:
         if opt is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from cnncalc.dims import numel
 from cnncalc.kinds.base import (
     INPUT,
     OUTPUT,
@@ -237,6 +238,13 @@ expected:
 
     def param_tensors(self, args: PReluArgs, shape):
         return [self.params(args, shape)]
+
+    def backward_temporary(self, args, shape, out, input_grad, training):
+        # PyTorch's _prelu_kernel_backward makes the slopes' gradient at the input's size (then
+        # summed to theirs) and the input's, needed or not: where it isn't, the largest moment
+        # is the kernel's, before the slopes' own gradient exists
+        full = training.batch * numel(shape)
+        return full if input_grad else 2 * full - self.params(args, shape)
 
     def build(self, nn, args: PReluArgs, shape):
         return nn.PReLU(shape[0] if args.channels == "all" else 1)

@@ -36,8 +36,12 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   the input itself or a view of it (the same storage); `backward_macs(args, shape, out,
   input_grad)`, the backward's multiply-accumulates (the forward's for the weight gradient,
   and again for the input gradient where the input needs one); `param_tensors(args, shape)`,
-  the elements of each parameter tensor (optimizer state per tensor). A kind that declares no
-  `saved` rule is refused by the training figures with its name, never guessed.
+  the elements of each parameter tensor (optimizer state per tensor); `backward_temporary(args,
+  shape, out, input_grad, training)`, what its backward holds besides its gradients (layer
+  scale's γ gradient at the output's size before it is summed); `int64_buffers(args,
+  shape)`, how many of its buffers are int64 counters (8 bytes each, whatever the dtype). A
+  kind that declares no `saved` rule is refused by the training figures with its name, never
+  guessed.
 """
 
 from __future__ import annotations
@@ -311,9 +315,31 @@ class LeafKind:
         macs = self.macs(args, shape, out)
         return 2 * macs if input_grad else macs
 
+    # its backward makes the gradient arriving contiguous first: a copy where it isn't (the
+    # loss's broadcast 1, a concatenation's channel range of a batch)
+    dense_gradient: ClassVar[bool] = False
+
+    def gradient_copies(self, args: Any, shape: tuple, input_last: bool) -> int:
+        """The elements of the parameter gradients its backward lays out otherwise than the
+        parameters (`input_last`: its input lies channels last): autograd copies each into the
+        parameter's layout as it stores it, both alive for a moment."""
+        return 0
+
     def param_tensors(self, args: Any, shape: tuple) -> list | None:
         """The elements of each parameter tensor; None: not declared for a kind with params."""
         return [] if self.params(args, shape) == 0 else None
+
+    def backward_temporary(self, args: Any, shape: tuple, out: tuple, input_grad: bool,
+                           training: Training) -> Any:
+        """Elements (the batch) its backward holds at its largest beside the gradient arriving,
+        the one it passes down (where needed) and its parameters' gradients: a parameter's
+        gradient made at the output's size before autograd sums it to the parameter's."""
+        return 0
+
+    def int64_buffers(self, args: Any, shape: tuple) -> Any:
+        """How many of its `buffers` are int64 counters, 8 bytes whatever the network's dtype
+        (`module.half()` converts only floating-point buffers)."""
+        return 0
 
     def read(self, nn: Any, module: Any, shape: tuple) -> Args | None:
         """This kind's arguments when `module` is one of this kind's (the inverse of `build`;

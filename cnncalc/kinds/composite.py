@@ -495,6 +495,14 @@ expected:
   params: 2_592
 """
 
+    def joined(self, walker, node: Node, outs: list):
+        """`combined` adds one branch at a time: from three on, the last `+` makes the output
+        while the sum of the others is alive."""
+        if len(outs) < 3:
+            return super().joined(walker, node, outs)
+        partial = broadcast(self.name, [out.shape for out in outs[:-1]], None, walker.layout)
+        return walker.fresh(node, walker.shape_of(node), outs, partial=partial)
+
     def combine(self, outs, constraints, layout, labels=None, residual: bool = False):
         """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
         exactly (no broadcasting)."""
@@ -605,15 +613,27 @@ expected:
         return total
 
     def joined(self, walker, node: Node, outs: list):
-        """a·b keeps b when a needs a gradient and a when b does, one product at a time."""
+        """a·b keeps b when a needs a gradient and a when b does, one product at a time. The
+        backward runs the last product first: the gradient it makes for its right factor
+        waits (for that factor's own layers, which run after every product) while the
+        products before it run theirs."""
         total = outs[0]
+        products = []
         for out in outs[1:]:
             if total.grad:
                 walker.save(node, out, "a factor, for the other's gradient")
             if out.grad:
                 walker.save(node, total, "a factor, for the other's gradient")
             shape = broadcast(self.name, [total.shape, out.shape], None, walker.layout)
+            start = len(walker.events)
             total = walker.fresh(node, shape, [total, out], product=True)
+            products.append((walker.events[start:], out))
+        waiting = 0
+        for events, factor in reversed(products):
+            for event in events:
+                event.held = event.held + waiting
+            if factor.grad:
+                waiting = waiting + walker.value_bytes(factor)
         return total
 
     def explain(self, row, context) -> list[Step]:

@@ -190,6 +190,15 @@ expected:
         weight = self.params(args, shape) - (args.out if args.bias else 0)
         return [weight, args.out] if args.bias else [weight]
 
+    def gradient_copies(self, args, shape, input_last):
+        """On an input laid out channels last, PyTorch computes the weight's gradient channels
+        last too, which differs from the weight's own layout where a filter has more than one
+        channel and more than one position (ConvNeXt's downsampling after a layer norm)."""
+        kernel = per_axis(args.kernel, len(shape) - 1, "kernel")
+        if not input_last or shape[0] // args.groups == 1 or numel(kernel) == 1:
+            return 0
+        return self.params(args, shape) - (args.out if args.bias else 0)
+
     def build(self, nn, args: ConvArgs, shape):
         n_axes = len(shape) - 1
         stride = args.stride if isinstance(args.stride, list) else [args.stride] * n_axes

@@ -76,6 +76,9 @@ expected:
             Step("buffers", "2·C + 1 (running mean and variance per channel, and a batch counter)",
                  f"2·{n(c)} + 1", row.buffers)]
 
+    def int64_buffers(self, args, shape):
+        return 1                     # num_batches_tracked
+
     def saved(self, args, shape, out, training):
         # the batch's mean and inverse standard deviation per channel, in the input's dtype
         return [INPUT, own(shape[0], "the batch mean per channel"),
@@ -109,6 +112,7 @@ class GroupNorm(AffinePerChannel):
     name = "groupnorm"
     args = GroupNormArgs
     torch = "GroupNorm"
+    dense_gradient = True         # native_group_norm_backward(grad.contiguous(), …)
     also = ("group_norm",)
     summary = "group normalisation"
     position_wise = False

@@ -536,6 +536,9 @@ expected:
     def param_tensors(self, args, shape):
         return [shape[0]]
 
+    def backward_temporary(self, args, shape, out, input_grad, training):
+        return training.batch * numel(out)      # γ's gradient, grad·x, before its sum
+
     def build(self, nn, args: ScaleArgs, shape):
         from cnncalc.crosscheck.build import ChannelScale
 
