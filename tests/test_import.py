@@ -342,8 +342,8 @@ class Functional(nn.Module):
         self.fc = nn.Linear(8 * 4 * 4, 10)
 
     def forward(self, x):
-        x = F.max_pool2d(F.leaky_relu(self.conv(x), 0.2), 2)
-        x = F.interpolate(x, scale_factor=0.5)
+        x = F.max_pool2d(F.leaky_relu(self.conv(x), 0.2), 2).contiguous()   # copies: no layer
+        x = F.interpolate(x.detach(), scale_factor=0.5)
         x = F.dropout(x, 0.3, self.training)
         return torch.sigmoid(self.fc(x.view(x.size(0), -1))).softmax(1)
 

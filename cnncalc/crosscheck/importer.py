@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncalc.crosscheck.drift import Target, build_model
+from cnncalc.crosscheck.drift import COPIES, Target, build_model
 from cnncalc.crosscheck.measure import fixed_and_unused
 from cnncalc.crosscheck.trace import Op, Ref, TraceFailed, trace
 from cnncalc.errors import SpecError
@@ -205,6 +205,10 @@ class _Reader:
             chain = tuple(p for p in op.scope if p)
             inputs = [self.value(r) for r in op.inputs]
             if op.index in self.skip:          # read with the call before it
+                continue
+            if op.name in COPIES and len(inputs) == 1 and \
+                    op.output_shapes[0] == op.input_shapes[0]:
+                self.alias[op.index] = inputs[0]    # `.detach()`, `.contiguous()`: the same value
                 continue
             if op.module is not None:           # a leaf module's call
                 called[id(op.module)] += 1
