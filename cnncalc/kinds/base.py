@@ -349,9 +349,11 @@ class LeafKind:
     def forward_temporary(self, args: Any, shape: tuple, out: tuple,
                           training: Training) -> list[Saved]:
         """What its forward makes beside its output and frees at once where autograd records
-        nothing (no parameters, no input needing a gradient: max-pool's indices, dropout's
-        mask); where it records, these are what it keeps (`saved`)."""
-        return []
+        nothing (no parameters, no input needing a gradient). By default the tensors of its
+        own that it keeps where it records (max-pool's indices, dropout's mask, a norm's
+        statistics): PyTorch's kernels make them either way."""
+        saved = self.saved(args, shape, out, training) or []
+        return [item for item in saved if item.what == "own"]
 
     def int64_buffers(self, args: Any, shape: tuple) -> Any:
         """How many of its `buffers` are int64 counters, 8 bytes whatever the network's dtype
