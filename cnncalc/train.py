@@ -119,6 +119,9 @@ class Event:
     # what it holds at its largest once the gradient arriving is released, beside what it
     # keeps and the gradient it passes down (`backward_late_temporary`)
     late: Any = 0
+    # where a gradient of its own already waits for its input, autograd adds the gradient it
+    # passes down to that one in place (by the late moment, its first operation's)
+    merged: Any = 0
     dense: bool = False           # its backward copies the gradient arriving where not contiguous
 
 
@@ -194,7 +197,7 @@ class TrainFigures:
             # gradients are stored, each copied where laid out otherwise
             peak = max(peak, during, after + event.sums if event.sums else 0,
                        after - event.sums + event.copies if event.copies else 0,
-                       after + event.kept + event.late if event.late else 0)
+                       after + event.kept + event.late - event.merged if event.late else 0)
             kept -= event.kept
             grads += event.param_grads
         return peak
@@ -412,6 +415,24 @@ class _Walker:
                 if id(source) in arrived:
                     event.sums = event.sums + self.value_bytes(source)
                 arrived.add(id(source))
+
+    def merged(self, outputs: list[Value]) -> None:
+        """The gradients a layer passes down that autograd adds in place to one already
+        waiting for the same tensor: where that one is a tensor of its own (a layer's, or a
+        sum's gradient handed on whole, an identity shortcut's), not the loss's broadcast 1 or
+        a concatenation's view. Only a kind's late moment (`backward_late_temporary`) sees it;
+        the rest is the out-of-place rule of `summed`, as measured."""
+        first: dict[int, Event | None] = {id(v): None for v in outputs if v.grad}
+        for event in reversed(self.events):
+            for source in event.sources:
+                if not source.grad:
+                    continue
+                if id(source) not in first:
+                    first[id(source)] = event
+                    continue
+                by = first[id(source)]
+                if by is not None and not by.out.free:
+                    event.merged = event.merged + self.value_bytes(source)
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -654,6 +675,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
                if analysis.root.outputs is not None else [out])
     walker.summed(outputs)
     walker.free_gradients(outputs)
+    walker.merged(outputs)
     walker.dense_copies()
     during = walker.during_forward([walker.values[key] for key in named_keys(analysis)])
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]

@@ -408,6 +408,26 @@ def _lrn(shape: list, size: int, before: bool = True, after: bool = True) -> dic
     # arriving is released (the padded squares kept, the average's gradient padded)
     (_lrn([1, 6, 6], 9), "sgd"), (_lrn([1, 6, 6], 9, after=False), "sgd"),
     (_lrn([1, 3, 3, 3], 7), "sgd"),
+    # ... where a gradient of its own already waits for its input (an identity shortcut's, a
+    # branch's, a concatenation's piece), autograd adds the quotient's gradient for the input
+    # to it in place (`merged`): one tensor of the input's size fewer (288 bytes here); not
+    # where the one waiting comes from the loss's broadcast 1
+    *[({"input": [1, 6, 6], "layers": [{"conv": {"out": 1, "kernel": 1}}, join, *after]},
+       "sgd") for join in ({"residual": {"layers": [{"lrn": 9}]}},
+                           {"residual": {"layers": [{"lrn": 5}]}},
+                           {"concat": [[{"lrn": 9}], ["relu"]]})
+      for after in ([], [{"conv": {"out": 2, "kernel": 1}}])],
+    ({"input": [1, 6, 6], "layers": [
+        {"conv": {"out": 1, "kernel": 1}},
+        {"add": [[{"lrn": 9}], [{"conv": {"out": 1, "kernel": 1}}]]},
+        {"conv": {"out": 2, "kernel": 1}}]}, "sgd"),
+    ({"input": [2, 6, 6], "layers": [{"conv": {"out": 2, "kernel": 1}},
+                                     {"concat": [[], [{"lrn": 9}]]},
+                                     {"conv": {"out": 2, "kernel": 1}}]}, "sgd"),
+    *[({"input": [1, 6, 6], "layers": [{"conv": {"out": 1, "kernel": 1, "id": "a"}}, {"lrn": 9},
+                                       {"conv": {"out": 1, "kernel": 1}},
+                                       {"add": {"from": ["a", "."]}}, *after]}, "sgd")
+      for after in ([], [{"conv": {"out": 2, "kernel": 1}}])],
     ("zfnet", "sgd"),
 ])
 def test_lrn_peak_equals_memtracker(spec, optimizer):
@@ -416,12 +436,18 @@ def test_lrn_peak_equals_memtracker(spec, optimizer):
 
 
 @pytest.mark.parametrize("spec, optimizer, difference", [
-    # LRN's average's backward the largest moment (one channel, a wide window) as the first
-    # layer of an identity residual: the quotient's gradient for the input is added in place to
-    # the identity's, waiting there alone, so one tensor of the input's size fewer (288 bytes)
+    # LRN's average's backward the largest moment (one channel, a wide window) beside an
+    # identity branch of a concatenation of two single channels: one tensor of the input's
+    # size fewer than cnncalc counts (not traced yet; with two channels each it is exact)
     ({"input": [1, 6, 6], "layers": [
-        {"conv": {"out": 1, "kernel": 1}}, {"residual": {"layers": [{"lrn": 9}]}},
+        {"conv": {"out": 1, "kernel": 1}}, {"concat": [[{"lrn": 9}], []]},
         {"conv": {"out": 2, "kernel": 1}}]}, "sgd", -288),
+    # ... beside a branch with a conv, as the last entry: the conv's gradient for the input,
+    # made from the loss's broadcast 1, waits, and the quotient's is added to it in place
+    # (cnncalc takes one made from the broadcast 1 to be added out of place, as a ReLU's is)
+    ({"input": [1, 6, 6], "layers": [
+        {"conv": {"out": 1, "kernel": 1}},
+        {"add": [[{"lrn": 9}], [{"conv": {"out": 1, "kernel": 1}}]]}]}, "sgd", -288),
 ])
 def test_peak_differences_from_memtracker_are_the_documented_ones(spec, optimizer, difference):
     """docs/training.md's table of what the peak leaves out, as measured."""
