@@ -180,8 +180,9 @@ class TrainFigures:
         layers before it keep (a storage is freed once the backward of the first layer that
         kept it has run, as its other keepers come after it), the gradients of the parameters
         after it, its own gradients (arriving, passed down, of its parameters) and those others
-        hold; and, once it has run, the moments autograd sums two gradients for one tensor or
-        copies a parameter's gradient into the parameter's layout."""
+        hold; within it, once the gradient arriving is released (`late`); and, once it has run,
+        the moments autograd sums two gradients for one tensor or copies a parameter's
+        gradient into the parameter's layout."""
         peak = 0
         kept = self.saved_bytes - self.released
         grads = 0
@@ -418,10 +419,10 @@ class _Walker:
 
     def merged(self, outputs: list[Value]) -> None:
         """The gradients a layer passes down that autograd adds in place to one already
-        waiting for the same tensor: where that one is a tensor of its own (a layer's, or a
-        sum's gradient handed on whole, an identity shortcut's), not the loss's broadcast 1 or
-        a concatenation's view. Only a kind's late moment (`backward_late_temporary`) sees it;
-        the rest is the out-of-place rule of `summed`, as measured."""
+        waiting for the same tensor: where that one is a tensor of its own (a layer's, a sum's
+        handed on whole to an identity shortcut, a concatenation's piece), not the loss's
+        broadcast 1 or one made from it. Only a kind's late moment (`backward_late_temporary`)
+        sees it; the rest follow the out-of-place rule of `summed`, as measured."""
         first: dict[int, Event | None] = {id(v): None for v in outputs if v.grad}
         for event in reversed(self.events):
             for source in event.sources:
