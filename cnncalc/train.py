@@ -116,6 +116,12 @@ class Event:
     # what its backward holds only while it runs: a copy of the gradient arriving, a
     # parameter's gradient at the output's size before its sum (`backward_temporary`)
     temporary: Any = 0
+    # what it holds at its largest once the gradient arriving is released, beside what it
+    # keeps and the gradient it passes down (`backward_late_temporary`)
+    late: Any = 0
+    # where a gradient of its own already waits for its input, autograd adds the gradient it
+    # passes down to that one in place (by the late moment, its first operation's)
+    merged: Any = 0
     dense: bool = False           # its backward copies the gradient arriving where not contiguous
 
 
@@ -127,6 +133,7 @@ class Moment:
 
     kept: Any
     storages: list[Storage]
+    extra: Any = 0                # made and freed by the operation (`forward_temporary`)
 
 
 @dataclass(slots=True)
@@ -173,8 +180,9 @@ class TrainFigures:
         layers before it keep (a storage is freed once the backward of the first layer that
         kept it has run, as its other keepers come after it), the gradients of the parameters
         after it, its own gradients (arriving, passed down, of its parameters) and those others
-        hold; and, once it has run, the moments autograd sums two gradients for one tensor or
-        copies a parameter's gradient into the parameter's layout."""
+        hold; within it, once the gradient arriving is released (`late`); and, once it has run,
+        the moments autograd sums two gradients for one tensor or copies a parameter's
+        gradient into the parameter's layout."""
         peak = 0
         kept = self.saved_bytes - self.released
         grads = 0
@@ -189,7 +197,8 @@ class TrainFigures:
             # the sum is made while both gradients it adds are there; then the parameters'
             # gradients are stored, each copied where laid out otherwise
             peak = max(peak, during, after + event.sums if event.sums else 0,
-                       after - event.sums + event.copies if event.copies else 0)
+                       after - event.sums + event.copies if event.copies else 0,
+                       after + event.kept + event.late - event.merged if event.late else 0)
             kept -= event.kept
             grads += event.param_grads
         return peak
@@ -316,7 +325,7 @@ class _Walker:
             self._open[-1].append(node.path)
         if node.leaf:
             out = self.leaf(node, value, layer)
-            self.moment([out])
+            self.moment([out], self.forward_temporary(node, layer))
         else:
             self._open.append([])
             out = node.composite.train(self, node, value)
@@ -328,10 +337,21 @@ class _Walker:
         del self.holding[holding:]
         return out
 
-    def moment(self, values: list[Value]) -> None:
-        """An operation has made its output (one of `values`, with its inputs)."""
+    def moment(self, values: list[Value], extra: Any = 0) -> None:
+        """An operation has made its output (one of `values`, with its inputs), and `extra`
+        bytes it frees at once."""
         storages = {id(v.storage): v.storage for v in [*self.holding, *values]}
-        self.moments.append(Moment(self.kept_bytes, list(storages.values())))
+        self.moments.append(Moment(self.kept_bytes, list(storages.values()), extra))
+
+    def forward_temporary(self, node: Node, layer: LayerTrain):
+        """What a layer autograd doesn't record makes beside its output and frees (where it
+        records, the same tensors are kept, and charged)."""
+        if layer.recorded:
+            return 0
+        row = self.rows[node.path]
+        items = node.leaf_kind.forward_temporary(node.args, row.input_shape, row.output_shape,
+                                                 self.training)
+        return add_up(self.item_bytes(item) for item in items)
 
     def during_forward(self, named: list[Value]):
         """The most alive at a forward moment beyond what a step starts with: what was kept
@@ -344,7 +364,7 @@ class _Walker:
             storages.update((id(v.storage), v.storage) for v in named if v.born <= index)
             alive = add_up(s.bytes for s in storages.values() if s.kept_by != ""
                            and (s.kept_at is None or s.kept_at > index))
-            most = max(most, moment.kept + alive)
+            most = max(most, moment.kept + alive + moment.extra)
         return most
 
     def named(self, key) -> Value:
@@ -396,6 +416,24 @@ class _Walker:
                 if id(source) in arrived:
                     event.sums = event.sums + self.value_bytes(source)
                 arrived.add(id(source))
+
+    def merged(self, outputs: list[Value]) -> None:
+        """The gradients a layer passes down that autograd adds in place to one already
+        waiting for the same tensor: where that one is a tensor of its own (a layer's, a sum's
+        handed on whole to an identity shortcut, a concatenation's piece), not the loss's
+        broadcast 1 or one made from it. Only a kind's late moment (`backward_late_temporary`)
+        sees it; the rest follow the out-of-place rule of `summed`, as measured."""
+        first: dict[int, Event | None] = {id(v): None for v in outputs if v.grad}
+        for event in reversed(self.events):
+            for source in event.sources:
+                if not source.grad:
+                    continue
+                if id(source) not in first:
+                    first[id(source)] = event
+                    continue
+                by = first[id(source)]
+                if by is not None and not by.out.free:
+                    event.merged = event.merged + self.value_bytes(source)
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
         kind, args = node.leaf_kind, node.args
@@ -455,6 +493,7 @@ class _Walker:
         # backward, as a copy of the gradient arriving is
         event.temporary = kind.backward_temporary(args, shape, out_shape, value.grad,
                                                   self.training) * per
+        event.late = kind.backward_late_temporary(args, shape, out_shape, self.training) * per
         event.copies = kind.gradient_copies(args, shape, value.last) * per
         event.dense = kind.dense_gradient
         return out
@@ -505,8 +544,11 @@ class _Walker:
             self.layers[node.path].shared.append((label, storage.kept_by))
 
     def own(self, node: Node, item: Saved) -> None:
+        self.charge(node, Kept(item.label, self.item_bytes(item)))
+
+    def item_bytes(self, item: Saved):
         per = (OWN_DTYPE_BYTES[item.dtype] if item.dtype else self.options.bytes_per_element)
-        self.charge(node, Kept(item.label, item.elements * per))
+        return item.elements * per
 
     def charge(self, node: Node, kept: Kept) -> None:
         layer = self.layers[node.path]
@@ -634,6 +676,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
                if analysis.root.outputs is not None else [out])
     walker.summed(outputs)
     walker.free_gradients(outputs)
+    walker.merged(outputs)
     walker.dense_copies()
     during = walker.during_forward([walker.values[key] for key in named_keys(analysis)])
     top = [walker.layers[row.node.path] for row in analysis.rows if row.depth == 0]

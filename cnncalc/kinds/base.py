@@ -38,7 +38,10 @@ A leaf kind is one class, registered with `@leaf_kind`, that owns everything abo
   and again for the input gradient where the input needs one); `param_tensors(args, shape)`,
   the elements of each parameter tensor (optimizer state per tensor); `backward_temporary(args,
   shape, out, input_grad, training)`, what its backward holds besides its gradients (layer
-  scale's γ gradient at the output's size before it is summed); `int64_buffers(args,
+  scale's γ gradient at the output's size before it is summed); `backward_late_temporary(args,
+  shape, out, training)`, what it holds once the gradient arriving is released (LRN's);
+  `forward_temporary(args, shape, out, training)`, what its forward makes and frees where
+  nothing records it (max-pool's indices); `int64_buffers(args,
   shape)`, how many of its buffers are int64 counters (8 bytes each, whatever the dtype). A
   kind that declares no `saved` rule is refused by the training figures with its name, never
   guessed.
@@ -335,6 +338,22 @@ class LeafKind:
         the one it passes down (where needed) and its parameters' gradients: a parameter's
         gradient made at the output's size before autograd sums it to the parameter's."""
         return 0
+
+    def backward_late_temporary(self, args: Any, shape: tuple, out: tuple,
+                                training: Training) -> Any:
+        """Elements (the batch) its backward holds at its largest once the gradient arriving
+        has been released, beside what it keeps and the gradient it passes down: a kind whose
+        backward runs several operations' (LRN's) may hold the most after its first."""
+        return 0
+
+    def forward_temporary(self, args: Any, shape: tuple, out: tuple,
+                          training: Training) -> list[Saved]:
+        """What its forward makes beside its output and frees at once where autograd records
+        nothing (no parameters, no input needing a gradient). By default the tensors of its
+        own that it keeps where it records (max-pool's indices, dropout's mask, a norm's
+        statistics): PyTorch's kernels make them either way."""
+        saved = self.saved(args, shape, out, training) or []
+        return [item for item in saved if item.what == "own"]
 
     def int64_buffers(self, args: Any, shape: tuple) -> Any:
         """How many of its `buffers` are int64 counters, 8 bytes whatever the network's dtype

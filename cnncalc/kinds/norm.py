@@ -363,10 +363,31 @@ expected:
         # PyTorch's Python implementation: x², padded along channels and averaged (avg_pool
         # keeps the padded squares), k + α·avg, raised to β (pow keeps its base), x / that
         n = training.batch
-        padded = n * (shape[0] + args.size - 1) * numel(spatial(shape))
-        return [INPUT, own(padded, "the squares, padded along channels"),
+        return [INPUT, own(self.padded(args, shape, n), "the squares, padded along channels"),
                 own(n * numel(shape), "k + α·(average of the squares)"),
                 own(n * numel(shape), "the divisor")]
+
+    def padded(self, args: LRNArgs, shape, batch):
+        return batch * (shape[0] + args.size - 1) * numel(spatial(shape))
+
+    def backward_temporary(self, args, shape, out, input_grad, training):
+        # the quotient's backward: the divisor's gradient is −g·((x / d) / d), four tensors
+        # of the input's size at once (x / d, its quotient by d, −g, the product), one of them
+        # the gradient it passes on
+        return 3 * training.batch * numel(shape)
+
+    def backward_late_temporary(self, args, shape, out, training):
+        # the average's backward, the arriving gradient released: the padded squares (kept),
+        # the gradient of the average (padded) and of α·average, and x's from the quotient;
+        # the most with few channels and a wide window
+        return self.padded(args, shape, training.batch) - training.batch * numel(shape)
+
+    def forward_temporary(self, args, shape, out, training):
+        # the most alive beside its output's size: x² and its padded copy, or the average,
+        # α·average and k + α·average (one statement: the average is freed at its end)
+        n = training.batch
+        return [own(max(self.padded(args, shape, n), 2 * n * numel(shape)),
+                    "the squares padded, or the average's terms")]
 
     def build(self, nn, args: LRNArgs, shape):
         return nn.LocalResponseNorm(args.size, alpha=args.alpha, beta=args.beta, k=args.k)
