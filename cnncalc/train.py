@@ -164,8 +164,16 @@ class TrainFigures:
         """At the end of the forward (everything kept, the output and the loss), or at an
         operation before it where more is alive (a last layer whose input nothing keeps: a
         concatenation's branches, a resize's input, with its output)."""
-        return self.base_bytes + max(self.saved_bytes + self.output_bytes
-                                     + self.options.bytes_per_element, self.during_forward)
+        return self.base_bytes + max(self.saved_bytes + self.output_bytes + self.loss_made,
+                                     self.during_forward)
+
+    @property
+    def loss_made(self):
+        """The most the loss holds as it is made: `output.sum()`, one element; of several
+        outputs, the sum of their sums, one `+` at a time (Python's `sum`): the first output's
+        sum (the start, held until the end), the running total, the next output's sum and the
+        new total: three elements for two outputs, four from three on."""
+        return min(2 * self.outputs - 1, 4) * self.options.bytes_per_element
 
     @property
     def backward_peak(self):
@@ -550,7 +558,8 @@ class _Walker:
         return most
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
-                 pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
+                 pieces: list[Value] | None = None, sums: bool = False,
+                 products: bool = False) -> list[Value]:
         """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
         the others hold during its backward. The join's backward hands each branch the
         gradient arriving from above: a sum (`sums`) that very tensor, a concatenation a view
@@ -562,7 +571,10 @@ class _Walker:
           the first layer to run of branch k receives it (or its part of it), so there that
           part is its arriving gradient;
         - the branches that ran before it have left their gradient for the input waiting: one
-          tensor of the input's size, summed as each arrives (a split's: one per piece)."""
+          tensor of the input's size, summed as each arrives (a split's: one per piece).
+        A product (`products`) hands each factor a gradient of its own instead, of the factor's
+        size: while branch k runs, those of the branches before it wait, and an identity
+        factor's is at the input from the start, waiting with the gradients added to it."""
         outs, spans = [], []
         for b, children in enumerate(branches):
             start = len(self.events)
@@ -576,6 +588,13 @@ class _Walker:
             if start == end:
                 continue
             after = [j for j in range(k + 1, len(spans)) if ran[j]]     # they ran before it
+            if products:
+                waiting = self.value_bytes(value) if value.grad and (after or identity) else 0
+                waiting = add_up([waiting, *(self.value_bytes(outs[j]) for j in range(k)
+                                             if ran[j])])
+                for event in self.events[start:end]:
+                    event.held = event.held + waiting
+                continue
             waiting = 0
             if value.grad and after:
                 waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces

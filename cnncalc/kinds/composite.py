@@ -283,6 +283,8 @@ class Branched(Composite):
     # the join hands its output's gradient itself to every branch (a sum), not a part of it
     # or a new one: an identity branch keeps that tensor waiting (cnncalc/train.py, `branched`)
     sums: ClassVar[bool] = False
+    # or a gradient of its own to each branch, of the branch's output's size (a product)
+    products: ClassVar[bool] = False
 
     def expand(self, ex, value, entry: Entry) -> Node:
         options: dict = {}
@@ -361,7 +363,8 @@ class Branched(Composite):
         if node.refs:        # `{from: [...]}`: the values named, by key
             return self.joined(walker, node, [walker.named(key) for key in node.refs])
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
-                                                         value, sums=self.sums))
+                                                         value, sums=self.sums,
+                                                         products=self.products))
 
     def joined(self, walker, node: Node, outs: list):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
@@ -583,6 +586,7 @@ def combined_steps(row, context, how: str, note: str) -> list[Step]:
 @composite_kind
 class Mul(Branched):
     name = "mul"
+    products = True
     torch = "product of the branches (*)"
     combined_by = ("mul", "Tensor.__rmul__", "Tensor.__imul__")
     summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
