@@ -107,7 +107,8 @@ class Event:
     sources: list = field(default_factory=list)
     view: bool = False            # its backward passes the gradient on as it is, or as views
     # the gradients it passes down that meet one already waiting for the same tensor: autograd
-    # sums the two out of place (a new tensor) once its backward has run (`summed`)
+    # sums the two out of place (a new tensor) once its backward has run, one tensor at a time,
+    # freeing the one that waited: the largest such sum (`summed`)
     sums: Any = 0
     # the gradient arriving outlives its backward: a branch not yet run holds it too
     shared: bool = False
@@ -395,14 +396,15 @@ class _Walker:
         """A tensor read by several layers gets one gradient from each: autograd keeps the
         first that arrives (the backward runs the events in reverse; an output's first is the
         loss's) and adds each later one to it out of place, a new tensor of its size, after the
-        backward that made it."""
+        backward that made it; where one backward passes several on (a join's), one at a time,
+        each sum replacing the gradient that waited before the next is made."""
         arrived = {id(value) for value in outputs if value.grad}
         for event in reversed(self.events):
             for source in event.sources:
                 if not source.grad:
                     continue
                 if id(source) in arrived:
-                    event.sums = event.sums + self.value_bytes(source)
+                    event.sums = max(event.sums, self.value_bytes(source))
                 arrived.add(id(source))
 
     def leaf(self, node: Node, value: Value, layer: LayerTrain) -> Value:
@@ -600,16 +602,30 @@ class _Walker:
                 waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
                            else self.value_bytes(value))
             holds = any(ran[:k]) or (identity and (pieces is not None or not after))
-            first = self.events[end - 1]        # the first to run: it receives the gradient
+            receive = {id(event): event for event in self.receivers(start, end)}
             rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
-            first.shared = first.shared or holds
-            first.rest = rest
+            for event in receive.values():
+                event.shared = event.shared or holds
+                event.rest = rest
             for event in self.events[start:end]:
-                above = rest if event is first else out_bytes if holds else 0
+                above = rest if id(event) in receive else out_bytes if holds else 0
                 event.held = event.held + waiting + above
                 if above:
                     self.held_out.append((node.path, [event], above))
         return outs
+
+    def receivers(self, start: int, end: int) -> list[Event]:
+        """The events of a branch (events[start:end]) that receive the gradient its join hands
+        it: the first to run, and while one passes it on as it is (a view: `identity`,
+        `flatten`), the layer before it."""
+        receive = [self.events[end - 1]]
+        for i in range(end - 1, start, -1):
+            event = self.events[i]
+            if not (event.view and len(event.sources) == 1
+                    and event.sources[0] is self.events[i - 1].out):
+                break
+            receive.append(self.events[i - 1])
+        return receive
 
     def shape_of(self, node: Node) -> tuple:
         return self.rows[node.path].output_shape
