@@ -118,6 +118,9 @@ class Event:
     # parameter's gradient at the output's size before its sum (`backward_temporary`)
     temporary: Any = 0
     dense: bool = False           # its backward copies the gradient arriving where not contiguous
+    reduced: list = field(default_factory=list)   # a sum's broadcast sources: new gradients
+    # the values whose gradient, waiting for the rest of it, `held` counts (a branch's input)
+    waits: list = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -389,7 +392,7 @@ class _Walker:
                     whole = self.value_bytes(last.out)
                     event.held = event.held + whole
                     self.held_out.append((last.path, [event], whole))
-                else:
+                elif not any(v is value for v in event.waits):  # one tensor, not two
                     event.held = event.held + size
 
     def summed(self, outputs: list[Value]) -> None:
@@ -489,7 +492,8 @@ class _Walker:
                 event.out_grad = 0
                 if event.view:
                     for source in event.sources:
-                        source.free = source.free or source.readers == 1
+                        source.free = source.free or (source.readers == 1 and not any(
+                            source is r for r in event.reduced))
         for path, events, size in self.held_out:
             if self.values[(path, "out")].free:       # the branches hold the broadcast 1
                 for event in events:
@@ -525,9 +529,10 @@ class _Walker:
         self.kept_bytes = self.kept_bytes + kept.bytes
 
     def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False,
-              partial: tuple | None = None) -> Value:
-        """A composite's combined output from `sources`: a sum or a concatenation passes its
-        gradient down as it is (or as views); a product makes one of the output's size for
+              partial: tuple | None = None, sums: bool = False) -> Value:
+        """A composite's combined output from `sources`: a sum (`sums`) or a concatenation
+        passes its gradient down as it is (or as views), but a sum makes a new one for a
+        broadcast branch, summed to its size; a product makes one of the output's size for
         each factor that needs it (a broadcast factor's is then summed to its size).
         `partial`: the shape of what it made before the output from all but the last source
         (a sum of three or more, one `+` at a time), alive beside the output as it is made."""
@@ -541,8 +546,16 @@ class _Walker:
             self.released = add_up([self.released, *(k.bytes for k in kept)])
             return out
         if grad:
-            in_grad = self.product_gradients(out, sources) if product else 0
-            self.event(node, out, in_grad, 0, sources, view=not product)
+            keys, sizes = (self.sum_gradients(sources, shape) if sums
+                           else (["out"] * len(sources), {}))
+            reduced = [s for s, key in zip(sources, keys) if key != "out"]
+            made = {key for s, key in zip(sources, keys) if key != "out" and s.grad}
+            passed = (add_up(self.value_bytes(s) for s in sources if s.grad) if product else
+                      add_up(sizes[key] for key in made))
+            self.event(node, out, passed, 0, sources, view=not product)
+            self.events[-1].reduced = reduced
+            if product:         # the output-sized ones before their sums: while it runs
+                self.events[-1].temporary = self.product_gradients(out, sources) - passed
         return out
 
     def product_gradients(self, out: Value, factors: list[Value]):
@@ -585,6 +598,8 @@ class _Walker:
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
         ran = [start != end for start, end in spans]
+        keys, sizes = (self.sum_gradients(outs, self.shape_of(node)) if sums
+                       else (["out"] * len(outs), {}))
         identity = value.grad and not all(ran)
         for k, (start, end) in enumerate(spans):
             if start == end:
@@ -596,23 +611,59 @@ class _Walker:
                                              if ran[j])])
                 for event in self.events[start:end]:
                     event.held = event.held + waiting
+                    if value.grad and (after or identity):
+                        event.waits.append(value)
                 continue
             waiting = 0
             if value.grad and after:
                 waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
                            else self.value_bytes(value))
-            holds = any(ran[:k]) or (identity and (pieces is not None or not after))
+                if pieces is None:
+                    for event in self.events[start:end]:
+                        event.waits.append(value)
+            # the gradients the branches still to run hold, and an identity branch's
+            held = {keys[j] for j in range(k) if ran[j]}
+            if identity and (pieces is not None or not after):
+                held.update(keys[j] for j in range(len(spans)) if not ran[j])
             receive = {id(event): event for event in self.receivers(start, end)}
             rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
             for event in receive.values():
-                event.shared = event.shared or holds
+                event.shared = event.shared or keys[k] in held
                 event.rest = rest
             for event in self.events[start:end]:
-                above = rest if id(event) in receive else out_bytes if holds else 0
-                event.held = event.held + waiting + above
+                mine = id(event) in receive         # its arriving gradient is keys[k]'s
+                above = rest if mine else 0         # the join's, where a concatenation's
+                if "out" in held and not (mine and keys[k] == "out"):
+                    above = out_bytes
+                event.held = add_up([event.held, waiting, above,
+                                     *(sizes[key] for key in held
+                                       if key != "out" and not (mine and key == keys[k]))])
                 if above:
                     self.held_out.append((node.path, [event], above))
         return outs
+
+    def sum_gradients(self, terms: list[Value], shape: tuple) -> tuple[list, dict]:
+        """The gradient each term of a sum receives, as a key: "out", the sum's own (passed on
+        as it is), or another (of `sizes`, its bytes). The terms are added one at a time,
+        ((a + b) + c), and autograd runs the last `+` first: each passes its gradient on as it
+        is to a term of its own shape, and sums it to the size of a broadcast one, a new
+        tensor."""
+        keys: list = ["out"] * len(terms)
+        sizes: dict = {}
+        key, current = "out", tuple(shape)
+        for j in range(len(terms) - 1, 0, -1):
+            if terms[j].shape != current:
+                keys[j] = sizes_key = ("term", j)
+                sizes[sizes_key] = self.value_bytes(terms[j])
+            else:
+                keys[j] = key
+            partial = broadcast_shape([t.shape for t in terms[:j]])
+            if partial != current:
+                key = ("partial", j)
+                sizes[key] = self.bytes_of(partial)
+            current = partial
+        keys[0] = key
+        return keys, sizes
 
     def receivers(self, start: int, end: int) -> list[Event]:
         """The events of a branch (events[start:end]) that receive the gradient its join hands
@@ -635,6 +686,13 @@ class _Walker:
 
     def bytes_of(self, shape: tuple):
         return self.options.batch * numel(shape) * self.options.bytes_per_element
+
+
+def broadcast_shape(shapes: list[tuple]) -> tuple:
+    """The shape PyTorch broadcasts `shapes` to (aligned on the right; 1 stretches)."""
+    rank = max(len(shape) for shape in shapes)
+    padded = [(1,) * (rank - len(shape)) + tuple(shape) for shape in shapes]
+    return tuple(max(sizes, key=lambda size: size != 1) for sizes in zip(*padded))
 
 
 def dead_outputs(root: Node) -> set[Key]:

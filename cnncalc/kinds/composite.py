@@ -370,7 +370,7 @@ class Branched(Composite):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
         if len(outs) == 1 and self.name != "concat":
             return outs[0]               # `combined` returns the one branch's output itself
-        return walker.fresh(node, walker.shape_of(node), outs)
+        return walker.fresh(node, walker.shape_of(node), outs, sums=self.sums)
 
     def branches(self, node: Node, shortcuts: dict):
         if node.refs:
@@ -504,7 +504,7 @@ expected:
         if len(outs) < 3:
             return super().joined(walker, node, outs)
         partial = broadcast(self.name, [out.shape for out in outs[:-1]], None, walker.layout)
-        return walker.fresh(node, walker.shape_of(node), outs, partial=partial)
+        return walker.fresh(node, walker.shape_of(node), outs, partial=partial, sums=True)
 
     def combine(self, outs, constraints, layout, labels=None, residual: bool = False):
         """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
@@ -1000,7 +1000,7 @@ expected:
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
         out, shortcut = walker.branched(node, [[main], [short]], value, sums=True)
-        return walker.fresh(node, walker.shape_of(node), [out, shortcut])
+        return walker.fresh(node, walker.shape_of(node), [out, shortcut], sums=True)
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children
