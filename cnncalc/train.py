@@ -695,7 +695,7 @@ def broadcast_shape(shapes: list[tuple]) -> tuple:
     return tuple(max(sizes, key=lambda size: size != 1) for sizes in zip(*padded))
 
 
-def dead_outputs(root: Node) -> set[Key]:
+def dead_outputs(root: Node, shortcuts: dict | None = None) -> set[Key]:
     """The outputs no gradient reaches from the loss: entries that only an `upsample: {like:
     ...}` reads (it takes their size, not their values). Their layers are recorded and keep
     what they keep in the forward, but their backward never runs: no backward FLOPs, no
@@ -707,7 +707,11 @@ def dead_outputs(root: Node) -> set[Key]:
     outputs = ([key for _, key in root.outputs] if root.outputs is not None else
                [(root.children[-1].path, "out")] if root.children else [])
     live = reachable(edges, outputs)
-    return {key for key in edges if key[1] == "out" and key not in live}
+    dead = {key for key in edges if key[1] == "out" and key not in live}
+    for path, resolved in (shortcuts or {}).items():   # a dead residual's projection too
+        if (path, "out") in dead:
+            dead.update((inner.path, "out") for node in resolved for inner in node.walk())
+    return dead
 
 
 def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
@@ -716,7 +720,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     check_options(options)
     walker = _Walker(analysis, options)
     if analysis.root.outputs is not None:         # only references can leave an entry dead
-        walker.dead = dead_outputs(analysis.root)
+        walker.dead = dead_outputs(analysis.root, analysis.shortcuts)
     # the network's input is given, not kept: it needs no gradient and is never charged
     input_shape = tuple(analysis.input_shape)
     start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))
