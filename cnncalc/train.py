@@ -284,7 +284,8 @@ class _Walker:
         # every node's input and output by key (cnncalc.graph.Key), for references
         self.values: dict[tuple[str, str], Value] = {}
         # (composite, its branches' events, bytes): the gradient from above they hold
-        self.held_out: list[tuple[str, list[Event], Any]] = []
+        # (a join, its events, bytes, whether they receive it): what they hold of its gradient
+        self.held_out: list[tuple[str, list[Event], Any, bool]] = []
         self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
         self.released: Any = 0          # what their layers keep: freed with the forward
         self.claimed: dict[str, int] = {}   # by path: how many of its `kept` its events free
@@ -391,7 +392,7 @@ class _Walker:
                 elif last is not None and i >= until:
                     whole = self.value_bytes(last.out)
                     event.held = event.held + whole
-                    self.held_out.append((last.path, [event], whole))
+                    self.held_out.append((last.path, [event], whole, False))
                 elif not any(v is value for v in event.waits):  # one tensor, not two
                     event.held = event.held + size
 
@@ -494,10 +495,12 @@ class _Walker:
                     for source in event.sources:
                         source.free = source.free or (source.readers == 1 and not any(
                             source is r for r in event.reduced))
-        for path, events, size in self.held_out:
+        for path, events, size, receives in self.held_out:
             if self.values[(path, "out")].free:       # the branches hold the broadcast 1
                 for event in events:
                     event.held = event.held - size
+                    if receives:                    # and receive a view of it
+                        event.rest = 0
 
     def dense_copies(self) -> None:
         """A kind whose backward needs the gradient arriving contiguous copies it where it is
@@ -601,6 +604,9 @@ class _Walker:
         keys, sizes = (self.sum_gradients(outs, self.shape_of(node)) if sums
                        else (["out"] * len(outs), {}))
         identity = value.grad and not all(ran)
+        # two identity branches: the join's backward sums their gradients for the input, a
+        # tensor of its own that waits from the start
+        summed = pieces is None and value.grad and ran.count(False) > 1
         for k, (start, end) in enumerate(spans):
             if start == end:
                 continue
@@ -615,7 +621,7 @@ class _Walker:
                         event.waits.append(value)
                 continue
             waiting = 0
-            if value.grad and after:
+            if value.grad and (after or summed):
                 waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
                            else self.value_bytes(value))
                 if pieces is None:
@@ -623,7 +629,7 @@ class _Walker:
                         event.waits.append(value)
             # the gradients the branches still to run hold, and an identity branch's
             held = {keys[j] for j in range(k) if ran[j]}
-            if identity and (pieces is not None or not after):
+            if identity and not summed and (pieces is not None or not after):
                 held.update(keys[j] for j in range(len(spans)) if not ran[j])
             receive = {id(event): event for event in self.receivers(start, end)}
             rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
@@ -639,7 +645,7 @@ class _Walker:
                                      *(sizes[key] for key in held
                                        if key != "out" and not (mine and key == keys[k]))])
                 if above:
-                    self.held_out.append((node.path, [event], above))
+                    self.held_out.append((node.path, [event], above, mine))
         return outs
 
     def sum_gradients(self, terms: list[Value], shape: tuple) -> tuple[list, dict]:
