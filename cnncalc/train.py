@@ -459,10 +459,8 @@ class _Walker:
         if dead:
             self.released = add_up([self.released, *(k.bytes for k in layer.kept)])
             return out
-        # a view's backward gives a view of the gradient (a slice's fills a new one, but for
-        # one of every channel: an alias of its input)
-        view = (kind.output_is_input(args) and out.storage is value.storage
-                and (kind.gradient_view or tuple(out_shape) == tuple(shape)))
+        # a view's backward gives a view of the gradient (a slice's fills a new one)
+        view = kind.output_is_input(args) and kind.gradient_view and out.storage is value.storage
         per = self.options.bytes_per_element
         self.event(node, out, self.value_bytes(value) if value.grad and not view else 0,
                    add_up(tensors) * per, [value], view)
