@@ -656,11 +656,12 @@ class _Walker:
         tensor."""
         keys: list = ["out"] * len(terms)
         sizes: dict = {}
-        key, current = "out", tuple(shape)
+        key: Any = "out"
+        current = tuple(shape)
         for j in range(len(terms) - 1, 0, -1):
             if terms[j].shape != current:
-                keys[j] = sizes_key = ("term", j)
-                sizes[sizes_key] = self.value_bytes(terms[j])
+                keys[j] = ("term", j)
+                sizes[keys[j]] = self.value_bytes(terms[j])
             else:
                 keys[j] = key
             partial = broadcast_shape([t.shape for t in terms[:j]])
