@@ -107,7 +107,8 @@ class Event:
     sources: list = field(default_factory=list)
     view: bool = False            # its backward passes the gradient on as it is, or as views
     # the gradients it passes down that meet one already waiting for the same tensor: autograd
-    # sums the two out of place (a new tensor) once its backward has run (`summed`)
+    # sums the two out of place (a new tensor) once its backward has run, one tensor at a time,
+    # freeing the one that waited: the largest such sum (`summed`)
     sums: Any = 0
     # the gradient arriving outlives its backward: a branch not yet run holds it too
     shared: bool = False
@@ -123,6 +124,9 @@ class Event:
     # passes down to that one in place (by the late moment, its first operation's)
     merged: Any = 0
     dense: bool = False           # its backward copies the gradient arriving where not contiguous
+    reduced: list = field(default_factory=list)   # a sum's broadcast sources: new gradients
+    # the values whose gradient, waiting for the rest of it, `held` counts (a branch's input)
+    waits: list = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -171,8 +175,16 @@ class TrainFigures:
         """At the end of the forward (everything kept, the output and the loss), or at an
         operation before it where more is alive (a last layer whose input nothing keeps: a
         concatenation's branches, a resize's input, with its output)."""
-        return self.base_bytes + max(self.saved_bytes + self.output_bytes
-                                     + self.options.bytes_per_element, self.during_forward)
+        return self.base_bytes + max(self.saved_bytes + self.output_bytes + self.loss_made,
+                                     self.during_forward)
+
+    @property
+    def loss_made(self):
+        """The most the loss holds as it is made: `output.sum()`, one element; of several
+        outputs, the sum of their sums, one `+` at a time (Python's `sum`): the first output's
+        sum (the start, held until the end), the running total, the next output's sum and the
+        new total: three elements for two outputs, four from three on."""
+        return min(2 * self.outputs - 1, 4) * self.options.bytes_per_element
 
     @property
     def backward_peak(self):
@@ -281,7 +293,8 @@ class _Walker:
         # every node's input and output by key (cnncalc.graph.Key), for references
         self.values: dict[tuple[str, str], Value] = {}
         # (composite, its branches' events, bytes): the gradient from above they hold
-        self.held_out: list[tuple[str, list[Event], Any]] = []
+        # (a join, its events, bytes, whether they receive it): what they hold of its gradient
+        self.held_out: list[tuple[str, list[Event], Any, bool]] = []
         self.dead: set = set()          # outputs no gradient reaches (`dead_outputs`)
         self.released: Any = 0          # what their layers keep: freed with the forward
         self.claimed: dict[str, int] = {}   # by path: how many of its `kept` its events free
@@ -399,22 +412,23 @@ class _Walker:
                 elif last is not None and i >= until:
                     whole = self.value_bytes(last.out)
                     event.held = event.held + whole
-                    self.held_out.append((last.path, [event], whole))
-                else:
+                    self.held_out.append((last.path, [event], whole, False))
+                elif not any(v is value for v in event.waits):  # one tensor, not two
                     event.held = event.held + size
 
     def summed(self, outputs: list[Value]) -> None:
         """A tensor read by several layers gets one gradient from each: autograd keeps the
         first that arrives (the backward runs the events in reverse; an output's first is the
         loss's) and adds each later one to it out of place, a new tensor of its size, after the
-        backward that made it."""
+        backward that made it; where one backward passes several on (a join's), one at a time,
+        each sum replacing the gradient that waited before the next is made."""
         arrived = {id(value) for value in outputs if value.grad}
         for event in reversed(self.events):
             for source in event.sources:
                 if not source.grad:
                     continue
                 if id(source) in arrived:
-                    event.sums = event.sums + self.value_bytes(source)
+                    event.sums = max(event.sums, self.value_bytes(source))
                 arrived.add(id(source))
 
     def merged(self, outputs: list[Value]) -> None:
@@ -518,11 +532,14 @@ class _Walker:
                 event.out_grad = 0
                 if event.view:
                     for source in event.sources:
-                        source.free = source.free or source.readers == 1
-        for path, events, size in self.held_out:
+                        source.free = source.free or (source.readers == 1 and not any(
+                            source is r for r in event.reduced))
+        for path, events, size, receives in self.held_out:
             if self.values[(path, "out")].free:       # the branches hold the broadcast 1
                 for event in events:
                     event.held = event.held - size
+                    if receives:                    # and receive a view of it
+                        event.rest = 0
 
     def dense_copies(self) -> None:
         """A kind whose backward needs the gradient arriving contiguous copies it where it is
@@ -557,9 +574,10 @@ class _Walker:
         self.kept_bytes = self.kept_bytes + kept.bytes
 
     def fresh(self, node: Node, shape: tuple, sources: list[Value], product: bool = False,
-              partial: tuple | None = None) -> Value:
-        """A composite's combined output from `sources`: a sum or a concatenation passes its
-        gradient down as it is (or as views); a product makes one of the output's size for
+              partial: tuple | None = None, sums: bool = False) -> Value:
+        """A composite's combined output from `sources`: a sum (`sums`) or a concatenation
+        passes its gradient down as it is (or as views), but a sum makes a new one for a
+        broadcast branch, summed to its size; a product makes one of the output's size for
         each factor that needs it (a broadcast factor's is then summed to its size).
         `partial`: the shape of what it made before the output from all but the last source
         (a sum of three or more, one `+` at a time), alive beside the output as it is made."""
@@ -573,8 +591,16 @@ class _Walker:
             self.released = add_up([self.released, *(k.bytes for k in kept)])
             return out
         if grad:
-            in_grad = self.product_gradients(out, sources) if product else 0
-            self.event(node, out, in_grad, 0, sources, view=not product)
+            keys, sizes = (self.sum_gradients(sources, shape) if sums
+                           else (["out"] * len(sources), {}))
+            reduced = [s for s, key in zip(sources, keys) if key != "out"]
+            made = {key for s, key in zip(sources, keys) if key != "out" and s.grad}
+            passed = (add_up(self.value_bytes(s) for s in sources if s.grad) if product else
+                      add_up(sizes[key] for key in made))
+            self.event(node, out, passed, 0, sources, view=not product)
+            self.events[-1].reduced = reduced
+            if product:         # the output-sized ones before their sums: while it runs
+                self.events[-1].temporary = self.product_gradients(out, sources) - passed
         return out
 
     def product_gradients(self, out: Value, factors: list[Value]):
@@ -592,7 +618,8 @@ class _Walker:
         return most
 
     def branched(self, node: Node, branches: list[list[Node]], value: Value,
-                 pieces: list[Value] | None = None, sums: bool = False) -> list[Value]:
+                 pieces: list[Value] | None = None, sums: bool = False,
+                 products: bool = False) -> list[Value]:
         """Each branch on `value` (or branch i on `pieces[i]`, a split's), with the gradients
         the others hold during its backward. The join's backward hands each branch the
         gradient arriving from above: a sum (`sums`) that very tensor, a concatenation a view
@@ -604,7 +631,10 @@ class _Walker:
           the first layer to run of branch k receives it (or its part of it), so there that
           part is its arriving gradient;
         - the branches that ran before it have left their gradient for the input waiting: one
-          tensor of the input's size, summed as each arrives (a split's: one per piece)."""
+          tensor of the input's size, summed as each arrives (a split's: one per piece).
+        A product (`products`) hands each factor a gradient of its own instead, of the factor's
+        size: while branch k runs, those of the branches before it wait, and an identity
+        factor's is at the input from the start, waiting with the gradients added to it."""
         outs, spans = [], []
         for b, children in enumerate(branches):
             start = len(self.events)
@@ -613,26 +643,89 @@ class _Walker:
             spans.append((start, len(self.events)))
         out_bytes = self.bytes_of(self.rows[node.path].output_shape)
         ran = [start != end for start, end in spans]
+        keys, sizes = (self.sum_gradients(outs, self.shape_of(node)) if sums
+                       else (["out"] * len(outs), {}))
         identity = value.grad and not all(ran)
+        # two identity branches: the join's backward sums their gradients for the input, a
+        # tensor of its own that waits from the start
+        summed = pieces is None and value.grad and ran.count(False) > 1
         for k, (start, end) in enumerate(spans):
             if start == end:
                 continue
             after = [j for j in range(k + 1, len(spans)) if ran[j]]     # they ran before it
+            if products:
+                waiting = self.value_bytes(value) if value.grad and (after or identity) else 0
+                waiting = add_up([waiting, *(self.value_bytes(outs[j]) for j in range(k)
+                                             if ran[j])])
+                for event in self.events[start:end]:
+                    event.held = event.held + waiting
+                    if value.grad and (after or identity):
+                        event.waits.append(value)
+                continue
             waiting = 0
-            if value.grad and after:
+            if value.grad and (after or summed):
                 waiting = (add_up(self.value_bytes(pieces[j]) for j in after) if pieces
                            else self.value_bytes(value))
-            holds = any(ran[:k]) or (identity and (pieces is not None or not after))
-            first = self.events[end - 1]        # the first to run: it receives the gradient
+                if pieces is None:
+                    for event in self.events[start:end]:
+                        event.waits.append(value)
+            # the gradients the branches still to run hold, and an identity branch's
+            held = {keys[j] for j in range(k) if ran[j]}
+            if identity and not summed and (pieces is not None or not after):
+                held.update(keys[j] for j in range(len(spans)) if not ran[j])
+            receive = {id(event): event for event in self.receivers(start, end)}
             rest = 0 if sums else out_bytes - self.value_bytes(outs[k])
-            first.shared = first.shared or holds
-            first.rest = rest
+            for event in receive.values():
+                event.shared = event.shared or keys[k] in held
+                event.rest = rest
             for event in self.events[start:end]:
-                above = rest if event is first else out_bytes if holds else 0
-                event.held = event.held + waiting + above
+                mine = id(event) in receive         # its arriving gradient is keys[k]'s
+                above = rest if mine else 0         # the join's, where a concatenation's
+                if "out" in held and not (mine and keys[k] == "out"):
+                    above = out_bytes
+                event.held = add_up([event.held, waiting, above,
+                                     *(sizes[key] for key in held
+                                       if key != "out" and not (mine and key == keys[k]))])
                 if above:
-                    self.held_out.append((node.path, [event], above))
+                    self.held_out.append((node.path, [event], above, mine))
         return outs
+
+    def sum_gradients(self, terms: list[Value], shape: tuple) -> tuple[list, dict]:
+        """The gradient each term of a sum receives, as a key: "out", the sum's own (passed on
+        as it is), or another (of `sizes`, its bytes). The terms are added one at a time,
+        ((a + b) + c), and autograd runs the last `+` first: each passes its gradient on as it
+        is to a term of its own shape, and sums it to the size of a broadcast one, a new
+        tensor."""
+        keys: list = ["out"] * len(terms)
+        sizes: dict = {}
+        key: Any = "out"
+        current = tuple(shape)
+        for j in range(len(terms) - 1, 0, -1):
+            if terms[j].shape != current:
+                keys[j] = ("term", j)
+                sizes[keys[j]] = self.value_bytes(terms[j])
+            else:
+                keys[j] = key
+            partial = broadcast_shape([t.shape for t in terms[:j]])
+            if partial != current:
+                key = ("partial", j)
+                sizes[key] = self.bytes_of(partial)
+            current = partial
+        keys[0] = key
+        return keys, sizes
+
+    def receivers(self, start: int, end: int) -> list[Event]:
+        """The events of a branch (events[start:end]) that receive the gradient its join hands
+        it: the first to run, and while one passes it on as it is (a view: `identity`,
+        `flatten`), the layer before it."""
+        receive = [self.events[end - 1]]
+        for i in range(end - 1, start, -1):
+            event = self.events[i]
+            if not (event.view and len(event.sources) == 1
+                    and event.sources[0] is self.events[i - 1].out):
+                break
+            receive.append(self.events[i - 1])
+        return receive
 
     def shape_of(self, node: Node) -> tuple:
         return self.rows[node.path].output_shape
@@ -644,7 +737,14 @@ class _Walker:
         return self.options.batch * numel(shape) * self.options.bytes_per_element
 
 
-def dead_outputs(root: Node) -> set[Key]:
+def broadcast_shape(shapes: list[tuple]) -> tuple:
+    """The shape PyTorch broadcasts `shapes` to (aligned on the right; 1 stretches)."""
+    rank = max(len(shape) for shape in shapes)
+    padded = [(1,) * (rank - len(shape)) + tuple(shape) for shape in shapes]
+    return tuple(max(sizes, key=lambda size: size != 1) for sizes in zip(*padded))
+
+
+def dead_outputs(root: Node, shortcuts: dict | None = None) -> set[Key]:
     """The outputs no gradient reaches from the loss: entries that only an `upsample: {like:
     ...}` reads (it takes their size, not their values). Their layers are recorded and keep
     what they keep in the forward, but their backward never runs: no backward FLOPs, no
@@ -656,7 +756,11 @@ def dead_outputs(root: Node) -> set[Key]:
     outputs = ([key for _, key in root.outputs] if root.outputs is not None else
                [(root.children[-1].path, "out")] if root.children else [])
     live = reachable(edges, outputs)
-    return {key for key in edges if key[1] == "out" and key not in live}
+    dead = {key for key in edges if key[1] == "out" and key not in live}
+    for path, resolved in (shortcuts or {}).items():   # a dead residual's projection too
+        if (path, "out") in dead:
+            dead.update((inner.path, "out") for node in resolved for inner in node.walk())
+    return dead
 
 
 def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
@@ -665,7 +769,7 @@ def train_figures(analysis: Analysis, options: TrainOptions) -> TrainFigures:
     check_options(options)
     walker = _Walker(analysis, options)
     if analysis.root.outputs is not None:         # only references can leave an entry dead
-        walker.dead = dead_outputs(analysis.root)
+        walker.dead = dead_outputs(analysis.root, analysis.shortcuts)
     # the network's input is given, not kept: it needs no gradient and is never charged
     input_shape = tuple(analysis.input_shape)
     start = Value(input_shape, False, Storage(walker.bytes_of(input_shape), kept_by=""))

@@ -283,6 +283,8 @@ class Branched(Composite):
     # the join hands its output's gradient itself to every branch (a sum), not a part of it
     # or a new one: an identity branch keeps that tensor waiting (cnncalc/train.py, `branched`)
     sums: ClassVar[bool] = False
+    # or a gradient of its own to each branch, of the branch's output's size (a product)
+    products: ClassVar[bool] = False
 
     def expand(self, ex, value, entry: Entry) -> Node:
         options: dict = {}
@@ -361,13 +363,14 @@ class Branched(Composite):
         if node.refs:        # `{from: [...]}`: the values named, by key
             return self.joined(walker, node, [walker.named(key) for key in node.refs])
         return self.joined(walker, node, walker.branched(node, [[b] for b in node.children],
-                                                         value, sums=self.sums))
+                                                         value, sums=self.sums,
+                                                         products=self.products))
 
     def joined(self, walker, node: Node, outs: list):
         """`torch.cat` and `+` keep nothing for the backward (it needs only the sizes)."""
         if len(outs) == 1 and self.name != "concat":
             return outs[0]               # `combined` returns the one branch's output itself
-        return walker.fresh(node, walker.shape_of(node), outs)
+        return walker.fresh(node, walker.shape_of(node), outs, sums=self.sums)
 
     def branches(self, node: Node, shortcuts: dict):
         if node.refs:
@@ -501,7 +504,7 @@ expected:
         if len(outs) < 3:
             return super().joined(walker, node, outs)
         partial = broadcast(self.name, [out.shape for out in outs[:-1]], None, walker.layout)
-        return walker.fresh(node, walker.shape_of(node), outs, partial=partial)
+        return walker.fresh(node, walker.shape_of(node), outs, partial=partial, sums=True)
 
     def combine(self, outs, constraints, layout, labels=None, residual: bool = False):
         """Branches broadcast as PyTorch does; a residual's layers and shortcut must match
@@ -583,6 +586,7 @@ def combined_steps(row, context, how: str, note: str) -> list[Step]:
 @composite_kind
 class Mul(Branched):
     name = "mul"
+    products = True
     torch = "product of the branches (*)"
     combined_by = ("mul", "Tensor.__rmul__", "Tensor.__imul__")
     summary = ("element-wise product of the branches (gating); shapes broadcast as PyTorch's "
@@ -996,7 +1000,7 @@ expected:
         if resolved is not None:     # a projection, or optional's identity ([])
             short = Node(short.path, SEQUENTIAL, short.pos, short.rounding, children=resolved)
         out, shortcut = walker.branched(node, [[main], [short]], value, sums=True)
-        return walker.fresh(node, walker.shape_of(node), [out, shortcut])
+        return walker.fresh(node, walker.shape_of(node), [out, shortcut], sums=True)
 
     def branches(self, node: Node, shortcuts: dict):
         main, short = node.children

@@ -193,9 +193,11 @@ expected:
     def gradient_copies(self, args, shape, input_last):
         """On an input laid out channels last, PyTorch computes the weight's gradient channels
         last too, which differs from the weight's own layout where a filter has more than one
-        channel and more than one position (ConvNeXt's downsampling after a layer norm)."""
+        channel and more than one position (ConvNeXt's downsampling after a layer norm); not
+        for a 1-D conv (PyTorch has no channels-last layout for its 3-D tensors)."""
         kernel = per_axis(args.kernel, len(shape) - 1, "kernel")
-        if not input_last or shape[0] // args.groups == 1 or numel(kernel) == 1:
+        if (not input_last or len(shape) == 2 or shape[0] // args.groups == 1
+                or numel(kernel) == 1):
             return 0
         return self.params(args, shape) - (args.out if args.bias else 0)
 
