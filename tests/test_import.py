@@ -154,6 +154,10 @@ def test_random_networks_round_trip(spec):
     {"concat": {"from": [".", "input"], "id": "c"}},
     {"conv": {"out": 4, "kernel": 1, "from": "a"}},
     {"add": {"from": [".", "b"]}}], "outputs": ["c", "."]})
+# a composite whose branch the model ran before an earlier entry: named, in the model's order
+@example({"input": [1, 1], "rounding": "floor", "layers": [
+    {"elu": {"id": "n0"}}, {"maxpool": {"kernel": 1, "from": "input", "id": "n1"}},
+    {"concat": {"from": ["n0", "input"]}}], "outputs": ["n1", "."]})
 # a sum of three branches runs as two `+`: one `add`, so that `--against` pairs it
 @example({"input": [1, 1], "rounding": "floor", "layers": [
     {"add": [["global_avgpool", {"conv": {"out": 1, "kernel": 1}}, "sigmoid"], [], ["batchnorm"]]}]})

@@ -666,7 +666,8 @@ def _runs(heads: list[int], named: set[int], source: int, producer: dict, lca,
     runs: list = []
     for head in heads:
         start, entries = walk(head, None)[::-1]
-        early = [item for item, _ in entries if runs and order[item.id] < order[runs[-1][0]]]
+        early = [item for item in _items(entries)        # a composite's branches too
+                 if runs and order[item.id] < order[runs[-1][0]]]
         if early:
             raise _Named(early[-1].id)
         runs.append((head, start, entries))
